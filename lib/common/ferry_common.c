@@ -1,0 +1,25 @@
+/* ferry_common.c — drop reason names, the log type and the coarse aging clock. */
+#include <rte_cycles.h>
+#include "ferry_common.h"
+
+const char *const ferry_drop_names[FERRY_DROP_MAX] = {
+	[FERRY_DROP_RUNT] = "runt",
+	[FERRY_DROP_INVALID_SRC] = "invalid_src",
+	[FERRY_DROP_SPOOF] = "spoof",
+	[FERRY_DROP_VLAN] = "vlan",
+	[FERRY_DROP_ADMIN_DOWN] = "admin_down",
+	[FERRY_DROP_NO_DEST] = "no_dest",
+	[FERRY_DROP_TX_FULL] = "tx_full",
+	[FERRY_DROP_NO_MBUF] = "no_mbuf",
+	[FERRY_DROP_NOT_READY] = "not_ready",
+};
+
+RTE_LOG_REGISTER(ferry_logtype, ferry, INFO);
+
+volatile uint32_t ferry_now_s;
+
+void
+ferry_clock_update(void)
+{
+	ferry_now_s = (uint32_t)(rte_get_tsc_cycles() / rte_get_tsc_hz());
+}

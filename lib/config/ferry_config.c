@@ -1,0 +1,255 @@
+/* ferry_config.c — the whole configuration file: lcores, sizes, control socket, EAL extras, ports;
+ * and the built-in demo configuration. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "ferry_config.h"
+#include "config_util.h"
+
+/* Runs on any Linux box with hugepages: a TAP uplink the host can talk through (ferry0) and one
+ * vhost-user port a QEMU guest joins with -netdev vhost-user,chardev=...,path=/run/ferry/vm1.sock. */
+const char ferry_config_default_json[] =
+	"{\"lcores\": {\"main\": 0, \"pmd\": [1]},\n"
+	" \"ports\": [\n"
+	"  {\"name\": \"uplink\", \"type\": \"dpdk\", \"devargs\": \"net_tap0,iface=ferry0\"},\n"
+	"  {\"name\": \"vm1\", \"type\": \"vhostuser\", \"path\": \"/run/ferry/vm1.sock\","
+	" \"mode\": \"server\"}]}\n";
+
+static int
+parse_lcores(json_t *root, struct ferry_conf *c, char *err, size_t errlen)
+{
+	json_t *lc = json_object_get(root, "lcores"), *pmd, *it;
+	static const char *const keys[] = { "main", "pmd", NULL };
+	unsigned v;
+	size_t i;
+
+	c->main_lcore = 0;
+	c->n_pmds = 1;
+	c->pmd_lcores[0] = 1;
+	if (lc == NULL)
+		return 0;
+	if (!json_is_object(lc))
+		return cfg_err(err, errlen, "lcores", NULL, "must be an object");
+	if (cfg_check_keys(lc, "lcores", keys, err, errlen) < 0 ||
+	    cfg_get_uint(lc, "lcores", "main", 0, RTE_MAX_LCORE - 1, 0, &v, err, errlen) < 0)
+		return -1;
+	c->main_lcore = v;
+	pmd = json_object_get(lc, "pmd");
+	if (pmd == NULL)
+		return 0;
+	if (!json_is_array(pmd) || json_array_size(pmd) < 1 || json_array_size(pmd) > FERRY_MAX_PMDS)
+		return cfg_err(err, errlen, "lcores", "pmd", "must be a list of 1..%d lcore ids",
+			       FERRY_MAX_PMDS);
+	json_array_foreach(pmd, i, it) {
+		if (!json_is_integer(it) || json_integer_value(it) < 0 ||
+		    json_integer_value(it) >= RTE_MAX_LCORE)
+			return cfg_err(err, errlen, "lcores", "pmd", "item %zu is not an lcore id", i);
+		c->pmd_lcores[i] = (unsigned)json_integer_value(it);
+		if (c->pmd_lcores[i] == c->main_lcore)
+			return cfg_err(err, errlen, "lcores", "pmd",
+				       "lcore %u is the main lcore: PMDs need lcores of their own",
+				       c->main_lcore);
+		for (size_t j = 0; j < i; j++)
+			if (c->pmd_lcores[j] == c->pmd_lcores[i])
+				return cfg_err(err, errlen, "lcores", "pmd", "lcore %u listed twice",
+					       c->pmd_lcores[i]);
+	}
+	c->n_pmds = (unsigned)json_array_size(pmd);
+	return 0;
+}
+
+static int
+parse_sizes(json_t *root, struct ferry_conf *c, char *err, size_t errlen)
+{
+	static const char *const fdb_keys[] = { "size", "aging", NULL };
+	json_t *fdb = json_object_get(root, "fdb");
+	unsigned v;
+
+	if (cfg_get_uint(root, "", "burst", 1, FERRY_BURST, FERRY_BURST, &c->burst, err, errlen) < 0 ||
+	    cfg_get_uint(root, "", "mbufs", 1024, 4u << 20, 32768, &v, err, errlen) < 0)
+		return -1;
+	c->mbufs = v;
+	c->fdb_size = 65536;
+	c->fdb_aging_s = 300;
+	if (fdb == NULL)
+		return 0;
+	if (!json_is_object(fdb))
+		return cfg_err(err, errlen, "fdb", NULL, "must be an object");
+	if (cfg_check_keys(fdb, "fdb", fdb_keys, err, errlen) < 0 ||
+	    cfg_get_uint(fdb, "fdb", "size", 64, 16u << 20, 65536, &v, err, errlen) < 0)
+		return -1;
+	c->fdb_size = v;
+	if (cfg_get_uint(fdb, "fdb", "aging", 1, 86400 * 7, 300, &v, err, errlen) < 0)
+		return -1;
+	c->fdb_aging_s = v;
+	return 0;
+}
+
+static int
+parse_rpc(json_t *root, struct ferry_conf *c, char *err, size_t errlen)
+{
+	static const char *const keys[] = { "socket", "mode", "group", NULL };
+	json_t *rpc = json_object_get(root, "rpc");
+	const char *s = "/run/ferry/ferryd.sock", *mode = "0660", *group = "";
+	char *end;
+
+	if (rpc != NULL) {
+		if (!json_is_object(rpc))
+			return cfg_err(err, errlen, "rpc", NULL, "must be an object");
+		if (cfg_check_keys(rpc, "rpc", keys, err, errlen) < 0 ||
+		    cfg_get_string(rpc, "rpc", "socket", false, &s, err, errlen) < 0 ||
+		    cfg_get_string(rpc, "rpc", "mode", false, &mode, err, errlen) < 0 ||
+		    cfg_get_string(rpc, "rpc", "group", false, &group, err, errlen) < 0)
+			return -1;
+	}
+	if (s[0] != '/' || strlen(s) >= sizeof(c->rpc_socket))
+		return cfg_err(err, errlen, "rpc", "socket", "must be an absolute path under %zu characters",
+			       sizeof(c->rpc_socket));
+	c->rpc_mode = (uint32_t)strtoul(mode, &end, 8);
+	if (*mode == '\0' || *end != '\0' || c->rpc_mode > 0777)
+		return cfg_err(err, errlen, "rpc", "mode", "'%s': must be an octal file mode like \"0660\"",
+			       mode);
+	if (strlen(group) >= sizeof(c->rpc_group))
+		return cfg_err(err, errlen, "rpc", "group", "too long");
+	strcpy(c->rpc_socket, s);
+	strcpy(c->rpc_group, group);
+	return 0;
+}
+
+static int
+parse_eal_args(json_t *root, struct ferry_conf *c, char *err, size_t errlen)
+{
+	json_t *a = json_object_get(root, "eal_args"), *it;
+	size_t i;
+
+	if (a == NULL)
+		return 0;
+	if (!json_is_array(a) || json_array_size(a) > RTE_DIM(c->eal_args))
+		return cfg_err(err, errlen, "eal_args", NULL, "must be a list of at most %zu strings",
+			       RTE_DIM(c->eal_args));
+	json_array_foreach(a, i, it) {
+		if (!json_is_string(it))
+			return cfg_err(err, errlen, "eal_args", NULL, "item %zu is not a string", i);
+		c->eal_args[c->n_eal_args++] = strdup(json_string_value(it));
+	}
+	return 0;
+}
+
+static int
+check_unique(const struct ferry_conf *c, unsigned i, char *err, size_t errlen)
+{
+	const struct ferry_port_conf *p = &c->ports[i];
+	char where[32];
+
+	snprintf(where, sizeof(where), "ports[%u]", i);
+	for (unsigned j = 0; j < i; j++) {
+		const struct ferry_port_conf *q = &c->ports[j];
+		if (strcmp(p->name, q->name) == 0)
+			return cfg_err(err, errlen, where, "name", "'%s' is used by ports[%u] too",
+				       p->name, j);
+		if (p->type == FERRY_PORT_VHOST && q->type == FERRY_PORT_VHOST &&
+		    strcmp(p->path, q->path) == 0)
+			return cfg_err(err, errlen, where, "path", "'%s' is used by ports[%u] too",
+				       p->path, j);
+		if (p->type == FERRY_PORT_DPDK && q->type == FERRY_PORT_DPDK &&
+		    strcmp(p->devargs, q->devargs) == 0)
+			return cfg_err(err, errlen, where, "devargs", "the same device as ports[%u]", j);
+	}
+	return 0;
+}
+
+static int
+parse_ports(json_t *root, struct ferry_conf *c, char *err, size_t errlen)
+{
+	json_t *ports = json_object_get(root, "ports"), *it;
+	char where[32];
+	size_t i;
+
+	if (ports == NULL)
+		return 0;
+	if (!json_is_array(ports) || json_array_size(ports) > FERRY_MAX_PORTS)
+		return cfg_err(err, errlen, "ports", NULL, "must be a list of at most %d ports",
+			       FERRY_MAX_PORTS);
+	c->ports = calloc(json_array_size(ports) + 1, sizeof(*c->ports));
+	json_array_foreach(ports, i, it) {
+		snprintf(where, sizeof(where), "ports[%zu]", i);
+		if (ferry_port_conf_parse(it, where, &c->ports[i], err, errlen) < 0)
+			return -1;
+		c->n_ports = (unsigned)i + 1;
+		if (check_unique(c, (unsigned)i, err, errlen) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int
+ferry_config_parse(json_t *root, struct ferry_conf *c, char *err, size_t errlen)
+{
+	static const char *const keys[] = {
+		"lcores", "burst", "mbufs", "fdb", "rpc", "eal_args", "ports", NULL
+	};
+
+	memset(c, 0, sizeof(*c));
+	if (!json_is_object(root))
+		return cfg_err(err, errlen, "", NULL, "the configuration must be a JSON object");
+	if (cfg_check_keys(root, "", keys, err, errlen) < 0 ||
+	    parse_lcores(root, c, err, errlen) < 0 || parse_sizes(root, c, err, errlen) < 0 ||
+	    parse_rpc(root, c, err, errlen) < 0 || parse_eal_args(root, c, err, errlen) < 0 ||
+	    parse_ports(root, c, err, errlen) < 0) {
+		ferry_config_free(c);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+load(json_t *root, const json_error_t *je, const char *name, struct ferry_conf *c,
+     char *err, size_t errlen)
+{
+	char msg[512];
+
+	if (root == NULL) {
+		snprintf(err, errlen, "%s:%d:%d: invalid JSON: %s", name, je->line, je->column, je->text);
+		return -1;
+	}
+	int rc = ferry_config_parse(root, c, msg, sizeof(msg));
+	json_decref(root);
+	if (rc < 0) {
+		snprintf(err, errlen, "%s: %s", name, msg);
+		return -1;
+	}
+	snprintf(c->path, sizeof(c->path), "%s", name);
+	return 0;
+}
+
+int
+ferry_config_load_file(const char *file, struct ferry_conf *c, char *err, size_t errlen)
+{
+	json_error_t je;
+
+	return load(json_load_file(file, JSON_REJECT_DUPLICATES, &je), &je, file, c, err, errlen);
+}
+
+int
+ferry_config_load_string(const char *text, struct ferry_conf *c, char *err, size_t errlen)
+{
+	json_error_t je;
+	int rc = load(json_loads(text, JSON_REJECT_DUPLICATES, &je), &je, "(built-in)", c, err, errlen);
+
+	if (rc == 0)
+		c->path[0] = '\0';
+	return rc;
+}
+
+void
+ferry_config_free(struct ferry_conf *c)
+{
+	for (unsigned i = 0; i < c->n_ports; i++)
+		ferry_port_conf_clear(&c->ports[i]);
+	free(c->ports);
+	c->ports = NULL;
+	c->n_ports = 0;
+	for (unsigned i = 0; i < c->n_eal_args; i++)
+		free(c->eal_args[i]);
+	c->n_eal_args = 0;
+}

@@ -1,0 +1,73 @@
+/* ferry_config.h — the JSON configuration: a file for ferryd, the same port object for port.add.
+ *
+ * Every parse error is reported as "<JSON path>: <problem>", e.g. "ports[1].vlan.tag: must be 1..4094",
+ * and the caller prefixes the file name. Parsing never touches a device. */
+#ifndef FERRY_CONFIG_H
+#define FERRY_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <jansson.h>
+#include <rte_ether.h>
+#include "ferry_common.h"
+#include "ferry_vlan.h"
+
+enum ferry_port_type { FERRY_PORT_DPDK, FERRY_PORT_VHOST };
+
+struct ferry_port_conf {
+	char name[FERRY_NAME_MAX];
+	enum ferry_port_type type;
+	/* dpdk */
+	char devargs[512];
+	uint16_t rxq, txq;          /* 0 = one per PMD (rx) / one per PMD (tx), capped by the device */
+	uint16_t rxd, txd;          /* descriptors; 0 = 1024 */
+	uint16_t mtu;               /* 0 = device default */
+	/* vhostuser */
+	char path[FERRY_PATH_MAX];
+	bool client;                /* "mode": "client" = ferryd connects to QEMU's socket */
+	/* every port */
+	uint16_t n_macs;
+	struct rte_ether_addr macs[FERRY_MAX_MACS];
+	struct ferry_vlan_conf vlan;
+	bool admin_down;
+	json_t *external_ids;       /* object of strings, owned (may be NULL) */
+};
+
+struct ferry_conf {
+	char path[256];             /* file it came from, "" for the built-in default */
+	unsigned main_lcore;
+	unsigned n_pmds;
+	unsigned pmd_lcores[FERRY_MAX_PMDS];
+	unsigned burst;             /* 1..FERRY_BURST */
+	uint32_t mbufs;             /* per NUMA socket */
+	uint32_t fdb_size;
+	uint32_t fdb_aging_s;
+	char rpc_socket[FERRY_PATH_MAX];
+	uint32_t rpc_mode;          /* file mode of the control socket */
+	char rpc_group[64];
+	unsigned n_eal_args;
+	char *eal_args[32];         /* owned */
+	unsigned n_ports;
+	struct ferry_port_conf *ports;   /* owned array */
+};
+
+/* The built-in demo configuration (a net_tap uplink and a vhost-user port waiting for a guest). */
+extern const char ferry_config_default_json[];
+
+/* Parse a whole configuration. Returns 0, or -1 with err filled ("<path>: <problem>"). */
+int ferry_config_parse(json_t *root, struct ferry_conf *conf, char *err, size_t errlen);
+int ferry_config_load_file(const char *file, struct ferry_conf *conf, char *err, size_t errlen);
+int ferry_config_load_string(const char *text, struct ferry_conf *conf, char *err, size_t errlen);
+void ferry_config_free(struct ferry_conf *conf);
+
+/* Parse one port object; `where` is its JSON path for messages ("ports[2]" or "params"). */
+int ferry_port_conf_parse(json_t *obj, const char *where, struct ferry_port_conf *pc,
+			  char *err, size_t errlen);
+void ferry_port_conf_clear(struct ferry_port_conf *pc);
+/* The port object back as JSON (what config.get and port.get return). New reference. */
+json_t *ferry_port_conf_to_json(const struct ferry_port_conf *pc);
+/* true if both describe the same port (idempotent port.add). */
+bool ferry_port_conf_equal(const struct ferry_port_conf *a, const struct ferry_port_conf *b);
+int ferry_port_conf_copy(struct ferry_port_conf *dst, const struct ferry_port_conf *src);
+
+#endif

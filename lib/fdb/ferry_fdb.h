@@ -1,0 +1,66 @@
+/* ferry_fdb.h — the MAC+VLAN forwarding table.
+ *
+ * An rte_hash of 64-bit keys (MAC | VLAN << 48) with lock-free readers (RW_CONCURRENCY_LF), and a side
+ * array of entries indexed by the hash's key position. Concurrency:
+ *  - PMDs look up in bulk with no lock; an entry is trusted only if its stored key matches the looked-up
+ *    key (written last, with release), so a reader never sees a half-written entry.
+ *  - refreshing the age or moving a learned MAC is a plain store by the PMD that saw the frame;
+ *  - a new MAC (or an aged one coming back) takes rte_hash's writer lock inside rte_hash_add_key:
+ *    the only lock a PMD can touch, held for one insert, never on lookup or refresh;
+ *  - deletions (aging, RPC, port removal) happen on the control thread; freed key slots are reused only
+ *    after every PMD has passed a quiescent state (rte_hash's RCU integration on the PMDs' QSBR). */
+#ifndef FERRY_FDB_H
+#define FERRY_FDB_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <rte_rcu_qsbr.h>
+#include "ferry_common.h"
+
+struct ferry_fdb_entry {
+	uint64_t key;        /* 0 = free (a zero MAC is never learned) */
+	uint16_t port;
+	uint8_t is_static;
+	uint8_t pad;
+	uint32_t seen;       /* ferry_now_s when last refreshed */
+};
+
+struct ferry_fdb {
+	struct rte_hash *h;
+	struct ferry_fdb_entry *e;   /* indexed by rte_hash key position */
+	uint32_t n_slots;
+	uint32_t size;
+};
+
+enum ferry_learn { FERRY_LEARN_OK, FERRY_LEARN_NEW, FERRY_LEARN_MOVED, FERRY_LEARN_FULL };
+
+struct ferry_fdb *ferry_fdb_create(const char *name, uint32_t size, int socket,
+				   struct rte_rcu_qsbr *qsv);
+void ferry_fdb_free(struct ferry_fdb *fdb);
+
+/* Bulk lookup of n <= 64 keys; pos[i] = entry position or -1. */
+void ferry_fdb_lookup_bulk(const struct ferry_fdb *fdb, const uint64_t *keys, unsigned n,
+			   int32_t *pos);
+
+static inline const struct ferry_fdb_entry *
+ferry_fdb_entry(const struct ferry_fdb *fdb, int32_t pos)
+{
+	return &fdb->e[pos];
+}
+
+/* Learn key on port; pos is this burst's lookup result for key. Never moves a static entry. */
+enum ferry_learn ferry_fdb_learn(struct ferry_fdb *fdb, uint64_t key, uint16_t port, int32_t pos,
+				 uint32_t now);
+
+/* Control thread. */
+int ferry_fdb_add_static(struct ferry_fdb *fdb, uint64_t key, uint16_t port);
+int ferry_fdb_del(struct ferry_fdb *fdb, uint64_t key);            /* 0 or -ENOENT */
+/* Remove entries of port (FERRY_PORT_NONE = all ports); static ones only if include_static. */
+unsigned ferry_fdb_flush(struct ferry_fdb *fdb, uint16_t port, bool include_static);
+unsigned ferry_fdb_age(struct ferry_fdb *fdb, uint32_t now, uint32_t max_age);
+unsigned ferry_fdb_count(const struct ferry_fdb *fdb);
+/* Visit every live entry; stop early when fn returns non-zero. */
+void ferry_fdb_walk(const struct ferry_fdb *fdb,
+		    int (*fn)(const struct ferry_fdb_entry *e, void *arg), void *arg);
+
+#endif

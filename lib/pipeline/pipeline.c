@@ -1,0 +1,242 @@
+/* pipeline.c — the switch's per-burst pipeline, in stages over the whole burst:
+ *   parse + ingress filter (runt, VLAN, source MAC)  →  one bulk FDB lookup of sources and
+ *   destinations  →  learn  →  forward (unicast or flood, VLAN push/pop/rewrite per egress port).
+ * Lookups see the FDB as it was when the burst began (doc/semantics.md). */
+#include <rte_mbuf.h>
+#include "ferry_pipeline.h"
+#include "ferry_pkt.h"
+
+struct burst {
+	struct rte_mbuf *m[FERRY_BURST];
+	struct ferry_pkt pk[FERRY_BURST];
+	uint16_t vlan[FERRY_BURST];
+	uint16_t dport[FERRY_BURST];     /* FERRY_PORT_NONE: unknown / group destination */
+	uint64_t key[2 * FERRY_BURST];   /* sources, then destinations */
+	int32_t pos[2 * FERRY_BURST];
+	uint16_t n;
+	struct rte_mbuf *drop[FERRY_BURST];
+	uint16_t n_drop;
+};
+
+static inline void
+drop(struct ferry_pmd *pmd, struct burst *b, struct ferry_port *p, struct rte_mbuf *m,
+     enum ferry_drop why)
+{
+	ferry_pmd_count_drop(pmd, p, why, 1);
+	b->drop[b->n_drop++] = m;
+}
+
+/* Stages 1-3: keep the frames that belong to a VLAN of the port and have a legal source. */
+static void
+stage_filter(struct ferry_pmd *pmd, struct burst *b, struct ferry_port *in,
+	     const struct ferry_port_policy *pol, struct rte_mbuf **pkts, uint16_t n)
+{
+	for (uint16_t i = 0; i < n; i++) {
+		struct rte_mbuf *m = pkts[i];
+		struct ferry_pkt *pk = &b->pk[b->n];
+		int bad;
+
+		if (unlikely(m->ol_flags & RTE_MBUF_F_RX_VLAN_STRIPPED) && ferry_pkt_unstrip(m) < 0) {
+			drop(pmd, b, in, m, FERRY_DROP_NO_MBUF);
+			continue;
+		}
+		bad = ferry_pkt_parse(m, pk);
+		if (unlikely(bad)) {
+			drop(pmd, b, in, m, (enum ferry_drop)(bad - 1));
+			continue;
+		}
+		uint16_t vlan = ferry_vlan_ingress(&pol->vlan, pk->tagged, pk->tci & 0xfff);
+		if (unlikely(vlan == FERRY_VLAN_NONE)) {
+			drop(pmd, b, in, m, FERRY_DROP_VLAN);
+			continue;
+		}
+		if (unlikely(ferry_mac_is_group(pk->src) || pk->src == 0)) {
+			drop(pmd, b, in, m, FERRY_DROP_INVALID_SRC);
+			continue;
+		}
+		if (unlikely(!ferry_port_src_allowed(pol, pk->src))) {
+			drop(pmd, b, in, m, FERRY_DROP_SPOOF);
+			continue;
+		}
+		b->vlan[b->n] = vlan;
+		b->m[b->n++] = m;
+	}
+}
+
+/* Stage 4: bulk lookup; resolve destinations now, before this burst's learning changes them.
+ * A source pinned (static) to another port is a spoof: the frame is marked with a NULL mbuf. */
+static void
+stage_lookup(struct ferry_pmd *pmd, struct burst *b, struct ferry_port *in)
+{
+	const struct ferry_fdb *fdb = pmd->dp->fdb;
+	uint16_t n = b->n;
+
+	for (uint16_t i = 0; i < n; i++) {
+		b->key[i] = ferry_fdb_key(b->pk[i].src, b->vlan[i]);
+		b->key[n + i] = ferry_fdb_key(b->pk[i].dst, b->vlan[i]);
+	}
+	ferry_fdb_lookup_bulk(fdb, b->key, 2 * n, b->pos);
+	for (uint16_t i = 0; i < n; i++) {
+		int32_t sp = b->pos[i], dp = b->pos[n + i];
+		b->dport[i] = dp >= 0 && !ferry_mac_is_group(b->pk[i].dst) ?
+			ferry_fdb_entry(fdb, dp)->port : FERRY_PORT_NONE;
+		if (sp >= 0) {
+			const struct ferry_fdb_entry *e = ferry_fdb_entry(fdb, sp);
+			if (unlikely(e->is_static && e->port != in->idx)) {
+				drop(pmd, b, in, b->m[i], FERRY_DROP_SPOOF);
+				b->m[i] = NULL;
+			}
+		}
+	}
+}
+
+/* Stage 5: learn sources in frame order (consecutive frames of one station learn once). */
+static void
+stage_learn(struct ferry_pmd *pmd, struct burst *b, struct ferry_port *in)
+{
+	struct ferry_port_pmd_stats *st = &in->stats[pmd->idx];
+	uint32_t now = ferry_now_s;
+	uint64_t last = 0;
+
+	for (uint16_t i = 0; i < b->n; i++) {
+		if (b->m[i] == NULL || b->key[i] == last)
+			continue;
+		last = b->key[i];
+		switch (ferry_fdb_learn(pmd->dp->fdb, b->key[i], in->idx, b->pos[i], now)) {
+		case FERRY_LEARN_MOVED:
+			st->mac_moves++;
+			break;
+		case FERRY_LEARN_FULL:
+			st->learn_full++;
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+/* Does port p take frames of vlan? Returns its policy or NULL. */
+static inline const struct ferry_port_policy *
+egress_policy(const struct ferry_port *p, uint16_t vlan)
+{
+	const struct ferry_port_policy *pol = __atomic_load_n(&p->policy, __ATOMIC_ACQUIRE);
+
+	if (pol->admin_down || !ferry_vlan_member(&pol->vlan, vlan))
+		return NULL;
+	return pol;
+}
+
+static void
+forward_unicast(struct ferry_pmd *pmd, struct burst *b, struct ferry_port *in, uint16_t i)
+{
+	struct ferry_port *out = __atomic_load_n(&pmd->dp->ports[b->dport[i]], __ATOMIC_ACQUIRE);
+	struct rte_mbuf *m = b->m[i];
+	const struct ferry_port_policy *pol;
+
+	if (out == NULL || out == in || (pol = egress_policy(out, b->vlan[i])) == NULL) {
+		drop(pmd, b, in, m, FERRY_DROP_NO_DEST);
+		return;
+	}
+	if (unlikely(ferry_pkt_vlan_edit(m, b->pk[i].tagged,
+					 ferry_vlan_egress_tagged(&pol->vlan, b->vlan[i]),
+					 b->vlan[i]) < 0)) {
+		drop(pmd, b, in, m, FERRY_DROP_NO_MBUF);
+		return;
+	}
+	ferry_pmd_tx(pmd, out->idx, m);
+}
+
+/* Send one mbuf (already in the right encoding) to n ports: one reference each. */
+static void
+send_shared(struct ferry_pmd *pmd, struct rte_mbuf *m, const uint16_t *ports, uint16_t n)
+{
+	if (n > 1)
+		rte_mbuf_refcnt_update(m, (int16_t)(n - 1));
+	for (uint16_t k = 0; k < n; k++)
+		ferry_pmd_tx(pmd, ports[k], m);
+}
+
+/* Broadcast, multicast, unknown unicast: every other port of the VLAN. Ports wanting the frame
+ * tagged share one mbuf, ports wanting it untagged share another (a copy): at most one copy. */
+static void
+forward_flood(struct ferry_pmd *pmd, struct burst *b, struct ferry_port *in, uint16_t i)
+{
+	struct ferry_dp *dp = pmd->dp;
+	uint16_t tagged[FERRY_MAX_PORTS], untagged[FERRY_MAX_PORTS], nt = 0, nu = 0;
+	uint16_t vlan = b->vlan[i];
+	struct rte_mbuf *m = b->m[i], *mu;
+
+	for (uint16_t j = 0; j < dp->n_slots; j++) {
+		struct ferry_port *p = __atomic_load_n(&dp->ports[j], __ATOMIC_ACQUIRE);
+		const struct ferry_port_policy *pol;
+		if (p == NULL || p == in || (pol = egress_policy(p, vlan)) == NULL)
+			continue;
+		if (ferry_vlan_egress_tagged(&pol->vlan, vlan))
+			tagged[nt++] = j;
+		else
+			untagged[nu++] = j;
+	}
+	if (nt + nu == 0) {
+		drop(pmd, b, in, m, FERRY_DROP_NO_DEST);
+		return;
+	}
+	mu = m;
+	if (nt != 0 && nu != 0) {
+		mu = rte_pktmbuf_copy(m, pmd->pool, 0, UINT32_MAX);
+		if (unlikely(mu == NULL)) {
+			ferry_pmd_count_drop(pmd, in, FERRY_DROP_NO_MBUF, nu);
+			nu = 0;
+		}
+	}
+	if (nu != 0 && ferry_pkt_vlan_edit(mu, b->pk[i].tagged, false, vlan) == 0)
+		send_shared(pmd, mu, untagged, nu);
+	if (nt != 0) {
+		if (ferry_pkt_vlan_edit(m, b->pk[i].tagged, true, vlan) == 0)
+			send_shared(pmd, m, tagged, nt);
+		else
+			drop(pmd, b, in, m, FERRY_DROP_NO_MBUF);
+	}
+}
+
+void
+ferry_pipeline_run(struct ferry_pmd *pmd, struct ferry_port *in, uint16_t q,
+		   struct rte_mbuf **pkts, uint16_t n)
+{
+	const struct ferry_port_policy *pol = __atomic_load_n(&in->policy, __ATOMIC_ACQUIRE);
+	struct ferry_port_pmd_stats *st = &in->stats[pmd->idx];
+	struct ferry_qstats *qs = &in->rxq_stats[q];
+	struct burst b;
+	uint64_t bytes = 0;
+
+	for (uint16_t i = 0; i < n; i++)
+		bytes += pkts[i]->pkt_len;
+	st->rx_pkts += n;
+	st->rx_bytes += bytes;
+	qs->pkts += n;
+	qs->bytes += bytes;
+	if (unlikely(pol->admin_down)) {
+		ferry_pmd_count_drop(pmd, in, FERRY_DROP_ADMIN_DOWN, n);
+		qs->drops += n;
+		rte_pktmbuf_free_bulk(pkts, n);
+		return;
+	}
+	b.n = 0;
+	b.n_drop = 0;
+	stage_filter(pmd, &b, in, pol, pkts, n);
+	if (b.n != 0) {
+		stage_lookup(pmd, &b, in);
+		stage_learn(pmd, &b, in);
+		for (uint16_t i = 0; i < b.n; i++) {
+			if (b.m[i] == NULL)
+				continue;
+			if (b.dport[i] != FERRY_PORT_NONE)
+				forward_unicast(pmd, &b, in, i);
+			else
+				forward_flood(pmd, &b, in, i);
+		}
+	}
+	if (b.n_drop != 0) {
+		qs->drops += b.n_drop;
+		rte_pktmbuf_free_bulk(b.drop, b.n_drop);
+	}
+}

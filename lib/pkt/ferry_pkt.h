@@ -1,0 +1,128 @@
+/* ferry_pkt.h — the parse and edit elements of the pipeline: Ethernet/VLAN header parse, MAC keys,
+ * in-place VLAN tag push/pop/rewrite, and the flow hash that spreads a guest's traffic over queues. */
+#ifndef FERRY_PKT_H
+#define FERRY_PKT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+#include <rte_byteorder.h>
+#include <rte_ether.h>
+#include <rte_mbuf.h>
+#include "ferry_common.h"
+
+#define FERRY_MAC_MASK  UINT64_C(0x0000ffffffffffff)
+#define FERRY_MAC_BCAST FERRY_MAC_MASK
+
+/* What the classifier needs of one frame. MACs are the 6 wire bytes in the low 48 bits
+ * (little-endian load), so bit 0 is the group (multicast) bit. */
+struct ferry_pkt {
+	uint64_t dst;
+	uint64_t src;
+	uint16_t tci;      /* outer tag, host order; valid if tagged */
+	uint8_t tagged;    /* the frame data carries an outer 802.1Q/802.1ad tag */
+	uint8_t pad[5];
+};
+
+static inline bool
+ferry_mac_is_group(uint64_t mac)
+{
+	return mac & 1;
+}
+
+static inline uint64_t
+ferry_fdb_key(uint64_t mac, uint16_t vlan)
+{
+	return mac | ((uint64_t)vlan << 48);
+}
+
+static inline bool
+ferry_ethertype_is_vlan(uint16_t be_type)
+{
+	return be_type == RTE_BE16(RTE_ETHER_TYPE_VLAN) || be_type == RTE_BE16(RTE_ETHER_TYPE_QINQ);
+}
+
+/* Parse the first segment's Ethernet header. Returns 0, or FERRY_DROP_RUNT + 1 (a drop reason + 1). */
+static inline int
+ferry_pkt_parse(struct rte_mbuf *m, struct ferry_pkt *p)
+{
+	const uint8_t *d = rte_pktmbuf_mtod(m, const uint8_t *);
+	uint64_t w;
+	uint16_t type;
+
+	if (unlikely(m->data_len < RTE_ETHER_HDR_LEN))
+		return FERRY_DROP_RUNT + 1;
+	memcpy(&w, d, 8);
+	p->dst = w & FERRY_MAC_MASK;
+	memcpy(&w, d + 6, 8);
+	p->src = w & FERRY_MAC_MASK;
+	memcpy(&type, d + 12, 2);
+	if (ferry_ethertype_is_vlan(type)) {
+		if (unlikely(m->data_len < RTE_ETHER_HDR_LEN + RTE_VLAN_HLEN))
+			return FERRY_DROP_RUNT + 1;
+		uint16_t tci;
+		memcpy(&tci, d + 14, 2);
+		p->tci = rte_be_to_cpu_16(tci);
+		p->tagged = 1;
+	} else {
+		p->tci = 0;
+		p->tagged = 0;
+	}
+	return 0;
+}
+
+/* Push an 802.1Q tag with `tci` in front of the ethertype. Returns 0, or -1 without headroom. */
+static inline int
+ferry_pkt_vlan_push(struct rte_mbuf *m, uint16_t tci)
+{
+	uint8_t *d = (uint8_t *)rte_pktmbuf_prepend(m, RTE_VLAN_HLEN);
+
+	if (unlikely(d == NULL))
+		return -1;
+	memmove(d, d + RTE_VLAN_HLEN, 2 * RTE_ETHER_ADDR_LEN);
+	uint16_t hdr[2] = { RTE_BE16(RTE_ETHER_TYPE_VLAN), rte_cpu_to_be_16(tci) };
+	memcpy(d + 12, hdr, 4);
+	return 0;
+}
+
+/* Make the frame leave tagged with `vlan` (keeping PCP/DEI and TPID of a tag it had) or untagged.
+ * The mbuf must not be shared. Returns 0, or -1 if there is no headroom for a tag. */
+static inline int
+ferry_pkt_vlan_edit(struct rte_mbuf *m, bool tagged_in, bool tag_out, uint16_t vlan)
+{
+	uint8_t *d;
+
+	if (tagged_in && tag_out) {
+		d = rte_pktmbuf_mtod(m, uint8_t *);
+		uint16_t tci;
+		memcpy(&tci, d + 14, 2);
+		tci = rte_cpu_to_be_16((rte_be_to_cpu_16(tci) & 0xf000) | vlan);
+		memcpy(d + 14, &tci, 2);
+	} else if (tagged_in) {
+		d = rte_pktmbuf_mtod(m, uint8_t *);
+		memmove(d + RTE_VLAN_HLEN, d, 2 * RTE_ETHER_ADDR_LEN);
+		rte_pktmbuf_adj(m, RTE_VLAN_HLEN);
+	} else if (tag_out) {
+		return ferry_pkt_vlan_push(m, vlan);
+	}
+	return 0;
+}
+
+/* Flow hash for queue selection: the NIC's RSS hash when it gave one, else a software hash of the
+ * IPv4/IPv6 5-tuple (or of the MACs for non-IP). Stored in m->hash.rss so it is computed once. */
+uint32_t ferry_pkt_flow_hash_sw(const struct rte_mbuf *m);
+
+static inline uint32_t
+ferry_pkt_flow_hash(struct rte_mbuf *m)
+{
+	if (!(m->ol_flags & RTE_MBUF_F_RX_RSS_HASH)) {
+		m->hash.rss = ferry_pkt_flow_hash_sw(m);
+		m->ol_flags |= RTE_MBUF_F_RX_RSS_HASH;
+	}
+	return m->hash.rss;
+}
+
+/* Put a tag a NIC stripped (RTE_MBUF_F_RX_VLAN_STRIPPED) back into the frame data. */
+int ferry_pkt_unstrip(struct rte_mbuf *m);
+
+#endif

@@ -1,0 +1,99 @@
+/* ferry_pmd.h — poll-mode threads: each owns a list of (port, rx queue) to poll, and per-destination
+ * tx buffers that batch frames into bursts. Nothing here is shared between PMDs except the ports
+ * table and the FDB (both RCU-protected through one QSBR variable, thread id = PMD index).
+ *
+ * Tx queues: a DPDK port has one tx queue per PMD where the device allows (PMD i uses queue
+ * i % n_txq); with fewer queues than PMDs a per-queue spinlock is taken around one tx burst — the
+ * only lock on the path, bounded by one burst and absent when queues suffice. A vhost port's guest
+ * RX rings are split among PMDs (ring k of the enabled ones goes to PMD k % n_pmds); when a guest
+ * enables fewer rings than there are PMDs they share them, and rte_vhost_enqueue_burst serializes
+ * on the ring's own access_lock. */
+#ifndef FERRY_PMD_H
+#define FERRY_PMD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <rte_mbuf.h>
+#include <rte_rcu_qsbr.h>
+#include "ferry_common.h"
+#include "ferry_fdb.h"
+#include "ferry_port.h"
+
+#define FERRY_TXBUF_SIZE (2 * FERRY_BURST)
+
+/* What every PMD reads: the switch's datapath view. */
+struct ferry_dp {
+	struct ferry_port *ports[FERRY_MAX_PORTS];   /* NULL or a live port; RCU */
+	uint16_t n_slots;                            /* 1 + highest slot ever used */
+	uint16_t n_pmds;
+	uint16_t burst;
+	struct ferry_fdb *fdb;
+	struct rte_rcu_qsbr *qsv;
+	struct rte_mempool *pools[RTE_MAX_NUMA_NODES];
+};
+
+struct ferry_rxq_ref {
+	struct ferry_port *port;
+	uint16_t q;
+};
+
+struct ferry_poll_list {
+	uint16_t n;
+	struct ferry_rxq_ref rxq[];
+};
+
+struct ferry_txbuf {
+	uint16_t n;
+	uint16_t listed;   /* in pmd->dirty until the end of the iteration */
+	struct rte_mbuf *m[FERRY_TXBUF_SIZE];
+};
+
+struct ferry_pmd {
+	/* hot */
+	uint16_t idx;
+	struct ferry_dp *dp;
+	struct ferry_poll_list *poll;   /* RCU-replaced by the control thread */
+	struct rte_mempool *pool;       /* flood copies */
+	uint64_t busy_cycles, idle_cycles, pkts, iterations;
+	volatile int stop;
+	uint16_t n_dirty;
+	uint16_t dirty[FERRY_MAX_PORTS];
+	struct ferry_txbuf txb[FERRY_MAX_PORTS];
+	/* control */
+	unsigned lcore;
+	int socket;
+	bool running;
+} __rte_cache_aligned;
+
+struct ferry_pmd *ferry_pmd_create(struct ferry_dp *dp, uint16_t idx, unsigned lcore);
+void ferry_pmd_free(struct ferry_pmd *pmd);
+int ferry_pmd_launch(struct ferry_pmd *pmd);
+void ferry_pmd_join(struct ferry_pmd *pmd);
+/* Replace the poll list (control thread). The old one is freed after a grace period. */
+void ferry_pmd_set_poll(struct ferry_pmd *pmd, struct ferry_poll_list *pl);
+
+void ferry_pmd_flush(struct ferry_pmd *pmd, uint16_t port_idx);
+void ferry_pmd_flush_all(struct ferry_pmd *pmd);
+
+static inline void
+ferry_pmd_count_drop(struct ferry_pmd *pmd, struct ferry_port *p, enum ferry_drop why, uint64_t n)
+{
+	p->stats[pmd->idx].drops[why] += n;
+}
+
+/* Queue one frame for port_idx; flushes when the buffer is full. */
+static inline void
+ferry_pmd_tx(struct ferry_pmd *pmd, uint16_t port_idx, struct rte_mbuf *m)
+{
+	struct ferry_txbuf *tb = &pmd->txb[port_idx];
+
+	if (!tb->listed) {
+		tb->listed = 1;
+		pmd->dirty[pmd->n_dirty++] = port_idx;
+	}
+	tb->m[tb->n++] = m;
+	if (unlikely(tb->n == FERRY_TXBUF_SIZE))
+		ferry_pmd_flush(pmd, port_idx);
+}
+
+#endif

@@ -1,0 +1,107 @@
+/* ferry_port.h — a switch port: a DPDK ethdev (any devargs) or a vhost-user guest (rte_vhost).
+ *
+ * The PMD side (rx/tx bursts, counters) is inline here; opening and closing live in port_dpdk.c and
+ * port_vhost.c. Fields read by PMDs are either immutable while the port is in the switch, or single
+ * words written with atomics by the control thread / vhost callbacks. Counters are per PMD (or per
+ * queue with exactly one writer) so PMDs never share a written cache line. */
+#ifndef FERRY_PORT_H
+#define FERRY_PORT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <rte_ethdev.h>
+#include <rte_mbuf.h>
+#include <rte_spinlock.h>
+#include <rte_vhost.h>
+#include "ferry_common.h"
+#include "ferry_config.h"
+#include "ferry_vlan.h"
+
+/* What the classifier checks per port; immutable once published, replaced whole on port.set. */
+struct ferry_port_policy {
+	struct ferry_vlan_policy vlan;
+	uint64_t macs[FERRY_MAX_MACS];    /* allowed source MACs (ferry_pkt form); none = any */
+	uint16_t n_macs;
+	uint8_t admin_down;
+} __rte_cache_aligned;
+
+struct ferry_qstats {
+	uint64_t pkts, bytes, drops;
+};
+
+/* One per (port, PMD): written only by that PMD. */
+struct ferry_port_pmd_stats {
+	uint64_t rx_pkts, rx_bytes, tx_pkts, tx_bytes;
+	uint64_t drops[FERRY_DROP_MAX];
+	uint64_t mac_moves, learn_full;
+} __rte_cache_aligned;
+
+struct ferry_port {
+	/* --- read by PMDs --- */
+	uint16_t idx;                     /* slot in the switch */
+	uint8_t type;                     /* enum ferry_port_type */
+	uint8_t txq_shared;               /* dpdk: fewer tx queues than PMDs, take txq_lock */
+	uint16_t eth_port;                /* dpdk */
+	uint16_t n_txq;                   /* dpdk: tx queues configured */
+	int vid;                          /* vhost: device id while a guest runs, else -1 */
+	uint32_t vq_rx_on;                /* vhost: guest TX rings enabled, bit q (ferry's rx q) */
+	uint32_t vq_tx_on;                /* vhost: guest RX rings enabled, bit q (ferry's tx q) */
+	struct ferry_port_policy *policy; /* RCU-replaced */
+	struct rte_mempool *pool;         /* vhost dequeue */
+	struct ferry_port_pmd_stats *stats;     /* [n_pmds] */
+	struct ferry_qstats *txq_stats;         /* [n_pmds * FERRY_MAX_QUEUES] */
+	struct ferry_qstats rxq_stats[FERRY_MAX_QUEUES];  /* one writer: the PMD polling q */
+	rte_spinlock_t txq_lock[FERRY_MAX_QUEUES];
+
+	/* --- control thread only --- */
+	struct ferry_port_conf conf;
+	uint16_t n_rxq;                   /* queues PMDs poll (vhost: grows as the guest enables) */
+	uint16_t n_pmds;
+	int socket;                       /* NUMA node */
+	bool link_up;                     /* last state reported as an event */
+	uint64_t created_tsc;
+	struct ferry_port_pmd_stats base; /* stats.clear baseline */
+	struct ferry_qstats rxq_base[FERRY_MAX_QUEUES];
+	struct ferry_qstats *txq_base;
+} __rte_cache_aligned;
+
+/* Open the device behind pc (probe, configure, start / register the vhost socket).
+ * Returns 0 or a FERRY_E* code with err set. The port is not yet visible to PMDs. */
+int ferry_port_dpdk_open(struct ferry_port *p, struct rte_mempool *const *pools,
+			 unsigned n_pmds, char *err, size_t errlen);
+void ferry_port_dpdk_close(struct ferry_port *p);
+int ferry_port_dpdk_set_mtu(struct ferry_port *p, uint16_t mtu, char *err, size_t errlen);
+bool ferry_port_dpdk_link_up(const struct ferry_port *p);
+
+int ferry_port_vhost_open(struct ferry_port *p, const struct rte_vhost_device_ops *ops,
+			  char *err, size_t errlen);
+void ferry_port_vhost_close(struct ferry_port *p);
+
+struct ferry_port *ferry_port_alloc(const struct ferry_port_conf *pc, uint16_t idx, unsigned n_pmds);
+void ferry_port_free(struct ferry_port *p);
+struct ferry_port_policy *ferry_port_policy_build(const struct ferry_port_conf *pc);
+
+static inline bool
+ferry_port_src_allowed(const struct ferry_port_policy *pol, uint64_t src)
+{
+	if (pol->n_macs == 0)
+		return true;
+	for (unsigned i = 0; i < pol->n_macs; i++)
+		if (pol->macs[i] == src)
+			return true;
+	return false;
+}
+
+/* Receive a burst from queue q. */
+static inline uint16_t
+ferry_port_rx(struct ferry_port *p, uint16_t q, struct rte_mbuf **pkts, uint16_t n)
+{
+	if (p->type == FERRY_PORT_DPDK)
+		return rte_eth_rx_burst(p->eth_port, q, pkts, n);
+	int vid = __atomic_load_n(&p->vid, __ATOMIC_ACQUIRE);
+	if (vid < 0 || !(__atomic_load_n(&p->vq_rx_on, __ATOMIC_RELAXED) & (UINT32_C(1) << q)))
+		return 0;
+	return rte_vhost_dequeue_burst(vid, 2 * q + 1, p->pool, pkts, n);
+}
+
+#endif

@@ -1,0 +1,65 @@
+/* port.c — allocate and free ports, and build the classifier's per-port policy from its config. */
+#include <string.h>
+#include <rte_cycles.h>
+#include <rte_malloc.h>
+#include "ferry_port.h"
+#include "ferry_pkt.h"
+
+struct ferry_port_policy *
+ferry_port_policy_build(const struct ferry_port_conf *pc)
+{
+	struct ferry_port_policy *pol = rte_zmalloc("port_policy", sizeof(*pol), RTE_CACHE_LINE_SIZE);
+
+	if (pol == NULL)
+		return NULL;
+	ferry_vlan_policy_build(&pc->vlan, &pol->vlan);
+	for (unsigned i = 0; i < pc->n_macs; i++) {
+		uint64_t w = 0;
+		memcpy(&w, pc->macs[i].addr_bytes, RTE_ETHER_ADDR_LEN);
+		pol->macs[i] = w;
+	}
+	pol->n_macs = pc->n_macs;
+	pol->admin_down = pc->admin_down;
+	return pol;
+}
+
+struct ferry_port *
+ferry_port_alloc(const struct ferry_port_conf *pc, uint16_t idx, unsigned n_pmds)
+{
+	struct ferry_port *p = rte_zmalloc("port", sizeof(*p), RTE_CACHE_LINE_SIZE);
+	size_t nq = (size_t)n_pmds * FERRY_MAX_QUEUES;
+
+	if (p == NULL)
+		return NULL;
+	p->idx = idx;
+	p->type = pc->type;
+	p->vid = -1;
+	p->n_pmds = n_pmds;
+	p->socket = SOCKET_ID_ANY;
+	p->created_tsc = rte_get_tsc_cycles();
+	ferry_port_conf_copy(&p->conf, pc);
+	for (unsigned q = 0; q < FERRY_MAX_QUEUES; q++)
+		rte_spinlock_init(&p->txq_lock[q]);
+	p->stats = rte_zmalloc("port_stats", sizeof(*p->stats) * n_pmds, RTE_CACHE_LINE_SIZE);
+	p->txq_stats = rte_zmalloc("txq_stats", sizeof(*p->txq_stats) * nq, RTE_CACHE_LINE_SIZE);
+	p->txq_base = rte_zmalloc("txq_base", sizeof(*p->txq_base) * nq, 0);
+	p->policy = ferry_port_policy_build(pc);
+	if (p->stats == NULL || p->txq_stats == NULL || p->txq_base == NULL || p->policy == NULL) {
+		ferry_port_free(p);
+		return NULL;
+	}
+	return p;
+}
+
+void
+ferry_port_free(struct ferry_port *p)
+{
+	if (p == NULL)
+		return;
+	ferry_port_conf_clear(&p->conf);
+	rte_free(p->stats);
+	rte_free(p->txq_stats);
+	rte_free(p->txq_base);
+	rte_free(p->policy);
+	rte_free(p);
+}

@@ -1,0 +1,193 @@
+/* port_dpdk.c — a DPDK ethdev as a switch port: probe by devargs (PCI or vdev), configure one rx
+ * queue per PMD (RSS) and one tx queue per PMD where the device has them, start, and release. */
+#include <stdio.h>
+#include <string.h>
+#include <rte_bus.h>
+#include <rte_dev.h>
+#include <rte_errno.h>
+#include "ferry_port.h"
+
+#define DEFAULT_DESC 1024
+
+/* The first ethdev port matching devargs (already probed, e.g. a PCI device allowed at start). */
+static int
+find_port(const char *devargs, uint16_t *port_id)
+{
+	struct rte_dev_iterator it;
+	uint16_t id;
+	int found = -1;
+
+	RTE_ETH_FOREACH_MATCHING_DEV(id, devargs, &it) {
+		if (found < 0) {
+			*port_id = id;
+			found = 0;
+		}
+	}
+	return found;
+}
+
+static int
+probe(struct ferry_port *p, char *err, size_t errlen)
+{
+	const char *devargs = p->conf.devargs;
+	int rc;
+
+	if (find_port(devargs, &p->eth_port) == 0)
+		return 0;
+	rc = rte_dev_probe(devargs);
+	if (rc < 0) {
+		snprintf(err, errlen, "port %s: cannot probe '%s': %s", p->conf.name, devargs,
+			 rte_strerror(-rc));
+		return FERRY_EPROBE;
+	}
+	if (find_port(devargs, &p->eth_port) < 0) {
+		snprintf(err, errlen, "port %s: '%s' probed but gave no ethdev port", p->conf.name,
+			 devargs);
+		return FERRY_EPROBE;
+	}
+	return 0;
+}
+
+static void
+conf_rss(struct rte_eth_conf *ec, const struct rte_eth_dev_info *di, uint16_t nrxq)
+{
+	if (di->rx_offload_capa & RTE_ETH_RX_OFFLOAD_RSS_HASH)
+		ec->rxmode.offloads |= RTE_ETH_RX_OFFLOAD_RSS_HASH;
+	if (nrxq < 2 || di->flow_type_rss_offloads == 0)
+		return;
+	ec->rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+	ec->rx_adv_conf.rss_conf.rss_hf = di->flow_type_rss_offloads &
+		(RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP | RTE_ETH_RSS_UDP);
+}
+
+static uint16_t
+clamp_queues(uint16_t want, unsigned n_pmds, uint16_t max)
+{
+	uint16_t n = want ? want : (uint16_t)n_pmds;
+
+	return RTE_MAX(1, RTE_MIN(n, RTE_MIN(max, FERRY_MAX_QUEUES)));
+}
+
+static int
+setup_queues(struct ferry_port *p, struct rte_mempool *pool, int socket, char *err, size_t errlen)
+{
+	const struct ferry_port_conf *c = &p->conf;
+	uint16_t rxd = c->rxd ? c->rxd : DEFAULT_DESC, txd = c->txd ? c->txd : DEFAULT_DESC;
+	int rc = rte_eth_dev_adjust_nb_rx_tx_desc(p->eth_port, &rxd, &txd);
+
+	for (uint16_t q = 0; rc == 0 && q < p->n_rxq; q++)
+		rc = rte_eth_rx_queue_setup(p->eth_port, q, rxd, socket, NULL, pool);
+	for (uint16_t q = 0; rc == 0 && q < p->n_txq; q++)
+		rc = rte_eth_tx_queue_setup(p->eth_port, q, txd, socket, NULL);
+	if (rc < 0)
+		snprintf(err, errlen, "port %s: queue setup failed: %s", c->name, rte_strerror(-rc));
+	return rc;
+}
+
+static int
+configure(struct ferry_port *p, struct rte_mempool *const *pools, unsigned n_pmds,
+	  char *err, size_t errlen)
+{
+	struct rte_eth_dev_info di;
+	struct rte_eth_conf ec;
+	int socket, rc;
+
+	memset(&ec, 0, sizeof(ec));
+	rc = rte_eth_dev_info_get(p->eth_port, &di);
+	if (rc < 0)
+		goto fail;
+	socket = rte_eth_dev_socket_id(p->eth_port);
+	p->socket = socket < 0 ? 0 : socket;
+	p->n_rxq = clamp_queues(p->conf.rxq, n_pmds, di.max_rx_queues);
+	p->n_txq = clamp_queues(p->conf.txq, n_pmds, di.max_tx_queues);
+	p->txq_shared = p->n_txq < n_pmds;
+	conf_rss(&ec, &di, p->n_rxq);
+	if (di.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS)
+		ec.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+	if (p->conf.mtu > RTE_ETHER_MTU && (di.rx_offload_capa & RTE_ETH_RX_OFFLOAD_SCATTER))
+		ec.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_SCATTER;
+	rc = rte_eth_dev_configure(p->eth_port, p->n_rxq, p->n_txq, &ec);
+	if (rc < 0)
+		goto fail;
+	if (p->conf.mtu != 0 && (rc = rte_eth_dev_set_mtu(p->eth_port, p->conf.mtu)) < 0) {
+		snprintf(err, errlen, "port %s: MTU %u refused: %s", p->conf.name, p->conf.mtu,
+			 rte_strerror(-rc));
+		return FERRY_EPROBE;
+	}
+	if (setup_queues(p, pools[p->socket], p->socket, err, errlen) < 0)
+		return FERRY_EPROBE;
+	return 0;
+fail:
+	snprintf(err, errlen, "port %s: configure failed: %s", p->conf.name, rte_strerror(-rc));
+	return FERRY_EPROBE;
+}
+
+int
+ferry_port_dpdk_open(struct ferry_port *p, struct rte_mempool *const *pools, unsigned n_pmds,
+		     char *err, size_t errlen)
+{
+	int rc = probe(p, err, errlen);
+
+	if (rc != 0)
+		return rc;
+	rc = configure(p, pools, n_pmds, err, errlen);
+	if (rc == 0 && (rc = rte_eth_dev_start(p->eth_port)) < 0) {
+		snprintf(err, errlen, "port %s: start failed: %s", p->conf.name, rte_strerror(-rc));
+		rc = FERRY_EPROBE;
+	}
+	if (rc != 0) {
+		ferry_port_dpdk_close(p);
+		return rc;
+	}
+	/* a switch port sees every frame; devices without the knob (pcap, null) already do */
+	rte_eth_promiscuous_enable(p->eth_port);
+	rte_eth_allmulticast_enable(p->eth_port);
+	FERRY_LOG(INFO, "port %s: ethdev %u (%s) up, %u rxq, %u txq%s, socket %d", p->conf.name,
+		  p->eth_port, p->conf.devargs, p->n_rxq, p->n_txq,
+		  p->txq_shared ? " (shared by PMDs)" : "", p->socket);
+	return 0;
+}
+
+void
+ferry_port_dpdk_close(struct ferry_port *p)
+{
+	struct rte_eth_dev_info di;
+	struct rte_device *dev = NULL;
+
+	if (!rte_eth_dev_is_valid_port(p->eth_port))
+		return;
+	if (rte_eth_dev_info_get(p->eth_port, &di) == 0)
+		dev = di.device;
+	rte_eth_dev_stop(p->eth_port);
+	rte_eth_dev_close(p->eth_port);
+	if (dev != NULL)
+		rte_dev_remove(dev);   /* unplug so the same devargs can be added again */
+}
+
+int
+ferry_port_dpdk_set_mtu(struct ferry_port *p, uint16_t mtu, char *err, size_t errlen)
+{
+	int rc = rte_eth_dev_set_mtu(p->eth_port, mtu);
+
+	if (rc == -ENOTSUP) {
+		snprintf(err, errlen, "port %s: the device cannot change its MTU", p->conf.name);
+		return FERRY_ENOTSUP;
+	}
+	if (rc < 0) {
+		snprintf(err, errlen, "port %s: MTU %u refused: %s", p->conf.name, mtu,
+			 rte_strerror(-rc));
+		return FERRY_EINVAL;
+	}
+	p->conf.mtu = mtu;
+	return 0;
+}
+
+bool
+ferry_port_dpdk_link_up(const struct ferry_port *p)
+{
+	struct rte_eth_link link;
+
+	if (rte_eth_link_get_nowait(p->eth_port, &link) < 0)
+		return false;
+	return link.link_status == RTE_ETH_LINK_UP;
+}

@@ -1,0 +1,111 @@
+/* port_vhost.c — a vhost-user socket as a switch port, through the rte_vhost API directly.
+ * Server mode: ferryd owns the socket (a stale file is replaced, a live one is refused).
+ * Client mode: ferryd connects to QEMU's socket; rte_vhost reconnects when either side restarts. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+#include <linux/virtio_net.h>
+#include "ferry_port.h"
+
+/* Guest offloads ferry does not implement yet: frames must arrive complete, with checksums. */
+#define UNSUPPORTED_FEATURES ((1ULL << VIRTIO_NET_F_HOST_TSO4) | (1ULL << VIRTIO_NET_F_HOST_TSO6) | \
+	(1ULL << VIRTIO_NET_F_HOST_ECN) | (1ULL << VIRTIO_NET_F_HOST_UFO) |                         \
+	(1ULL << VIRTIO_NET_F_CSUM) | (1ULL << VIRTIO_NET_F_GUEST_CSUM) |                           \
+	(1ULL << VIRTIO_NET_F_GUEST_TSO4) | (1ULL << VIRTIO_NET_F_GUEST_TSO6) |                     \
+	(1ULL << VIRTIO_NET_F_GUEST_ECN) | (1ULL << VIRTIO_NET_F_GUEST_UFO))
+
+static int
+mkdir_parent(const char *path)
+{
+	char dir[FERRY_PATH_MAX];
+	char *slash;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (slash == NULL || slash == dir)
+		return 0;
+	*slash = '\0';
+	if (mkdir(dir, 0755) == 0 || errno == EEXIST)
+		return 0;
+	return -errno;
+}
+
+/* 0: path free (a stale socket was removed); -EADDRINUSE: something answers there; -errno else. */
+static int
+claim_path(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct stat st;
+	int fd, rc;
+
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (!S_ISSOCK(st.st_mode))
+		return -EEXIST;
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	rc = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+	close(fd);
+	if (rc == 0)
+		return -EADDRINUSE;
+	return unlink(path) == 0 ? 0 : -errno;
+}
+
+static int
+check_server_path(struct ferry_port *p, char *err, size_t errlen)
+{
+	int rc = mkdir_parent(p->conf.path);
+
+	if (rc == 0)
+		rc = claim_path(p->conf.path);
+	if (rc == -EADDRINUSE)
+		snprintf(err, errlen, "port %s: %s is in use by a live process", p->conf.name,
+			 p->conf.path);
+	else if (rc == -EEXIST)
+		snprintf(err, errlen, "port %s: %s exists and is not a socket", p->conf.name,
+			 p->conf.path);
+	else if (rc < 0)
+		snprintf(err, errlen, "port %s: %s: %s", p->conf.name, p->conf.path, strerror(-rc));
+	return rc;
+}
+
+int
+ferry_port_vhost_open(struct ferry_port *p, const struct rte_vhost_device_ops *ops,
+		      char *err, size_t errlen)
+{
+	const char *path = p->conf.path;
+	uint64_t flags = p->conf.client ? RTE_VHOST_USER_CLIENT : 0;
+
+	if (!p->conf.client && check_server_path(p, err, errlen) < 0)
+		return FERRY_EPROBE;
+	if (rte_vhost_driver_register(path, flags) != 0) {
+		snprintf(err, errlen, "port %s: cannot register vhost-user socket %s", p->conf.name, path);
+		return FERRY_EPROBE;
+	}
+	if (rte_vhost_driver_disable_features(path, UNSUPPORTED_FEATURES) != 0 ||
+	    rte_vhost_driver_callback_register(path, ops) != 0 ||
+	    rte_vhost_driver_start(path) != 0) {
+		snprintf(err, errlen, "port %s: cannot start vhost-user socket %s", p->conf.name, path);
+		rte_vhost_driver_unregister(path);
+		return FERRY_EPROBE;
+	}
+	FERRY_LOG(INFO, "port %s: vhost-user %s %s", p->conf.name,
+		  p->conf.client ? "client of" : "server on", path);
+	return 0;
+}
+
+void
+ferry_port_vhost_close(struct ferry_port *p)
+{
+	/* Closes the connection: destroy_device runs (on this thread) before this returns. */
+	rte_vhost_driver_unregister(p->conf.path);
+	if (!p->conf.client)
+		unlink(p->conf.path);
+}

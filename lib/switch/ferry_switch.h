@@ -1,0 +1,70 @@
+/* ferry_switch.h — the switch as the control plane sees it: ports, FDB, PMDs, events.
+ *
+ * Every function here runs on the control thread (ferryd's main lcore), one call at a time; they never
+ * stop traffic on ports they do not touch. Functions that answer with data return a new jansson
+ * reference in the shape the JSON-RPC methods return. Errors are negative FERRY_E* codes (the
+ * JSON-RPC error codes) with a message in err. */
+#ifndef FERRY_SWITCH_H
+#define FERRY_SWITCH_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <jansson.h>
+#include "ferry_config.h"
+
+/* Error codes (FERRY_E*: the JSON-RPC codes) are in ferry_common.h. */
+
+struct ferry_switch;
+
+typedef void (*ferry_event_cb)(void *ctx, const char *event, json_t *params /* borrowed */);
+
+/* After rte_eal_init. Creates mempools, FDB, PMD state and every port of conf. */
+int ferry_switch_create(const struct ferry_conf *conf, struct ferry_switch **out,
+			char *err, size_t errlen);
+int ferry_switch_start(struct ferry_switch *sw);          /* launch PMD threads */
+void ferry_switch_stop(struct ferry_switch *sw);          /* stop PMDs, drain, close every port */
+void ferry_switch_destroy(struct ferry_switch *sw);
+
+/* Housekeeping, called by the control loop at least every 100 ms and whenever event_fd is readable:
+ * clock, FDB aging, guest connect/queue events, vanished devices. */
+void ferry_switch_poll(struct ferry_switch *sw);
+int ferry_switch_event_fd(const struct ferry_switch *sw);
+void ferry_switch_set_event_cb(struct ferry_switch *sw, ferry_event_cb cb, void *ctx);
+/* Total packets received on all ports so far (for ferryd --idle-exit). */
+uint64_t ferry_switch_rx_total(const struct ferry_switch *sw);
+
+/* Ports. port_add returns 0 (added), 1 (an identical port exists: nothing done), or an error. */
+int ferry_switch_port_add(struct ferry_switch *sw, const struct ferry_port_conf *pc,
+			  char *err, size_t errlen);
+int ferry_switch_port_del(struct ferry_switch *sw, const char *name, char *err, size_t errlen);
+/* changes: any of "mtu", "vlan", "mac", "admin", "external_ids" with port-object syntax. */
+int ferry_switch_port_set(struct ferry_switch *sw, const char *name, json_t *changes,
+			  char *err, size_t errlen);
+json_t *ferry_switch_port_list(struct ferry_switch *sw);
+int ferry_switch_port_get(struct ferry_switch *sw, const char *name, json_t **out,
+			  char *err, size_t errlen);
+/* name NULL = every port. */
+int ferry_switch_port_stats(struct ferry_switch *sw, const char *name, json_t **out,
+			    char *err, size_t errlen);
+int ferry_switch_port_stats_clear(struct ferry_switch *sw, const char *name,
+				  char *err, size_t errlen);
+
+/* FDB. vlan is the switch VLAN (0 = untagged domain). */
+json_t *ferry_switch_fdb_list(struct ferry_switch *sw);
+int ferry_switch_fdb_add(struct ferry_switch *sw, const char *mac, uint16_t vlan, const char *port,
+			 char *err, size_t errlen);
+int ferry_switch_fdb_del(struct ferry_switch *sw, const char *mac, uint16_t vlan,
+			 char *err, size_t errlen);
+/* port NULL = every port; learned entries only unless include_static. Returns entries removed. */
+int ferry_switch_fdb_flush(struct ferry_switch *sw, const char *port, bool include_static,
+			   char *err, size_t errlen);
+
+/* PMDs: rx queue assignment, busy %, cycles per packet. */
+json_t *ferry_switch_pmd_list(struct ferry_switch *sw);
+int ferry_switch_pmd_rebalance(struct ferry_switch *sw, char *err, size_t errlen);
+
+/* Whole switch. */
+json_t *ferry_switch_info(struct ferry_switch *sw);
+json_t *ferry_switch_config_get(struct ferry_switch *sw);   /* loadable as a config file */
+
+#endif

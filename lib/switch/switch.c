@@ -1,0 +1,458 @@
+/* switch.c — the switch's life cycle and its ports: create (mempools, FDB, PMDs), add/remove ports at
+ * runtime without disturbing the others, rx queue assignment to PMDs, and periodic housekeeping. */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/eventfd.h>
+#include <rte_cycles.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+#include "switch_private.h"
+#include "ferry_pkt.h"
+
+void
+sw_emit(struct ferry_switch *sw, const char *event, json_t *params)
+{
+	if (sw->cb != NULL)
+		sw->cb(sw->cb_ctx, event, params);
+	json_decref(params);
+}
+
+struct ferry_port *
+sw_port_by_name(struct ferry_switch *sw, const char *name)
+{
+	for (uint16_t i = 0; i < sw->dp.n_slots; i++)
+		if (sw->dp.ports[i] != NULL && strcmp(sw->dp.ports[i]->conf.name, name) == 0)
+			return sw->dp.ports[i];
+	return NULL;
+}
+
+static int
+create_pools(struct ferry_switch *sw, char *err, size_t errlen)
+{
+	for (unsigned i = 0; i < rte_socket_count(); i++) {
+		int s = rte_socket_id_by_idx(i);
+		char name[RTE_MEMPOOL_NAMESIZE];
+		if (s < 0 || s >= RTE_MAX_NUMA_NODES)
+			continue;
+		snprintf(name, sizeof(name), "ferry_mbuf_%d", s);
+		sw->dp.pools[s] = rte_pktmbuf_pool_create(name, sw->conf.mbufs, 256, 0,
+							  RTE_MBUF_DEFAULT_BUF_SIZE, s);
+		if (sw->dp.pools[s] == NULL) {
+			snprintf(err, errlen, "cannot create %u mbufs on socket %d: %s (hugepages?)",
+				 sw->conf.mbufs, s, rte_strerror(rte_errno));
+			return -1;
+		}
+	}
+	for (int s = 0; s < RTE_MAX_NUMA_NODES; s++)   /* sockets without lcores borrow the first */
+		if (sw->dp.pools[s] == NULL)
+			sw->dp.pools[s] = sw->dp.pools[rte_socket_id_by_idx(0)];
+	return 0;
+}
+
+static int
+create_rcu(struct ferry_switch *sw)
+{
+	size_t sz = rte_rcu_qsbr_get_memsize(sw->dp.n_pmds);
+
+	sw->dp.qsv = rte_zmalloc("ferry_qsbr", sz, RTE_CACHE_LINE_SIZE);
+	return sw->dp.qsv == NULL ? -1 : rte_rcu_qsbr_init(sw->dp.qsv, sw->dp.n_pmds);
+}
+
+static int
+create_pmds(struct ferry_switch *sw, char *err, size_t errlen)
+{
+	for (unsigned i = 0; i < sw->dp.n_pmds; i++) {
+		unsigned lc = sw->conf.pmd_lcores[i];
+		if (!rte_lcore_is_enabled(lc) || lc == rte_get_main_lcore()) {
+			snprintf(err, errlen, "lcores.pmd: lcore %u is not a worker lcore of this process",
+				 lc);
+			return -1;
+		}
+		sw->pmds[i] = ferry_pmd_create(&sw->dp, (uint16_t)i, lc);
+		if (sw->pmds[i] == NULL) {
+			snprintf(err, errlen, "out of memory creating pmd %u", i);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int
+ferry_switch_create(const struct ferry_conf *conf, struct ferry_switch **out, char *err,
+		    size_t errlen)
+{
+	struct ferry_switch *sw = rte_zmalloc("ferry_switch", sizeof(*sw), RTE_CACHE_LINE_SIZE);
+
+	if (sw == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return FERRY_EINTERNAL;
+	}
+	sw->conf = *conf;
+	sw->conf.ports = NULL;   /* ports are owned by struct ferry_port from here on */
+	sw->conf.n_ports = 0;
+	/* eal_args stay borrowed from the caller's conf, which outlives the switch */
+	sw->dp.n_pmds = (uint16_t)conf->n_pmds;
+	sw->dp.burst = (uint16_t)conf->burst;
+	sw->start_tsc = rte_get_tsc_cycles();
+	pthread_mutex_init(&sw->lock, NULL);
+	sw->event_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	sw->events = rte_ring_create("ferry_events", 4096, SOCKET_ID_ANY, RING_F_SC_DEQ);
+	*out = sw;
+	ferry_clock_update();
+	if (sw->event_fd < 0 || sw->events == NULL || create_rcu(sw) < 0) {
+		snprintf(err, errlen, "cannot create the switch's event queue or RCU state");
+		return FERRY_EINTERNAL;
+	}
+	if (create_pools(sw, err, errlen) < 0 || create_pmds(sw, err, errlen) < 0)
+		return FERRY_EINTERNAL;
+	sw->dp.fdb = ferry_fdb_create("ferry_fdb", conf->fdb_size, rte_socket_id_by_idx(0),
+				      sw->dp.qsv);
+	if (sw->dp.fdb == NULL) {
+		snprintf(err, errlen, "cannot create an FDB of %u entries: %s", conf->fdb_size,
+			 rte_strerror(rte_errno));
+		return FERRY_EINTERNAL;
+	}
+	sw_vhost_bind(sw);
+	for (unsigned i = 0; i < conf->n_ports; i++) {
+		int rc = ferry_switch_port_add(sw, &conf->ports[i], err, errlen);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+int
+ferry_switch_start(struct ferry_switch *sw)
+{
+	for (unsigned i = 0; i < sw->dp.n_pmds; i++)
+		if (ferry_pmd_launch(sw->pmds[i]) != 0)
+			return FERRY_EINTERNAL;
+	sw->started = true;
+	return 0;
+}
+
+static void
+port_remove(struct ferry_switch *sw, struct ferry_port *p);
+
+void
+ferry_switch_stop(struct ferry_switch *sw)
+{
+	for (unsigned i = 0; i < sw->dp.n_pmds; i++)
+		if (sw->pmds[i] != NULL)
+			ferry_pmd_join(sw->pmds[i]);   /* each flushes its tx buffers before exiting */
+	sw->started = false;
+	for (uint16_t i = 0; i < sw->dp.n_slots; i++)
+		if (sw->dp.ports[i] != NULL)
+			port_remove(sw, sw->dp.ports[i]);
+}
+
+void
+ferry_switch_destroy(struct ferry_switch *sw)
+{
+	if (sw == NULL)
+		return;
+	for (unsigned i = 0; i < sw->dp.n_pmds; i++)
+		ferry_pmd_free(sw->pmds[i]);
+	ferry_fdb_free(sw->dp.fdb);
+	rte_ring_free(sw->events);
+	if (sw->event_fd >= 0)
+		close(sw->event_fd);
+	rte_free(sw->dp.qsv);
+	sw_vhost_bind(NULL);
+	rte_free(sw);
+}
+
+/* --- rx queue assignment --- */
+
+static unsigned
+pmd_load(const struct ferry_switch *sw, uint16_t pmd)
+{
+	unsigned n = 0;
+
+	for (uint16_t i = 0; i < sw->dp.n_slots; i++) {
+		const struct ferry_port *p = sw->ctl[i];
+		for (uint16_t q = 0; p != NULL && q < p->n_rxq; q++)
+			n += sw->rxq_pmd[i][q] == pmd;
+	}
+	return n;
+}
+
+/* Give queues [from, to) of p to the least-loaded PMDs, preferring p's NUMA socket. */
+void
+sw_assign_rxqs(struct ferry_switch *sw, struct ferry_port *p, uint16_t from, uint16_t to)
+{
+	uint32_t touched = 0;
+
+	p->n_rxq = to;
+	for (uint16_t q = from; q < to; q++)
+		sw->rxq_pmd[p->idx][q] = FERRY_PORT_NONE;
+	for (uint16_t q = from; q < to; q++) {
+		unsigned best = 0, best_load = ~0u;
+		for (uint16_t k = 0; k < sw->dp.n_pmds; k++) {
+			unsigned load = pmd_load(sw, k) * 2 + (sw->pmds[k]->socket != p->socket);
+			if (load < best_load) {
+				best_load = load;
+				best = k;
+			}
+		}
+		sw->rxq_pmd[p->idx][q] = (uint16_t)best;
+		touched |= 1u << best;
+		FERRY_LOG(INFO, "pmd %u (lcore %u) polls port %s queue %u", best, sw->pmds[best]->lcore,
+			  p->conf.name, q);
+	}
+	sw_rebuild_polls(sw, touched);
+}
+
+static struct ferry_poll_list *
+build_poll(struct ferry_switch *sw, uint16_t pmd)
+{
+	struct ferry_poll_list *pl;
+	unsigned n = pmd_load(sw, pmd), k = 0;
+
+	pl = rte_zmalloc("poll_list", sizeof(*pl) + n * sizeof(pl->rxq[0]), RTE_CACHE_LINE_SIZE);
+	if (pl == NULL)
+		return NULL;
+	for (uint16_t i = 0; i < sw->dp.n_slots; i++) {
+		struct ferry_port *p = sw->dp.ports[i];
+		for (uint16_t q = 0; p != NULL && q < p->n_rxq; q++)
+			if (sw->rxq_pmd[i][q] == pmd)
+				pl->rxq[k++] = (struct ferry_rxq_ref){ .port = p, .q = q };
+	}
+	pl->n = (uint16_t)k;
+	return pl;
+}
+
+/* Publish fresh poll lists to the PMDs in pmd_mask (only ports visible in dp.ports are polled). */
+void
+sw_rebuild_polls(struct ferry_switch *sw, uint32_t pmd_mask)
+{
+	for (uint16_t k = 0; k < sw->dp.n_pmds; k++) {
+		if (!(pmd_mask & (1u << k)))
+			continue;
+		struct ferry_poll_list *pl = build_poll(sw, k);
+		if (pl == NULL) {
+			FERRY_LOG(ERR, "pmd %u: out of memory for its poll list; keeping the old one", k);
+			continue;
+		}
+		ferry_pmd_set_poll(sw->pmds[k], pl);
+	}
+}
+
+static uint32_t
+pmds_of(const struct ferry_switch *sw, const struct ferry_port *p)
+{
+	uint32_t m = 0;
+
+	for (uint16_t q = 0; q < p->n_rxq; q++)
+		m |= 1u << sw->rxq_pmd[p->idx][q];
+	return m;
+}
+
+/* --- ports --- */
+
+void
+sw_add_static_macs(struct ferry_switch *sw, struct ferry_port *p)
+{
+	const struct ferry_port_conf *c = &p->conf;
+	const struct ferry_vlan_conf *v = &c->vlan;
+
+	for (unsigned i = 0; i < c->n_macs; i++) {
+		uint64_t mac = p->policy->macs[i];
+		if (v->mode == FERRY_VLAN_ACCESS) {
+			ferry_fdb_add_static(sw->dp.fdb, ferry_fdb_key(mac, v->tag), p->idx);
+			continue;
+		}
+		if (v->all)
+			continue;   /* every VLAN: learned instead */
+		for (unsigned k = 0; k < v->n_allowed; k++)
+			ferry_fdb_add_static(sw->dp.fdb, ferry_fdb_key(mac, v->allowed[k]), p->idx);
+		if (v->native != FERRY_VLAN_NONE)
+			ferry_fdb_add_static(sw->dp.fdb, ferry_fdb_key(mac, v->native), p->idx);
+	}
+}
+
+static int
+check_conflicts(struct ferry_switch *sw, const struct ferry_port_conf *pc, char *err, size_t errlen)
+{
+	for (uint16_t i = 0; i < sw->dp.n_slots; i++) {
+		const struct ferry_port *p = sw->dp.ports[i];
+		if (p == NULL)
+			continue;
+		if (strcmp(p->conf.name, pc->name) == 0) {
+			if (ferry_port_conf_equal(&p->conf, pc))
+				return 1;
+			snprintf(err, errlen, "port %s exists with a different configuration", pc->name);
+			return FERRY_EEXIST;
+		}
+		if (p->type == pc->type && pc->type == FERRY_PORT_VHOST &&
+		    strcmp(p->conf.path, pc->path) == 0) {
+			snprintf(err, errlen, "socket %s is used by port %s", pc->path, p->conf.name);
+			return FERRY_EEXIST;
+		}
+		if (p->type == pc->type && pc->type == FERRY_PORT_DPDK &&
+		    strcmp(p->conf.devargs, pc->devargs) == 0) {
+			snprintf(err, errlen, "device %s is used by port %s", pc->devargs, p->conf.name);
+			return FERRY_EEXIST;
+		}
+	}
+	return 0;
+}
+
+static int
+free_slot(const struct ferry_switch *sw)
+{
+	for (int i = 0; i < FERRY_MAX_PORTS; i++)
+		if (sw->ctl[i] == NULL)
+			return i;
+	return -1;
+}
+
+static int
+open_device(struct ferry_switch *sw, struct ferry_port *p, char *err, size_t errlen)
+{
+	if (p->type == FERRY_PORT_DPDK)
+		return ferry_port_dpdk_open(p, sw->dp.pools, sw->dp.n_pmds, err, errlen);
+	p->socket = 0;
+	p->pool = sw->dp.pools[0];
+	return ferry_port_vhost_open(p, &sw_vhost_ops, err, errlen);
+}
+
+int
+ferry_switch_port_add(struct ferry_switch *sw, const struct ferry_port_conf *pc, char *err,
+		      size_t errlen)
+{
+	int rc = check_conflicts(sw, pc, err, errlen), idx;
+	struct ferry_port *p;
+
+	if (rc != 0)
+		return rc;
+	if ((idx = free_slot(sw)) < 0) {
+		snprintf(err, errlen, "all %d port slots are in use", FERRY_MAX_PORTS);
+		return FERRY_ELIMIT;
+	}
+	p = ferry_port_alloc(pc, (uint16_t)idx, sw->dp.n_pmds);
+	if (p == NULL) {
+		snprintf(err, errlen, "out of memory for port %s", pc->name);
+		return FERRY_EINTERNAL;
+	}
+	pthread_mutex_lock(&sw->lock);
+	sw->gen[idx]++;
+	sw->ctl[idx] = p;                 /* vhost callbacks can find it from now on */
+	pthread_mutex_unlock(&sw->lock);
+	rc = open_device(sw, p, err, errlen);
+	if (rc != 0) {
+		sw_vhost_forget(sw, p);
+		ferry_port_free(p);
+		return rc;
+	}
+	sw_add_static_macs(sw, p);
+	__atomic_store_n(&sw->dp.ports[idx], p, __ATOMIC_RELEASE);
+	if (idx >= sw->dp.n_slots)
+		__atomic_store_n(&sw->dp.n_slots, (uint16_t)(idx + 1), __ATOMIC_RELEASE);
+	if (p->type == FERRY_PORT_DPDK) {
+		p->link_up = ferry_port_dpdk_link_up(p);
+		sw_assign_rxqs(sw, p, 0, p->n_rxq);
+	}
+	/* vhost rx queues are assigned as the guest enables them (sw_handle_events) */
+	sw_emit(sw, "port.added", json_pack("{s:s}", "name", p->conf.name));
+	return 0;
+}
+
+static void
+port_remove(struct ferry_switch *sw, struct ferry_port *p)
+{
+	uint16_t idx = p->idx;
+	uint32_t pmds = pmds_of(sw, p);
+
+	/* 1. PMDs stop polling it and stop sending to it */
+	__atomic_store_n(&sw->dp.ports[idx], NULL, __ATOMIC_RELEASE);
+	sw_rebuild_polls(sw, pmds);
+	rte_rcu_qsbr_synchronize(sw->dp.qsv, RTE_QSBR_THRID_INVALID);
+	/* 2. its FDB entries go; a second grace period before the slot can be reused */
+	ferry_fdb_flush(sw->dp.fdb, idx, true);
+	rte_rcu_qsbr_synchronize(sw->dp.qsv, RTE_QSBR_THRID_INVALID);
+	/* 3. callbacks can no longer find it; then the device closes */
+	sw_vhost_forget(sw, p);
+	if (p->type == FERRY_PORT_DPDK)
+		ferry_port_dpdk_close(p);
+	else
+		ferry_port_vhost_close(p);
+	FERRY_LOG(INFO, "port %s removed", p->conf.name);
+	ferry_port_free(p);
+}
+
+int
+ferry_switch_port_del(struct ferry_switch *sw, const char *name, char *err, size_t errlen)
+{
+	struct ferry_port *p = sw_port_by_name(sw, name);
+
+	if (p == NULL) {
+		snprintf(err, errlen, "no port named '%s'", name);
+		return FERRY_ENOPORT;
+	}
+	json_t *ev = json_pack("{s:s}", "name", name);
+	port_remove(sw, p);
+	sw_emit(sw, "port.deleted", ev);
+	return 0;
+}
+
+/* --- housekeeping --- */
+
+static void
+check_links(struct ferry_switch *sw)
+{
+	for (uint16_t i = 0; i < sw->dp.n_slots; i++) {
+		struct ferry_port *p = sw->dp.ports[i];
+		if (p == NULL || p->type != FERRY_PORT_DPDK)
+			continue;
+		bool up = ferry_port_dpdk_link_up(p);
+		if (up == p->link_up)
+			continue;
+		p->link_up = up;
+		FERRY_LOG(INFO, "port %s: link %s", p->conf.name, up ? "up" : "down");
+		sw_emit(sw, "port.link", json_pack("{s:s, s:s}", "name", p->conf.name,
+						   "state", up ? "up" : "down"));
+	}
+}
+
+void
+ferry_switch_poll(struct ferry_switch *sw)
+{
+	ferry_clock_update();
+	sw_handle_events(sw);
+	if (ferry_now_s != sw->last_age_s) {
+		unsigned aged = ferry_fdb_age(sw->dp.fdb, ferry_now_s, sw->conf.fdb_aging_s);
+		if (aged != 0)
+			FERRY_LOG(DEBUG, "fdb: %u entries aged out", aged);
+		sw->last_age_s = ferry_now_s;
+		check_links(sw);
+	}
+}
+
+int
+ferry_switch_event_fd(const struct ferry_switch *sw)
+{
+	return sw->event_fd;
+}
+
+void
+ferry_switch_set_event_cb(struct ferry_switch *sw, ferry_event_cb cb, void *ctx)
+{
+	sw->cb = cb;
+	sw->cb_ctx = ctx;
+}
+
+uint64_t
+ferry_switch_rx_total(const struct ferry_switch *sw)
+{
+	uint64_t n = 0;
+
+	for (uint16_t i = 0; i < sw->dp.n_slots; i++) {
+		const struct ferry_port *p = sw->dp.ports[i];
+		for (uint16_t k = 0; p != NULL && k < sw->dp.n_pmds; k++)
+			n += p->stats[k].rx_pkts;
+	}
+	return n;
+}
+

@@ -1,0 +1,288 @@
+/* switch_json.c — what the switch reports: port list and details, counters (summed over PMDs, minus
+ * the stats.clear baseline), the FDB, PMD load, switch info and the running configuration. */
+#include <stdio.h>
+#include <string.h>
+#include <rte_cycles.h>
+#include <rte_version.h>
+#include "switch_private.h"
+#include "ferry_pkt.h"
+
+static void
+sum_stats(const struct ferry_switch *sw, const struct ferry_port *p, struct ferry_port_pmd_stats *t)
+{
+	memset(t, 0, sizeof(*t));
+	for (uint16_t k = 0; k < sw->dp.n_pmds; k++) {
+		const struct ferry_port_pmd_stats *s = &p->stats[k];
+		t->rx_pkts += s->rx_pkts;
+		t->rx_bytes += s->rx_bytes;
+		t->tx_pkts += s->tx_pkts;
+		t->tx_bytes += s->tx_bytes;
+		t->mac_moves += s->mac_moves;
+		t->learn_full += s->learn_full;
+		for (int d = 0; d < FERRY_DROP_MAX; d++)
+			t->drops[d] += s->drops[d];
+	}
+}
+
+static void
+sum_txq(const struct ferry_switch *sw, const struct ferry_port *p, uint16_t q,
+	struct ferry_qstats *t)
+{
+	memset(t, 0, sizeof(*t));
+	for (uint16_t k = 0; k < sw->dp.n_pmds; k++) {
+		const struct ferry_qstats *s = &p->txq_stats[k * FERRY_MAX_QUEUES + q];
+		t->pkts += s->pkts;
+		t->bytes += s->bytes;
+		t->drops += s->drops;
+	}
+}
+
+static json_t *
+qstats_json(uint16_t q, const struct ferry_qstats *s, const struct ferry_qstats *base)
+{
+	return json_pack("{s:i, s:I, s:I, s:I}", "queue", q,
+			 "packets", (json_int_t)(s->pkts - base->pkts),
+			 "bytes", (json_int_t)(s->bytes - base->bytes),
+			 "drops", (json_int_t)(s->drops - base->drops));
+}
+
+static uint16_t
+n_txq(const struct ferry_port *p)
+{
+	return p->type == FERRY_PORT_DPDK ? p->n_txq : FERRY_MAX_QUEUES;
+}
+
+json_t *
+sw_port_stats_json(struct ferry_switch *sw, struct ferry_port *p)
+{
+	struct ferry_port_pmd_stats t;
+	const struct ferry_port_pmd_stats *b = &p->base;
+	json_t *drops = json_object(), *rxq = json_array(), *txq = json_array();
+	uint64_t total_drops = 0;
+
+	sum_stats(sw, p, &t);
+	for (int d = 0; d < FERRY_DROP_MAX; d++) {
+		json_object_set_new(drops, ferry_drop_names[d],
+				    json_integer((json_int_t)(t.drops[d] - b->drops[d])));
+		total_drops += t.drops[d] - b->drops[d];
+	}
+	for (uint16_t q = 0; q < p->n_rxq; q++) {
+		json_t *o = qstats_json(q, &p->rxq_stats[q], &p->rxq_base[q]);
+		json_object_set_new(o, "pmd", json_integer(sw->rxq_pmd[p->idx][q]));
+		json_array_append_new(rxq, o);
+	}
+	for (uint16_t q = 0; q < n_txq(p); q++) {
+		struct ferry_qstats s;
+		sum_txq(sw, p, q, &s);
+		if (p->type == FERRY_PORT_VHOST && s.pkts == 0 && s.drops == 0)
+			continue;   /* guest rings never used */
+		json_array_append_new(txq, qstats_json(q, &s, &p->txq_base[q]));
+	}
+	return json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:o, s:I, s:I, s:o, s:o}",
+			 "name", p->conf.name,
+			 "rx_packets", (json_int_t)(t.rx_pkts - b->rx_pkts),
+			 "rx_bytes", (json_int_t)(t.rx_bytes - b->rx_bytes),
+			 "tx_packets", (json_int_t)(t.tx_pkts - b->tx_pkts),
+			 "tx_bytes", (json_int_t)(t.tx_bytes - b->tx_bytes),
+			 "drops_total", (json_int_t)total_drops, "drops", drops,
+			 "mac_moves", (json_int_t)(t.mac_moves - b->mac_moves),
+			 "learn_full", (json_int_t)(t.learn_full - b->learn_full),
+			 "rxq", rxq, "txq", txq);
+}
+
+int
+ferry_switch_port_stats(struct ferry_switch *sw, const char *name, json_t **out, char *err,
+			size_t errlen)
+{
+	if (name != NULL) {
+		struct ferry_port *p = sw_port_by_name(sw, name);
+		if (p == NULL) {
+			snprintf(err, errlen, "no port named '%s'", name);
+			return FERRY_ENOPORT;
+		}
+		*out = sw_port_stats_json(sw, p);
+		return 0;
+	}
+	*out = json_array();
+	for (uint16_t i = 0; i < sw->dp.n_slots; i++)
+		if (sw->dp.ports[i] != NULL)
+			json_array_append_new(*out, sw_port_stats_json(sw, sw->dp.ports[i]));
+	return 0;
+}
+
+static void
+clear_port(struct ferry_switch *sw, struct ferry_port *p)
+{
+	sum_stats(sw, p, &p->base);
+	memcpy(p->rxq_base, p->rxq_stats, sizeof(p->rxq_base));
+	for (uint16_t q = 0; q < FERRY_MAX_QUEUES; q++)
+		sum_txq(sw, p, q, &p->txq_base[q]);
+}
+
+int
+ferry_switch_port_stats_clear(struct ferry_switch *sw, const char *name, char *err, size_t errlen)
+{
+	if (name != NULL) {
+		struct ferry_port *p = sw_port_by_name(sw, name);
+		if (p == NULL) {
+			snprintf(err, errlen, "no port named '%s'", name);
+			return FERRY_ENOPORT;
+		}
+		clear_port(sw, p);
+		return 0;
+	}
+	for (uint16_t i = 0; i < sw->dp.n_slots; i++)
+		if (sw->dp.ports[i] != NULL)
+			clear_port(sw, sw->dp.ports[i]);
+	return 0;
+}
+
+static json_t *
+port_json(struct ferry_switch *sw, struct ferry_port *p)
+{
+	json_t *o = ferry_port_conf_to_json(&p->conf);
+
+	json_object_set_new(o, "link", json_string(p->link_up ? "up" : "down"));
+	json_object_set_new(o, "rx_queues", json_integer(p->n_rxq));
+	if (p->type == FERRY_PORT_DPDK) {
+		json_object_set_new(o, "ethdev", json_integer(p->eth_port));
+		json_object_set_new(o, "tx_queues", json_integer(p->n_txq));
+	} else {
+		json_object_set_new(o, "guest_queues_rx", json_integer(__builtin_popcount(p->vq_rx_on)));
+		json_object_set_new(o, "guest_queues_tx", json_integer(__builtin_popcount(p->vq_tx_on)));
+	}
+	json_object_set_new(o, "numa", json_integer(p->socket));
+	return o;
+}
+
+json_t *
+ferry_switch_port_list(struct ferry_switch *sw)
+{
+	json_t *a = json_array();
+
+	for (uint16_t i = 0; i < sw->dp.n_slots; i++)
+		if (sw->dp.ports[i] != NULL)
+			json_array_append_new(a, port_json(sw, sw->dp.ports[i]));
+	return a;
+}
+
+int
+ferry_switch_port_get(struct ferry_switch *sw, const char *name, json_t **out, char *err,
+		      size_t errlen)
+{
+	struct ferry_port *p = sw_port_by_name(sw, name);
+
+	if (p == NULL) {
+		snprintf(err, errlen, "no port named '%s'", name);
+		return FERRY_ENOPORT;
+	}
+	*out = port_json(sw, p);
+	json_object_set_new(*out, "stats", sw_port_stats_json(sw, p));
+	return 0;
+}
+
+struct fdb_walk {
+	struct ferry_switch *sw;
+	json_t *a;
+};
+
+static int
+fdb_entry_json(const struct ferry_fdb_entry *e, void *arg)
+{
+	struct fdb_walk *w = arg;
+	const struct ferry_port *p = w->sw->dp.ports[e->port];
+	struct rte_ether_addr mac;
+	char buf[RTE_ETHER_ADDR_FMT_SIZE];
+	uint64_t k = e->key;
+
+	memcpy(mac.addr_bytes, &k, RTE_ETHER_ADDR_LEN);
+	rte_ether_format_addr(buf, sizeof(buf), &mac);
+	json_array_append_new(w->a, json_pack("{s:s, s:i, s:s, s:s, s:i}", "mac", buf,
+					      "vlan", (int)(k >> 48), "port", p ? p->conf.name : "?",
+					      "type", e->is_static ? "static" : "learned",
+					      "age", e->is_static ? 0 : (int)(ferry_now_s - e->seen)));
+	return 0;
+}
+
+json_t *
+ferry_switch_fdb_list(struct ferry_switch *sw)
+{
+	struct fdb_walk w = { sw, json_array() };
+
+	ferry_fdb_walk(sw->dp.fdb, fdb_entry_json, &w);
+	return w.a;
+}
+
+json_t *
+ferry_switch_pmd_list(struct ferry_switch *sw)
+{
+	json_t *a = json_array();
+
+	for (uint16_t k = 0; k < sw->dp.n_pmds; k++) {
+		const struct ferry_pmd *pmd = sw->pmds[k];
+		uint64_t busy = pmd->busy_cycles, idle = pmd->idle_cycles, pkts = pmd->pkts;
+		json_t *rxqs = json_array();
+		for (uint16_t i = 0; i < sw->dp.n_slots; i++) {
+			const struct ferry_port *p = sw->dp.ports[i];
+			for (uint16_t q = 0; p != NULL && q < p->n_rxq; q++)
+				if (sw->rxq_pmd[i][q] == k)
+					json_array_append_new(rxqs, json_pack("{s:s, s:i, s:I}",
+						"port", p->conf.name, "queue", q,
+						"packets", (json_int_t)p->rxq_stats[q].pkts));
+		}
+		json_array_append_new(a, json_pack("{s:i, s:i, s:i, s:f, s:f, s:I, s:I, s:o}",
+			"pmd", k, "lcore", pmd->lcore, "numa", pmd->socket,
+			"busy_pct", busy + idle ? 100.0 * busy / (busy + idle) : 0.0,
+			"cycles_per_packet", pkts ? (double)busy / pkts : 0.0,
+			"packets", (json_int_t)pkts, "iterations", (json_int_t)pmd->iterations,
+			"rxqs", rxqs));
+	}
+	return a;
+}
+
+json_t *
+ferry_switch_info(struct ferry_switch *sw)
+{
+	json_t *pmds = json_array();
+	unsigned n_ports = 0;
+
+	for (uint16_t k = 0; k < sw->dp.n_pmds; k++)
+		json_array_append_new(pmds, json_integer(sw->pmds[k]->lcore));
+	for (uint16_t i = 0; i < sw->dp.n_slots; i++)
+		n_ports += sw->dp.ports[i] != NULL;
+	return json_pack("{s:s, s:s, s:I, s:{s:i, s:o}, s:s, s:i, s:i, s:i}",
+			 "version", FERRY_VERSION, "dpdk", rte_version(),
+			 "uptime_s", (json_int_t)((rte_get_tsc_cycles() - sw->start_tsc) /
+						  rte_get_tsc_hz()),
+			 "lcores", "main", (int)sw->conf.main_lcore, "pmd", pmds,
+			 "config", sw->conf.path, "ports", n_ports,
+			 "fdb_entries", ferry_fdb_count(sw->dp.fdb), "fdb_size", sw->conf.fdb_size);
+}
+
+json_t *
+ferry_switch_config_get(struct ferry_switch *sw)
+{
+	const struct ferry_conf *c = &sw->conf;
+	json_t *pmd = json_array(), *ports = json_array(), *eal = json_array(), *o;
+	char mode[8];
+
+	for (unsigned k = 0; k < c->n_pmds; k++)
+		json_array_append_new(pmd, json_integer(c->pmd_lcores[k]));
+	for (uint16_t i = 0; i < sw->dp.n_slots; i++)
+		if (sw->dp.ports[i] != NULL)
+			json_array_append_new(ports, ferry_port_conf_to_json(&sw->dp.ports[i]->conf));
+	for (unsigned k = 0; k < c->n_eal_args; k++)
+		json_array_append_new(eal, json_string(c->eal_args[k]));
+	snprintf(mode, sizeof(mode), "%04o", c->rpc_mode);
+	o = json_pack("{s:{s:i, s:o}, s:i, s:i, s:{s:i, s:i}, s:{s:s, s:s, s:s}, s:o}",
+			 "lcores", "main", c->main_lcore, "pmd", pmd,
+			 "burst", c->burst, "mbufs", c->mbufs,
+			 "fdb", "size", c->fdb_size, "aging", c->fdb_aging_s,
+			 "rpc", "socket", c->rpc_socket, "mode", mode, "group", c->rpc_group,
+			 "ports", ports);
+	if (c->n_eal_args != 0)
+		json_object_set_new(o, "eal_args", eal);
+	else
+		json_decref(eal);
+	return o;
+}

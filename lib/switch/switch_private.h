@@ -1,0 +1,55 @@
+/* switch_private.h — the switch object shared by the switch module's files (not a public API). */
+#ifndef FERRY_SWITCH_PRIVATE_H
+#define FERRY_SWITCH_PRIVATE_H
+
+#include <pthread.h>
+#include <rte_ring.h>
+#include "ferry_switch.h"
+#include "ferry_pmd.h"
+
+#define FERRY_MAX_VIDS 1024   /* rte_vhost's MAX_VHOST_DEVICE */
+
+/* Events posted by vhost callbacks and ethdev callbacks, handled on the control thread. */
+enum sw_event { EV_CONNECTED = 1, EV_DISCONNECTED, EV_QUEUE, EV_DEVICE_REMOVED };
+
+struct ferry_switch {
+	struct ferry_dp dp;
+	struct ferry_conf conf;               /* global settings; ports live in struct ferry_port */
+	struct ferry_pmd *pmds[FERRY_MAX_PMDS];
+	uint16_t rxq_pmd[FERRY_MAX_PORTS][FERRY_MAX_QUEUES];   /* which PMD polls (port, q) */
+	uint16_t gen[FERRY_MAX_PORTS];        /* slot generation, validates queued events */
+	uint64_t rxq_seen[FERRY_MAX_PORTS][FERRY_MAX_QUEUES];  /* packets at last rebalance */
+
+	/* ports as callbacks see them (set before a device is opened, cleared before it closes) */
+	pthread_mutex_t lock;
+	struct ferry_port *ctl[FERRY_MAX_PORTS];
+	struct ferry_port *vid_port[FERRY_MAX_VIDS];
+
+	struct rte_ring *events;
+	int event_fd;
+	ferry_event_cb cb;
+	void *cb_ctx;
+
+	uint64_t start_tsc;
+	uint32_t last_age_s, last_link_s;
+	bool started;
+};
+
+/* switch.c */
+void sw_emit(struct ferry_switch *sw, const char *event, json_t *params /* stolen */);
+struct ferry_port *sw_port_by_name(struct ferry_switch *sw, const char *name);
+void sw_assign_rxqs(struct ferry_switch *sw, struct ferry_port *p, uint16_t from, uint16_t to);
+void sw_rebuild_polls(struct ferry_switch *sw, uint32_t pmd_mask);
+void sw_add_static_macs(struct ferry_switch *sw, struct ferry_port *p);
+
+/* switch_events.c */
+extern const struct rte_vhost_device_ops sw_vhost_ops;
+void sw_vhost_bind(struct ferry_switch *sw);
+void sw_post(struct ferry_switch *sw, enum sw_event ev, uint16_t idx, uint16_t q, int flags);
+void sw_handle_events(struct ferry_switch *sw);
+void sw_vhost_forget(struct ferry_switch *sw, struct ferry_port *p);
+
+/* switch_json.c */
+json_t *sw_port_stats_json(struct ferry_switch *sw, struct ferry_port *p);
+
+#endif
