@@ -161,9 +161,30 @@ load_config(const struct opts *o, struct ferry_conf *c)
 	return 0;
 }
 
+/* Every port's counters, one JSON line each, when ferryd stops (what a replay run did). */
+static void
+log_final_stats(struct ferry_switch *sw)
+{
+	json_t *all = NULL;
+	char err[128];
+	size_t i;
+	json_t *st;
+
+	if (ferry_switch_port_stats(sw, NULL, &all, err, sizeof(err)) != 0)
+		return;
+	json_array_foreach(all, i, st) {
+		char *line = json_dumps(st, JSON_COMPACT);
+		FERRY_LOG(INFO, "stats %s", line);
+		free(line);
+	}
+	json_decref(all);
+}
+
 static void
 apply_log_level(const char *lvl)
 {
+	/* rte_vhost narrates every vhost-user message at INFO: keep its warnings only */
+	rte_log_set_level_pattern("lib.vhost.*", RTE_LOG_WARNING);
 	static const char *const names[] = { "", "", "", "", "error", "warning", "", "info", "debug" };
 
 	for (unsigned i = 0; lvl != NULL && i < RTE_DIM(names); i++)
@@ -254,6 +275,7 @@ main(int argc, char **argv)
 	FERRY_LOG(INFO, "ferryd ready: %u ports, control socket %s", conf.n_ports, conf.rpc_socket);
 	run(sw, rpc, o.idle_exit_ms);
 	FERRY_LOG(INFO, "shutting down");
+	log_final_stats(sw);
 	rc = 0;
 out:
 	if (sw != NULL)

@@ -196,7 +196,7 @@ on_queue(struct ferry_switch *sw, struct ferry_port *p, uint16_t q, int flags)
 
 	if (enable && rx && q >= p->n_rxq)
 		sw_assign_rxqs(sw, p, p->n_rxq, (uint16_t)(q + 1));
-	FERRY_LOG(INFO, "port %s: guest %s queue %u %s", p->conf.name, rx ? "tx" : "rx", q,
+	FERRY_LOG(DEBUG, "port %s: guest %s queue %u %s", p->conf.name, rx ? "tx" : "rx", q,
 		  enable ? "enabled" : "disabled");
 	sw_emit(sw, "port.queue", json_pack("{s:s, s:i, s:s, s:b}", "name", p->conf.name,
 					   "queue", q, "direction", rx ? "rx" : "tx",
