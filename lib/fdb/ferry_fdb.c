@@ -170,10 +170,15 @@ ferry_fdb_age(struct ferry_fdb *fdb, uint32_t now, uint32_t max_age)
 	return n;
 }
 
+/* Live entries (rte_hash_count would include deletions still waiting for their grace period). */
 unsigned
 ferry_fdb_count(const struct ferry_fdb *fdb)
 {
-	return (unsigned)rte_hash_count(fdb->h);
+	unsigned n = 0;
+
+	for (uint32_t i = 0; i < fdb->n_slots; i++)
+		n += fdb->e[i].key != 0;
+	return n;
 }
 
 void

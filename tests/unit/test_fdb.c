@@ -1,0 +1,141 @@
+/* test_fdb.c — learning, moves, static pinning, aging, flushing and a full table. */
+#include <rte_malloc.h>
+#include "unit.h"
+#include "ferry_fdb.h"
+#include "ferry_pkt.h"
+
+static struct rte_rcu_qsbr *
+qsbr(void)
+{
+	struct rte_rcu_qsbr *v = rte_zmalloc(NULL, rte_rcu_qsbr_get_memsize(1), RTE_CACHE_LINE_SIZE);
+
+	rte_rcu_qsbr_init(v, 1);
+	return v;
+}
+
+static int32_t
+lookup(struct ferry_fdb *f, uint64_t key)
+{
+	int32_t pos;
+
+	ferry_fdb_lookup_bulk(f, &key, 1, &pos);
+	return pos;
+}
+
+static void
+learn_refresh_move(void)
+{
+	struct rte_rcu_qsbr *v = qsbr();
+	struct ferry_fdb *f = ferry_fdb_create("t_fdb1", 1024, 0, v);
+	uint64_t k = ferry_fdb_key(unit_mac("02:00:00:00:00:01"), 10);
+
+	CHECK(f != NULL);
+	CHECK(lookup(f, k) < 0);
+	CHECK(ferry_fdb_learn(f, k, 3, -1, 100) == FERRY_LEARN_NEW);
+	int32_t pos = lookup(f, k);
+	CHECK(pos >= 0 && ferry_fdb_entry(f, pos)->port == 3);
+	CHECK(ferry_fdb_learn(f, k, 3, pos, 105) == FERRY_LEARN_OK);
+	CHECK(ferry_fdb_entry(f, pos)->seen == 105);
+	CHECK(ferry_fdb_learn(f, k, 4, pos, 106) == FERRY_LEARN_MOVED);
+	CHECK(ferry_fdb_entry(f, lookup(f, k))->port == 4);
+	/* same MAC, other VLAN: a different entry */
+	CHECK(lookup(f, ferry_fdb_key(unit_mac("02:00:00:00:00:01"), 11)) < 0);
+	/* a stale position from before the burst (-1) still finds the entry on insert */
+	CHECK(ferry_fdb_learn(f, k, 5, -1, 107) == FERRY_LEARN_MOVED);
+	CHECK(ferry_fdb_count(f) == 1);
+	ferry_fdb_free(f);
+	rte_free(v);
+}
+
+static void
+static_never_moves_or_ages(void)
+{
+	struct rte_rcu_qsbr *v = qsbr();
+	struct ferry_fdb *f = ferry_fdb_create("t_fdb2", 1024, 0, v);
+	uint64_t s = ferry_fdb_key(unit_mac("52:54:00:00:00:01"), 10);
+	uint64_t l = ferry_fdb_key(unit_mac("52:54:00:00:00:02"), 10);
+
+	CHECK(ferry_fdb_add_static(f, s, 1) == 0);
+	CHECK(ferry_fdb_learn(f, s, 2, lookup(f, s), 50) == FERRY_LEARN_OK);
+	CHECK(ferry_fdb_entry(f, lookup(f, s))->port == 1);
+	CHECK(ferry_fdb_learn(f, l, 2, -1, 50) == FERRY_LEARN_NEW);
+	CHECK(ferry_fdb_age(f, 50 + 299, 300) == 0);
+	CHECK(ferry_fdb_age(f, 50 + 300, 300) == 1);
+	CHECK(lookup(f, l) < 0 && lookup(f, s) >= 0);
+	ferry_fdb_free(f);
+	rte_free(v);
+}
+
+static void
+flush_and_delete(void)
+{
+	struct rte_rcu_qsbr *v = qsbr();
+	struct ferry_fdb *f = ferry_fdb_create("t_fdb3", 1024, 0, v);
+
+	for (uint64_t i = 1; i <= 20; i++)
+		ferry_fdb_learn(f, ferry_fdb_key(i << 8, 1), (uint16_t)(i % 2), -1, 1);
+	ferry_fdb_add_static(f, ferry_fdb_key(0xabcd00, 1), 0);
+	CHECK(ferry_fdb_flush(f, 0, false) == 10);
+	CHECK(ferry_fdb_count(f) == 11);
+	CHECK(ferry_fdb_flush(f, FERRY_PORT_NONE, false) == 10);
+	CHECK(ferry_fdb_count(f) == 1);
+	CHECK(ferry_fdb_del(f, ferry_fdb_key(0xabcd00, 1)) == 0);
+	CHECK(ferry_fdb_del(f, ferry_fdb_key(0xabcd00, 1)) < 0);
+	CHECK(ferry_fdb_count(f) == 0);
+	/* deleted slots come back for new keys */
+	for (uint64_t i = 1; i <= 20; i++)
+		CHECK(ferry_fdb_learn(f, ferry_fdb_key(i << 12, 2), 1, -1, 1) == FERRY_LEARN_NEW);
+	ferry_fdb_free(f);
+	rte_free(v);
+}
+
+static void
+table_full_is_reported(void)
+{
+	struct rte_rcu_qsbr *v = qsbr();
+	struct ferry_fdb *f = ferry_fdb_create("t_fdb4", 64, 0, v);
+	unsigned added = 0, full = 0;
+
+	for (uint64_t i = 1; i <= 4096 && full == 0; i++) {
+		enum ferry_learn r = ferry_fdb_learn(f, ferry_fdb_key(i << 8, 1), 1, -1, 1);
+		added += r == FERRY_LEARN_NEW;
+		full += r == FERRY_LEARN_FULL;
+	}
+	CHECK(full == 1);
+	CHECK(added >= 64 && added < 4096);
+	for (uint64_t i = 1; i <= added; i++)   /* everything learned before is still there */
+		CHECK(lookup(f, ferry_fdb_key(i << 8, 1)) >= 0);
+	ferry_fdb_free(f);
+	rte_free(v);
+}
+
+static void
+bulk_lookup_mixed(void)
+{
+	struct rte_rcu_qsbr *v = qsbr();
+	struct ferry_fdb *f = ferry_fdb_create("t_fdb5", 1024, 0, v);
+	uint64_t keys[64];
+	int32_t pos[64];
+
+	for (unsigned i = 0; i < 64; i++) {
+		keys[i] = ferry_fdb_key((uint64_t)(i + 1) << 16, 3);
+		if (i % 3 == 0)
+			ferry_fdb_learn(f, keys[i], (uint16_t)i, -1, 1);
+	}
+	ferry_fdb_lookup_bulk(f, keys, 64, pos);
+	for (unsigned i = 0; i < 64; i++)
+		CHECK((pos[i] >= 0) == (i % 3 == 0) &&
+		      (pos[i] < 0 || ferry_fdb_entry(f, pos[i])->port == i));
+	ferry_fdb_free(f);
+	rte_free(v);
+}
+
+void
+suite_fdb(void)
+{
+	RUN("fdb", learn_refresh_move);
+	RUN("fdb", static_never_moves_or_ages);
+	RUN("fdb", flush_and_delete);
+	RUN("fdb", table_full_is_reported);
+	RUN("fdb", bulk_lookup_mixed);
+}

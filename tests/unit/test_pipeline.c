@@ -1,0 +1,263 @@
+/* test_pipeline.c — the classifier on real mbufs: learning, flooding (never back out), VLAN
+ * isolation and tagging per egress port, source checks, admin state, burst-start lookups.
+ * Ports are allocated but never opened: frames stop in the PMD's tx buffers, where we look. */
+#include <string.h>
+#include <rte_malloc.h>
+#include "unit.h"
+#include "ferry_pipeline.h"
+#include "ferry_pkt.h"
+#include "ferry_fdb.h"
+
+#define A "02:00:00:00:00:0a"
+#define B "02:00:00:00:00:0b"
+#define BC "ff:ff:ff:ff:ff:ff"
+
+static struct ferry_dp dp;
+static struct ferry_pmd *pmd;
+static unsigned n_ports;
+
+static const char *port_json[] = {
+	"{\"name\":\"p0\",\"type\":\"dpdk\",\"devargs\":\"x0\"}",
+	"{\"name\":\"p1\",\"type\":\"dpdk\",\"devargs\":\"x1\"}",
+	"{\"name\":\"acc10\",\"type\":\"dpdk\",\"devargs\":\"x2\",\"vlan\":{\"mode\":\"access\",\"tag\":10}}",
+	"{\"name\":\"acc20\",\"type\":\"dpdk\",\"devargs\":\"x3\",\"vlan\":{\"mode\":\"access\",\"tag\":20}}",
+	"{\"name\":\"trunk\",\"type\":\"dpdk\",\"devargs\":\"x4\",\"vlan\":{\"mode\":\"trunk\",\"allowed\":[10,20]}}",
+	"{\"name\":\"vm\",\"type\":\"dpdk\",\"devargs\":\"x5\",\"mac\":[\"52:54:00:00:00:01\"],\"vlan\":{\"mode\":\"access\",\"tag\":10}}",
+	"{\"name\":\"down\",\"type\":\"dpdk\",\"devargs\":\"x6\",\"admin\":\"down\",\"vlan\":{\"mode\":\"access\",\"tag\":10}}",
+	"{\"name\":\"p2\",\"type\":\"dpdk\",\"devargs\":\"x7\"}",
+};
+enum { P0, P1, ACC10, ACC20, TRUNK, VM, DOWN, P2 };
+
+static void
+setup(void)
+{
+	static struct rte_rcu_qsbr *v;
+
+	memset(&dp, 0, sizeof(dp));
+	v = rte_zmalloc(NULL, rte_rcu_qsbr_get_memsize(1), RTE_CACHE_LINE_SIZE);
+	rte_rcu_qsbr_init(v, 1);
+	dp.qsv = v;
+	dp.n_pmds = 1;
+	dp.burst = FERRY_BURST;
+	dp.pools[0] = unit_pool;
+	dp.fdb = ferry_fdb_create("t_pipe_fdb", 1024, 0, v);
+	for (n_ports = 0; n_ports < RTE_DIM(port_json); n_ports++) {
+		struct ferry_port_conf pc;
+		char err[256];
+		json_t *j = json_loads(port_json[n_ports], 0, NULL);
+		if (ferry_port_conf_parse(j, "t", &pc, err, sizeof(err)) != 0)
+			fprintf(stderr, "  setup: %s\n", err);
+		dp.ports[n_ports] = ferry_port_alloc(&pc, (uint16_t)n_ports, 1);
+		ferry_port_conf_clear(&pc);
+		json_decref(j);
+	}
+	dp.n_slots = (uint16_t)n_ports;
+	/* the VM's static entry, as the switch adds it */
+	ferry_fdb_add_static(dp.fdb, ferry_fdb_key(unit_mac("52:54:00:00:00:01"), 10), VM);
+	pmd = ferry_pmd_create(&dp, 0, 0);
+}
+
+static void
+teardown(void)
+{
+	for (unsigned i = 0; i < n_ports; i++)
+		ferry_port_free(dp.ports[i]);
+	ferry_pmd_free(pmd);
+	ferry_fdb_free(dp.fdb);
+	rte_free(dp.qsv);
+}
+
+/* Frames queued for port i, then forget them (free our references). */
+static unsigned
+queued(unsigned i)
+{
+	return pmd->txb[i].n;
+}
+
+static void
+reset_tx(void)
+{
+	for (unsigned i = 0; i < n_ports; i++) {
+		for (unsigned k = 0; k < pmd->txb[i].n; k++)
+			rte_pktmbuf_free(pmd->txb[i].m[k]);
+		pmd->txb[i].n = 0;
+		pmd->txb[i].listed = 0;
+	}
+	pmd->n_dirty = 0;
+}
+
+static void
+inject(unsigned port, struct rte_mbuf **m, uint16_t n)
+{
+	ferry_pipeline_run(pmd, dp.ports[port], 0, m, n);
+}
+
+static void
+inject1(unsigned port, struct rte_mbuf *m)
+{
+	inject(port, &m, 1);
+}
+
+static uint64_t
+drops(unsigned port, enum ferry_drop why)
+{
+	return dp.ports[port]->stats[0].drops[why];
+}
+
+static void
+flood_then_learn(void)
+{
+	inject1(P0, unit_frame(BC, A, NULL, 0, 0x0800, 46));
+	CHECK(queued(P0) == 0);                    /* never back out the ingress port */
+	CHECK(queued(P1) == 1 && queued(P2) == 1);
+	CHECK(queued(ACC10) == 0 && queued(ACC20) == 0 && queued(TRUNK) == 0);   /* VLAN 0 only */
+	reset_tx();
+	inject1(P1, unit_frame(A, B, NULL, 0, 0x0800, 46));
+	CHECK(queued(P0) == 1 && queued(P1) == 0);   /* A was learned on p0 */
+	reset_tx();
+	inject1(P0, unit_frame(A, B, NULL, 0, 0x0800, 46));   /* B moves to p0; A is on p0 too */
+	CHECK(drops(P0, FERRY_DROP_NO_DEST) == 1 && dp.ports[P0]->stats[0].mac_moves == 1);
+	reset_tx();
+}
+
+static uint16_t
+tci_of(struct rte_mbuf *m, bool *tagged)
+{
+	struct ferry_pkt pk = { 0 };
+
+	ferry_pkt_parse(m, &pk);
+	*tagged = pk.tagged;
+	return pk.tci;
+}
+
+static void
+flood_tags_per_egress_port(void)
+{
+	bool tagged;
+
+	inject1(ACC10, unit_frame(BC, "02:00:00:00:10:01", NULL, 0, 0x0800, 46));
+	CHECK(queued(TRUNK) == 1 && queued(VM) == 1 && queued(ACC20) == 0 && queued(DOWN) == 0);
+	struct rte_mbuf *t = pmd->txb[TRUNK].m[0], *u = pmd->txb[VM].m[0];
+	CHECK(t != u);                                /* one copy: tagged and untagged differ */
+	/* default ports trunk every VLAN: they share the trunk's tagged mbuf */
+	CHECK(queued(P0) == 1 && queued(P1) == 1 && queued(P2) == 1);
+	CHECK(pmd->txb[P0].m[0] == t && pmd->txb[P2].m[0] == t && rte_mbuf_refcnt_read(t) == 4);
+	CHECK((tci_of(t, &tagged) & 0xfff) == 10 && tagged);
+	tci_of(u, &tagged);
+	CHECK(!tagged);
+	reset_tx();
+	/* tagged VID 20 from the trunk: only acc20, untagged; PCP kept on tagged egress */
+	const uint16_t tag20[] = { 0x8100, 0xe014 };
+	inject1(TRUNK, unit_frame(BC, "02:00:00:00:20:01", tag20, 1, 0x0800, 46));
+	CHECK(queued(ACC20) == 1 && queued(ACC10) == 0 && queued(VM) == 0);
+	tci_of(pmd->txb[ACC20].m[0], &tagged);
+	CHECK(!tagged);
+	CHECK(queued(P0) == 1 && (tci_of(pmd->txb[P0].m[0], &tagged) == 0xe014) && tagged);
+	reset_tx();
+}
+
+static void
+shared_mbuf_for_same_encoding(void)
+{
+	struct rte_mbuf *m = unit_frame(BC, "02:00:00:00:00:77", NULL, 0, 0x0800, 46);
+
+	inject1(P1, m);   /* VLAN 0: p0 and p2, same encoding: one mbuf, two references, no copy */
+	CHECK(queued(P0) == 1 && queued(P2) == 1);
+	CHECK(pmd->txb[P0].m[0] == m && pmd->txb[P2].m[0] == m && rte_mbuf_refcnt_read(m) == 2);
+	reset_tx();
+	inject1(P0, unit_frame("02:00:00:00:00:77", "02:00:00:00:00:78", NULL, 0, 0x0800, 46));
+	CHECK(queued(P1) == 1 && queued(P2) == 0);   /* unicast: the very mbuf, unchanged */
+	reset_tx();
+}
+
+static void
+bad_sources_dropped(void)
+{
+	inject1(P0, unit_frame(B, BC, NULL, 0, 0x0800, 46));
+	inject1(P0, unit_frame(B, "01:00:5e:00:00:01", NULL, 0, 0x0800, 46));
+	inject1(P0, unit_frame(B, "00:00:00:00:00:00", NULL, 0, 0x0800, 46));
+	CHECK(drops(P0, FERRY_DROP_INVALID_SRC) == 3);
+	uint8_t runt[10] = { 0 };
+	inject1(P0, unit_raw(runt, sizeof(runt)));
+	CHECK(drops(P0, FERRY_DROP_RUNT) == 1);
+	CHECK(queued(P1) == 0);
+	reset_tx();
+}
+
+static void
+spoofing_blocked(void)
+{
+	/* the VM may only send as its own MAC */
+	inject1(VM, unit_frame(BC, "52:54:00:00:00:99", NULL, 0, 0x0800, 46));
+	CHECK(drops(VM, FERRY_DROP_SPOOF) == 1);
+	inject1(VM, unit_frame(BC, "52:54:00:00:00:01", NULL, 0, 0x0800, 46));
+	CHECK(drops(VM, FERRY_DROP_SPOOF) == 1 && queued(ACC10) == 1);
+	reset_tx();
+	/* nobody else may send as the VM's MAC (a static entry of another port) */
+	inject1(ACC10, unit_frame(BC, "52:54:00:00:00:01", NULL, 0, 0x0800, 46));
+	CHECK(drops(ACC10, FERRY_DROP_SPOOF) == 1 && queued(VM) == 0 && queued(TRUNK) == 0);
+	/* and traffic to the VM goes only to the VM */
+	inject1(ACC10, unit_frame("52:54:00:00:00:01", "02:00:00:00:10:05", NULL, 0, 0x0800, 46));
+	CHECK(queued(VM) == 1 && queued(TRUNK) == 0);
+	reset_tx();
+}
+
+static void
+vlan_filtering(void)
+{
+	const uint16_t tag30[] = { 0x8100, 30 }, tag10[] = { 0x8100, 10 };
+
+	inject1(TRUNK, unit_frame(BC, "02:00:00:00:30:01", tag30, 1, 0x0800, 46));
+	CHECK(drops(TRUNK, FERRY_DROP_VLAN) == 1);
+	inject1(TRUNK, unit_frame(BC, "02:00:00:00:30:02", NULL, 0, 0x0800, 46));   /* no native */
+	CHECK(drops(TRUNK, FERRY_DROP_VLAN) == 2);
+	inject1(ACC10, unit_frame(BC, "02:00:00:00:30:03", tag10, 1, 0x0800, 46));  /* tagged on access */
+	CHECK(drops(ACC10, FERRY_DROP_VLAN) == 1);
+	const uint16_t prio[] = { 0x8100, 0x6000 };   /* priority tag: VLAN of the access port */
+	inject1(ACC10, unit_frame(BC, "02:00:00:00:30:04", prio, 1, 0x0800, 46));
+	CHECK(queued(TRUNK) == 1);
+	bool tagged;
+	CHECK((tci_of(pmd->txb[TRUNK].m[0], &tagged) & 0xfff) == 10 && tagged);
+	reset_tx();
+}
+
+static void
+admin_down(void)
+{
+	inject1(DOWN, unit_frame(BC, "02:00:00:00:40:01", NULL, 0, 0x0800, 46));
+	CHECK(drops(DOWN, FERRY_DROP_ADMIN_DOWN) == 1);
+	CHECK(queued(ACC10) == 0 && queued(TRUNK) == 0);
+	reset_tx();
+}
+
+static void
+lookups_see_burst_start(void)
+{
+	/* frame 0 teaches C on p0; frame 1 (same burst, from p1) to C still floods */
+	struct rte_mbuf *m[2] = {
+		unit_frame(BC, "02:00:00:00:00:0c", NULL, 0, 0x0800, 46),
+		unit_frame("02:00:00:00:00:0c", "02:00:00:00:00:0d", NULL, 0, 0x0800, 46),
+	};
+	inject(P0, m, 2);
+	CHECK(queued(P1) == 2 && queued(P2) == 2);   /* both flooded */
+	reset_tx();
+	inject1(P1, unit_frame("02:00:00:00:00:0c", "02:00:00:00:00:0e", NULL, 0, 0x0800, 46));
+	CHECK(queued(P0) == 1 && queued(P2) == 0);   /* next burst: known */
+	reset_tx();
+}
+
+void
+suite_pipeline(void)
+{
+	setup();
+	RUN("pipeline", flood_then_learn);
+	RUN("pipeline", flood_tags_per_egress_port);
+	RUN("pipeline", shared_mbuf_for_same_encoding);
+	RUN("pipeline", bad_sources_dropped);
+	RUN("pipeline", spoofing_blocked);
+	RUN("pipeline", vlan_filtering);
+	RUN("pipeline", admin_down);
+	RUN("pipeline", lookups_see_burst_start);
+	CHECK(rte_mempool_in_use_count(unit_pool) == 0);   /* nothing leaked */
+	teardown();
+}

@@ -1,0 +1,156 @@
+/* test_pkt.c — Ethernet/VLAN parsing edge cases, in-place tag edits and the flow hash. */
+#include <string.h>
+#include "unit.h"
+#include "ferry_pkt.h"
+
+#define A "02:00:00:00:00:0a"
+#define B "02:00:00:00:00:0b"
+
+static void
+runt_frames(void)
+{
+	uint8_t bytes[64];
+	struct ferry_pkt pk = { 0 };
+
+	memset(bytes, 0x02, sizeof(bytes));
+	for (uint16_t len = 0; len < 14; len++) {
+		struct rte_mbuf *m = unit_raw(bytes, len);
+		CHECK(ferry_pkt_parse(m, &pk) == FERRY_DROP_RUNT + 1);
+		rte_pktmbuf_free(m);
+	}
+	/* a tagged header needs 18 bytes */
+	bytes[12] = 0x81;
+	bytes[13] = 0x00;
+	for (uint16_t len = 14; len < 18; len++) {
+		struct rte_mbuf *m = unit_raw(bytes, len);
+		CHECK(ferry_pkt_parse(m, &pk) == FERRY_DROP_RUNT + 1);
+		rte_pktmbuf_free(m);
+	}
+	struct rte_mbuf *m = unit_raw(bytes, 18);
+	CHECK(ferry_pkt_parse(m, &pk) == 0 && pk.tagged);
+	rte_pktmbuf_free(m);
+}
+
+static void
+macs_and_group_bit(void)
+{
+	struct rte_mbuf *m = unit_frame("01:00:5e:00:00:01", A, NULL, 0, 0x0800, 46);
+	struct ferry_pkt pk = { 0 };
+
+	CHECK(ferry_pkt_parse(m, &pk) == 0);
+	CHECK(pk.dst == unit_mac("01:00:5e:00:00:01") && ferry_mac_is_group(pk.dst));
+	CHECK(pk.src == unit_mac(A) && !ferry_mac_is_group(pk.src));
+	CHECK(!pk.tagged);
+	CHECK(unit_mac("ff:ff:ff:ff:ff:ff") == FERRY_MAC_BCAST);
+	CHECK(ferry_fdb_key(pk.src, 4094) >> 48 == 4094);
+	rte_pktmbuf_free(m);
+}
+
+static void
+double_tags_outer_counts(void)
+{
+	const uint16_t qinq[] = { 0x88a8, 0x2064, 0x8100, 0x00c8 };   /* outer PCP1 VID100, inner 200 */
+	const uint16_t dot1q2[] = { 0x8100, 0x0005, 0x8100, 0x0006 };
+	struct ferry_pkt pk = { 0 };
+	struct rte_mbuf *m = unit_frame(B, A, qinq, 2, 0x0800, 46);
+
+	CHECK(ferry_pkt_parse(m, &pk) == 0 && pk.tagged && pk.tci == 0x2064);
+	rte_pktmbuf_free(m);
+	m = unit_frame(B, A, dot1q2, 2, 0x0800, 46);
+	CHECK(ferry_pkt_parse(m, &pk) == 0 && pk.tagged && (pk.tci & 0xfff) == 5);
+	rte_pktmbuf_free(m);
+}
+
+static uint16_t
+be16_at(const struct rte_mbuf *m, unsigned off)
+{
+	uint16_t v;
+
+	memcpy(&v, rte_pktmbuf_mtod_offset(m, const uint8_t *, off), 2);
+	return rte_be_to_cpu_16(v);
+}
+
+static void
+vlan_push_pop_rewrite(void)
+{
+	const uint16_t tag[] = { 0x8100, 0xa00a };   /* PCP 5, VID 10 */
+	struct rte_mbuf *m = unit_frame(B, A, NULL, 0, 0x0800, 46);
+	uint16_t len = m->pkt_len;
+
+	CHECK(ferry_pkt_vlan_edit(m, false, true, 20) == 0);
+	CHECK(m->pkt_len == (uint32_t)len + 4 && be16_at(m, 12) == 0x8100 && be16_at(m, 14) == 20);
+	CHECK(be16_at(m, 16) == 0x0800);
+	CHECK(ferry_pkt_vlan_edit(m, true, false, 20) == 0);
+	CHECK(m->pkt_len == len && be16_at(m, 12) == 0x0800);
+	rte_pktmbuf_free(m);
+
+	m = unit_frame(B, A, tag, 1, 0x86dd, 46);
+	CHECK(ferry_pkt_vlan_edit(m, true, true, 30) == 0);
+	CHECK(be16_at(m, 14) == (0xa000 | 30));   /* PCP and DEI kept */
+	struct ferry_pkt pk = { 0 };
+	CHECK(ferry_pkt_parse(m, &pk) == 0 && pk.src == unit_mac(A) && pk.dst == unit_mac(B));
+	rte_pktmbuf_free(m);
+}
+
+static struct rte_mbuf *
+udp4(uint16_t sport, const uint16_t *tags, int n_tags)
+{
+	struct rte_mbuf *m = unit_frame(B, A, tags, n_tags, 0x0800, 28);
+	uint8_t *ip = rte_pktmbuf_mtod_offset(m, uint8_t *, 14 + 4 * n_tags);
+
+	memset(ip, 0, 28);
+	ip[0] = 0x45;
+	ip[9] = 17;
+	ip[12] = 10, ip[15] = 1, ip[16] = 10, ip[19] = 2;
+	ip[20] = sport >> 8, ip[21] = sport & 0xff, ip[23] = 53;
+	return m;
+}
+
+static void
+flow_hash(void)
+{
+	const uint16_t tag[] = { 0x8100, 7 };
+	struct rte_mbuf *a = udp4(1000, NULL, 0), *b = udp4(1000, tag, 1), *c = udp4(1001, NULL, 0);
+	unsigned distinct = 0;
+	uint32_t first = ferry_pkt_flow_hash_sw(a);
+
+	CHECK(first == ferry_pkt_flow_hash_sw(b));     /* the tag is not part of the flow */
+	CHECK(first != ferry_pkt_flow_hash_sw(c));
+	CHECK(ferry_pkt_flow_hash(a) == first && (a->ol_flags & RTE_MBUF_F_RX_RSS_HASH));
+	a->hash.rss = 42;                                /* a NIC's hash wins */
+	CHECK(ferry_pkt_flow_hash(a) == 42);
+	for (uint16_t p = 0; p < 64; p++) {              /* spreads over 4 queues */
+		struct rte_mbuf *m = udp4(p, NULL, 0);
+		distinct |= 1u << (ferry_pkt_flow_hash_sw(m) % 4);
+		rte_pktmbuf_free(m);
+	}
+	CHECK(distinct == 0xf);
+	rte_pktmbuf_free(a);
+	rte_pktmbuf_free(b);
+	rte_pktmbuf_free(c);
+}
+
+static void
+unstrip_restores_tag(void)
+{
+	struct rte_mbuf *m = unit_frame(B, A, NULL, 0, 0x0800, 46);
+	struct ferry_pkt pk = { 0 };
+
+	m->vlan_tci = 0x6064;
+	m->ol_flags |= RTE_MBUF_F_RX_VLAN_STRIPPED | RTE_MBUF_F_RX_VLAN;
+	CHECK(ferry_pkt_unstrip(m) == 0);
+	CHECK(ferry_pkt_parse(m, &pk) == 0 && pk.tagged && pk.tci == 0x6064);
+	CHECK(!(m->ol_flags & RTE_MBUF_F_RX_VLAN_STRIPPED));
+	rte_pktmbuf_free(m);
+}
+
+void
+suite_pkt(void)
+{
+	RUN("pkt", runt_frames);
+	RUN("pkt", macs_and_group_bit);
+	RUN("pkt", double_tags_outer_counts);
+	RUN("pkt", vlan_push_pop_rewrite);
+	RUN("pkt", flow_hash);
+	RUN("pkt", unstrip_restores_tag);
+}

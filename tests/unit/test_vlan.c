@@ -1,0 +1,69 @@
+/* test_vlan.c — access, trunk, native and default VLAN rules at ingress and egress. */
+#include "unit.h"
+#include "ferry_vlan.h"
+
+static void
+access_port(void)
+{
+	struct ferry_vlan_conf c = { .mode = FERRY_VLAN_ACCESS, .tag = 10 };
+	struct ferry_vlan_policy p;
+
+	ferry_vlan_policy_build(&c, &p);
+	CHECK(ferry_vlan_ingress(&p, false, 0) == 10);
+	CHECK(ferry_vlan_ingress(&p, true, 0) == 10);            /* priority tag */
+	CHECK(ferry_vlan_ingress(&p, true, 10) == FERRY_VLAN_NONE);
+	CHECK(ferry_vlan_ingress(&p, true, 20) == FERRY_VLAN_NONE);
+	CHECK(ferry_vlan_member(&p, 10) && !ferry_vlan_member(&p, 11) && !ferry_vlan_member(&p, 0));
+	CHECK(!ferry_vlan_egress_tagged(&p, 10));
+}
+
+static void
+trunk_with_native(void)
+{
+	struct ferry_vlan_conf c = { .mode = FERRY_VLAN_TRUNK, .native = 10, .n_allowed = 2,
+				     .allowed = { 20, 30 } };
+	struct ferry_vlan_policy p;
+
+	ferry_vlan_policy_build(&c, &p);
+	CHECK(ferry_vlan_ingress(&p, false, 0) == 10);
+	CHECK(ferry_vlan_ingress(&p, true, 20) == 20);
+	CHECK(ferry_vlan_ingress(&p, true, 10) == 10);            /* native may also come tagged */
+	CHECK(ferry_vlan_ingress(&p, true, 40) == FERRY_VLAN_NONE);
+	CHECK(!ferry_vlan_egress_tagged(&p, 10) && ferry_vlan_egress_tagged(&p, 30));
+}
+
+static void
+trunk_without_native_drops_untagged(void)
+{
+	struct ferry_vlan_conf c = { .mode = FERRY_VLAN_TRUNK, .native = FERRY_VLAN_NONE,
+				     .n_allowed = 1, .allowed = { 20 } };
+	struct ferry_vlan_policy p;
+
+	ferry_vlan_policy_build(&c, &p);
+	CHECK(ferry_vlan_ingress(&p, false, 0) == FERRY_VLAN_NONE);
+	CHECK(ferry_vlan_ingress(&p, true, 0) == FERRY_VLAN_NONE);
+	CHECK(ferry_vlan_ingress(&p, true, 20) == 20);
+	CHECK(ferry_vlan_egress_tagged(&p, 20));
+}
+
+static void
+default_trunk_all(void)
+{
+	struct ferry_vlan_conf c = { .mode = FERRY_VLAN_TRUNK, .all = true, .native = 0 };
+	struct ferry_vlan_policy p;
+
+	ferry_vlan_policy_build(&c, &p);
+	CHECK(ferry_vlan_ingress(&p, false, 0) == 0);
+	CHECK(ferry_vlan_ingress(&p, true, 1) == 1 && ferry_vlan_ingress(&p, true, 4094) == 4094);
+	CHECK(ferry_vlan_ingress(&p, true, 4095) == FERRY_VLAN_NONE);
+	CHECK(!ferry_vlan_egress_tagged(&p, 0) && ferry_vlan_egress_tagged(&p, 5));
+}
+
+void
+suite_vlan(void)
+{
+	RUN("vlan", access_port);
+	RUN("vlan", trunk_with_native);
+	RUN("vlan", trunk_without_native_drops_untagged);
+	RUN("vlan", default_trunk_all);
+}
