@@ -178,6 +178,13 @@ log_final_stats(struct ferry_switch *sw)
 		free(line);
 	}
 	json_decref(all);
+	all = ferry_switch_pmd_list(sw);
+	json_array_foreach(all, i, st) {
+		char *line = json_dumps(st, JSON_COMPACT);
+		FERRY_LOG(INFO, "pmd %s", line);
+		free(line);
+	}
+	json_decref(all);
 }
 
 static void
