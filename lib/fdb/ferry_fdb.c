@@ -1,6 +1,7 @@
 /* ferry_fdb.c — MAC+VLAN table on rte_hash: bulk lookup and learning for PMDs, aging and edits for
  * the control thread. See ferry_fdb.h for the concurrency rules. */
 #include <errno.h>
+#include <string.h>
 #include <rte_hash.h>
 #include <rte_hash_crc.h>
 #include <rte_malloc.h>
@@ -60,12 +61,70 @@ ferry_fdb_lookup_bulk(const struct ferry_fdb *fdb, const uint64_t *keys, unsigne
 		kp[i] = &keys[i];
 	rte_hash_lookup_bulk(fdb->h, kp, n, pos);
 	for (unsigned i = 0; i < n; i++) {
-		if (pos[i] < 0)
+		if (pos[i] < 0) {
+			pos[i] = -1;   /* rte_hash says -ENOENT; callers and the cache use -1 */
 			continue;
+		}
 		/* an entry still being written (or a reused slot) does not match: treat as a miss */
 		if (__atomic_load_n(&fdb->e[pos[i]].key, __ATOMIC_ACQUIRE) != keys[i])
 			pos[i] = -1;
 	}
+}
+
+static inline uint32_t
+cache_slot(uint64_t key)
+{
+	return (uint32_t)((key * UINT64_C(0x9e3779b97f4a7c15)) >> (64 - FERRY_FDB_CACHE_BITS));
+}
+
+void
+ferry_fdb_cache_init(struct ferry_fdb_cache *c)
+{
+	memset(c, 0, sizeof(*c));
+	for (unsigned i = 0; i < RTE_DIM(c->slot); i++)
+		c->slot[i].pos = -1;
+}
+
+void
+ferry_fdb_lookup_cached(const struct ferry_fdb *fdb, struct ferry_fdb_cache *c,
+			const uint64_t *keys, unsigned n, int32_t *pos)
+{
+	uint64_t mkeys[RTE_HASH_LOOKUP_BULK_MAX];
+	int32_t mpos[RTE_HASH_LOOKUP_BULK_MAX];
+	uint8_t midx[RTE_HASH_LOOKUP_BULK_MAX];
+	unsigned nm = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		const typeof(c->slot[0]) *s = &c->slot[cache_slot(keys[i])];
+		if (s->key == keys[i] && s->pos >= 0 &&
+		    __atomic_load_n(&fdb->e[s->pos].key, __ATOMIC_ACQUIRE) == keys[i]) {
+			pos[i] = s->pos;
+			continue;
+		}
+		/* the same key earlier in this batch already missed: look it up once */
+		if (nm > 0 && mkeys[nm - 1] == keys[i]) {
+			pos[i] = -2 - (int32_t)(nm - 1);
+			continue;
+		}
+		mkeys[nm] = keys[i];
+		midx[nm++] = (uint8_t)i;
+	}
+	c->hits += n - nm;
+	c->misses += nm;
+	if (nm == 0)
+		return;
+	ferry_fdb_lookup_bulk(fdb, mkeys, nm, mpos);
+	for (unsigned k = 0; k < nm; k++) {
+		pos[midx[k]] = mpos[k];
+		if (mpos[k] >= 0) {
+			typeof(c->slot[0]) *s = &c->slot[cache_slot(mkeys[k])];
+			s->key = mkeys[k];
+			s->pos = mpos[k];
+		}
+	}
+	for (unsigned i = 0; i < n; i++)   /* repeats of a missed key take its answer */
+		if (pos[i] <= -2)
+			pos[i] = mpos[-2 - pos[i]];
 }
 
 static void

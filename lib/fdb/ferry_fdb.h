@@ -34,6 +34,20 @@ struct ferry_fdb {
 
 enum ferry_learn { FERRY_LEARN_OK, FERRY_LEARN_NEW, FERRY_LEARN_MOVED, FERRY_LEARN_FULL };
 
+/* A PMD's private exact-match cache in front of rte_hash: key -> entry position, direct-mapped.
+ * It can be stale but never wrong: a hit counts only if the entry at that position still holds the
+ * key (positions index a fixed array, so a stale one is just a miss). Saves the hash walk for the
+ * stations a PMD sees again and again. */
+#define FERRY_FDB_CACHE_BITS 12
+struct ferry_fdb_cache {
+	struct {
+		uint64_t key;
+		int32_t pos;
+		uint32_t pad;
+	} slot[1u << FERRY_FDB_CACHE_BITS];
+	uint64_t hits, misses;
+};
+
 struct ferry_fdb *ferry_fdb_create(const char *name, uint32_t size, int socket,
 				   struct rte_rcu_qsbr *qsv);
 void ferry_fdb_free(struct ferry_fdb *fdb);
@@ -41,6 +55,10 @@ void ferry_fdb_free(struct ferry_fdb *fdb);
 /* Bulk lookup of n <= 64 keys; pos[i] = entry position or -1. */
 void ferry_fdb_lookup_bulk(const struct ferry_fdb *fdb, const uint64_t *keys, unsigned n,
 			   int32_t *pos);
+void ferry_fdb_cache_init(struct ferry_fdb_cache *c);
+/* The same through a PMD's cache (keys missing there go to rte_hash in one bulk call). */
+void ferry_fdb_lookup_cached(const struct ferry_fdb *fdb, struct ferry_fdb_cache *c,
+			     const uint64_t *keys, unsigned n, int32_t *pos);
 
 static inline const struct ferry_fdb_entry *
 ferry_fdb_entry(const struct ferry_fdb *fdb, int32_t pos)

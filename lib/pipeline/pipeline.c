@@ -75,7 +75,7 @@ stage_lookup(struct ferry_pmd *pmd, struct burst *b, struct ferry_port *in)
 		b->key[i] = ferry_fdb_key(b->pk[i].src, b->vlan[i]);
 		b->key[n + i] = ferry_fdb_key(b->pk[i].dst, b->vlan[i]);
 	}
-	ferry_fdb_lookup_bulk(fdb, b->key, 2 * n, b->pos);
+	ferry_fdb_lookup_cached(fdb, &pmd->fdb_cache, b->key, 2 * n, b->pos);
 	for (uint16_t i = 0; i < n; i++) {
 		int32_t sp = b->pos[i], dp = b->pos[n + i];
 		b->dport[i] = dp >= 0 && !ferry_mac_is_group(b->pk[i].dst) ?

@@ -56,6 +56,7 @@ struct ferry_pmd {
 	struct rte_mempool *pool;       /* flood copies */
 	uint64_t busy_cycles, idle_cycles, pkts, iterations;
 	volatile int stop;
+	struct ferry_fdb_cache fdb_cache;
 	uint16_t n_dirty;
 	uint16_t dirty[FERRY_MAX_PORTS];
 	struct ferry_txbuf txb[FERRY_MAX_PORTS];

@@ -21,6 +21,7 @@ ferry_pmd_create(struct ferry_dp *dp, uint16_t idx, unsigned lcore)
 	pmd->lcore = lcore;
 	pmd->socket = socket < 0 ? 0 : socket;
 	pmd->pool = dp->pools[pmd->socket];
+	ferry_fdb_cache_init(&pmd->fdb_cache);
 	pmd->poll = rte_zmalloc("poll_list", sizeof(struct ferry_poll_list), 0);
 	if (pmd->poll == NULL) {
 		rte_free(pmd);

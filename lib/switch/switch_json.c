@@ -230,12 +230,13 @@ ferry_switch_pmd_list(struct ferry_switch *sw)
 						"port", p->conf.name, "queue", q,
 						"packets", (json_int_t)p->rxq_stats[q].pkts));
 		}
-		json_array_append_new(a, json_pack("{s:i, s:i, s:i, s:f, s:f, s:I, s:I, s:o}",
+		json_array_append_new(a, json_pack("{s:i, s:i, s:i, s:f, s:f, s:I, s:I, s:I, s:I, s:o}",
 			"pmd", k, "lcore", pmd->lcore, "numa", pmd->socket,
 			"busy_pct", busy + idle ? 100.0 * busy / (busy + idle) : 0.0,
 			"cycles_per_packet", pkts ? (double)busy / pkts : 0.0,
 			"packets", (json_int_t)pkts, "iterations", (json_int_t)pmd->iterations,
-			"rxqs", rxqs));
+			"fdb_cache_hits", (json_int_t)pmd->fdb_cache.hits,
+			"fdb_cache_misses", (json_int_t)pmd->fdb_cache.misses, "rxqs", rxqs));
 	}
 	return a;
 }

@@ -130,9 +130,44 @@ bulk_lookup_mixed(void)
 	rte_free(v);
 }
 
+static void
+cache_never_wrong(void)
+{
+	struct rte_rcu_qsbr *v = qsbr();
+	struct ferry_fdb *f = ferry_fdb_create("t_fdb6", 1024, 0, v);
+	struct ferry_fdb_cache *c = rte_zmalloc(NULL, sizeof(*c), 0);
+	uint64_t k = ferry_fdb_key(unit_mac("02:00:00:00:00:01"), 5), zero = 0;
+	int32_t pos;
+
+	ferry_fdb_cache_init(c);
+	ferry_fdb_lookup_cached(f, c, &zero, 1, &pos);     /* a zero key never hits an empty slot */
+	CHECK(pos < 0);
+	ferry_fdb_learn(f, k, 1, -1, 1);
+	ferry_fdb_lookup_cached(f, c, &k, 1, &pos);        /* miss, then cached */
+	CHECK(pos >= 0 && c->misses == 2);
+	ferry_fdb_lookup_cached(f, c, &k, 1, &pos);
+	CHECK(pos >= 0 && c->hits == 1);
+	ferry_fdb_learn(f, k, 2, pos, 2);                   /* a move is seen through the cache */
+	ferry_fdb_lookup_cached(f, c, &k, 1, &pos);
+	CHECK(pos >= 0 && ferry_fdb_entry(f, pos)->port == 2);
+	CHECK(ferry_fdb_del(f, k) == 0);                    /* a deleted entry is a miss */
+	ferry_fdb_lookup_cached(f, c, &k, 1, &pos);
+	CHECK(pos < 0);
+	/* repeats of one missing key in a batch get one answer */
+	uint64_t keys[4] = { k, k, k, ferry_fdb_key(9, 5) };
+	int32_t p4[4];
+	ferry_fdb_learn(f, k, 3, -1, 3);
+	ferry_fdb_lookup_cached(f, c, keys, 4, p4);
+	CHECK(p4[0] >= 0 && p4[1] == p4[0] && p4[2] == p4[0] && p4[3] < 0);
+	rte_free(c);
+	ferry_fdb_free(f);
+	rte_free(v);
+}
+
 void
 suite_fdb(void)
 {
+	RUN("fdb", cache_never_wrong);
 	RUN("fdb", learn_refresh_move);
 	RUN("fdb", static_never_moves_or_ages);
 	RUN("fdb", flush_and_delete);

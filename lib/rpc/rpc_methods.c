@@ -1,0 +1,499 @@
+/* rpc_methods.c — the JSON-RPC methods: the one method table (name, handler, params, one-line
+ * description) and a small handler per method. Handlers validate their params strictly first, then
+ * call the switch; errors are the switch's FERRY_E* code and message. */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <rte_ether.h>
+#include "ferry_config.h"
+#include "ferry_switch.h"
+#include "rpc_private.h"
+
+static const char *const no_params[] = { NULL };
+
+static int
+no_memory(struct rpc_call *c)
+{
+	return rpc_err(c, FERRY_EINTERNAL, "out of memory");
+}
+
+/* A switch function's JSON result, or -32603 if it could not build one. */
+static int
+result_or_oom(struct rpc_call *c, json_t *j, json_t **res)
+{
+	if (j == NULL)
+		return no_memory(c);
+	*res = j;
+	return 0;
+}
+
+/* Methods without params that return what a switch function builds. */
+static int
+simple(struct rpc_call *c, json_t *(*fn)(struct ferry_switch *), json_t **res)
+{
+	int rc;
+
+	if ((rc = rpc_check_keys(c, no_params)) != 0 || (rc = rpc_need_switch(c)) != 0)
+		return rc;
+	return result_or_oom(c, fn(c->r->sw), res);
+}
+
+/* --- rpc.*, switch.* --- */
+
+static int
+m_rpc_methods(struct rpc_call *c, json_t **res)
+{
+	int rc = rpc_check_keys(c, no_params);
+
+	return rc != 0 ? rc : result_or_oom(c, rpc_methods_json(), res);
+}
+
+static int
+m_switch_info(struct rpc_call *c, json_t **res)
+{
+	int rc = simple(c, ferry_switch_info, res);
+
+	if (rc == 0)
+		json_object_set_new(*res, "rpc", json_pack("{s:s, s:i}", "socket", c->r->path,
+							  "clients", (int)c->r->n_clients));
+	return rc;
+}
+
+static int
+m_switch_shutdown(struct rpc_call *c, json_t **res)
+{
+	int rc = rpc_check_keys(c, no_params);
+
+	if (rc != 0)
+		return rc;
+	if (c->r->quit != NULL)
+		*c->r->quit = 1;
+	return result_or_oom(c, json_pack("{s:b}", "shutdown", 1), res);
+}
+
+/* --- port.* --- */
+
+static int
+m_port_add(struct rpc_call *c, json_t **res)
+{
+	struct ferry_port_conf pc;
+	int rc;
+
+	if (ferry_port_conf_parse(c->params, "params", &pc, c->err, sizeof(c->err)) < 0)
+		return FERRY_EINVAL;
+	rc = rpc_need_switch(c);
+	if (rc == 0)
+		rc = ferry_switch_port_add(c->r->sw, &pc, c->err, sizeof(c->err));
+	if (rc >= 0)
+		*res = json_pack("{s:s, s:b}", "name", pc.name, "added", rc == 0);
+	ferry_port_conf_clear(&pc);
+	return rc < 0 ? rc : (*res == NULL ? no_memory(c) : 0);
+}
+
+static int
+name_only(struct rpc_call *c, bool required, const char **name)
+{
+	static const char *const keys[] = { "name", NULL };
+	int rc;
+
+	*name = NULL;
+	if ((rc = rpc_check_keys(c, keys)) != 0 ||
+	    (rc = rpc_get_string(c, "name", required, name)) != 0)
+		return rc;
+	return rpc_need_switch(c);
+}
+
+static int
+m_port_del(struct rpc_call *c, json_t **res)
+{
+	const char *name;
+	int rc;
+
+	if ((rc = name_only(c, true, &name)) != 0 ||
+	    (rc = ferry_switch_port_del(c->r->sw, name, c->err, sizeof(c->err))) < 0)
+		return rc;
+	return result_or_oom(c, json_pack("{s:s, s:b}", "name", name, "deleted", 1), res);
+}
+
+static int
+m_port_list(struct rpc_call *c, json_t **res)
+{
+	return simple(c, ferry_switch_port_list, res);
+}
+
+static int
+m_port_get(struct rpc_call *c, json_t **res)
+{
+	const char *name;
+	int rc;
+
+	if ((rc = name_only(c, true, &name)) != 0)
+		return rc;
+	return ferry_switch_port_get(c->r->sw, name, res, c->err, sizeof(c->err));
+}
+
+static int
+m_port_set(struct rpc_call *c, json_t **res)
+{
+	static const char *const keys[] = { "name", "mtu", "vlan", "mac", "admin", "external_ids",
+					    NULL };
+	const char *name;
+	int rc;
+
+	if ((rc = rpc_get_string(c, "name", true, &name)) != 0)
+		return rc;
+	if (rpc_check_keys(c, keys) != 0) {
+		char why[sizeof(c->err)];
+		memcpy(why, c->err, sizeof(why));
+		return rpc_err(c, FERRY_EINVAL, "%.400s (settable: mtu, vlan, mac, admin, "
+			       "external_ids)", why);
+	}
+	if ((rc = rpc_need_switch(c)) != 0 ||
+	    (rc = ferry_switch_port_set(c->r->sw, name, c->params, c->err, sizeof(c->err))) < 0 ||
+	    (rc = ferry_switch_port_get(c->r->sw, name, res, c->err, sizeof(c->err))) < 0)
+		return rc;
+	json_object_del(*res, "stats");
+	return 0;
+}
+
+static int
+m_port_stats(struct rpc_call *c, json_t **res)
+{
+	const char *name;
+	int rc;
+
+	if ((rc = name_only(c, false, &name)) != 0)
+		return rc;
+	return ferry_switch_port_stats(c->r->sw, name, res, c->err, sizeof(c->err));
+}
+
+static int
+m_port_stats_clear(struct rpc_call *c, json_t **res)
+{
+	const char *name;
+	int rc;
+
+	if ((rc = name_only(c, false, &name)) != 0 ||
+	    (rc = ferry_switch_port_stats_clear(c->r->sw, name, c->err, sizeof(c->err))) < 0)
+		return rc;
+	return result_or_oom(c, json_pack("{s:b}", "cleared", 1), res);
+}
+
+/* --- fdb.* --- */
+
+static int
+m_fdb_list(struct rpc_call *c, json_t **res)
+{
+	return simple(c, ferry_switch_fdb_list, res);
+}
+
+static int
+mac_vlan(struct rpc_call *c, const char *const *keys, const char **mac, unsigned *vlan)
+{
+	int rc;
+
+	if ((rc = rpc_check_keys(c, keys)) != 0 ||
+	    (rc = rpc_get_string(c, "mac", true, mac)) != 0 ||
+	    (rc = rpc_get_uint(c, "vlan", true, 0, 4094, vlan)) != 0)
+		return rc;
+	return 0;
+}
+
+/* The MAC as fdb.list prints it. */
+static const char *
+mac_canonical(const char *mac, char *buf, size_t len)
+{
+	struct rte_ether_addr a;
+
+	if (rte_ether_unformat_addr(mac, &a) != 0)
+		return mac;
+	rte_ether_format_addr(buf, (uint16_t)len, &a);
+	return buf;
+}
+
+static int
+m_fdb_add(struct rpc_call *c, json_t **res)
+{
+	static const char *const keys[] = { "mac", "vlan", "port", NULL };
+	const char *mac, *port;
+	char buf[RTE_ETHER_ADDR_FMT_SIZE];
+	unsigned vlan;
+	int rc;
+
+	if ((rc = mac_vlan(c, keys, &mac, &vlan)) != 0 ||
+	    (rc = rpc_get_string(c, "port", true, &port)) != 0 || (rc = rpc_need_switch(c)) != 0 ||
+	    (rc = ferry_switch_fdb_add(c->r->sw, mac, (uint16_t)vlan, port, c->err,
+				       sizeof(c->err))) < 0)
+		return rc;
+	return result_or_oom(c, json_pack("{s:s, s:i, s:s, s:s}", "mac",
+					  mac_canonical(mac, buf, sizeof(buf)), "vlan", (int)vlan,
+					  "port", port, "type", "static"), res);
+}
+
+static int
+m_fdb_del(struct rpc_call *c, json_t **res)
+{
+	static const char *const keys[] = { "mac", "vlan", NULL };
+	const char *mac;
+	unsigned vlan;
+	int rc;
+
+	if ((rc = mac_vlan(c, keys, &mac, &vlan)) != 0 || (rc = rpc_need_switch(c)) != 0 ||
+	    (rc = ferry_switch_fdb_del(c->r->sw, mac, (uint16_t)vlan, c->err, sizeof(c->err))) < 0)
+		return rc;
+	return result_or_oom(c, json_pack("{s:b}", "deleted", 1), res);
+}
+
+static int
+m_fdb_flush(struct rpc_call *c, json_t **res)
+{
+	static const char *const keys[] = { "port", "static", NULL };
+	const char *port = NULL;
+	bool with_static = false;
+	int rc;
+
+	if ((rc = rpc_check_keys(c, keys)) != 0 ||
+	    (rc = rpc_get_string(c, "port", false, &port)) != 0 ||
+	    (rc = rpc_get_bool(c, "static", &with_static)) != 0 || (rc = rpc_need_switch(c)) != 0 ||
+	    (rc = ferry_switch_fdb_flush(c->r->sw, port, with_static, c->err, sizeof(c->err))) < 0)
+		return rc;
+	return result_or_oom(c, json_pack("{s:i}", "removed", rc), res);
+}
+
+/* --- pmd.* --- */
+
+static int
+m_pmd_list(struct rpc_call *c, json_t **res)
+{
+	return simple(c, ferry_switch_pmd_list, res);
+}
+
+static int
+m_pmd_rebalance(struct rpc_call *c, json_t **res)
+{
+	int rc;
+
+	if ((rc = rpc_check_keys(c, no_params)) != 0 || (rc = rpc_need_switch(c)) != 0 ||
+	    (rc = ferry_switch_pmd_rebalance(c->r->sw, c->err, sizeof(c->err))) < 0)
+		return rc;
+	return result_or_oom(c, json_pack("{s:i}", "moved", rc), res);
+}
+
+/* --- config.* --- */
+
+static int
+m_config_get(struct rpc_call *c, json_t **res)
+{
+	return simple(c, ferry_switch_config_get, res);
+}
+
+/* The file ferryd was started with ("" when it runs the built-in configuration). */
+static int
+default_config_path(struct rpc_call *c, char *buf, size_t len)
+{
+	json_t *info = ferry_switch_info(c->r->sw);
+	const char *p = json_string_value(json_object_get(info, "config"));
+
+	snprintf(buf, len, "%s", p != NULL ? p : "");
+	json_decref(info);
+	if (buf[0] == '\0')
+		return rpc_err(c, FERRY_EINVAL, "params.path: missing (ferryd runs the built-in "
+			       "configuration, so there is no default file)");
+	return 0;
+}
+
+static int
+write_all(int fd, const char *s, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, s, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		s += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static void
+fsync_dir_of(const char *path)
+{
+	char *copy = strdup(path);
+	int fd = copy != NULL ? open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+
+	if (fd >= 0) {
+		fsync(fd);
+		close(fd);
+	}
+	free(copy);
+}
+
+/* Write text and a final newline to path atomically: a temporary file next to it, fsync, rename.
+ * Keeps the mode of the file it replaces (0644 for a new one). */
+static int
+write_atomically(struct rpc_call *c, const char *path, const char *text)
+{
+	char tmp[4200];
+	struct stat st;
+	mode_t mode = stat(path, &st) == 0 ? (st.st_mode & 07777) : 0644;
+	int fd, saved;
+
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp-%ld", path, (long)getpid()) >= sizeof(tmp))
+		return rpc_err(c, FERRY_EINVAL, "params.path: too long");
+	unlink(tmp);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
+	if (fd < 0)
+		return rpc_err(c, FERRY_EINTERNAL, "cannot create %s: %s", tmp, strerror(errno));
+	if (write_all(fd, text, strlen(text)) < 0 || write_all(fd, "\n", 1) < 0 || fsync(fd) < 0) {
+		saved = errno;
+		close(fd);
+		unlink(tmp);
+		return rpc_err(c, FERRY_EINTERNAL, "cannot write %s: %s", tmp, strerror(saved));
+	}
+	close(fd);
+	if (rename(tmp, path) < 0) {
+		saved = errno;
+		unlink(tmp);
+		return rpc_err(c, FERRY_EINTERNAL, "cannot rename %s to %s: %s", tmp, path,
+			       strerror(saved));
+	}
+	fsync_dir_of(path);
+	return 0;
+}
+
+/* config.get must load back as a configuration: check before replacing a good file with it. */
+static int
+check_loadable(struct rpc_call *c, json_t *cfg)
+{
+	struct ferry_conf conf;
+	char err[400];
+
+	if (ferry_config_parse(cfg, &conf, err, sizeof(err)) < 0)
+		return rpc_err(c, FERRY_EINTERNAL, "the running configuration does not validate "
+			       "(not saved): %s", err);
+	ferry_config_free(&conf);
+	return 0;
+}
+
+static int
+save_path(struct rpc_call *c, char *path, size_t len)
+{
+	static const char *const keys[] = { "path", NULL };
+	const char *given = NULL;
+	int rc;
+
+	if ((rc = rpc_check_keys(c, keys)) != 0 || (rc = rpc_get_string(c, "path", false, &given)) != 0)
+		return rc;
+	if (given != NULL && (given[0] == '\0' || strlen(given) >= len))
+		return rpc_err(c, FERRY_EINVAL, "params.path: must be 1..%zu characters", len - 1);
+	if ((rc = rpc_need_switch(c)) != 0)
+		return rc;
+	if (given == NULL)
+		return default_config_path(c, path, len);
+	snprintf(path, len, "%s", given);
+	return 0;
+}
+
+static int
+m_config_save(struct rpc_call *c, json_t **res)
+{
+	char path[4096], *text = NULL;
+	json_t *cfg;
+	int rc;
+
+	if ((rc = save_path(c, path, sizeof(path))) != 0)
+		return rc;
+	cfg = ferry_switch_config_get(c->r->sw);
+	if (cfg == NULL || (text = json_dumps(cfg, JSON_INDENT(2))) == NULL)
+		rc = no_memory(c);
+	else if ((rc = check_loadable(c, cfg)) == 0 && (rc = write_atomically(c, path, text)) == 0)
+		*res = json_pack("{s:s, s:I}", "path", path, "bytes", (json_int_t)strlen(text) + 1);
+	json_decref(cfg);
+	free(text);
+	return rc != 0 ? rc : (*res == NULL ? no_memory(c) : 0);
+}
+
+/* --- events.* --- */
+
+static int
+subscribe(struct rpc_call *c, json_t **res, bool on)
+{
+	int rc = rpc_check_keys(c, no_params);
+
+	if (rc != 0)
+		return rc;
+	if (c->client == NULL)
+		return rpc_err(c, FERRY_ENOTSUP, "events need a control socket connection");
+	rpc_client_subscribe(c->r, c->client, on);
+	return result_or_oom(c, json_pack("{s:b}", "subscribed", on), res);
+}
+
+static int
+m_events_subscribe(struct rpc_call *c, json_t **res)
+{
+	return subscribe(c, res, true);
+}
+
+static int
+m_events_unsubscribe(struct rpc_call *c, json_t **res)
+{
+	return subscribe(c, res, false);
+}
+
+/* --- the table --- */
+
+static const struct rpc_method methods[] = {
+	{ "rpc.methods", m_rpc_methods, "", "list the methods with their params" },
+	{ "switch.info", m_switch_info, "", "version, uptime, lcores, port and FDB counts" },
+	{ "switch.shutdown", m_switch_shutdown, "", "stop ferryd cleanly" },
+	{ "port.add", m_port_add, "<port object as in the config>",
+	  "add a port (nothing done if an identical one exists)" },
+	{ "port.del", m_port_del, "name", "delete a port" },
+	{ "port.list", m_port_list, "", "every port with its configuration and state" },
+	{ "port.get", m_port_get, "name", "one port: configuration, state and counters" },
+	{ "port.set", m_port_set, "name, [mtu], [vlan], [mac], [admin], [external_ids]",
+	  "change a port at runtime (null removes a field)" },
+	{ "port.stats", m_port_stats, "[name]", "counters of one port or of every port" },
+	{ "port.stats.clear", m_port_stats_clear, "[name]", "zero the counters of one or every port" },
+	{ "fdb.list", m_fdb_list, "", "every FDB entry: mac, vlan, port, type, age" },
+	{ "fdb.add", m_fdb_add, "mac, vlan, port", "add a static FDB entry" },
+	{ "fdb.del", m_fdb_del, "mac, vlan", "delete an FDB entry" },
+	{ "fdb.flush", m_fdb_flush, "[port], [static]",
+	  "remove learned entries (of one port; static ones too if static=true)" },
+	{ "pmd.list", m_pmd_list, "", "PMD threads: rx queues, busy %, cycles per packet" },
+	{ "pmd.rebalance", m_pmd_rebalance, "", "reassign rx queues to PMDs by measured load" },
+	{ "config.get", m_config_get, "", "the running configuration, loadable as a config file" },
+	{ "config.save", m_config_save, "[path]",
+	  "write config.get atomically to path (default: the file ferryd was started with)" },
+	{ "events.subscribe", m_events_subscribe, "",
+	  "receive switch events on this connection as \"event\" notifications" },
+	{ "events.unsubscribe", m_events_unsubscribe, "", "stop receiving events" },
+};
+
+const struct rpc_method *
+rpc_method_find(const char *name)
+{
+	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
+		if (strcmp(methods[i].name, name) == 0)
+			return &methods[i];
+	return NULL;
+}
+
+json_t *
+rpc_methods_json(void)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; a != NULL && i < sizeof(methods) / sizeof(methods[0]); i++)
+		json_array_append_new(a, json_pack("{s:s, s:s, s:s}", "name", methods[i].name,
+						   "params", methods[i].params,
+						   "description", methods[i].help));
+	return a;
+}

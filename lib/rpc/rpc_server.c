@@ -1,0 +1,271 @@
+/* rpc_server.c — the control socket server: create and destroy, the epoll loop step that
+ * ferry_rpc_process() runs (accept, client I/O, answering, reaping), the client limit, and the
+ * fan-out of switch events to subscribed clients. */
+#define _GNU_SOURCE   /* accept4 */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include "ferry_common.h"
+#include "ferry_switch.h"
+#include "rpc_private.h"
+
+#define MAX_EVENTS      64    /* epoll events handled per ferry_rpc_process() */
+#define ACCEPT_BUDGET   32    /* connections accepted per ferry_rpc_process() */
+#define ACCEPT_PAUSE_MS 250   /* out of file descriptors: stop accepting this long */
+
+uint64_t
+rpc_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+void
+rpc_wake(struct ferry_rpc *r)
+{
+	uint64_t one = 1;
+
+	if (write(r->wake_fd, &one, sizeof(one)) < 0) {
+		/* EAGAIN: the counter is already non-zero, the fd already readable */
+	}
+}
+
+static int
+epoll_add(struct ferry_rpc *r, int fd, void *tag)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = tag };
+
+	return epoll_ctl(r->epoll_fd, EPOLL_CTL_ADD, fd, &ev);
+}
+
+void
+rpc_client_subscribe(struct ferry_rpc *r, struct rpc_client *c, bool on)
+{
+	if (c->subscribed != on)
+		FERRY_LOG(DEBUG, "rpc: client %u %s events", c->id, on ? "subscribed to" :
+			  "unsubscribed from");
+	c->subscribed = on;
+}
+
+/* A switch event: {"jsonrpc":"2.0","method":"event","params":{"event":NAME, ...}} to every
+ * subscriber. Runs inside switch calls, from ferry_rpc_process() or from ferry_switch_poll(). */
+static void
+on_event(void *ctx, const char *event, json_t *params)
+{
+	struct ferry_rpc *r = ctx;
+	struct rpc_client *c;
+	json_t *note, *p;
+	char *text;
+
+	for (c = r->clients; c != NULL && !c->subscribed; c = c->next)
+		;
+	if (c == NULL)
+		return;   /* nobody listens */
+	p = json_pack("{s:s}", "event", event);
+	if (json_is_object(params))
+		json_object_update_missing(p, params);
+	note = json_pack("{s:s, s:s, s:o}", "jsonrpc", "2.0", "method", "event", "params", p);
+	text = note != NULL ? json_dumps(note, JSON_COMPACT) : NULL;
+	json_decref(note);
+	if (text == NULL) {
+		FERRY_LOG(WARNING, "rpc: out of memory: event %s not sent", event);
+		return;
+	}
+	for (c = r->clients; c != NULL; c = c->next)
+		if (c->subscribed && !c->dead && !c->closing)
+			rpc_client_send_line(r, c, text);
+	free(text);
+}
+
+/* --- accepting --- */
+
+static void
+refuse(struct ferry_rpc *r, int fd)
+{
+	static uint64_t last_log_ms;
+	char msg[200];
+	int n = snprintf(msg, sizeof(msg), "{\"jsonrpc\":\"2.0\",\"error\":{\"code\":%d,\"message\":"
+			 "\"too many clients (%u): try again later\"},\"id\":null}\n", FERRY_ELIMIT,
+			 r->max_clients);
+
+	if (send(fd, msg, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
+		/* it will see the connection close anyway */
+	}
+	close(fd);
+	if (rpc_now_ms() - last_log_ms >= 1000) {
+		last_log_ms = rpc_now_ms();
+		FERRY_LOG(WARNING, "rpc: %u clients connected: refusing more", r->max_clients);
+	}
+}
+
+static void
+pause_accepting(struct ferry_rpc *r, int e)
+{
+	FERRY_LOG(WARNING, "rpc: accept: %s: not accepting for %d ms", strerror(e), ACCEPT_PAUSE_MS);
+	epoll_ctl(r->epoll_fd, EPOLL_CTL_DEL, r->listen_fd, NULL);
+	r->accept_paused = true;
+	r->accept_resume_ms = rpc_now_ms() + ACCEPT_PAUSE_MS;
+}
+
+static void
+resume_accepting(struct ferry_rpc *r)
+{
+	if (!r->accept_paused || rpc_now_ms() < r->accept_resume_ms)
+		return;
+	if (epoll_add(r, r->listen_fd, &r->listen_fd) == 0)
+		r->accept_paused = false;
+	else
+		r->accept_resume_ms = rpc_now_ms() + ACCEPT_PAUSE_MS;
+}
+
+static void
+accept_clients(struct ferry_rpc *r)
+{
+	for (int i = 0; i < ACCEPT_BUDGET; i++) {
+		int fd = accept4(r->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+				pause_accepting(r, errno);
+			return;   /* EAGAIN: nobody else is waiting */
+		}
+		if (r->n_clients >= r->max_clients)
+			refuse(r, fd);
+		else if (rpc_client_new(r, fd) == NULL)
+			close(fd);
+	}
+}
+
+/* --- the loop step --- */
+
+static void
+reap(struct ferry_rpc *r)
+{
+	struct rpc_client **pp = &r->clients;
+
+	while (*pp != NULL) {
+		struct rpc_client *c = *pp;
+		if (!c->dead) {
+			pp = &c->next;
+			continue;
+		}
+		*pp = c->next;
+		r->n_clients--;
+		rpc_client_free(r, c);
+	}
+}
+
+void
+ferry_rpc_process(struct ferry_rpc *r)
+{
+	struct epoll_event ev[MAX_EVENTS];
+	uint64_t cnt;
+	bool more = false;
+	int n;
+
+	if (r == NULL)
+		return;
+	if (read(r->wake_fd, &cnt, sizeof(cnt)) < 0) {
+		/* EAGAIN: not woken */
+	}
+	resume_accepting(r);
+	n = epoll_wait(r->epoll_fd, ev, MAX_EVENTS, 0);
+	for (int i = 0; i < n; i++) {
+		if (ev[i].data.ptr == &r->listen_fd)
+			accept_clients(r);
+		else if (ev[i].data.ptr != &r->wake_fd)
+			rpc_client_ready(r, ev[i].data.ptr, ev[i].events);
+	}
+	for (struct rpc_client *c = r->clients; c != NULL; c = c->next) {
+		if (!c->dead && rpc_client_work(r, c))
+			more = true;
+		rpc_client_update(r, c);
+	}
+	reap(r);
+	if (more)
+		rpc_wake(r);   /* fairness: the rest of a pipelining client's requests next round */
+}
+
+int
+ferry_rpc_fd(const struct ferry_rpc *r)
+{
+	return r->epoll_fd;
+}
+
+/* --- life cycle --- */
+
+static void
+apply_limits(struct ferry_rpc *r, const struct ferry_rpc_opts *o)
+{
+	r->max_request = o->max_request ? o->max_request : FERRY_RPC_DEFAULT_MAX_REQUEST;
+	r->max_output = o->max_output ? o->max_output : FERRY_RPC_DEFAULT_MAX_OUTPUT;
+	r->max_clients = o->max_clients ? o->max_clients : FERRY_RPC_DEFAULT_MAX_CLIENTS;
+}
+
+struct ferry_rpc *
+ferry_rpc_create(struct ferry_switch *sw, const struct ferry_rpc_opts *o, volatile int *quit,
+		 char *err, size_t errlen)
+{
+	static const struct ferry_rpc_opts defaults = { 0 };
+	struct ferry_rpc *r = calloc(1, sizeof(*r));
+
+	if (r == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	o = o != NULL ? o : &defaults;
+	r->listen_fd = r->epoll_fd = r->wake_fd = -1;
+	r->quit = quit;
+	apply_limits(r, o);
+	r->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+	r->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (r->epoll_fd < 0 || r->wake_fd < 0 || epoll_add(r, r->wake_fd, &r->wake_fd) < 0) {
+		snprintf(err, errlen, "epoll/eventfd: %s", strerror(errno));
+		goto fail;
+	}
+	if (!o->no_socket) {
+		if (rpc_socket_open(r, o, err, errlen) < 0)
+			goto fail;
+		if (epoll_add(r, r->listen_fd, &r->listen_fd) < 0) {
+			snprintf(err, errlen, "epoll: %s", strerror(errno));
+			goto fail;
+		}
+		FERRY_LOG(INFO, "rpc: listening on %s", r->path);
+	}
+	r->sw = sw;
+	if (sw != NULL)
+		ferry_switch_set_event_cb(sw, on_event, r);
+	return r;
+fail:
+	ferry_rpc_destroy(r);
+	return NULL;
+}
+
+void
+ferry_rpc_destroy(struct ferry_rpc *r)
+{
+	if (r == NULL)
+		return;
+	if (r->sw != NULL)
+		ferry_switch_set_event_cb(r->sw, NULL, NULL);
+	while (r->clients != NULL) {
+		struct rpc_client *c = r->clients;
+		r->clients = c->next;
+		rpc_client_free(r, c);
+	}
+	rpc_socket_close(r);
+	if (r->epoll_fd >= 0)
+		close(r->epoll_fd);
+	if (r->wake_fd >= 0)
+		close(r->wake_fd);
+	free(r);
+}

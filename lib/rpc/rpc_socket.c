@@ -1,0 +1,178 @@
+/* rpc_socket.c — the control socket's file: create its directory, refuse to start when another
+ * ferryd answers on it, remove a stale one, bind and listen, apply mode and group, and remove it
+ * again at exit (only if it is still the file we created). */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include "ferry_common.h"
+#include "rpc_private.h"
+
+#define LISTEN_BACKLOG 128
+
+static int
+fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static int
+fail(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* mkdir -p of the directory holding path. */
+static int
+make_parent_dirs(const char *path, char *err, size_t errlen)
+{
+	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	for (char *s = strchr(dir + 1, '/'); s != NULL; s = strchr(s + 1, '/')) {
+		*s = '\0';
+		if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+			return fail(err, errlen, "cannot create directory %s: %s", dir, strerror(errno));
+		*s = '/';
+	}
+	return 0;
+}
+
+static void
+fill_addr(struct sockaddr_un *sa, const char *path)
+{
+	memset(sa, 0, sizeof(*sa));
+	sa->sun_family = AF_UNIX;
+	memcpy(sa->sun_path, path, strlen(path) + 1);
+}
+
+/* A socket file already there: a live server (refuse) or a stale leftover (remove it). */
+static int
+check_existing(const char *path, char *err, size_t errlen)
+{
+	struct sockaddr_un sa;
+	struct stat st;
+	int fd, rc, e;
+
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : fail(err, errlen, "%s: %s", path, strerror(errno));
+	if (!S_ISSOCK(st.st_mode))
+		return fail(err, errlen, "%s exists and is not a socket", path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return fail(err, errlen, "socket: %s", strerror(errno));
+	fill_addr(&sa, path);
+	rc = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+	e = errno;
+	close(fd);
+	if (rc == 0 || e == EAGAIN || e == EINPROGRESS)
+		return fail(err, errlen, "another ferryd is already serving %s", path);
+	if (e != ECONNREFUSED)
+		return fail(err, errlen, "cannot check the existing socket %s: %s", path, strerror(e));
+	if (unlink(path) < 0 && errno != ENOENT)
+		return fail(err, errlen, "cannot remove the stale socket %s: %s", path, strerror(errno));
+	FERRY_LOG(INFO, "rpc: removed the stale socket %s", path);
+	return 0;
+}
+
+static int
+group_id(const char *name, gid_t *gid, char *err, size_t errlen)
+{
+	struct group gr, *res = NULL;
+	size_t len = 16384;
+	char *buf = NULL, *end;
+	int rc;
+
+	do {
+		char *nb = realloc(buf, len);
+		if (nb == NULL) {
+			free(buf);
+			return fail(err, errlen, "out of memory looking up group %s", name);
+		}
+		buf = nb;
+		rc = getgrnam_r(name, &gr, buf, len, &res);
+		len *= 2;
+	} while (rc == ERANGE && len <= (1u << 22));
+	if (res != NULL)
+		*gid = res->gr_gid;
+	free(buf);
+	if (res != NULL)
+		return 0;
+	unsigned long v = strtoul(name, &end, 10);   /* a numeric gid is accepted too */
+	if (name[0] != '\0' && *end == '\0') {
+		*gid = (gid_t)v;
+		return 0;
+	}
+	return fail(err, errlen, "unknown group '%s'", name);
+}
+
+static int
+set_owner_mode(const char *path, unsigned mode, const char *group, char *err, size_t errlen)
+{
+	gid_t gid = 0;
+
+	if (chmod(path, mode) < 0)
+		return fail(err, errlen, "chmod %s: %s", path, strerror(errno));
+	if (group == NULL || group[0] == '\0')
+		return 0;
+	if (group_id(group, &gid, err, errlen) < 0)
+		return -1;
+	if (chown(path, (uid_t)-1, gid) < 0)
+		return fail(err, errlen, "chown %s to group %s: %s", path, group, strerror(errno));
+	return 0;
+}
+
+int
+rpc_socket_open(struct ferry_rpc *r, const struct ferry_rpc_opts *o, char *err, size_t errlen)
+{
+	const char *path = o->path != NULL && o->path[0] != '\0' ? o->path : FERRY_RPC_DEFAULT_SOCKET;
+	unsigned mode = o->mode != 0 ? o->mode : FERRY_RPC_DEFAULT_MODE;
+	struct sockaddr_un sa;
+	struct stat st;
+
+	if (path[0] == '\0' || strlen(path) >= sizeof(sa.sun_path))
+		return fail(err, errlen, "socket path '%s' must be 1..%zu characters", path,
+			    sizeof(sa.sun_path) - 1);
+	snprintf(r->path, sizeof(r->path), "%s", path);
+	if (make_parent_dirs(path, err, errlen) < 0 || check_existing(path, err, errlen) < 0)
+		return -1;
+	r->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (r->listen_fd < 0)
+		return fail(err, errlen, "socket: %s", strerror(errno));
+	fill_addr(&sa, path);
+	if (bind(r->listen_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		return fail(err, errlen, "bind %s: %s", path, strerror(errno));
+	if (lstat(path, &st) == 0) {
+		r->sock_dev = st.st_dev;
+		r->sock_ino = st.st_ino;
+	}
+	/* mode and group before listen(): nobody can connect with the wrong permissions */
+	if (set_owner_mode(path, mode, o->group, err, errlen) < 0)
+		return -1;
+	if (listen(r->listen_fd, LISTEN_BACKLOG) < 0)
+		return fail(err, errlen, "listen %s: %s", path, strerror(errno));
+	return 0;
+}
+
+void
+rpc_socket_close(struct ferry_rpc *r)
+{
+	struct stat st;
+
+	if (r->listen_fd < 0)
+		return;
+	close(r->listen_fd);
+	r->listen_fd = -1;
+	/* remove the file only if it is still ours (not one a newer ferryd has bound meanwhile) */
+	if (lstat(r->path, &st) == 0 && st.st_dev == r->sock_dev && st.st_ino == r->sock_ino)
+		unlink(r->path);
+}
