@@ -111,7 +111,7 @@ has_arg(const struct ferry_conf *c, const struct opts *o, const char *name)
 static int
 build_eal_argv(const struct ferry_conf *c, const struct opts *o, char **argv, int max)
 {
-	static char lcores[512], main_lc[16];
+	static char lcores[512], main_lc[16], token[64];
 	int n = 0, pci = 0, len;
 
 	argv[n++] = "ferryd";
@@ -125,6 +125,10 @@ build_eal_argv(const struct ferry_conf *c, const struct opts *o, char **argv, in
 	argv[n++] = main_lc;
 	if (!has_arg(c, o, "--file-prefix"))
 		argv[n++] = "--file-prefix=ferryd";
+	if (c->vfio_vf_token[0] != '\0') {
+		snprintf(token, sizeof(token), "--vfio-vf-token=%s", c->vfio_vf_token);
+		argv[n++] = token;
+	}
 	for (unsigned i = 0; i < c->n_ports && n < max - 8; i++) {
 		const struct ferry_port_conf *p = &c->ports[i];
 		if (p->type != FERRY_PORT_DPDK || looks_like_vdev(p->devargs))

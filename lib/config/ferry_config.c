@@ -117,6 +117,25 @@ parse_rpc(json_t *root, struct ferry_conf *c, char *err, size_t errlen)
 }
 
 static int
+parse_vf_token(json_t *root, struct ferry_conf *c, char *err, size_t errlen)
+{
+	const char *t = NULL;
+	unsigned a, b, d, e;
+	unsigned long long f;
+	int n = 0;
+
+	if (cfg_get_string(root, "", "vfio_vf_token", false, &t, err, errlen) < 0)
+		return -1;
+	if (t == NULL)
+		return 0;
+	if (strlen(t) != 36 || sscanf(t, "%8x-%4x-%4x-%4x-%12llx%n", &a, &b, &d, &e, &f, &n) != 5 ||
+	    n != 36)
+		return cfg_err(err, errlen, "", "vfio_vf_token", "'%s' is not a UUID", t);
+	strcpy(c->vfio_vf_token, t);
+	return 0;
+}
+
+static int
 parse_eal_args(json_t *root, struct ferry_conf *c, char *err, size_t errlen)
 {
 	json_t *a = json_object_get(root, "eal_args"), *it;
@@ -186,7 +205,7 @@ int
 ferry_config_parse(json_t *root, struct ferry_conf *c, char *err, size_t errlen)
 {
 	static const char *const keys[] = {
-		"lcores", "burst", "mbufs", "fdb", "rpc", "eal_args", "ports", NULL
+		"lcores", "burst", "mbufs", "fdb", "rpc", "eal_args", "vfio_vf_token", "ports", NULL
 	};
 
 	memset(c, 0, sizeof(*c));
@@ -195,6 +214,7 @@ ferry_config_parse(json_t *root, struct ferry_conf *c, char *err, size_t errlen)
 	if (cfg_check_keys(root, "", keys, err, errlen) < 0 ||
 	    parse_lcores(root, c, err, errlen) < 0 || parse_sizes(root, c, err, errlen) < 0 ||
 	    parse_rpc(root, c, err, errlen) < 0 || parse_eal_args(root, c, err, errlen) < 0 ||
+	    parse_vf_token(root, c, err, errlen) < 0 ||
 	    parse_ports(root, c, err, errlen) < 0) {
 		ferry_config_free(c);
 		return -1;

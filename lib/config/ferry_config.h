@@ -14,6 +14,16 @@
 
 enum ferry_port_type { FERRY_PORT_DPDK, FERRY_PORT_VHOST };
 
+#define FERRY_MAX_VFS 64
+
+/* A PF's VF as the PF driver should set it up (only PMDs with a VF API: ixgbe, i40e). */
+struct ferry_vf_conf {
+	uint16_t vf;
+	bool has_mac;
+	struct rte_ether_addr mac;
+	uint16_t vlan;              /* 0 = none: VLAN the PF inserts on the VF's transmit */
+};
+
 struct ferry_port_conf {
 	char name[FERRY_NAME_MAX];
 	enum ferry_port_type type;
@@ -22,6 +32,11 @@ struct ferry_port_conf {
 	uint16_t rxq, txq;          /* 0 = one per PMD (rx) / one per PMD (tx), capped by the device */
 	uint16_t rxd, txd;          /* descriptors; 0 = 1024 */
 	uint16_t mtu;               /* 0 = device default */
+	bool has_hw_mac;
+	struct rte_ether_addr hw_mac;   /* the device's own MAC (a VF asks its PF through the mailbox) */
+	uint16_t num_vfs;           /* SR-IOV PF: VFs to create (sysfs), 0 = leave as is */
+	uint16_t n_vfs;
+	struct ferry_vf_conf vfs[FERRY_MAX_VFS];
 	/* vhostuser */
 	char path[FERRY_PATH_MAX];
 	bool client;                /* "mode": "client" = ferryd connects to QEMU's socket */
@@ -45,6 +60,7 @@ struct ferry_conf {
 	char rpc_socket[FERRY_PATH_MAX];
 	uint32_t rpc_mode;          /* file mode of the control socket */
 	char rpc_group[64];
+	char vfio_vf_token[40];     /* UUID shared by SR-IOV PFs and VFs on vfio-pci, "" = none */
 	unsigned n_eal_args;
 	char *eal_args[32];         /* owned */
 	unsigned n_ports;

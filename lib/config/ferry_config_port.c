@@ -24,6 +24,86 @@ parse_name(json_t *obj, const char *where, struct ferry_port_conf *pc, char *err
 }
 
 static int
+parse_vf(json_t *it, const char *where, size_t i, struct ferry_vf_conf *vf, char *err, size_t errlen)
+{
+	static const char *const keys[] = { "vf", "mac", "vlan", NULL };
+	char w[64];
+	const char *mac = NULL;
+	unsigned v;
+
+	snprintf(w, sizeof(w), "%s.sriov.vfs[%zu]", where, i);
+	if (!json_is_object(it))
+		return cfg_err(err, errlen, w, NULL, "must be an object");
+	if (cfg_check_keys(it, w, keys, err, errlen) < 0 ||
+	    cfg_get_uint(it, w, "vf", 0, FERRY_MAX_VFS - 1, 0, &v, err, errlen) < 0)
+		return -1;
+	vf->vf = v;
+	if (json_object_get(it, "vf") == NULL)
+		return cfg_err(err, errlen, w, "vf", "missing");
+	if (cfg_get_uint(it, w, "vlan", 0, 4094, 0, &v, err, errlen) < 0 ||
+	    cfg_get_string(it, w, "mac", false, &mac, err, errlen) < 0)
+		return -1;
+	vf->vlan = v;
+	if (mac != NULL) {
+		if (rte_ether_unformat_addr(mac, &vf->mac) != 0)
+			return cfg_err(err, errlen, w, "mac", "'%s' is not a MAC address", mac);
+		if (cfg_check_unicast(&vf->mac, w, "mac", err, errlen) < 0)
+			return -1;
+		vf->has_mac = true;
+	}
+	return 0;
+}
+
+static int
+parse_sriov(json_t *obj, const char *where, struct ferry_port_conf *pc, char *err, size_t errlen)
+{
+	static const char *const keys[] = { "num_vfs", "vfs", NULL };
+	json_t *s = json_object_get(obj, "sriov"), *vfs, *it;
+	char w[64];
+	unsigned v;
+	size_t i;
+
+	if (s == NULL)
+		return 0;
+	snprintf(w, sizeof(w), "%s.sriov", where);
+	if (!json_is_object(s))
+		return cfg_err(err, errlen, w, NULL, "must be an object");
+	if (cfg_check_keys(s, w, keys, err, errlen) < 0 ||
+	    cfg_get_uint(s, w, "num_vfs", 0, FERRY_MAX_VFS, 0, &v, err, errlen) < 0)
+		return -1;
+	pc->num_vfs = v;
+	vfs = json_object_get(s, "vfs");
+	if (vfs == NULL)
+		return 0;
+	if (!json_is_array(vfs) || json_array_size(vfs) > FERRY_MAX_VFS)
+		return cfg_err(err, errlen, w, "vfs", "must be a list of at most %d VFs", FERRY_MAX_VFS);
+	json_array_foreach(vfs, i, it) {
+		if (parse_vf(it, where, i, &pc->vfs[i], err, errlen) < 0)
+			return -1;
+		if (pc->num_vfs != 0 && pc->vfs[i].vf >= pc->num_vfs)
+			return cfg_err(err, errlen, w, "vfs", "VF %u is beyond num_vfs %u",
+				       pc->vfs[i].vf, pc->num_vfs);
+	}
+	pc->n_vfs = (uint16_t)json_array_size(vfs);
+	return 0;
+}
+
+static int
+parse_hw_mac(json_t *obj, const char *where, struct ferry_port_conf *pc, char *err, size_t errlen)
+{
+	const char *mac = NULL;
+
+	if (cfg_get_string(obj, where, "hw_mac", false, &mac, err, errlen) < 0)
+		return -1;
+	if (mac == NULL)
+		return 0;
+	if (rte_ether_unformat_addr(mac, &pc->hw_mac) != 0)
+		return cfg_err(err, errlen, where, "hw_mac", "'%s' is not a MAC address", mac);
+	pc->has_hw_mac = true;
+	return cfg_check_unicast(&pc->hw_mac, where, "hw_mac", err, errlen);
+}
+
+static int
 parse_dpdk(json_t *obj, const char *where, struct ferry_port_conf *pc, char *err, size_t errlen)
 {
 	const char *s;
@@ -52,6 +132,8 @@ parse_dpdk(json_t *obj, const char *where, struct ferry_port_conf *pc, char *err
 	if (v != 0 && v < 68)
 		return cfg_err(err, errlen, where, "mtu", "must be 68..9702");
 	pc->mtu = v;
+	if (parse_hw_mac(obj, where, pc, err, errlen) < 0 || parse_sriov(obj, where, pc, err, errlen) < 0)
+		return -1;
 	static const char *const vhost_only[] = { "path", "mode", NULL };
 	return cfg_reject_keys(obj, where, vhost_only, err, errlen);
 }
@@ -73,7 +155,8 @@ parse_vhost(json_t *obj, const char *where, struct ferry_port_conf *pc, char *er
 	if (strcmp(s, "server") != 0 && strcmp(s, "client") != 0)
 		return cfg_err(err, errlen, where, "mode", "'%s': must be \"server\" or \"client\"", s);
 	pc->client = strcmp(s, "client") == 0;
-	static const char *const dpdk_only[] = { "devargs", "rxq", "txq", "rxd", "txd", "mtu", NULL };
+	static const char *const dpdk_only[] = { "devargs", "rxq", "txq", "rxd", "txd", "mtu", "hw_mac",
+						 "sriov", NULL };
 	return cfg_reject_keys(obj, where, dpdk_only, err, errlen);
 }
 
@@ -141,8 +224,8 @@ parse_external_ids(json_t *obj, const char *where, struct ferry_port_conf *pc,
 }
 
 static const char *const port_keys[] = {
-	"name", "type", "devargs", "rxq", "txq", "rxd", "txd", "mtu", "path", "mode", "mac", "vlan",
-	"admin", "external_ids", NULL
+	"name", "type", "devargs", "rxq", "txq", "rxd", "txd", "mtu", "hw_mac", "sriov", "path", "mode",
+	"mac", "vlan", "admin", "external_ids", NULL
 };
 
 int
@@ -203,6 +286,31 @@ put_uint_if(json_t *o, const char *k, unsigned v)
 		json_object_set_new(o, k, json_integer(v));
 }
 
+static json_t *
+sriov_to_json(const struct ferry_port_conf *pc)
+{
+	json_t *vfs = json_array();
+	char buf[RTE_ETHER_ADDR_FMT_SIZE];
+
+	for (unsigned i = 0; i < pc->n_vfs; i++) {
+		const struct ferry_vf_conf *vf = &pc->vfs[i];
+		json_t *o = json_pack("{s:i}", "vf", vf->vf);
+		if (vf->has_mac) {
+			rte_ether_format_addr(buf, sizeof(buf), &vf->mac);
+			json_object_set_new(o, "mac", json_string(buf));
+		}
+		if (vf->vlan != 0)
+			json_object_set_new(o, "vlan", json_integer(vf->vlan));
+		json_array_append_new(vfs, o);
+	}
+	json_t *s = json_pack("{s:i}", "num_vfs", pc->num_vfs);
+	if (pc->n_vfs != 0)
+		json_object_set_new(s, "vfs", vfs);
+	else
+		json_decref(vfs);
+	return s;
+}
+
 json_t *
 ferry_port_conf_to_json(const struct ferry_port_conf *pc)
 {
@@ -218,6 +326,12 @@ ferry_port_conf_to_json(const struct ferry_port_conf *pc)
 		put_uint_if(o, "rxd", pc->rxd);
 		put_uint_if(o, "txd", pc->txd);
 		put_uint_if(o, "mtu", pc->mtu);
+		if (pc->has_hw_mac) {
+			rte_ether_format_addr(buf, sizeof(buf), &pc->hw_mac);
+			json_object_set_new(o, "hw_mac", json_string(buf));
+		}
+		if (pc->num_vfs != 0 || pc->n_vfs != 0)
+			json_object_set_new(o, "sriov", sriov_to_json(pc));
 	} else {
 		json_object_set_new(o, "type", json_string("vhostuser"));
 		json_object_set_new(o, "path", json_string(pc->path));

@@ -72,6 +72,8 @@ int ferry_port_dpdk_open(struct ferry_port *p, struct rte_mempool *const *pools,
 void ferry_port_dpdk_close(struct ferry_port *p);
 int ferry_port_dpdk_set_mtu(struct ferry_port *p, uint16_t mtu, char *err, size_t errlen);
 bool ferry_port_dpdk_link_up(const struct ferry_port *p);
+/* hw_mac and SR-IOV (port_sriov.c), on an opened port. */
+int ferry_port_dpdk_hw_setup(struct ferry_port *p, char *err, size_t errlen);
 
 int ferry_port_vhost_open(struct ferry_port *p, const struct rte_vhost_device_ops *ops,
 			  char *err, size_t errlen);

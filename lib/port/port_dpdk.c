@@ -135,6 +135,8 @@ ferry_port_dpdk_open(struct ferry_port *p, struct rte_mempool *const *pools, uns
 		snprintf(err, errlen, "port %s: start failed: %s", p->conf.name, rte_strerror(-rc));
 		rc = FERRY_EPROBE;
 	}
+	if (rc == 0)
+		rc = ferry_port_dpdk_hw_setup(p, err, errlen);
 	if (rc != 0) {
 		ferry_port_dpdk_close(p);
 		return rc;

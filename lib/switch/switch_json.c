@@ -265,6 +265,7 @@ ferry_switch_config_get(struct ferry_switch *sw)
 {
 	const struct ferry_conf *c = &sw->conf;
 	json_t *pmd = json_array(), *ports = json_array(), *eal = json_array(), *o;
+
 	char mode[8];
 
 	for (unsigned k = 0; k < c->n_pmds; k++)
@@ -281,6 +282,8 @@ ferry_switch_config_get(struct ferry_switch *sw)
 			 "fdb", "size", c->fdb_size, "aging", c->fdb_aging_s,
 			 "rpc", "socket", c->rpc_socket, "mode", mode, "group", c->rpc_group,
 			 "ports", ports);
+	if (c->vfio_vf_token[0] != '\0')
+		json_object_set_new(o, "vfio_vf_token", json_string(c->vfio_vf_token));
 	if (c->n_eal_args != 0)
 		json_object_set_new(o, "eal_args", eal);
 	else

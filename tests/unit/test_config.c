@@ -88,6 +88,13 @@ errors_name_the_path(void)
 		{ "{\"ports\": [{\"name\": \"a\", \"type\": \"dpdk\", \"devargs\": \"x\", \"external_ids\": {\"k\": 1}}]}",
 		  "ports[0].external_ids: 'k' must be a string" },
 		{ "{\"ports\": [{\"name\": \"a\", ", "invalid JSON" },
+		{ "{\"vfio_vf_token\": \"nope\"}", "vfio_vf_token: 'nope' is not a UUID" },
+		{ "{\"ports\": [{\"name\": \"a\", \"type\": \"dpdk\", \"devargs\": \"x\", \"sriov\": {\"num_vfs\": 2, \"vfs\": [{\"vf\": 2}]}}]}",
+		  "ports[0].sriov.vfs: VF 2 is beyond num_vfs 2" },
+		{ "{\"ports\": [{\"name\": \"a\", \"type\": \"dpdk\", \"devargs\": \"x\", \"sriov\": {\"vfs\": [{\"mac\": \"52:54:00:00:00:01\"}]}}]}",
+		  "ports[0].sriov.vfs[0].vf: missing" },
+		{ "{\"ports\": [{\"name\": \"a\", \"type\": \"vhostuser\", \"path\": \"/a\", \"hw_mac\": \"52:54:00:00:00:01\"}]}",
+		  "ports[0].hw_mac: not a field of this port type" },
 	};
 	for (unsigned i = 0; i < RTE_DIM(cases); i++) {
 		struct ferry_conf c;
@@ -113,6 +120,8 @@ port_round_trip(void)
 		" \"allowed\": [3, 4], \"native\": 3}, \"external_ids\": {\"a\": \"b\"}}",
 		"{\"name\": \"w\", \"type\": \"vhostuser\", \"path\": \"/r/w.sock\", \"vlan\": {\"mode\": \"trunk\"}}",
 		"{\"name\": \"x\", \"type\": \"dpdk\", \"devargs\": \"net_null1\"}",
+		"{\"name\": \"pf\", \"type\": \"dpdk\", \"devargs\": \"0000:03:00.0\", \"hw_mac\": \"52:54:00:00:00:09\","
+		" \"sriov\": {\"num_vfs\": 2, \"vfs\": [{\"vf\": 1, \"mac\": \"52:54:00:00:00:0a\", \"vlan\": 7}]}}",
 	};
 	for (unsigned i = 0; i < RTE_DIM(ports); i++) {
 		struct ferry_port_conf a, b;
@@ -123,6 +132,8 @@ port_round_trip(void)
 		CHECK(ferry_port_conf_parse(back, "p", &b, err, sizeof(err)) == 0);
 		CHECK(ferry_port_conf_equal(&a, &b));
 		CHECK(memcmp(&a.vlan, &b.vlan, sizeof(a.vlan)) == 0);
+		CHECK(a.num_vfs == b.num_vfs && a.n_vfs == b.n_vfs && a.has_hw_mac == b.has_hw_mac);
+		CHECK(memcmp(a.vfs, b.vfs, sizeof(a.vfs[0]) * a.n_vfs) == 0);
 		ferry_port_conf_clear(&a);
 		ferry_port_conf_clear(&b);
 		json_decref(j);

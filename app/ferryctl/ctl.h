@@ -1,0 +1,52 @@
+/* ctl.h — what ferryctl's files share: the connection to ferryd, argument-to-JSON helpers and
+ * the table printer. ferryctl links jansson only (no DPDK). */
+#ifndef FERRYCTL_H
+#define FERRYCTL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <jansson.h>
+
+/* exit codes */
+#define CTL_OK        0
+#define CTL_ESERVER   1   /* ferryd answered with an error */
+#define CTL_EUSAGE    2   /* bad command line */
+#define CTL_ECONNECT  3   /* ferryd unreachable, or the connection broke */
+
+/* --- ctl_client.c: one connection, line-framed JSON-RPC 2.0 --- */
+struct ctl_conn {
+	int fd;
+	int timeout_ms;        /* per answer; <= 0 = wait forever */
+	long next_id;
+	char *buf;             /* received, not yet consumed */
+	size_t len, cap;
+};
+
+int ctl_connect(struct ctl_conn *c, const char *path, int timeout_ms, char *err, size_t errlen);
+void ctl_close(struct ctl_conn *c);
+/* Send a request and wait for its response (notifications arriving meanwhile are skipped).
+ * Returns the whole response object (new reference), or NULL with err filled. */
+json_t *ctl_call(struct ctl_conn *c, const char *method, json_t *params /* stolen, may be NULL */,
+		 char *err, size_t errlen);
+/* The next message (response or notification); timeout_ms < 0 waits forever. NULL with err on
+ * timeout, EOF or garbage; *eof tells a clean close apart. */
+json_t *ctl_read(struct ctl_conn *c, int timeout_ms, bool *eof, char *err, size_t errlen);
+
+/* --- ctl_args.c: command-line words to JSON --- */
+/* key=value words to a port object (for port add) or a changes object (port set: for_set allows
+ * "vlan=default", "mac=" and "external_ids=" to remove a field). Returns 0 or -1 with err. */
+int ctl_port_args(json_t *obj, int argc, char **argv, bool for_set, char *err, size_t errlen);
+/* "10" -> access 10, "trunk:10,20-22/native=10" -> trunk; NULL with err if malformed. */
+json_t *ctl_parse_vlan(const char *s, char *err, size_t errlen);
+/* The same syntax back, for tables: "access:10", "trunk:10,20/native=10", "all". */
+void ctl_format_vlan(const json_t *vlan, char *buf, size_t len);
+
+/* --- ctl_print.c: aligned tables --- */
+struct ctl_table;
+struct ctl_table *ctl_table_new(const char *const *headers, const char *right_cols);
+void ctl_table_add(struct ctl_table *t, ...);   /* one string per column */
+void ctl_table_print(struct ctl_table *t);      /* prints and frees */
+/* "12345" for integers, "" for absent values, strings as they are */
+const char *ctl_str(const json_t *v, char *buf, size_t len);
+
+#endif

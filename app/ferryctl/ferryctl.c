@@ -1,0 +1,731 @@
+/* ferryctl.c — command-line client of ferryd's JSON-RPC control socket:
+ *   ferryctl [-s SOCK] [--json] <noun> <verb> [args]
+ * One table of commands (noun, verb, usage, help, handler); each handler turns its words into a
+ * method call and prints the result as an aligned table, or as raw JSON with --json. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "ctl.h"
+
+#ifndef FERRYCTL_VERSION
+#define FERRYCTL_VERSION "0.1.0"
+#endif
+#define DEFAULT_SOCKET "/run/ferry/ferryd.sock"
+
+struct ctx {
+	const char *socket;
+	int timeout_ms;
+	bool json;
+	struct ctl_conn conn;
+};
+
+typedef void (*printer)(const json_t *result, const char *arg);
+
+struct cmd {
+	const char *noun, *verb;     /* verb NULL: the noun alone is the command */
+	const char *args, *help;
+	int min_args, max_args;      /* max -1: any number */
+	int (*run)(struct ctx *x, int argc, char **argv);
+};
+
+static int
+usage_error(const char *fmt, const char *a)
+{
+	fprintf(stderr, "ferryctl: ");
+	fprintf(stderr, fmt, a);
+	fprintf(stderr, "\nTry 'ferryctl --help'.\n");
+	return CTL_EUSAGE;
+}
+
+/* --- calling ferryd --- */
+
+static int
+open_conn(struct ctx *x)
+{
+	char err[512];
+
+	if (x->conn.fd >= 0)
+		return 0;
+	if (ctl_connect(&x->conn, x->socket, x->timeout_ms, err, sizeof(err)) == 0)
+		return 0;
+	fprintf(stderr, "ferryctl: %s\n", err);
+	return CTL_ECONNECT;
+}
+
+static void
+print_json(const json_t *j)
+{
+	char *s = json_dumps(j, JSON_INDENT(2) | JSON_ENCODE_ANY);
+
+	puts(s != NULL ? s : "null");
+	free(s);
+}
+
+/* Call method; print its result with print (or as JSON); the exit code. */
+static int
+call(struct ctx *x, const char *method, json_t *params, printer print, const char *arg)
+{
+	char err[512];
+	json_t *resp, *e, *res;
+	int rc = open_conn(x);
+
+	if (rc != 0) {
+		json_decref(params);
+		return rc;
+	}
+	resp = ctl_call(&x->conn, method, params, err, sizeof(err));
+	if (resp == NULL) {
+		fprintf(stderr, "ferryctl: %s: %s\n", method, err);
+		return CTL_ECONNECT;
+	}
+	e = json_object_get(resp, "error");
+	res = json_object_get(resp, "result");
+	if (e != NULL) {
+		fprintf(stderr, "ferryctl: %s: %s (code %lld)\n", method,
+			json_string_value(json_object_get(e, "message")) ?: "error",
+			(long long)json_integer_value(json_object_get(e, "code")));
+		rc = CTL_ESERVER;
+	} else if (x->json || print == NULL) {
+		print_json(res);
+	} else {
+		print(res, arg);
+	}
+	json_decref(resp);
+	return rc;
+}
+
+static json_t *
+name_params(const char *name)
+{
+	return name != NULL ? json_pack("{s:s}", "name", name) : NULL;
+}
+
+/* --- printers --- */
+
+static void
+print_message(const json_t *res, const char *fmt)
+{
+	(void)res;
+	puts(fmt);
+}
+
+static void
+join_strings(const json_t *a, char *buf, size_t len)
+{
+	size_t n = 0, i;
+	const json_t *it;
+
+	buf[0] = '\0';
+	json_array_foreach(a, i, it)
+		if (n < len)
+			n += (size_t)snprintf(buf + n, len - n, "%s%s", i ? "," : "",
+					      json_string_value(it) ?: "?");
+}
+
+static void
+format_device(const json_t *p, char *buf, size_t len)
+{
+	const char *type = json_string_value(json_object_get(p, "type")) ?: "";
+
+	if (strcmp(type, "vhostuser") == 0)
+		snprintf(buf, len, "%s (%s)", json_string_value(json_object_get(p, "path")) ?: "?",
+			 json_string_value(json_object_get(p, "mode")) ?: "server");
+	else
+		snprintf(buf, len, "%s", json_string_value(json_object_get(p, "devargs")) ?: "");
+}
+
+static void
+print_port_list(const json_t *res, const char *arg)
+{
+	static const char *const h[] = { "NAME", "TYPE", "ADMIN", "LINK", "VLAN", "MAC", "DEVICE",
+					 NULL };
+	struct ctl_table *t = ctl_table_new(h, NULL);
+	const json_t *p;
+	size_t i;
+
+	json_array_foreach(res, i, p) {
+		char vlan[512], macs[1024], dev[700];
+		ctl_format_vlan(json_object_get(p, "vlan"), vlan, sizeof(vlan));
+		join_strings(json_object_get(p, "mac"), macs, sizeof(macs));
+		format_device(p, dev, sizeof(dev));
+		ctl_table_add(t, json_string_value(json_object_get(p, "name")),
+			      json_string_value(json_object_get(p, "type")),
+			      json_string_value(json_object_get(p, "admin")),
+			      json_string_value(json_object_get(p, "link")), vlan,
+			      macs[0] ? macs : "-", dev);
+	}
+	ctl_table_print(t);
+}
+
+static void
+print_drops(const json_t *st)
+{
+	const json_t *drops = json_object_get(st, "drops"), *v;
+	const char *k;
+	bool any = false;
+
+	printf("drops:");
+	json_object_foreach((json_t *)drops, k, v)
+		if (json_integer_value(v) != 0) {
+			printf(" %s=%lld", k, (long long)json_integer_value(v));
+			any = true;
+		}
+	printf("%s\n", any ? "" : " none");
+}
+
+static void
+stats_row(struct ctl_table *t, const json_t *s)
+{
+	char b[5][32];
+
+	ctl_table_add(t, json_string_value(json_object_get(s, "name")),
+		      ctl_str(json_object_get(s, "rx_packets"), b[0], 32),
+		      ctl_str(json_object_get(s, "rx_bytes"), b[1], 32),
+		      ctl_str(json_object_get(s, "tx_packets"), b[2], 32),
+		      ctl_str(json_object_get(s, "tx_bytes"), b[3], 32),
+		      ctl_str(json_object_get(s, "drops_total"), b[4], 32));
+}
+
+static void
+print_stats(const json_t *res, const char *arg)
+{
+	static const char *const h[] = { "NAME", "RX_PACKETS", "RX_BYTES", "TX_PACKETS", "TX_BYTES",
+					 "DROPS", NULL };
+	struct ctl_table *t = ctl_table_new(h, "lrrrrr");
+	const json_t *s;
+	size_t i;
+
+	if (json_is_object(res)) {
+		stats_row(t, res);
+		ctl_table_print(t);
+		print_drops(res);
+		return;
+	}
+	json_array_foreach(res, i, s)
+		stats_row(t, s);
+	ctl_table_print(t);
+}
+
+static void
+print_value(const char *key, const json_t *v)
+{
+	char buf[1024];
+	const char *k, *text = buf;
+	const json_t *it;
+
+	if (strcmp(key, "vlan:") == 0) {
+		ctl_format_vlan(v, buf, sizeof(buf));
+	} else if (json_is_array(v) && (json_array_size(v) == 0 ||
+					json_is_string(json_array_get(v, 0)))) {
+		join_strings(v, buf, sizeof(buf));
+	} else if (json_is_object(v)) {
+		size_t n = 0;
+		buf[0] = '\0';
+		json_object_foreach((json_t *)v, k, it)
+			if (n < sizeof(buf)) {
+				char tmp[256];
+				n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s%s=%s", n ? " " : "",
+						      k, ctl_str(it, tmp, sizeof(tmp)));
+			}
+	} else {
+		text = ctl_str(v, buf, sizeof(buf));
+	}
+	printf("%-16s %s\n", key, text);
+}
+
+/* key: value per line; the member named skip is left out */
+static void
+print_object(const json_t *o, const char *skip)
+{
+	const char *k;
+	const json_t *v;
+	char label[80];
+
+	json_object_foreach((json_t *)o, k, v) {
+		if (skip != NULL && strcmp(skip, k) == 0)
+			continue;
+		snprintf(label, sizeof(label), "%s:", k);
+		print_value(label, v);
+	}
+}
+
+static void
+print_port_show(const json_t *res, const char *arg)
+{
+	const json_t *st = json_object_get(res, "stats");
+
+	print_object(res, "stats");
+	if (st == NULL)
+		return;
+	printf("\n");
+	print_stats(st, NULL);
+}
+
+static void
+print_info(const json_t *res, const char *arg)
+{
+	print_object(res, NULL);
+}
+
+static void
+print_fdb(const json_t *res, const char *arg)
+{
+	static const char *const h[] = { "MAC", "VLAN", "PORT", "TYPE", "AGE", NULL };
+	struct ctl_table *t = ctl_table_new(h, "lrllr");
+	const json_t *e;
+	size_t i;
+
+	json_array_foreach(res, i, e) {
+		char v[16], a[16];
+		bool learned = strcmp(json_string_value(json_object_get(e, "type")) ?: "", "static");
+		ctl_table_add(t, json_string_value(json_object_get(e, "mac")),
+			      ctl_str(json_object_get(e, "vlan"), v, sizeof(v)),
+			      json_string_value(json_object_get(e, "port")),
+			      json_string_value(json_object_get(e, "type")),
+			      learned ? ctl_str(json_object_get(e, "age"), a, sizeof(a)) : "-");
+	}
+	ctl_table_print(t);
+}
+
+static void
+print_pmds(const json_t *res, const char *arg)
+{
+	static const char *const h[] = { "PMD", "LCORE", "NUMA", "BUSY%", "CYC/PKT", "PACKETS",
+					 "RXQS", NULL };
+	struct ctl_table *t = ctl_table_new(h, "rrrrrrl");
+	const json_t *p, *q;
+	size_t i, k;
+
+	json_array_foreach(res, i, p) {
+		char b[6][32], rxqs[2048];
+		size_t n = 0;
+		rxqs[0] = '\0';
+		json_array_foreach(json_object_get(p, "rxqs"), k, q)
+			if (n < sizeof(rxqs))
+				n += (size_t)snprintf(rxqs + n, sizeof(rxqs) - n, "%s%s:%lld",
+						      k ? " " : "",
+						      json_string_value(json_object_get(q, "port")),
+						      (long long)json_integer_value(
+							      json_object_get(q, "queue")));
+		ctl_table_add(t, ctl_str(json_object_get(p, "pmd"), b[0], 32),
+			      ctl_str(json_object_get(p, "lcore"), b[1], 32),
+			      ctl_str(json_object_get(p, "numa"), b[2], 32),
+			      ctl_str(json_object_get(p, "busy_pct"), b[3], 32),
+			      ctl_str(json_object_get(p, "cycles_per_packet"), b[4], 32),
+			      ctl_str(json_object_get(p, "packets"), b[5], 32), rxqs[0] ? rxqs : "-");
+	}
+	ctl_table_print(t);
+}
+
+static void
+print_port_add(const json_t *res, const char *arg)
+{
+	printf("port %s %s\n", json_string_value(json_object_get(res, "name")),
+	       json_is_true(json_object_get(res, "added")) ? "added" :
+	       "already exists with this configuration: nothing done");
+}
+
+/* arg is "KEY text": prints the integer result[KEY] followed by the text */
+static void
+print_count(const json_t *res, const char *arg)
+{
+	char key[32];
+	const char *text = strchr(arg, ' ');
+
+	snprintf(key, sizeof(key), "%.*s", (int)(text - arg), arg);
+	printf("%lld%s\n", (long long)json_integer_value(json_object_get(res, key)), text);
+}
+
+static void
+print_nothing(const json_t *res, const char *arg)
+{
+}
+
+static void
+print_saved(const json_t *res, const char *arg)
+{
+	printf("configuration saved to %s (%lld bytes)\n",
+	       json_string_value(json_object_get(res, "path")),
+	       (long long)json_integer_value(json_object_get(res, "bytes")));
+}
+
+/* --- commands --- */
+
+static int
+c_port_add(struct ctx *x, int argc, char **argv)
+{
+	json_t *p = json_pack("{s:s}", "name", argv[0]);
+	char err[512];
+
+	if (ctl_port_args(p, argc - 1, argv + 1, false, err, sizeof(err)) < 0) {
+		json_decref(p);
+		return usage_error("port add: %s", err);
+	}
+	return call(x, "port.add", p, print_port_add, NULL);
+}
+
+static int
+c_port_del(struct ctx *x, int argc, char **argv)
+{
+	return call(x, "port.del", name_params(argv[0]), print_message, "port deleted");
+}
+
+static int
+c_port_list(struct ctx *x, int argc, char **argv)
+{
+	return call(x, "port.list", NULL, print_port_list, NULL);
+}
+
+static int
+c_port_show(struct ctx *x, int argc, char **argv)
+{
+	return call(x, "port.get", name_params(argv[0]), print_port_show, NULL);
+}
+
+static int
+c_port_set(struct ctx *x, int argc, char **argv)
+{
+	json_t *p = json_pack("{s:s}", "name", argv[0]);
+	char err[512];
+
+	if (ctl_port_args(p, argc - 1, argv + 1, true, err, sizeof(err)) < 0) {
+		json_decref(p);
+		return usage_error("port set: %s", err);
+	}
+	return call(x, "port.set", p, print_port_show, NULL);
+}
+
+static int
+c_port_stats(struct ctx *x, int argc, char **argv)
+{
+	return call(x, "port.stats", name_params(argc ? argv[0] : NULL), print_stats, NULL);
+}
+
+static int
+c_port_stats_clear(struct ctx *x, int argc, char **argv)
+{
+	return call(x, "port.stats.clear", name_params(argc ? argv[0] : NULL), print_message,
+		    "counters cleared");
+}
+
+static int
+c_fdb_list(struct ctx *x, int argc, char **argv)
+{
+	return call(x, "fdb.list", NULL, print_fdb, NULL);
+}
+
+static int
+parse_vlan_arg(const char *s, long long *v)
+{
+	char *end;
+
+	errno = 0;
+	*v = strtoll(s, &end, 10);
+	return *s != '\0' && *end == '\0' && errno == 0 ? 0 : -1;
+}
+
+static int
+c_fdb_add(struct ctx *x, int argc, char **argv)
+{
+	long long vlan;
+
+	if (parse_vlan_arg(argv[1], &vlan) < 0)
+		return usage_error("fdb add: VLAN '%s' is not a number", argv[1]);
+	return call(x, "fdb.add", json_pack("{s:s, s:I, s:s}", "mac", argv[0], "vlan", vlan,
+					    "port", argv[2]), print_message, "fdb entry added");
+}
+
+static int
+c_fdb_del(struct ctx *x, int argc, char **argv)
+{
+	long long vlan;
+
+	if (parse_vlan_arg(argv[1], &vlan) < 0)
+		return usage_error("fdb del: VLAN '%s' is not a number", argv[1]);
+	return call(x, "fdb.del", json_pack("{s:s, s:I}", "mac", argv[0], "vlan", vlan),
+		    print_message, "fdb entry deleted");
+}
+
+static int
+c_fdb_flush(struct ctx *x, int argc, char **argv)
+{
+	json_t *p = json_object();
+
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--static") == 0)
+			json_object_set_new(p, "static", json_true());
+		else if (json_object_get(p, "port") == NULL)
+			json_object_set_new(p, "port", json_string(argv[i]));
+		else {
+			json_decref(p);
+			return usage_error("fdb flush: unexpected '%s'", argv[i]);
+		}
+	}
+	return call(x, "fdb.flush", p, print_count, "removed entries removed");
+}
+
+static int
+c_pmd_list(struct ctx *x, int argc, char **argv)
+{
+	return call(x, "pmd.list", NULL, print_pmds, NULL);
+}
+
+static int
+c_pmd_rebalance(struct ctx *x, int argc, char **argv)
+{
+	return call(x, "pmd.rebalance", NULL, print_count, "moved rx queues moved");
+}
+
+static int
+c_switch_info(struct ctx *x, int argc, char **argv)
+{
+	return call(x, "switch.info", NULL, print_info, NULL);
+}
+
+static int
+c_switch_shutdown(struct ctx *x, int argc, char **argv)
+{
+	return call(x, "switch.shutdown", NULL, print_message, "ferryd is shutting down");
+}
+
+static int
+c_config_get(struct ctx *x, int argc, char **argv)
+{
+	return call(x, "config.get", NULL, NULL, NULL);   /* always JSON: it is a config file */
+}
+
+static int
+c_config_save(struct ctx *x, int argc, char **argv)
+{
+	json_t *p = argc ? json_pack("{s:s}", "path", argv[0]) : NULL;
+
+	return call(x, "config.save", p, print_saved, NULL);
+}
+
+static void
+print_event(const json_t *params, bool as_json)
+{
+	const char *k;
+	const json_t *v;
+	char buf[512];
+
+	if (as_json) {
+		char *s = json_dumps(params, JSON_COMPACT);
+		puts(s != NULL ? s : "{}");
+		free(s);
+	} else {
+		fputs(json_string_value(json_object_get(params, "event")) ?: "?", stdout);
+		json_object_foreach((json_t *)params, k, v)
+			if (strcmp(k, "event") != 0)
+				printf(" %s=%s", k, ctl_str(v, buf, sizeof(buf)));
+		putchar('\n');
+	}
+	fflush(stdout);
+}
+
+static int
+c_events(struct ctx *x, int argc, char **argv)
+{
+	char err[512];
+	bool eof;
+	bool as_json = x->json;
+	int rc;
+
+	x->json = false;   /* print events only, not the subscription's result */
+	rc = call(x, "events.subscribe", NULL, print_nothing, NULL);
+	x->json = as_json;
+	if (rc != 0)
+		return rc;
+	fflush(stdout);
+	for (;;) {
+		json_t *m = ctl_read(&x->conn, -1, &eof, err, sizeof(err));
+		if (m == NULL) {
+			fprintf(stderr, "ferryctl: events: %s\n", err);
+			return CTL_ECONNECT;
+		}
+		const char *method = json_string_value(json_object_get(m, "method"));
+		if (method != NULL && strcmp(method, "event") == 0)
+			print_event(json_object_get(m, "params"), x->json);
+		json_decref(m);
+	}
+}
+
+static int
+c_call(struct ctx *x, int argc, char **argv)
+{
+	json_t *params = NULL;
+	json_error_t je;
+
+	if (argc > 1 && (params = json_loads(argv[1], JSON_DECODE_ANY, &je)) == NULL)
+		return usage_error("call: params are not JSON: %s", je.text);
+	return call(x, argv[0], params, NULL, NULL);
+}
+
+static const struct cmd cmds[] = {
+	{ "port", "add", "NAME type=dpdk|vhostuser key=value...", "add a port", 1, -1, c_port_add },
+	{ "port", "del", "NAME", "delete a port", 1, 1, c_port_del },
+	{ "port", "list", "", "list ports", 0, 0, c_port_list },
+	{ "port", "show", "NAME", "a port's configuration, state and counters", 1, 1, c_port_show },
+	{ "port", "set", "NAME key=value...", "change mtu, vlan, mac, admin, external_ids.K",
+	  2, -1, c_port_set },
+	{ "port", "stats", "[NAME]", "port counters", 0, 1, c_port_stats },
+	{ "port", "stats-clear", "[NAME]", "zero port counters", 0, 1, c_port_stats_clear },
+	{ "fdb", "list", "", "list FDB entries", 0, 0, c_fdb_list },
+	{ "fdb", "add", "MAC VLAN PORT", "add a static entry", 3, 3, c_fdb_add },
+	{ "fdb", "del", "MAC VLAN", "delete an entry", 2, 2, c_fdb_del },
+	{ "fdb", "flush", "[PORT] [--static]", "remove learned (and static) entries", 0, 2,
+	  c_fdb_flush },
+	{ "pmd", "list", "", "PMD threads, their rx queues and load", 0, 0, c_pmd_list },
+	{ "pmd", "rebalance", "", "reassign rx queues by load", 0, 0, c_pmd_rebalance },
+	{ "switch", "info", "", "version, uptime, lcores, counts", 0, 0, c_switch_info },
+	{ "switch", "shutdown", "", "stop ferryd", 0, 0, c_switch_shutdown },
+	{ "config", "get", "", "print the running configuration (JSON)", 0, 0, c_config_get },
+	{ "config", "save", "[PATH]", "save it (default: ferryd's config file)", 0, 1,
+	  c_config_save },
+	{ "events", NULL, "", "print switch events until interrupted", 0, 0, c_events },
+	{ "call", NULL, "METHOD [JSON-PARAMS]", "raw JSON-RPC call, prints the result", 1, 2,
+	  c_call },
+};
+
+#define N_CMDS (sizeof(cmds) / sizeof(cmds[0]))
+
+static void
+help(FILE *f)
+{
+	fprintf(f, "Usage: ferryctl [-s SOCK] [--json] [-t SECONDS] <command> [args]\n"
+		   "Control ferryd through its JSON-RPC socket.\n\nCommands:\n");
+	for (size_t i = 0; i < N_CMDS; i++) {
+		char head[96];
+		snprintf(head, sizeof(head), "%s%s%s %s", cmds[i].noun, cmds[i].verb ? " " : "",
+			 cmds[i].verb ?: "", cmds[i].args);
+		fprintf(f, "  %-48s %s\n", head, cmds[i].help);
+	}
+	fprintf(f, "\nOptions:\n"
+		   "  -s, --socket SOCK   control socket (default $FERRY_SOCKET or %s)\n"
+		   "      --json          print results as JSON instead of tables\n"
+		   "  -t, --timeout SEC   wait at most SEC seconds for an answer (default 30, 0 = "
+		   "forever)\n"
+		   "  -h, --help          this text\n"
+		   "  -V, --version       ferryctl's version\n\n"
+		   "Port keys: type, devargs, rxq, txq, rxd, txd, mtu (dpdk); path, mode=server|client "
+		   "(vhostuser);\n"
+		   "  mac=MAC (repeat for more), admin=up|down, external_ids.KEY=VALUE,\n"
+		   "  vlan=N (access N), vlan=trunk, vlan=trunk:10,20-29, vlan=trunk:10,20/native=10.\n"
+		   "  Numbers become JSON numbers; a value starting with { or [ is taken as JSON.\n"
+		   "  port set: vlan=default, mac= and external_ids= remove the field.\n\n"
+		   "Examples:\n"
+		   "  ferryctl port add vm1 type=vhostuser path=/run/vm1.sock "
+		   "mac=52:54:00:00:00:01 vlan=10\n"
+		   "  ferryctl port set vm1 admin=down\n"
+		   "  ferryctl call port.get '{\"name\":\"vm1\"}'\n\n"
+		   "Exit status: 0 ok, 1 ferryd reported an error, 2 usage error, 3 ferryd "
+		   "unreachable.\n", DEFAULT_SOCKET);
+}
+
+static const struct cmd *
+find_cmd(int argc, char **argv, int *used)
+{
+	for (size_t i = 0; i < N_CMDS; i++) {
+		if (strcmp(cmds[i].noun, argv[0]) != 0)
+			continue;
+		if (cmds[i].verb == NULL) {
+			*used = 1;
+			return &cmds[i];
+		}
+		if (argc > 1 && strcmp(cmds[i].verb, argv[1]) == 0) {
+			*used = 2;
+			return &cmds[i];
+		}
+	}
+	return NULL;
+}
+
+static int
+unknown_command(int argc, char **argv)
+{
+	char verbs[256] = "";
+	size_t n = 0;
+
+	for (size_t i = 0; i < N_CMDS; i++)
+		if (strcmp(cmds[i].noun, argv[0]) == 0 && cmds[i].verb != NULL && n < sizeof(verbs))
+			n += (size_t)snprintf(verbs + n, sizeof(verbs) - n, "%s%s", n ? ", " : "",
+					      cmds[i].verb);
+	if (n == 0)
+		return usage_error("unknown command '%s'", argv[0]);
+	fprintf(stderr, "ferryctl: %s %s%s: expected one of: %s\nTry 'ferryctl --help'.\n",
+		argv[0], argc > 1 ? "does not know " : "needs a verb", argc > 1 ? argv[1] : "",
+		verbs);
+	return CTL_EUSAGE;
+}
+
+/* --json may also follow the command */
+static int
+strip_json_flag(struct ctx *x, int argc, char **argv)
+{
+	int n = 0;
+
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0)
+			x->json = true;
+		else
+			argv[n++] = argv[i];
+	}
+	return n;
+}
+
+static int
+parse_options(struct ctx *x, int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "socket", required_argument, NULL, 's' }, { "json", no_argument, NULL, 'j' },
+		{ "timeout", required_argument, NULL, 't' }, { "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' }, { NULL, 0, NULL, 0 }
+	};
+	int c;
+
+	while ((c = getopt_long(argc, argv, "+s:t:hV", lo, NULL)) != -1) {
+		switch (c) {
+		case 's': x->socket = optarg; break;
+		case 'j': x->json = true; break;
+		case 't': x->timeout_ms = atoi(optarg) * 1000; break;
+		case 'h': help(stdout); exit(CTL_OK);
+		case 'V': printf("ferryctl %s\n", FERRYCTL_VERSION); exit(CTL_OK);
+		default: return -1;
+		}
+	}
+	return optind;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct ctx x = { .socket = getenv("FERRY_SOCKET"), .timeout_ms = 30000 };
+	const struct cmd *cmd;
+	int first, used, rc;
+
+	x.conn.fd = -1;
+	if (x.socket == NULL || x.socket[0] == '\0')
+		x.socket = DEFAULT_SOCKET;
+	if ((first = parse_options(&x, argc, argv)) < 0)
+		return usage_error("%s", "bad option");
+	argv += first;
+	argc = strip_json_flag(&x, argc - first, argv);
+	if (argc == 0) {
+		help(stderr);
+		return CTL_EUSAGE;
+	}
+	if ((cmd = find_cmd(argc, argv, &used)) == NULL)
+		return unknown_command(argc, argv);
+	argc -= used;
+	argv += used;
+	if (argc < cmd->min_args || (cmd->max_args >= 0 && argc > cmd->max_args)) {
+		fprintf(stderr, "ferryctl: usage: ferryctl %s%s%s %s\n", cmd->noun,
+			cmd->verb ? " " : "", cmd->verb ?: "", cmd->args);
+		return CTL_EUSAGE;
+	}
+	rc = cmd->run(&x, argc, argv);
+	ctl_close(&x.conn);
+	return rc;
+}
