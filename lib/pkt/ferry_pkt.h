@@ -85,8 +85,8 @@ ferry_pkt_vlan_push(struct rte_mbuf *m, uint16_t tci)
 	return 0;
 }
 
-/* Make the frame leave tagged with `vlan` (keeping PCP/DEI and TPID of a tag it had) or untagged.
- * The mbuf must not be shared. Returns 0, or -1 if there is no headroom for a tag. */
+/* Make the frame leave with an 802.1Q tag (TPID 0x8100, VID = vlan, the PCP/DEI of a tag it came
+ * with) or untagged. The mbuf must not be shared. Returns 0, or -1 if there is no headroom for a tag. */
 static inline int
 ferry_pkt_vlan_edit(struct rte_mbuf *m, bool tagged_in, bool tag_out, uint16_t vlan)
 {
@@ -94,10 +94,11 @@ ferry_pkt_vlan_edit(struct rte_mbuf *m, bool tagged_in, bool tag_out, uint16_t v
 
 	if (tagged_in && tag_out) {
 		d = rte_pktmbuf_mtod(m, uint8_t *);
-		uint16_t tci;
-		memcpy(&tci, d + 14, 2);
-		tci = rte_cpu_to_be_16((rte_be_to_cpu_16(tci) & 0xf000) | vlan);
-		memcpy(d + 14, &tci, 2);
+		uint16_t hdr[2];
+		memcpy(hdr, d + 12, 4);
+		hdr[0] = RTE_BE16(RTE_ETHER_TYPE_VLAN);
+		hdr[1] = rte_cpu_to_be_16((rte_be_to_cpu_16(hdr[1]) & 0xf000) | vlan);
+		memcpy(d + 12, hdr, 4);
 	} else if (tagged_in) {
 		d = rte_pktmbuf_mtod(m, uint8_t *);
 		memmove(d + RTE_VLAN_HLEN, d, 2 * RTE_ETHER_ADDR_LEN);

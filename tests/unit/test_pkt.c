@@ -87,6 +87,12 @@ vlan_push_pop_rewrite(void)
 	m = unit_frame(B, A, tag, 1, 0x86dd, 46);
 	CHECK(ferry_pkt_vlan_edit(m, true, true, 30) == 0);
 	CHECK(be16_at(m, 14) == (0xa000 | 30));   /* PCP and DEI kept */
+	rte_pktmbuf_free(m);
+	const uint16_t stag[] = { 0x88a8, 0x600a, 0x8100, 20 };
+	m = unit_frame(B, A, stag, 2, 0x0800, 46);
+	CHECK(ferry_pkt_vlan_edit(m, true, true, 10) == 0);
+	CHECK(be16_at(m, 12) == 0x8100 && be16_at(m, 14) == 0x600a);   /* leaves as 802.1Q */
+	CHECK(be16_at(m, 16) == 0x8100 && be16_at(m, 18) == 20);       /* inner tag untouched */
 	struct ferry_pkt pk = { 0 };
 	CHECK(ferry_pkt_parse(m, &pk) == 0 && pk.src == unit_mac(A) && pk.dst == unit_mac(B));
 	rte_pktmbuf_free(m);

@@ -1,0 +1,454 @@
+/* scenarios.c — the hand-written pcap replay scenarios of ferry-pcapgen. Each builds ports and an
+ * event list and states, frame by frame, what doc/semantics.md says must happen; ferry-pcapgen
+ * fails if the reference model disagrees. Port config order matters: within a round, the ports
+ * are polled in the order they are created here (see scenario.h). */
+#include "scenario.h"
+
+#define BCAST mac_broadcast
+
+/* Stations: 52:54:00:00:00:xx are VM NICs, 02:00:00:00:00:xx other hosts. */
+#define VM(n)   MAC(0x52, 0x54, 0x00, 0x00, 0x00, (n))
+#define HOST(n) MAC(0x02, 0x00, 0x00, 0x00, 0x00, (n))
+#define UNKNOWN MAC(0x02, 0x00, 0x00, 0x00, 0xee, 0xee)     /* never a source */
+
+/* The same four-port layout as several scenarios use: three access ports and a trunk. */
+static void
+ports_three_access_one_trunk(struct scenario *sc, uint16_t vlan3, const int *allowed)
+{
+	port_access(sc_port(sc, "vm1"), 10);
+	port_access(sc_port(sc, "vm2"), 10);
+	port_access(sc_port(sc, "vm3"), vlan3);
+	port_trunk(sc_port(sc, "uplink"), allowed, 0);
+}
+
+/* Unknown unicast floods; once the destination has been learned it goes to one port only.
+ * Lookups see the FDB as it was when the burst began. */
+static void
+build_learning(struct scenario *sc)
+{
+	const uint8_t *a = VM(1), *b = VM(2), *c = VM(3), *c2 = HOST(0x33), *d = HOST(0x0d);
+	size_t e;
+
+	ports_three_access_one_trunk(sc, 10, ALLOWED(10, 20));
+
+	e = SEND(sc, "vm1", .dst = b, .src = a);                  /* b unknown: flood */
+	EXPECT_OUT(sc, e, UNTAGGED("vm2"), UNTAGGED("vm3"), TAGGED("uplink", 10, 0));
+	e = SEND(sc, "vm2", .dst = a, .src = b, .tcp = true);     /* a learned by vm1's burst */
+	EXPECT_OUT(sc, e, UNTAGGED("vm1"));
+	e = SEND(sc, "vm3", .dst = BCAST, .src = c);
+	EXPECT_OUT(sc, e, UNTAGGED("vm1"), UNTAGGED("vm2"), TAGGED("uplink", 10, 0));
+	e = SEND(sc, "vm3", .dst = c, .src = c2, .ipv6 = true);   /* c learned only after this burst */
+	EXPECT_OUT(sc, e, UNTAGGED("vm1"), UNTAGGED("vm2"), TAGGED("uplink", 10, 0));
+	e = SEND(sc, "uplink", .dst = b, .src = d, .tagged = true, .vid = 10, .pcp = 3);
+	EXPECT_OUT(sc, e, UNTAGGED("vm2"));
+	e = SEND(sc, "uplink", .dst = b, .src = d, .tagged = true, .vid = 20);  /* b is in VLAN 10 */
+	EXPECT_DROP(sc, e, MODEL_DROP_NO_DEST);
+
+	sc_next_round(sc);
+	e = SEND(sc, "vm1", .dst = b, .src = a, .len = 1000);
+	EXPECT_OUT(sc, e, UNTAGGED("vm2"));
+	e = SEND(sc, "vm1", .dst = d, .src = a, .tcp = true, .ipv6 = true);
+	EXPECT_OUT(sc, e, TAGGED("uplink", 10, 0));
+	e = SEND(sc, "vm2", .dst = c2, .src = b);
+	EXPECT_OUT(sc, e, UNTAGGED("vm3"));
+	e = SEND(sc, "vm3", .dst = c, .src = c2);                 /* both behind vm3 now */
+	EXPECT_DROP(sc, e, MODEL_DROP_NO_DEST);
+	e = SEND(sc, "uplink", .dst = c, .src = d, .tagged = true, .vid = 10, .pcp = 5);
+	EXPECT_OUT(sc, e, UNTAGGED("vm3"));
+
+	EXPECT_DROPS(sc, "vm3", MODEL_DROP_NO_DEST, 1);
+	EXPECT_DROPS(sc, "uplink", MODEL_DROP_NO_DEST, 1);
+}
+
+/* Broadcast and unknown unicast flood to every port of the VLAN, never back out the ingress. */
+static void
+build_flooding(struct scenario *sc)
+{
+	size_t e;
+
+	port_access(sc_port(sc, "p1"), 10);
+	port_access(sc_port(sc, "p2"), 10);
+	port_access(sc_port(sc, "p3"), 20);
+	port_trunk(sc_port(sc, "trunk1"), ALLOWED(10, 20), 10);
+	port_trunk(sc_port(sc, "trunk2"), NULL, 0);
+	sc_port(sc, "def");
+
+	e = SEND(sc, "p1", .dst = BCAST, .src = HOST(1));
+	EXPECT_OUT(sc, e, UNTAGGED("p2"), UNTAGGED("trunk1"), TAGGED("trunk2", 10, 0), TAGGED("def", 10, 0));
+	e = SEND(sc, "p2", .dst = UNKNOWN, .src = HOST(2), .tcp = true, .len = 400);
+	EXPECT_OUT(sc, e, UNTAGGED("p1"), UNTAGGED("trunk1"), TAGGED("trunk2", 10, 0), TAGGED("def", 10, 0));
+	e = SEND(sc, "p3", .dst = BCAST, .src = HOST(3), .ipv6 = true);
+	EXPECT_OUT(sc, e, TAGGED("trunk1", 20, 0), TAGGED("trunk2", 20, 0), TAGGED("def", 20, 0));
+	e = SEND(sc, "trunk1", .dst = BCAST, .src = HOST(4));
+	EXPECT_OUT(sc, e, UNTAGGED("p1"), UNTAGGED("p2"), TAGGED("trunk2", 10, 0), TAGGED("def", 10, 0));
+	e = SEND(sc, "trunk2", .dst = BCAST, .src = HOST(5), .tagged = true, .vid = 20, .pcp = 3);
+	EXPECT_OUT(sc, e, UNTAGGED("p3"), TAGGED("trunk1", 20, 3), TAGGED("def", 20, 3));
+	e = SEND(sc, "trunk2", .dst = BCAST, .src = HOST(5), .tagged = true, .vid = 30);
+	EXPECT_OUT(sc, e, TAGGED("def", 30, 0));
+	e = SEND(sc, "def", .dst = BCAST, .src = HOST(6), .tagged = true, .vid = 10, .pcp = 1);
+	EXPECT_OUT(sc, e, UNTAGGED("p1"), UNTAGGED("p2"), UNTAGGED("trunk1"), TAGGED("trunk2", 10, 1));
+	e = SEND(sc, "def", .dst = BCAST, .src = HOST(6));        /* VLAN 0: def is alone in it */
+	EXPECT_DROP(sc, e, MODEL_DROP_NO_DEST);
+
+	EXPECT_DROPS(sc, "def", MODEL_DROP_NO_DEST, 1);
+}
+
+/* Access ports in different VLANs are isolated; priority-tagged frames (VID 0) are accepted on
+ * access ports and keep their PCP/DEI; tagged frames on access ports are dropped. */
+static void
+build_vlan_access(struct scenario *sc)
+{
+	const uint8_t *v1 = VM(1), *v2 = VM(2), *v3 = VM(3), *v4 = VM(4);
+	size_t e;
+
+	port_access(sc_port(sc, "vm1"), 10);
+	port_access(sc_port(sc, "vm2"), 20);
+	port_access(sc_port(sc, "vm3"), 10);
+	port_access(sc_port(sc, "vm4"), 20);
+	port_trunk(sc_port(sc, "uplink"), ALLOWED(10, 20), 0);
+
+	e = SEND(sc, "vm1", .dst = BCAST, .src = v1);
+	EXPECT_OUT(sc, e, UNTAGGED("vm3"), TAGGED("uplink", 10, 0));
+	e = SEND(sc, "vm2", .dst = BCAST, .src = v2);
+	EXPECT_OUT(sc, e, UNTAGGED("vm4"), TAGGED("uplink", 20, 0));
+	e = SEND(sc, "vm1", .dst = BCAST, .src = v1, .tagged = true, .vid = 0, .pcp = 5, .dei = true);
+	EXPECT_OUT(sc, e, UNTAGGED("vm3"), TAGGED_DEI("uplink", 10, 5));
+	e = SEND(sc, "vm1", .dst = BCAST, .src = v1, .tagged = true, .vid = 10);
+	EXPECT_DROP(sc, e, MODEL_DROP_VLAN);
+	e = SEND(sc, "vm2", .dst = BCAST, .src = v2, .tagged = true, .vid = 20, .pcp = 2);
+	EXPECT_DROP(sc, e, MODEL_DROP_VLAN);
+	e = SEND(sc, "vm3", .dst = BCAST, .src = v3, .tagged = true, .vid = 20);
+	EXPECT_DROP(sc, e, MODEL_DROP_VLAN);
+
+	sc_next_round(sc);
+	e = SEND(sc, "vm1", .dst = v2, .src = v1);                /* v2 is known in VLAN 20 only */
+	EXPECT_OUT(sc, e, UNTAGGED("vm3"), TAGGED("uplink", 10, 0));
+	e = SEND(sc, "vm3", .dst = v1, .src = v3, .tagged = true, .vid = 0, .pcp = 2);
+	EXPECT_OUT(sc, e, UNTAGGED("vm1"));
+	e = SEND(sc, "vm4", .dst = v2, .src = v4, .ipv6 = true, .tcp = true);
+	EXPECT_OUT(sc, e, UNTAGGED("vm2"));
+
+	EXPECT_DROPS(sc, "vm1", MODEL_DROP_VLAN, 1);
+	EXPECT_DROPS(sc, "vm2", MODEL_DROP_VLAN, 1);
+	EXPECT_DROPS(sc, "vm3", MODEL_DROP_VLAN, 1);
+}
+
+/* Trunks with allowed lists and native VLANs: tags are pushed, popped or kept, PCP/DEI preserved;
+ * untagged frames on a trunk without native VLAN are dropped. */
+static void
+build_vlan_trunk(struct scenario *sc)
+{
+	size_t e;
+
+	port_trunk(sc_port(sc, "uplink"), ALLOWED(10, 20, 30), 10);
+	port_trunk(sc_port(sc, "tr2"), ALLOWED(10, 20, 30), 0);
+	port_trunk(sc_port(sc, "tr3"), ALLOWED(20), 30);          /* native outside the allowed list */
+	port_access(sc_port(sc, "vm10"), 10);
+	port_access(sc_port(sc, "vm20"), 20);
+
+	e = SEND(sc, "uplink", .dst = BCAST, .src = HOST(1));     /* native: push on tr2 */
+	EXPECT_OUT(sc, e, TAGGED("tr2", 10, 0), UNTAGGED("vm10"));
+	e = SEND(sc, "uplink", .dst = BCAST, .src = HOST(1), .tagged = true, .vid = 10, .pcp = 4);
+	EXPECT_OUT(sc, e, TAGGED("tr2", 10, 4), UNTAGGED("vm10"));
+	e = SEND(sc, "uplink", .dst = UNKNOWN, .src = HOST(1), .tagged = true, .vid = 20, .pcp = 6, .tcp = true);
+	EXPECT_OUT(sc, e, TAGGED("tr2", 20, 6), TAGGED("tr3", 20, 6), UNTAGGED("vm20"));
+	e = SEND(sc, "uplink", .dst = BCAST, .src = HOST(1), .tagged = true, .vid = 30, .pcp = 1, .dei = true);
+	EXPECT_OUT(sc, e, TAGGED_DEI("tr2", 30, 1), UNTAGGED("tr3"));
+	e = SEND(sc, "uplink", .dst = BCAST, .src = HOST(1), .tagged = true, .vid = 40);
+	EXPECT_DROP(sc, e, MODEL_DROP_VLAN);
+
+	e = SEND(sc, "tr2", .dst = BCAST, .src = HOST(2));        /* no native VLAN */
+	EXPECT_DROP(sc, e, MODEL_DROP_VLAN);
+	e = SEND(sc, "tr2", .dst = BCAST, .src = HOST(2), .tagged = true, .vid = 0, .pcp = 3);
+	EXPECT_DROP(sc, e, MODEL_DROP_VLAN);
+	e = SEND(sc, "tr2", .dst = BCAST, .src = HOST(2), .tagged = true, .vid = 10, .pcp = 2, .dei = true);
+	EXPECT_OUT(sc, e, UNTAGGED("uplink"), UNTAGGED("vm10"));
+	e = SEND(sc, "tr2", .dst = BCAST, .src = HOST(2), .tagged = true, .vid = 30, .pcp = 7, .ipv6 = true);
+	EXPECT_OUT(sc, e, TAGGED("uplink", 30, 7), UNTAGGED("tr3"));
+
+	e = SEND(sc, "tr3", .dst = BCAST, .src = HOST(3));        /* native 30: push on the others */
+	EXPECT_OUT(sc, e, TAGGED("uplink", 30, 0), TAGGED("tr2", 30, 0));
+	e = SEND(sc, "tr3", .dst = BCAST, .src = HOST(3), .tagged = true, .vid = 30, .pcp = 5);
+	EXPECT_OUT(sc, e, TAGGED("uplink", 30, 5), TAGGED("tr2", 30, 5));
+	e = SEND(sc, "tr3", .dst = BCAST, .src = HOST(3), .tagged = true, .vid = 10);
+	EXPECT_DROP(sc, e, MODEL_DROP_VLAN);
+
+	e = SEND(sc, "vm10", .dst = BCAST, .src = VM(10), .len = 1510);   /* 1514 once tagged */
+	EXPECT_OUT(sc, e, UNTAGGED("uplink"), TAGGED("tr2", 10, 0));
+	e = SEND(sc, "vm20", .dst = BCAST, .src = VM(20), .len = 1510, .ipv6 = true);
+	EXPECT_OUT(sc, e, TAGGED("uplink", 20, 0), TAGGED("tr2", 20, 0), TAGGED("tr3", 20, 0));
+	e = SEND(sc, "vm20", .dst = BCAST, .src = VM(20), .tagged = true, .vid = 0, .pcp = 6);
+	EXPECT_OUT(sc, e, TAGGED("uplink", 20, 6), TAGGED("tr2", 20, 6), TAGGED("tr3", 20, 6));
+
+	EXPECT_DROPS(sc, "uplink", MODEL_DROP_VLAN, 1);
+	EXPECT_DROPS(sc, "tr2", MODEL_DROP_VLAN, 2);
+	EXPECT_DROPS(sc, "tr3", MODEL_DROP_VLAN, 1);
+}
+
+/* IPv4 (01:00:5e) and IPv6 (33:33) multicast floods within the VLAN only; a group source MAC is
+ * invalid. */
+static void
+build_multicast(struct scenario *sc)
+{
+	const uint8_t *mdns4 = MAC(0x01, 0x00, 0x5e, 0x00, 0x00, 0xfb);
+	const uint8_t *mdns6 = MAC(0x33, 0x33, 0x00, 0x00, 0x00, 0xfb);
+	size_t e;
+
+	ports_three_access_one_trunk(sc, 20, ALLOWED(10, 20));
+
+	e = SEND(sc, "vm1", .dst = mdns4, .src = VM(1));
+	EXPECT_OUT(sc, e, UNTAGGED("vm2"), TAGGED("uplink", 10, 0));
+	e = SEND(sc, "vm1", .dst = mdns6, .src = VM(1), .ipv6 = true);
+	EXPECT_OUT(sc, e, UNTAGGED("vm2"), TAGGED("uplink", 10, 0));
+	e = SEND(sc, "vm2", .dst = BCAST, .src = mdns4);
+	EXPECT_DROP(sc, e, MODEL_DROP_INVALID_SRC);
+	e = SEND(sc, "vm3", .dst = MAC(0x33, 0x33, 0x00, 0x01, 0x00, 0x02), .src = VM(3), .ipv6 = true);
+	EXPECT_OUT(sc, e, TAGGED("uplink", 20, 0));
+	e = SEND(sc, "vm3", .dst = MAC(0x01, 0x00, 0x5e, 0x7f, 0xff, 0xfa), .src = VM(3), .len = 300);
+	EXPECT_OUT(sc, e, TAGGED("uplink", 20, 0));
+	e = SEND(sc, "uplink", .dst = MAC(0x33, 0x33, 0xff, 0x00, 0x00, 0x01), .src = HOST(1),
+		 .tagged = true, .vid = 10, .pcp = 4, .ipv6 = true);
+	EXPECT_OUT(sc, e, UNTAGGED("vm1"), UNTAGGED("vm2"));
+	e = SEND(sc, "uplink", .dst = MAC(0x01, 0x00, 0x5e, 0x00, 0x00, 0x01), .src = HOST(1),
+		 .tagged = true, .vid = 20);
+	EXPECT_OUT(sc, e, UNTAGGED("vm3"));
+
+	sc_next_round(sc);
+	e = SEND(sc, "vm1", .dst = mdns4, .src = VM(1));          /* a group MAC is never learned */
+	EXPECT_OUT(sc, e, UNTAGGED("vm2"), TAGGED("uplink", 10, 0));
+
+	EXPECT_DROPS(sc, "vm2", MODEL_DROP_INVALID_SRC, 1);
+}
+
+/* Frames in VLANs the ingress port does not carry are dropped, counted, and not learned. */
+static void
+build_unknown_vlan(struct scenario *sc)
+{
+	const uint8_t *x = HOST(0x0a);
+	size_t e;
+
+	port_trunk(sc_port(sc, "uplink"), ALLOWED(10, 20), 0);
+	port_access(sc_port(sc, "vm1"), 10);
+	port_trunk(sc_port(sc, "tr"), NULL, 100);
+	sc_port(sc, "def");
+
+	e = SEND(sc, "uplink", .dst = BCAST, .src = HOST(1), .tagged = true, .vid = 30);
+	EXPECT_DROP(sc, e, MODEL_DROP_VLAN);
+	e = SEND(sc, "uplink", .dst = BCAST, .src = HOST(1), .tagged = true, .vid = 4094);
+	EXPECT_DROP(sc, e, MODEL_DROP_VLAN);
+	e = SEND(sc, "uplink", .dst = BCAST, .src = HOST(1));
+	EXPECT_DROP(sc, e, MODEL_DROP_VLAN);
+	e = SEND(sc, "uplink", .dst = BCAST, .src = HOST(1), .tagged = true, .vid = 0, .pcp = 1);
+	EXPECT_DROP(sc, e, MODEL_DROP_VLAN);
+	e = SEND(sc, "vm1", .dst = BCAST, .src = x, .tagged = true, .vid = 10);
+	EXPECT_DROP(sc, e, MODEL_DROP_VLAN);
+	e = SEND(sc, "vm1", .dst = BCAST, .src = x, .tagged = true, .vid = 20);
+	EXPECT_DROP(sc, e, MODEL_DROP_VLAN);
+	e = SEND(sc, "tr", .dst = BCAST, .src = HOST(3), .tagged = true, .vid = 30);
+	EXPECT_OUT(sc, e, TAGGED("def", 30, 0));
+	e = SEND(sc, "tr", .dst = BCAST, .src = HOST(3));
+	EXPECT_OUT(sc, e, TAGGED("def", 100, 0));
+	e = SEND(sc, "tr", .dst = BCAST, .src = HOST(3), .tagged = true, .vid = 100, .pcp = 3);
+	EXPECT_OUT(sc, e, TAGGED("def", 100, 3));
+	e = SEND(sc, "def", .dst = BCAST, .src = HOST(4), .tagged = true, .vid = 30, .pcp = 2);
+	EXPECT_OUT(sc, e, TAGGED("tr", 30, 2));
+	e = SEND(sc, "def", .dst = BCAST, .src = HOST(4), .tagged = true, .vid = 100);
+	EXPECT_OUT(sc, e, UNTAGGED("tr"));
+	e = SEND(sc, "def", .dst = BCAST, .src = HOST(4), .tagged = true, .vid = 10);
+	EXPECT_OUT(sc, e, TAGGED("uplink", 10, 0), UNTAGGED("vm1"), TAGGED("tr", 10, 0));
+
+	sc_next_round(sc);
+	e = SEND(sc, "uplink", .dst = x, .src = HOST(1), .tagged = true, .vid = 10);   /* x not learned */
+	EXPECT_OUT(sc, e, UNTAGGED("vm1"), TAGGED("tr", 10, 0), TAGGED("def", 10, 0));
+
+	EXPECT_DROPS(sc, "uplink", MODEL_DROP_VLAN, 4);
+	EXPECT_DROPS(sc, "vm1", MODEL_DROP_VLAN, 2);
+}
+
+/* A MAC learned on one port moves to another and traffic follows it, from the next burst on;
+ * static MACs never move. */
+static void
+build_mac_move(struct scenario *sc)
+{
+	const uint8_t *m = HOST(0x4d), *b = VM(2), *s = VM(4), *x = HOST(0x58);
+	struct model_port_cfg *vm4;
+	size_t e;
+
+	port_access(sc_port(sc, "vm1"), 10);
+	port_access(sc_port(sc, "vm2"), 10);
+	port_access(sc_port(sc, "vm3"), 10);
+	vm4 = sc_port(sc, "vm4");
+	port_access(vm4, 10);
+	port_mac(vm4, s);
+	port_trunk(sc_port(sc, "uplink"), ALLOWED(10), 0);
+
+	e = SEND(sc, "vm1", .dst = BCAST, .src = m);              /* round 0: m on vm1 */
+	EXPECT_OUT(sc, e, UNTAGGED("vm2"), UNTAGGED("vm3"), UNTAGGED("vm4"), TAGGED("uplink", 10, 0));
+	SEND(sc, "vm2", .dst = BCAST, .src = b);
+	sc_next_round(sc);
+	e = SEND(sc, "vm2", .dst = m, .src = b);                  /* round 1 */
+	EXPECT_OUT(sc, e, UNTAGGED("vm1"));
+	sc_next_round(sc);
+	e = SEND(sc, "vm2", .dst = m, .src = b);                  /* round 2: vm2 polled before vm3 */
+	EXPECT_OUT(sc, e, UNTAGGED("vm1"));
+	e = SEND(sc, "vm3", .dst = BCAST, .src = m);              /* m moves to vm3 */
+	EXPECT_OUT(sc, e, UNTAGGED("vm1"), UNTAGGED("vm2"), UNTAGGED("vm4"), TAGGED("uplink", 10, 0));
+	sc_next_round(sc);
+	e = SEND(sc, "vm2", .dst = m, .src = b);                  /* round 3 */
+	EXPECT_OUT(sc, e, UNTAGGED("vm3"));
+	e = SEND(sc, "uplink", .dst = m, .src = x, .tagged = true, .vid = 10, .pcp = 2);
+	EXPECT_OUT(sc, e, UNTAGGED("vm3"));
+	sc_next_round(sc);
+	e = SEND(sc, "uplink", .dst = BCAST, .src = m, .tagged = true, .vid = 10);  /* round 4 */
+	EXPECT_OUT(sc, e, UNTAGGED("vm1"), UNTAGGED("vm2"), UNTAGGED("vm3"), UNTAGGED("vm4"));
+	e = SEND(sc, "uplink", .dst = BCAST, .src = s, .tagged = true, .vid = 10);   /* static: vm4's */
+	EXPECT_DROP(sc, e, MODEL_DROP_SPOOF);
+	sc_next_round(sc);
+	e = SEND(sc, "vm1", .dst = s, .src = VM(1));              /* round 5 */
+	EXPECT_OUT(sc, e, UNTAGGED("vm4"));
+	e = SEND(sc, "vm2", .dst = m, .src = b);
+	EXPECT_OUT(sc, e, TAGGED("uplink", 10, 0));
+	sc_next_round(sc);
+	e = SEND(sc, "vm1", .dst = b, .src = m);                  /* round 6: m back on vm1 */
+	EXPECT_OUT(sc, e, UNTAGGED("vm2"));
+	sc_next_round(sc);
+	e = SEND(sc, "vm2", .dst = m, .src = b, .ipv6 = true);    /* round 7 */
+	EXPECT_OUT(sc, e, UNTAGGED("vm1"));
+
+	EXPECT_DROPS(sc, "uplink", MODEL_DROP_SPOOF, 1);
+}
+
+/* Runts, truncated VLAN headers, double tags, invalid and spoofed source MACs. */
+static void
+build_edge(struct scenario *sc)
+{
+	const uint8_t *v1 = VM(1), *u1 = HOST(0x01), *w = HOST(0x77);
+	struct model_port_cfg *vm1;
+	size_t e;
+
+	vm1 = sc_port(sc, "vm1");
+	port_access(vm1, 10);
+	port_mac(vm1, v1);
+	port_access(sc_port(sc, "vm2"), 10);
+	port_trunk(sc_port(sc, "uplink"), ALLOWED(10, 20), 10);
+	sc_port(sc, "def");
+
+	for (uint32_t len = 0; len < 14; len++)
+		EXPECT_DROP(sc, SEND(sc, "vm2", .dst = BCAST, .src = w, .truncate = true, .trunc_len = len),
+			    MODEL_DROP_RUNT);
+	for (uint32_t len = 14; len < 18; len++)
+		EXPECT_DROP(sc, SEND(sc, "vm2", .dst = BCAST, .src = w, .tagged = true, .vid = 10,
+				     .truncate = true, .trunc_len = len), MODEL_DROP_RUNT);
+	e = SEND(sc, "vm2", .dst = BCAST, .src = w, .tagged = true, .tpid = TPID_8021AD, .vid = 10,
+		 .truncate = true, .trunc_len = 16);
+	EXPECT_DROP(sc, e, MODEL_DROP_RUNT);
+
+	/* the shortest frames that are not runts */
+	e = SEND(sc, "uplink", .dst = BCAST, .src = u1, .truncate = true, .trunc_len = 14);
+	EXPECT_OUT(sc, e, UNTAGGED("vm1"), UNTAGGED("vm2"), TAGGED("def", 10, 0));
+	e = SEND(sc, "uplink", .dst = BCAST, .src = u1, .tagged = true, .vid = 20, .truncate = true,
+		 .trunc_len = 18);
+	EXPECT_OUT(sc, e, TAGGED("def", 20, 0));
+
+	/* double tags: only the outer one counts, the inner one is payload. An 802.1ad outer tag
+	 * leaves as an 802.1Q tag where the egress is tagged (model.c, EGRESS_TPID). */
+	e = SEND(sc, "uplink", .dst = BCAST, .src = u1, .tagged = true, .tpid = TPID_8021AD, .vid = 10,
+		 .pcp = 3, .inner = true, .inner_vid = 20);
+	EXPECT_OUT(sc, e, UNTAGGED("vm1"), UNTAGGED("vm2"), TAGGED("def", 10, 3));
+	e = SEND(sc, "def", .dst = BCAST, .src = HOST(0x0d), .tagged = true, .vid = 20, .inner = true,
+		 .inner_vid = 10);
+	EXPECT_OUT(sc, e, TAGGED("uplink", 20, 0));
+
+	/* invalid sources */
+	e = SEND(sc, "uplink", .dst = BCAST, .src = BCAST);
+	EXPECT_DROP(sc, e, MODEL_DROP_INVALID_SRC);
+	e = SEND(sc, "uplink", .dst = BCAST, .src = MAC(0x01, 0x00, 0x5e, 0x00, 0x00, 0x01));
+	EXPECT_DROP(sc, e, MODEL_DROP_INVALID_SRC);
+	e = SEND(sc, "uplink", .dst = BCAST, .src = MAC(0, 0, 0, 0, 0, 0));
+	EXPECT_DROP(sc, e, MODEL_DROP_INVALID_SRC);
+
+	/* vm1's mac list */
+	e = SEND(sc, "vm1", .dst = BCAST, .src = v1);
+	EXPECT_OUT(sc, e, UNTAGGED("vm2"), UNTAGGED("uplink"), TAGGED("def", 10, 0));
+	e = SEND(sc, "vm1", .dst = BCAST, .src = w);
+	EXPECT_DROP(sc, e, MODEL_DROP_SPOOF);
+	e = SEND(sc, "vm1", .dst = BCAST, .src = BCAST);          /* invalid_src is checked first */
+	EXPECT_DROP(sc, e, MODEL_DROP_INVALID_SRC);
+	e = SEND(sc, "vm1", .dst = BCAST, .src = w, .tagged = true, .vid = 10);   /* vlan first */
+	EXPECT_DROP(sc, e, MODEL_DROP_VLAN);
+	e = SEND(sc, "def", .dst = BCAST, .src = v1, .tagged = true, .vid = 20);  /* no static in 20 */
+	EXPECT_OUT(sc, e, TAGGED("uplink", 20, 0));
+
+	sc_next_round(sc);
+	e = SEND(sc, "vm2", .dst = BCAST, .src = v1);             /* vm1's static MAC elsewhere */
+	EXPECT_DROP(sc, e, MODEL_DROP_SPOOF);
+	e = SEND(sc, "vm2", .dst = v1, .src = w);                 /* statics are known from the start */
+	EXPECT_OUT(sc, e, UNTAGGED("vm1"));
+	e = SEND(sc, "uplink", .dst = BCAST, .src = v1);          /* native VLAN 10 */
+	EXPECT_DROP(sc, e, MODEL_DROP_SPOOF);
+	e = SEND(sc, "uplink", .dst = v1, .src = u1, .tagged = true, .vid = 20);  /* learned on def */
+	EXPECT_OUT(sc, e, TAGGED("def", 20, 0));
+	e = SEND(sc, "def", .dst = BCAST, .src = v1, .tagged = true, .vid = 10);
+	EXPECT_DROP(sc, e, MODEL_DROP_SPOOF);
+
+	EXPECT_DROPS(sc, "vm2", MODEL_DROP_RUNT, 19);
+	EXPECT_DROPS(sc, "vm2", MODEL_DROP_SPOOF, 1);
+	EXPECT_DROPS(sc, "uplink", MODEL_DROP_INVALID_SRC, 3);
+	EXPECT_DROPS(sc, "uplink", MODEL_DROP_SPOOF, 1);
+	EXPECT_DROPS(sc, "vm1", MODEL_DROP_SPOOF, 1);
+	EXPECT_DROPS(sc, "def", MODEL_DROP_SPOOF, 1);
+}
+
+/* A port with "admin": "down" receives nothing and all its input is dropped. */
+static void
+build_admin_down(struct scenario *sc)
+{
+	const uint8_t *v2 = VM(2), *s = HOST(0x53);
+	struct model_port_cfg *down;
+	size_t e;
+
+	port_access(sc_port(sc, "vm1"), 10);
+	down = sc_port(sc, "vm2");
+	port_access(down, 10);
+	port_mac(down, v2);
+	down->admin_down = true;
+	port_trunk(sc_port(sc, "uplink"), ALLOWED(10), 0);
+	port_access(sc_port(sc, "vm3"), 10);
+
+	e = SEND(sc, "vm2", .dst = BCAST, .src = v2);
+	EXPECT_DROP(sc, e, MODEL_DROP_ADMIN_DOWN);
+	e = SEND(sc, "vm2", .dst = BCAST, .src = v2, .truncate = true, .trunc_len = 5);
+	EXPECT_DROP(sc, e, MODEL_DROP_ADMIN_DOWN);
+	e = SEND(sc, "vm2", .dst = BCAST, .src = v2, .tagged = true, .vid = 10);
+	EXPECT_DROP(sc, e, MODEL_DROP_ADMIN_DOWN);
+	e = SEND(sc, "vm2", .dst = BCAST, .src = s);
+	EXPECT_DROP(sc, e, MODEL_DROP_ADMIN_DOWN);
+	e = SEND(sc, "vm1", .dst = BCAST, .src = VM(1));
+	EXPECT_OUT(sc, e, TAGGED("uplink", 10, 0), UNTAGGED("vm3"));
+	e = SEND(sc, "vm1", .dst = v2, .src = VM(1));             /* static entry on a down port */
+	EXPECT_DROP(sc, e, MODEL_DROP_NO_DEST);
+	e = SEND(sc, "uplink", .dst = UNKNOWN, .src = HOST(1), .tagged = true, .vid = 10, .tcp = true);
+	EXPECT_OUT(sc, e, UNTAGGED("vm1"), UNTAGGED("vm3"));
+
+	sc_next_round(sc);
+	e = SEND(sc, "vm3", .dst = s, .src = VM(3));              /* s was never learned */
+	EXPECT_OUT(sc, e, UNTAGGED("vm1"), TAGGED("uplink", 10, 0));
+
+	EXPECT_DROPS(sc, "vm2", MODEL_DROP_ADMIN_DOWN, 4);
+	EXPECT_DROPS(sc, "vm1", MODEL_DROP_NO_DEST, 1);
+}
+
+const struct scenario_def scenario_defs[] = {
+	{ "learning", "unknown unicast floods, learned destinations go to one port", build_learning, NULL },
+	{ "flooding", "broadcast floods the VLAN, never back to the ingress port", build_flooding, NULL },
+	{ "vlan_access", "access port isolation, priority tags, tagged frames dropped", build_vlan_access, NULL },
+	{ "vlan_trunk", "trunk allowed/native VLANs: push, pop, keep, PCP preserved", build_vlan_trunk, NULL },
+	{ "multicast", "IPv4/IPv6 multicast floods within the VLAN", build_multicast, NULL },
+	{ "unknown_vlan", "frames in VLANs the port does not carry are dropped", build_unknown_vlan, NULL },
+	{ "mac_move", "a MAC moves between ports; traffic follows", build_mac_move, NULL },
+	{ "edge", "runts, double tags, invalid and spoofed sources", build_edge, NULL },
+	{ "admin_down", "an admin-down port receives and forwards nothing", build_admin_down, NULL },
+	{ "mixed", "100000 random frames over 5 ports, checked by the model only",
+	  scenario_mixed_build, scenario_mixed_check },
+	{ NULL, NULL, NULL, NULL },
+};
