@@ -37,7 +37,7 @@
 
 struct vpeer_opts {
 	struct rte_ether_addr mac, peer, sync_mac;
-	bool have_mac, have_peer, announce, sync;
+	bool have_mac, announce, sync;
 	int vlan;
 	int id;                 /* -1: from the MAC */
 	uint64_t count;
@@ -136,7 +136,7 @@ static int parse_opt(struct vpeer_opts *o, int c, const char *arg)
 
 	switch (c) {
 	case 'm': o->have_mac = true; return rte_ether_unformat_addr(arg, &o->mac);
-	case 'p': o->have_peer = true; return rte_ether_unformat_addr(arg, &o->peer);
+	case 'p': return rte_ether_unformat_addr(arg, &o->peer);
 	case 'a': o->announce = true; return 0;
 	case 'S': o->sync = true; return 0;
 	case 'M': o->sync = true; return rte_ether_unformat_addr(arg, &o->sync_mac);
@@ -243,7 +243,10 @@ static int port_setup(struct vpeer *vp)
 	}
 
 	unsigned int nb_mbufs = vp->nq * (nrxd + ntxd + TXBUF) + 2048;
-	vp->pool = rte_pktmbuf_pool_create("vpeer_pool", nb_mbufs, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+	/* a test frame fits in one mbuf: room for jumbo frames only when they are asked for */
+	unsigned int room = RTE_MAX((unsigned int)RTE_MBUF_DEFAULT_BUF_SIZE,
+				    vp->o.size + 4 + RTE_PKTMBUF_HEADROOM);
+	vp->pool = rte_pktmbuf_pool_create("vpeer_pool", nb_mbufs, 256, 0, (uint16_t)room,
 					   (int)rte_socket_id());
 	if (vp->pool == NULL) {
 		fprintf(stderr, "vpeer: mempool: %s\n", rte_strerror(rte_errno));
@@ -415,6 +418,8 @@ static uint32_t tx_generate(struct vpeer *vp, uint32_t n)
 		struct vpeer_frame_id id = { .seq = vp->next_seq, .flow = flow };
 		if (vpeer_build_udp(m, &vp->desc, id) != 0) {
 			rte_pktmbuf_free(m);
+			fprintf(stderr, "vpeer: cannot build a %u-byte frame\n", vp->o.size);
+			vp->o.count = vp->next_seq;     /* stop sending */
 			break;
 		}
 		b->pkts[b->n++] = m;

@@ -4,8 +4,9 @@
 #
 # Environment: FERRYD (default build/app/ferryd/ferryd), BUILD (default build; the peer is
 # $BUILD/tests/tools/ferry-vpeer), FERRY_TEST_OUT (default /tmp/ferry-tests), VHOST_TEST_LIMIT
-# (seconds before a scenario is aborted, default 60). Relative paths are taken from the current
-# directory if they exist there, else from the repository root.
+# (seconds before a scenario is aborted, default 60), FERRYD_EAL_EXTRA (more EAL args for ferryd).
+# Relative paths are taken from the current directory if they exist there, else from the
+# repository root.
 
 T_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 
@@ -26,7 +27,6 @@ T_DIR=
 T_PIDS=()                 # every background process started (ferryd, peers, watchdog)
 T_WATCHDOG=
 declare -A PEER_PID=()    # peer name -> pid
-declare -A PEER_SOCK=()   # peer name -> socket path
 FERRYD_PID=
 FERRYD_LOG=
 FERRYD_RUN=0              # number of ferryd starts (log file suffix)
@@ -62,10 +62,10 @@ t_log() {
 }
 
 t_kill_wait() {   # t_kill_wait PID: TERM, then KILL after 3 s
-	local pid=$1 i
+	local pid=$1
 	kill -0 "$pid" 2>/dev/null || return 0
 	kill -TERM "$pid" 2>/dev/null
-	for i in $(seq 30); do
+	for _ in $(seq 30); do
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.1
 	done
@@ -135,7 +135,8 @@ t_config() {
 ferryd_start() {   # starts ferryd on cfg.json; log ferrydN.log
 	FERRYD_RUN=$((FERRYD_RUN + 1))
 	FERRYD_LOG=$T_DIR/ferryd$FERRYD_RUN.log
-	# shellcheck disable=SC2086  # FERRYD_EAL_EXTRA: extra EAL args, e.g. --log-level=lib.vhost.*:debug
+	# FERRYD_EAL_EXTRA: extra EAL arguments, word-split on purpose
+	# shellcheck disable=SC2086
 	"$FERRYD" --config "$T_DIR/cfg.json" -- --file-prefix "ferry-$T_NAME" --in-memory \
 		${FERRYD_EAL_EXTRA:-} > "$FERRYD_LOG" 2>&1 &
 	FERRYD_PID=$!
@@ -144,8 +145,8 @@ ferryd_start() {   # starts ferryd on cfg.json; log ferrydN.log
 }
 
 ferryd_wait_ready() {   # ferryd_wait_ready [TIMEOUT_S]: its "ferryd ready" log line
-	local limit=$(( ${1:-15} * 10 )) i
-	for i in $(seq "$limit"); do
+	local limit=$(( ${1:-15} * 10 ))
+	for _ in $(seq "$limit"); do
 		grep -q "ferryd ready" "$FERRYD_LOG" 2>/dev/null && { t_log "ferryd ready"; return 0; }
 		kill -0 "$FERRYD_PID" 2>/dev/null || t_fail "ferryd exited during start-up"
 		sleep 0.1
@@ -154,9 +155,9 @@ ferryd_wait_ready() {   # ferryd_wait_ready [TIMEOUT_S]: its "ferryd ready" log 
 }
 
 ferryd_stop() {   # ferryd_stop SIGNAL [TIMEOUT_S]: signal ferryd, wait; sets FERRYD_RC
-	local sig=$1 limit=$(( ${2:-5} * 10 )) i
+	local sig=$1 limit=$(( ${2:-5} * 10 ))
 	kill -"$sig" "$FERRYD_PID" 2>/dev/null
-	for i in $(seq "$limit"); do
+	for _ in $(seq "$limit"); do
 		kill -0 "$FERRYD_PID" 2>/dev/null || break
 		sleep 0.1
 	done
@@ -187,14 +188,13 @@ peer_start() {
 		--file-prefix "vp-$T_NAME-$name" --vdev "$vdev" -- \
 		--report "$T_DIR/$name.json" "$@" > "$T_DIR/$name.log" 2>&1 &
 	PEER_PID[$name]=$!
-	PEER_SOCK[$name]=$sock
 	T_PIDS+=("$!")
 	t_log "peer $name started (pid $!, $role of $(basename "$sock"), queues $queues): $*"
 }
 
 peer_wait_link() {   # peer_wait_link NAME [TIMEOUT_S]
-	local name=$1 limit=$(( ${2:-10} * 10 )) i
-	for i in $(seq "$limit"); do
+	local name=$1 limit=$(( ${2:-10} * 10 ))
+	for _ in $(seq "$limit"); do
 		grep -q "vpeer: link up" "$T_DIR/$name.log" 2>/dev/null && return 0
 		kill -0 "${PEER_PID[$name]}" 2>/dev/null || t_fail "peer $name exited before link up"
 		sleep 0.1
@@ -203,8 +203,8 @@ peer_wait_link() {   # peer_wait_link NAME [TIMEOUT_S]
 }
 
 peer_wait_exit() {   # peer_wait_exit NAME [TIMEOUT_S]: waits; fails on non-zero status
-	local name=$1 pid=${PEER_PID[$1]} limit=$(( ${2:-20} * 10 )) i rc
-	for i in $(seq "$limit"); do
+	local name=$1 pid=${PEER_PID[$1]} limit=$(( ${2:-20} * 10 )) rc
+	for _ in $(seq "$limit"); do
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.1
 	done
@@ -226,8 +226,8 @@ peer_finish() {   # peer_finish NAME...: SIGUSR1 (stop sending, drain 0.5 s, rep
 }
 
 wait_socket() {   # wait_socket PATH [TIMEOUT_S]
-	local limit=$(( ${2:-10} * 10 )) i
-	for i in $(seq "$limit"); do
+	local limit=$(( ${2:-10} * 10 ))
+	for _ in $(seq "$limit"); do
 		[ -S "$1" ] && return 0
 		sleep 0.1
 	done
@@ -244,12 +244,12 @@ peer_progress() {   # peer_progress NAME KEY
 
 # Waits until KEY of every named peer exceeds its value at call time + MIN; echoes elapsed ms.
 peers_wait_progress() {   # peers_wait_progress KEY MIN TIMEOUT_S NAME...
-	local key=$1 min=$2 limit=$(( $3 * 20 )) start i n ok
+	local key=$1 min=$2 limit=$(( $3 * 20 )) start n ok
 	shift 3
 	declare -A base=()
 	for n in "$@"; do base[$n]=$(peer_progress "$n" "$key"); done
 	start=$(date +%s%N)
-	for i in $(seq "$limit"); do
+	for _ in $(seq "$limit"); do
 		ok=1
 		for n in "$@"; do
 			[ "$(peer_progress "$n" "$key")" -gt $(( ${base[$n]} + min )) ] || ok=0
@@ -299,8 +299,9 @@ check_sent_all() {   # check_sent_all NAME COUNT: the peer managed to send COUNT
 check_nothing_from() {   # check_nothing_from RX TX: RX saw no frame of TX's, addressed to it or not
 	local id
 	id=$(rj "$2" .id)
-	[ "$(sender_val "$1" "$id" rx)" = 0 ] && [ "$(sender_val "$1" "$id" foreign)" = 0 ] ||
+	if [ "$(sender_val "$1" "$id" rx)" != 0 ] || [ "$(sender_val "$1" "$id" foreign)" != 0 ]; then
 		t_fail "$1 received $(sender_val "$1" "$id" rx) + $(sender_val "$1" "$id" foreign) (not addressed to it) frames from $2"
+	fi
 	t_log "$2 -> $1: nothing received (as required)"
 }
 
