@@ -2,7 +2,7 @@
 # install-deps.sh — install the Debian 12 packages ferry needs to build, run and test.
 # Skips apt entirely when everything is already installed.
 set -euo pipefail
-PKGS=(build-essential meson ninja-build pkg-config python3 iproute2 procps
+PKGS=(build-essential clang meson ninja-build pkg-config python3 iproute2 procps
       jq libdpdk-dev dpdk dpdk-dev libjansson-dev libpcap-dev libnuma-dev libbpf-dev)
 missing=()
 for p in "${PKGS[@]}"; do

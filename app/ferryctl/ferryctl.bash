@@ -68,7 +68,7 @@ _ferryctl()
         fi ;;
     port/add)
         ((nargs > 0)) && { compopt -o nospace; COMPREPLY=($(compgen -W "type= devargs= rxq= txq=
-            rxd= txd= mtu= path= mode= mac= vlan= admin= external_ids." -- "$cur")); } ;;
+            rxd= txd= mtu= hw_mac= sriov= path= mode= mac= vlan= admin= external_ids." -- "$cur")); } ;;
     fdb/flush)
         COMPREPLY=($(compgen -W "$(_ferryctl_ports) --static" -- "$cur")) ;;
     config/save) _filedir ;;

@@ -4,6 +4,7 @@
  * method call and prints the result as an aligned table, or as raw JSON with --json. */
 #include <errno.h>
 #include <getopt.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,10 +32,17 @@ struct cmd {
 };
 
 static int
-usage_error(const char *fmt, const char *a)
+usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static int
+usage_error(const char *fmt, ...)
 {
+	va_list ap;
+
 	fprintf(stderr, "ferryctl: ");
-	fprintf(stderr, fmt, a);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
 	fprintf(stderr, "\nTry 'ferryctl --help'.\n");
 	return CTL_EUSAGE;
 }
@@ -369,7 +377,10 @@ c_port_add(struct ctx *x, int argc, char **argv)
 static int
 c_port_del(struct ctx *x, int argc, char **argv)
 {
-	return call(x, "port.del", name_params(argv[0]), print_message, "port deleted");
+	char msg[300];
+
+	snprintf(msg, sizeof(msg), "port %s deleted", argv[0]);
+	return call(x, "port.del", name_params(argv[0]), print_message, msg);
 }
 
 static int
@@ -609,8 +620,8 @@ help(FILE *f)
 		   "forever)\n"
 		   "  -h, --help          this text\n"
 		   "  -V, --version       ferryctl's version\n\n"
-		   "Port keys: type, devargs, rxq, txq, rxd, txd, mtu (dpdk); path, mode=server|client "
-		   "(vhostuser);\n"
+		   "Port keys: type, devargs, rxq, txq, rxd, txd, mtu, hw_mac, sriov={...} (dpdk);\n"
+		   "  path, mode=server|client (vhostuser);\n"
 		   "  mac=MAC (repeat for more), admin=up|down, external_ids.KEY=VALUE,\n"
 		   "  vlan=N (access N), vlan=trunk, vlan=trunk:10,20-29, vlan=trunk:10,20/native=10.\n"
 		   "  Numbers become JSON numbers; a value starting with { or [ is taken as JSON.\n"

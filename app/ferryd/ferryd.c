@@ -7,6 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <numa.h>
 #include <rte_cycles.h>
 #include <rte_eal.h>
@@ -160,9 +163,32 @@ load_config(const struct opts *o, struct ferry_conf *c)
 		fprintf(stderr, "ferryd: %s\n", err);
 		return -1;
 	}
-	if (o->socket != NULL)
-		snprintf(c->rpc_socket, sizeof(c->rpc_socket), "%s", o->socket);
+	if (o->socket != NULL) {
+		if (o->socket[0] != '/' || strlen(o->socket) >= sizeof(c->rpc_socket)) {
+			fprintf(stderr, "ferryd: --socket: must be an absolute path under %zu characters\n",
+				sizeof(c->rpc_socket));
+			ferry_config_free(c);
+			return -1;
+		}
+		strcpy(c->rpc_socket, o->socket);
+	}
 	return 0;
+}
+
+/* Another ferryd answering on our control socket: refuse before touching any device. */
+static bool
+control_socket_live(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	bool live;
+
+	if (fd < 0)
+		return false;
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	live = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+	close(fd);
+	return live;
 }
 
 /* Every port's counters, one JSON line each, when ferryd stops (what a replay run did). */
@@ -260,6 +286,11 @@ main(int argc, char **argv)
 
 	if (parse_args(argc, argv, &o) < 0 || load_config(&o, &conf) < 0)
 		return 2;
+	if (control_socket_live(conf.rpc_socket)) {
+		fprintf(stderr, "ferryd: another ferryd is already serving %s\n", conf.rpc_socket);
+		ferry_config_free(&conf);
+		return 1;
+	}
 	if (o.check_only) {
 		printf("%s: OK (%u ports)\n", o.config ? o.config : "(built-in)", conf.n_ports);
 		return 0;

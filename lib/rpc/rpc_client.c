@@ -267,14 +267,15 @@ consume(struct rpc_client *c, size_t n)
 }
 
 bool
-rpc_client_work(struct ferry_rpc *r, struct rpc_client *c)
+rpc_client_work(struct ferry_rpc *r, struct rpc_client *c, uint64_t deadline_ms)
 {
 	size_t start = 0, end;
 	unsigned budget = LINE_BUDGET;
 	bool more = false;
 
 	while (!c->dead && !c->closing && out_pending(c) == 0) {
-		char *nl = memchr(c->in + c->in_scan, '\n', c->in_len - c->in_scan);
+		char *nl = c->in_len > c->in_scan ?
+			   memchr(c->in + c->in_scan, '\n', c->in_len - c->in_scan) : NULL;
 		if (nl == NULL) {
 			c->in_scan = c->in_len;
 			if (c->in_len - start > r->max_request) {
@@ -287,7 +288,7 @@ rpc_client_work(struct ferry_rpc *r, struct rpc_client *c)
 		} else {
 			end = (size_t)(nl - c->in);
 		}
-		if (budget-- == 0) {
+		if (budget-- == 0 || rpc_now_ms() >= deadline_ms) {
 			more = true;
 			c->in_scan = start;
 			break;

@@ -10,7 +10,9 @@
 
 #define MAX_BATCH 1000   /* requests in one batch: bounds the work and output one line can cause */
 
-json_t *
+/* A jansson string even from invalid UTF-8 (a message cut inside a character): non-ASCII bytes
+ * become '?' then. */
+static json_t *
 rpc_json_string(const char *s, size_t max)
 {
 	size_t n = strnlen(s, max);

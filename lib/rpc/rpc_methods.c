@@ -140,19 +140,24 @@ m_port_get(struct rpc_call *c, json_t **res)
 static int
 m_port_set(struct rpc_call *c, json_t **res)
 {
-	static const char *const keys[] = { "name", "mtu", "vlan", "mac", "admin", "external_ids",
-					    NULL };
-	const char *name;
+	const char *keys[8] = { "name" }, *name;
+	char list[128] = "";
 	int rc;
 
+	for (unsigned i = 0; ferry_switch_settable[i] != NULL && i + 2 < RTE_DIM(keys); i++) {
+		keys[i + 1] = ferry_switch_settable[i];
+		snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s", i ? ", " : "",
+			 ferry_switch_settable[i]);
+	}
 	if ((rc = rpc_get_string(c, "name", true, &name)) != 0)
 		return rc;
 	if (rpc_check_keys(c, keys) != 0) {
 		char why[sizeof(c->err)];
 		memcpy(why, c->err, sizeof(why));
-		return rpc_err(c, FERRY_EINVAL, "%.400s (settable: mtu, vlan, mac, admin, "
-			       "external_ids)", why);
+		return rpc_err(c, FERRY_EINVAL, "%.400s (settable: %s)", why, list);
 	}
+	if (json_object_size(c->params) < 2)
+		return rpc_err(c, FERRY_EINVAL, "params: nothing to change (give any of %s)", list);
 	if ((rc = rpc_need_switch(c)) != 0 ||
 	    (rc = ferry_switch_port_set(c->r->sw, name, c->params, c->err, sizeof(c->err))) < 0 ||
 	    (rc = ferry_switch_port_get(c->r->sw, name, res, c->err, sizeof(c->err))) < 0)

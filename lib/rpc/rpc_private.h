@@ -62,8 +62,6 @@ json_t *rpc_methods_json(void);
 
 /* rpc_dispatch.c: one request line in, response text out (malloc'd, no newline) or NULL. */
 char *rpc_handle_line(struct ferry_rpc *r, struct rpc_client *client, const char *line, size_t len);
-/* a jansson string even for invalid UTF-8 (bytes replaced by '?'), capped at max bytes */
-json_t *rpc_json_string(const char *s, size_t max);
 
 /* rpc_server.c */
 void rpc_client_subscribe(struct ferry_rpc *r, struct rpc_client *c, bool on);
@@ -78,8 +76,9 @@ void rpc_socket_close(struct ferry_rpc *r);
 struct rpc_client *rpc_client_new(struct ferry_rpc *r, int fd);
 void rpc_client_free(struct ferry_rpc *r, struct rpc_client *c);
 void rpc_client_ready(struct ferry_rpc *r, struct rpc_client *c, uint32_t events);
-/* Answer buffered requests (a bounded number). Returns true if more are waiting. */
-bool rpc_client_work(struct ferry_rpc *r, struct rpc_client *c);
+/* Answer buffered requests: at most a few, and none once rpc_now_ms() passes deadline_ms.
+ * Returns true if more are waiting. */
+bool rpc_client_work(struct ferry_rpc *r, struct rpc_client *c, uint64_t deadline_ms);
 /* Queue text plus '\n' and try to send it; a client whose unread output would exceed
  * max_output is marked dead. */
 void rpc_client_send_line(struct ferry_rpc *r, struct rpc_client *c, const char *text);

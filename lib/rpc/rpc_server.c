@@ -18,6 +18,7 @@
 #define MAX_EVENTS      64    /* epoll events handled per ferry_rpc_process() */
 #define ACCEPT_BUDGET   32    /* connections accepted per ferry_rpc_process() */
 #define ACCEPT_PAUSE_MS 250   /* out of file descriptors: stop accepting this long */
+#define WORK_BUDGET_MS  20    /* answering per ferry_rpc_process(): the loop has more to do */
 
 uint64_t
 rpc_now_ms(void)
@@ -147,6 +148,21 @@ accept_clients(struct ferry_rpc *r)
 
 /* --- the loop step --- */
 
+/* Move the first client to the end: each gets its turn to be answered first. */
+static void
+rotate(struct ferry_rpc *r)
+{
+	struct rpc_client *first = r->clients, **pp;
+
+	if (first == NULL || first->next == NULL)
+		return;
+	r->clients = first->next;
+	for (pp = &r->clients; *pp != NULL; pp = &(*pp)->next)
+		;
+	*pp = first;
+	first->next = NULL;
+}
+
 static void
 reap(struct ferry_rpc *r)
 {
@@ -168,7 +184,7 @@ void
 ferry_rpc_process(struct ferry_rpc *r)
 {
 	struct epoll_event ev[MAX_EVENTS];
-	uint64_t cnt;
+	uint64_t cnt, deadline = rpc_now_ms() + WORK_BUDGET_MS;
 	bool more = false;
 	int n;
 
@@ -186,11 +202,12 @@ ferry_rpc_process(struct ferry_rpc *r)
 			rpc_client_ready(r, ev[i].data.ptr, ev[i].events);
 	}
 	for (struct rpc_client *c = r->clients; c != NULL; c = c->next) {
-		if (!c->dead && rpc_client_work(r, c))
+		if (!c->dead && rpc_client_work(r, c, deadline))
 			more = true;
 		rpc_client_update(r, c);
 	}
 	reap(r);
+	rotate(r);
 	if (more)
 		rpc_wake(r);   /* fairness: the rest of a pipelining client's requests next round */
 }

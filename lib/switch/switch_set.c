@@ -8,12 +8,12 @@
 #include "switch_private.h"
 #include "ferry_pkt.h"
 
-static const char *const settable[] = { "mtu", "vlan", "mac", "admin", "external_ids", NULL };
+const char *const ferry_switch_settable[] = { "mtu", "vlan", "mac", "admin", "external_ids", NULL };
 
 static bool
 is_settable(const char *k)
 {
-	for (const char *const *s = settable; *s != NULL; s++)
+	for (const char *const *s = ferry_switch_settable; *s != NULL; s++)
 		if (strcmp(*s, k) == 0)
 			return true;
 	return false;
