@@ -122,8 +122,10 @@ build_eal_argv(const struct ferry_conf *c, const struct opts *o, char **argv, in
 	for (unsigned i = 0; i < c->n_pmds && len < (int)sizeof(lcores) - 8; i++)
 		len += snprintf(lcores + len, sizeof(lcores) - len, ",%u", c->pmd_lcores[i]);
 	snprintf(main_lc, sizeof(main_lc), "%u", c->main_lcore);
-	argv[n++] = "-l";
-	argv[n++] = lcores;
+	if (!has_arg(c, o, "--lcores")) {   /* an explicit lcore@cpu map wins */
+		argv[n++] = "-l";
+		argv[n++] = lcores;
+	}
 	argv[n++] = "--main-lcore";
 	argv[n++] = main_lc;
 	if (!has_arg(c, o, "--file-prefix"))

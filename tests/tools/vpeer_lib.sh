@@ -119,12 +119,14 @@ t_port() {
 		"$1" "$T_DIR" "$1" "$2" "$3" "$4"
 }
 
-# t_config PORT_JSON...: writes $T_DIR/cfg.json (lcores main 0, pmd [1]).
+# t_config PORT_JSON...: writes $T_DIR/cfg.json (lcores main 0, pmd ${T_PMDS:-[1]}; T_EAL: extra
+# EAL arguments as a JSON list body, e.g. '"--lcores", "0@0,1@1,2@1"').
 t_config() {
 	local ports
 	ports=$(IFS=,; echo "$*")
 	cat > "$T_DIR/cfg.json" <<-EOF
-	{"lcores": {"main": 0, "pmd": [1]},
+	{"lcores": {"main": 0, "pmd": ${T_PMDS:-[1]}},
+	 "eal_args": [${T_EAL:-}],
 	 "burst": 32,
 	 "mbufs": 8192,
 	 "rpc": {"socket": "$T_DIR/ferryd.sock"},
