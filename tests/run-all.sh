@@ -3,7 +3,7 @@
 # every stage (unit, pcap replay, vhost-user peers, JSON-RPC, fuzzing, ...). Each stage prints
 # "PASS: <name>" / "FAIL: <name>: <why>" lines; this script counts them and ends with
 # "N passed, N failed". Exit status is non-zero if anything failed or nothing ran.
-#   tests/run-all.sh [stage...]      stages: unit cli pcap vhost rpc fuzz (default: all)
+#   tests/run-all.sh [stage...]      stages: unit cli pcap vhost rpc fuzz qemu (default: all)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -21,7 +21,7 @@ fi
 mkdir -p "$FERRY_TEST_OUT"
 
 stages=("$@")
-[ ${#stages[@]} -gt 0 ] || stages=(unit cli pcap vhost rpc fuzz)
+[ ${#stages[@]} -gt 0 ] || stages=(unit cli pcap vhost rpc fuzz qemu)
 
 stage_cmd() {
 	case "$1" in
@@ -31,6 +31,7 @@ stage_cmd() {
 	vhost) echo "tests/vhost/run.sh" ;;
 	rpc)   echo "tests/rpc/run.sh" ;;
 	fuzz)  echo "tests/fuzz/run.sh" ;;
+	qemu)  echo "tests/qemu/run.sh" ;;
 	*)     echo "" ;;
 	esac
 }
