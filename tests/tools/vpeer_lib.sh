@@ -337,3 +337,19 @@ ferryd_rpc() {
 ferryd_dump_stats() {
 	ferryd_rpc port.stats 2>&1 | { jq -c '.[]?' 2>/dev/null || cat; } > "$T_DIR/ferryd-stats.log"
 }
+
+# check_pair_exact A B COUNT: both peers synced, sent COUNT, got nothing foreign, and each received
+# all of the other's frames intact and in order; then ferryd stops cleanly on SIGTERM.
+check_pair_exact() {
+	local p
+	for p in "$1" "$2"; do
+		[ "$(rj "$p" .synced_after_ms)" -ge 0 ] || t_fail "peer $p never heard its peer's announce"
+		check_sent_all "$p" "$3"
+		[ "$(rj "$p" .rx_foreign)" = 0 ] || t_fail "peer $p received $(rj "$p" .rx_foreign) frames not addressed to it"
+	done
+	check_flow "$1" "$2" exact
+	check_flow "$2" "$1" exact
+	ferryd_alive
+	ferryd_stop TERM 5
+	[ "$FERRYD_RC" = 0 ] || t_fail "ferryd exited with status $FERRYD_RC on SIGTERM"
+}

@@ -6,13 +6,13 @@
 set -u
 # shellcheck source=../tools/vpeer_lib.sh
 . "$(dirname "$0")/../tools/vpeer_lib.sh"
-t_init multiqueue
+t_init "${MQ_NAME:-multiqueue}"
 
 M1=52:54:00:00:03:01
 M2=52:54:00:00:03:02
 Q=4
-RATE=12000
-COUNT=36000
+RATE=${MQ_RATE:-12000}
+COUNT=${MQ_COUNT:-36000}
 
 t_config "$(t_port vm1 server $M1 10)" "$(t_port vm2 server $M2 10)"
 ferryd_start
@@ -42,6 +42,10 @@ for p in a b; do
 done
 
 ferryd_alive
+if [ -n "${MQ_PMDS:-}" ]; then
+	pmds=$(ferryd_rpc pmd.list | jq "[.[] | select(.packets > 0)] | length")
+	[ "$pmds" = "$MQ_PMDS" ] || t_fail "expected $MQ_PMDS PMDs to forward, $pmds did"
+fi
 ferryd_stop TERM 5
 [ "$FERRYD_RC" = 0 ] || t_fail "ferryd exited with status $FERRYD_RC on SIGTERM"
-t_pass "$Q queue pairs, every queue used both ways, zero loss"
+t_pass "${MQ_PMDS:-1} PMD(s), $Q queue pairs, every queue used both ways, zero loss"

@@ -1,0 +1,285 @@
+# lab.sh — the lab's scenarios, run inside the lab VM by its /init (tests/lab/guest/init), one after
+# the other, in the order below; lab.scenarios= on the kernel command line selects them. Each ends
+# with one "PASS: lab/<name>" or "FAIL: lab/<name>: <reason>" line in $OUT/results.txt, which
+# tests/lab/run.sh prints on the host. See tests/lab/README.md for what each one proves.
+# shellcheck source=tests/lab/guest/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+SCEN=$(sed -n 's/.*lab\.scenarios=\([^ ]*\).*/\1/p' /proc/cmdline | tr ',' ' ')
+want() { [[ " $SCEN " == *" $1 "* ]]; }
+
+RATE=1000        # frames/s per sender: TCG moves ~0.1 Mpps per port, keep far below
+COUNT=5000       # frames per sender (5 s)
+MIN_PCT=99       # delivery required per flow (corruption, duplicates, reordering: none allowed)
+WAIT=40          # seconds a peer waits for link and for its partner (DPDK start under TCG: 3-10 s)
+
+MAC_VM1=02:00:00:00:0a:01
+MAC_A=52:54:00:00:03:00     # EM0's MAC (hub 0)
+MAC_B=52:54:00:00:04:00     # EM1's MAC (hub 1)
+MAC_X=52:54:00:00:01:00     # NIC0's MAC, when a peer drives NIC0
+MAC_VF=02:00:00:00:00:11    # the VF's MAC, set by ferryd (hw_mac), also the vhost guest's MAC
+
+say "guest up: kernel $(uname -r), $(nproc) CPUs, $(awk '/MemTotal/{print int($2/1024)}' /proc/meminfo) MiB, hugepages $(cat /proc/sys/vm/nr_hugepages); scenarios: $SCEN"
+for d in /sys/bus/pci/devices/*; do
+	echo "$(basename "$d") $(cat "$d/vendor"):$(cat "$d/device") group $(basename "$(readlink "$d/iommu_group")")"
+done > "$OUT/pci.txt"
+dmesg | grep -iE 'DMAR|IOMMU' | head -n 20 > "$OUT/dmesg-iommu.txt"
+grep -q 'DMAR: IOMMU enabled\|DMAR-IR: Enabled IRQ remapping' "$OUT/dmesg-iommu.txt" || say "warning: no 'DMAR: IOMMU enabled' in dmesg"
+
+cfg_head() {   # cfg_head [EXTRA_TOP_LEVEL_JSON]: the common top of a config file
+	printf '{"lcores": {"main": 0, "pmd": [1]}, "mbufs": 8192,\n "rpc": {"socket": "%s/ctl.sock"},%s\n "ports": [\n' "$SOCKS" "${1:+ $1,}"
+}
+vhost_port() {   # vhost_port NAME MAC [VLAN_JSON]
+	printf '  {"name": "%s", "type": "vhostuser", "path": "%s/%s.sock", "mode": "server", "mac": ["%s"]%s}' \
+		"$1" "$SOCKS" "$1" "$2" "${3:+, \"vlan\": $3}"
+}
+
+# Starts ferryd on $SDIR/cfg.json and waits until it is ready; fails the scenario otherwise.
+start_switch() {
+	ferryd_start "$SDIR/cfg.json"
+	ferryd_wait_ready 90 && return 0
+	case $? in
+	1) s_fail "ferryd exited (status $FERRYD_RC) during start-up: $(ferryd_tail)" ;;
+	*) s_fail "ferryd not ready after 90 s: $(ferryd_tail)" ;;
+	esac
+}
+# Stops ferryd, requires exit status 0 and its stats lines.
+stop_switch() {
+	ferryd_stop
+	[ "$FERRYD_RC" = 0 ] || { s_fail "ferryd exit status $FERRYD_RC after SIGTERM: $(ferryd_tail)"; return 1; }
+	grep -q 'ferry: stats ' "$FERRYD_LOG" || { s_fail "ferryd logged no stats at exit"; return 1; }
+	fstat_load
+}
+wait_peers() {   # wait_peers TIMEOUT NAME...: every peer exits 0 in time
+	local n t=$1
+	shift
+	for n in "$@"; do
+		peer_wait "$n" "$t" || { s_fail "peer $n did not finish cleanly ($(peer_tail "$n"))"; return 1; }
+	done
+}
+check_flows() {   # check_flows TX:RX...: flow_check each; SUMMARY collects the counts
+	local f
+	SUMMARY=
+	for f in "$@"; do
+		flow_check "${f%%:*}" "${f##*:}" "$MIN_PCT" || { s_fail "$FLOW_ERR"; return 1; }
+		SUMMARY="$SUMMARY${SUMMARY:+, }$FLOW"
+	done
+}
+check_ports_moved() {   # check_ports_moved PORT...: each port received and sent frames
+	local p
+	for p in "$@"; do
+		[ "$(fstat "$p" rx)" -gt 0 ] 2>/dev/null && [ "$(fstat "$p" tx)" -gt 0 ] 2>/dev/null ||
+			{ s_fail "port $p did not move traffic both ways: $(fstat_line "$p")"; return 1; }
+	done
+}
+
+# ---------------------------------------------------------------------------------------------
+# pf-pair: two igb PFs (vfio-pci) and a vhost-user guest on one switch. Peers: "a" on EM0 (the
+# other end of NIC0's cable), "b" on EM1 (NIC1's cable), "vm1" on the vhost-user port.
+# Flows: vm1 -> a (vhost -> PF), a -> broadcast (PF -> vhost and PF -> PF), b -> a (PF -> PF).
+# iommu (same run): while traffic flows, ferryd's memzones (telemetry) and ~1 s of QEMU's VT-d
+# translation trace; the host checks them after the run (tests/lab/iommu-check.py).
+pf_pair() {
+	s_begin pf-pair
+	bind_vfio $NIC0 && bind_vfio $NIC1 && bind_vfio $EM0 && bind_vfio $EM1 || { s_fail "cannot bind the NICs to vfio-pci"; return; }
+	{ cfg_head
+	  printf '  {"name": "pf0", "type": "dpdk", "devargs": "%s"},\n' $NIC0
+	  printf '  {"name": "pf1", "type": "dpdk", "devargs": "%s"},\n' $NIC1
+	  vhost_port vm1 $MAC_VM1; printf ']}\n'; } > "$SDIR/cfg.json"
+	start_switch || return
+	grep -E "IOVA mode|port pf[01]" "$FERRYD_LOG" | sed 's/^/    /' | head -n 5 >> "$OUT/lab.log"
+	local common=(--count $COUNT --rate $RATE --wait-link $WAIT --progress 500)
+	peer_start vm1 "vhost:$SOCKS/vm1.sock" --mac $MAC_VM1 --peer $MAC_A --sync "${common[@]}" --duration 10
+	peer_start a "pci:$EM0" --mac $MAC_A --sync-mac $MAC_VM1 "${common[@]}" --duration 10
+	peer_start b "pci:$EM1" --mac $MAC_B --peer $MAC_A --sync "${common[@]}" --duration 8
+	# mid-traffic: iommu evidence
+	deadline 60
+	while in_time; do [ "$(peer_progress a tx)" -gt 0 ] && break; nap 0.2; done
+	if want iommu; then
+		mkdir -p "$OUT/iommu"
+		host_req trace on vtd_dmar_translate > "$OUT/iommu/trace-on.txt"
+		nap 1
+		host_req trace off vtd_dmar_translate > "$OUT/iommu/trace-off.txt"
+		say "iommu: translation trace on for ~1 s at a's tx=$(peer_progress a tx) ($(head -n 1 "$OUT/iommu/trace-on.txt"))"
+		/usr/bin/python3 "$HERE/memzones.py" "/run/dpdk/lab-$S" "$OUT/iommu/memzones.json" > "$OUT/iommu/memzones.log" 2>&1
+	fi
+	wait_peers 60 vm1 a b || return
+	stop_switch || return
+	if want iommu; then
+		grep -E "IOVA mode|VFIO|vfio" "$FERRYD_LOG" > "$OUT/iommu/ferryd-eal.txt"
+		dmesg | grep -E 'DMAR:.*(fault|\[DMA)|DRHD: handling fault' > "$OUT/iommu/dmesg-faults.txt"
+		printf 'pf0=%s pf1=%s\n' $NIC0 $NIC1 > "$OUT/iommu/pending"
+	fi
+	check_flows vm1:a a:vm1 b:a || return
+	check_ports_moved pf0 pf1 vm1 || return
+	s_pass "$SUMMARY; ferryd: $(fstat_line pf0), $(fstat_line pf1), $(fstat_line vm1)"
+}
+
+# ---------------------------------------------------------------------------------------------
+# e1000e: ferryd drives an 82574 (net_e1000_em) and a vhost-user guest; the peer "x" drives NIC0
+# (igb), the other end of EM0's cable.
+e1000e() {
+	s_begin e1000e
+	bind_vfio $EM0 && bind_vfio $NIC0 || { s_fail "cannot bind the NICs to vfio-pci"; return; }
+	{ cfg_head
+	  printf '  {"name": "em0", "type": "dpdk", "devargs": "%s"},\n' $EM0
+	  vhost_port vm1 $MAC_VM1; printf ']}\n'; } > "$SDIR/cfg.json"
+	start_switch || return
+	local common=(--count $COUNT --rate $RATE --wait-link $WAIT --sync --duration 8)
+	peer_start vm1 "vhost:$SOCKS/vm1.sock" --mac $MAC_VM1 --peer $MAC_X "${common[@]}"
+	peer_start x "pci:$NIC0" --mac $MAC_X --peer $MAC_VM1 "${common[@]}"
+	wait_peers 60 vm1 x || return
+	stop_switch || return
+	check_flows vm1:x x:vm1 || return
+	check_ports_moved em0 vm1 || return
+	grep -q 'net_e1000_em' "$FERRYD_LOG" || say "note: no net_e1000_em line in ferryd's log"
+	s_pass "$SUMMARY; ferryd: $(fstat_line em0), $(fstat_line vm1)"
+}
+
+# ---------------------------------------------------------------------------------------------
+# sriov-enotsup: a PF-side VF MAC/VLAN request (sriov.vfs[]) on igb, which has no such API in
+# DPDK: ferryd must refuse to start, naming the PMD and ENOTSUP, and exit non-zero.
+sriov_enotsup() {
+	s_begin sriov-enotsup
+	bind_vfio $NIC0 || { s_fail "cannot bind NIC0 to vfio-pci"; return; }
+	sriov_reset $NIC0
+	{ cfg_head "\"vfio_vf_token\": \"$(cat /proc/sys/kernel/random/uuid)\""
+	  printf '  {"name": "pf0", "type": "dpdk", "devargs": "%s", "sriov": {"num_vfs": 2, "vfs": [{"vf": 0, "mac": "%s", "vlan": 10}]}}\n]}\n' $NIC0 $MAC_VF
+	} > "$SDIR/cfg.json"
+	ferryd_start "$SDIR/cfg.json"
+	local rc=0
+	ferryd_wait_ready 90 || rc=$?
+	if [ $rc = 0 ]; then
+		ferryd_stop
+		s_fail "ferryd started although sriov.vfs[0] asks igb for a VF MAC/VLAN (no ENOTSUP)"
+		return
+	fi
+	[ $rc = 1 ] || { s_fail "ferryd neither ready nor exited after 90 s: $(ferryd_tail)"; return; }
+	local msg
+	msg=$(grep -m1 -E "no API to set a VF's MAC or VLAN" "$FERRYD_LOG")
+	[ -n "$msg" ] || { s_fail "exit status $FERRYD_RC without the ENOTSUP message: $(ferryd_tail)"; return; }
+	echo "$msg" | grep -q 'net_e1000_igb' && echo "$msg" | grep -q 'ENOTSUP' ||
+		{ s_fail "message does not name net_e1000_igb and ENOTSUP: $msg"; return; }
+	[ "$FERRYD_RC" != 0 ] || { s_fail "ferryd printed the error but exited 0"; return; }
+	s_pass "exit status $FERRYD_RC: ${msg#ferryd: }"
+	sriov_reset $NIC0
+}
+
+# ---------------------------------------------------------------------------------------------
+# sriov: ferryd owns PF NIC0 (vfio-pci, enable_sriov=1) and creates 2 VFs from its config, opens
+# PF and VF 0 (vfio_vf_token), sets the VF's MAC (hw_mac: igbvf asks the PF - ferryd's own igb
+# PMD - through the mailbox), and switches the VF's traffic to a vhost-user guest. The guest uses
+# the VF's MAC; the peer "a" on EM0 (NIC0's cable) sends to that MAC, which only reaches the VF
+# if the MAC was programmed. PF and VF sit in different VLANs so that broadcasts the NIC's
+# internal switch loops between them are not switched back.
+sriov() {
+	s_begin sriov
+	bind_vfio $NIC0 && bind_vfio $EM0 || { s_fail "cannot bind the NICs to vfio-pci"; return; }
+	sriov_reset $NIC0
+	local vf0 tok
+	vf0=$(vf_addr $NIC0 0)
+	tok=$(cat /proc/sys/kernel/random/uuid)
+	say "VF 0 of $NIC0 will be $vf0; token $tok"
+	{ cfg_head "\"vfio_vf_token\": \"$tok\""
+	  printf '  {"name": "pf0", "type": "dpdk", "devargs": "%s", "sriov": {"num_vfs": 2}, "vlan": {"mode": "access", "tag": 20}},\n' $NIC0
+	  printf '  {"name": "vf0", "type": "dpdk", "devargs": "%s", "hw_mac": "%s", "vlan": {"mode": "access", "tag": 10}},\n' "$vf0" $MAC_VF
+	  vhost_port vm1 $MAC_VF '{"mode": "access", "tag": 10}'; printf ']}\n'; } > "$SDIR/cfg.json"
+	start_switch || { sriov_reset $NIC0; return; }
+	local n
+	n=$(cat /sys/bus/pci/devices/$NIC0/sriov_numvfs)
+	say "sriov_numvfs=$n; VF 0 driver $(basename "$(readlink /sys/bus/pci/devices/$vf0/driver 2>/dev/null)" 2>/dev/null)"
+	local common=(--count $COUNT --rate $RATE --wait-link $WAIT --sync --duration 8)
+	peer_start vm1 "vhost:$SOCKS/vm1.sock" --mac $MAC_VF --peer $MAC_A "${common[@]}"
+	peer_start a "pci:$EM0" --mac $MAC_A --peer $MAC_VF "${common[@]}"
+	wait_peers 60 vm1 a
+	local peers_ok=$?
+	stop_switch || { sriov_reset $NIC0; return; }
+	sriov_reset $NIC0
+	[ "$n" = 2 ] || { s_fail "ferryd did not create the 2 VFs (sriov_numvfs=$n)"; return; }
+	[ $peers_ok = 0 ] || return
+	if ! check_flows vm1:a a:vm1; then return; fi
+	check_ports_moved vf0 vm1 || return
+	s_pass "$SUMMARY; ferryd: $(fstat_line pf0), $(fstat_line vf0), $(fstat_line vm1)"
+}
+
+# ---------------------------------------------------------------------------------------------
+# hotplug: pf0, pf1 and a vhost-user guest; vm1 <-> a (over pf0) runs throughout, b -> a (over
+# pf1) too until NIC1 is hot-unplugged with device_del (QEMU monitor). ferryd must log the
+# removal and drop pf1 (freeing the vfio device so the kernel can complete the removal), and vm1
+# <-> a must keep flowing afterwards.
+hotplug() {
+	s_begin hotplug
+	bind_vfio $NIC0 && bind_vfio $NIC1 && bind_vfio $EM0 && bind_vfio $EM1 || { s_fail "cannot bind the NICs to vfio-pci"; return; }
+	{ cfg_head
+	  printf '  {"name": "pf0", "type": "dpdk", "devargs": "%s"},\n' $NIC0
+	  printf '  {"name": "pf1", "type": "dpdk", "devargs": "%s"},\n' $NIC1
+	  vhost_port vm1 $MAC_VM1; printf ']}\n'; } > "$SDIR/cfg.json"
+	start_switch || return
+	local common=(--rate $RATE --count 1000000 --wait-link $WAIT --duration 0 --progress 250)
+	peer_start vm1 "vhost:$SOCKS/vm1.sock" --mac $MAC_VM1 --peer $MAC_A --sync "${common[@]}"
+	peer_start a "pci:$EM0" --mac $MAC_A --peer $MAC_VM1 --sync "${common[@]}"
+	peer_start b "pci:$EM1" --mac $MAC_B --peer $MAC_A --sync "${common[@]}"
+	deadline 60
+	while in_time; do
+		[ "$(peer_progress vm1 rx_test)" -gt 500 ] && [ "$(peer_progress a rx_test)" -gt 1000 ] && break
+		nap 0.2
+	done
+	[ "$(peer_progress a rx_test)" -gt 1000 ] || { s_fail "no traffic before the unplug: vm1 $(peer_tail vm1) a $(peer_tail a)"; return; }
+	local t_del ans gone=0 dropped=0
+	now; t_del=$NOW_CS
+	ans=$(host_req device_del nic1) || { s_fail "device_del nic1 refused: $ans"; return; }
+	say "device_del nic1 ($NIC1) accepted; waiting for ferryd and the kernel"
+	deadline 30
+	while in_time; do
+		[ $dropped = 0 ] && grep -q "port pf1: device removed" "$FERRYD_LOG" && { dropped=1; say "ferryd dropped pf1 $(since $t_del) s after device_del"; }
+		[ $gone = 0 ] && [ ! -e /sys/bus/pci/devices/$NIC1 ] && { gone=1; say "kernel removed $NIC1 $(since $t_del) s after device_del"; }
+		[ $dropped = 1 ] && [ $gone = 1 ] && break
+		kill -0 "$FERRYD_PID" 2>/dev/null || break
+		nap 0.2
+	done
+	dmesg | grep -iE 'pciehp|vfio|0000:02:00|acpiphp|Relaying' | tail -n 15 > "$SDIR/dmesg.txt"
+	kill -0 "$FERRYD_PID" 2>/dev/null || { s_fail "ferryd died after the unplug: $(ferryd_tail)"; return; }
+	# traffic after the removal (or 30 s of ferryd ignoring it) must still flow for the others
+	local rx_vm1 rx_a
+	rx_vm1=$(peer_progress vm1 rx_test) rx_a=$(peer_progress a rx_test)
+	nap 3
+	local d_vm1=$(( $(peer_progress vm1 rx_test) - rx_vm1 )) d_a=$(( $(peer_progress a rx_test) - rx_a ))
+	say "after the unplug: vm1 received $d_vm1, a received $d_a frames in 3 s"
+	kill -USR1 "${PEER_PID[vm1]}" "${PEER_PID[a]}" "${PEER_PID[b]}" 2>/dev/null
+	wait_peers 20 vm1 a b
+	local rep=$(grep -E 'device removed|dropping|port pf1|RMV|remove' "$FERRYD_LOG" | grep -v 'port pf1: ethdev' | head -n 3 | tr '\n' '|')
+	ferryd_stop
+	local stop_rc=$FERRYD_RC
+	fstat_load
+	deadline 10
+	while [ -e /sys/bus/pci/devices/$NIC1 ] && in_time; do nap 0.2; done
+	[ -e /sys/bus/pci/devices/$NIC1 ] && gone_after_stop=no || gone_after_stop=yes
+	if [ $dropped = 0 ]; then
+		s_fail "ferryd did not drop pf1 within 30 s of device_del (kernel: $(grep -m1 -E 'Relaying device request|blocked until released' "$SDIR/dmesg.txt" | sed 's/^\[[^]]*\] //'); device removed only after ferryd exited: $gone_after_stop; ferryd log: ${rep:-nothing about it})"
+		return
+	fi
+	[ $gone = 1 ] || { s_fail "ferryd logged the removal but the kernel still has $NIC1 (vfio device not released)"; return; }
+	[ $d_vm1 -gt 1000 ] && [ $d_a -gt 1000 ] || { s_fail "traffic for the remaining ports stalled after the unplug (vm1 +$d_vm1, a +$d_a in 3 s)"; return; }
+	[ "$stop_rc" = 0 ] || { s_fail "ferryd exit status $stop_rc"; return; }
+	[ -z "$(fstat pf1 rx)" ] || { s_fail "pf1 still listed in ferryd's stats at exit"; return; }
+	s_pass "pf1 dropped, kernel removed $NIC1; vm1 +$d_vm1 and a +$d_a frames in the 3 s after; ferryd: $(fstat_line pf0), $(fstat_line vm1)"
+}
+
+run_one() {   # run_one FUNC NAME: in a subshell (a scenario's failure stays its own), then cleanup
+	( "$1"; s_end )
+	grep -qE "^(PASS|FAIL): lab/$2( |:|$)" "$RESULTS" 2>/dev/null ||
+		echo "FAIL: lab/$2: the scenario script ended without a verdict (see $2/ in the run directory)" >> "$RESULTS"
+}
+
+if want pf-pair || want iommu; then
+	( pf_pair; s_end )
+	want pf-pair && ! grep -qE "^(PASS|FAIL): lab/pf-pair" "$RESULTS" 2>/dev/null &&
+		echo "FAIL: lab/pf-pair: the scenario script ended without a verdict" >> "$RESULTS"
+	want pf-pair || sed -i '/^\(PASS\|FAIL\): lab\/pf-pair/d' "$RESULTS"
+fi
+want e1000e && run_one e1000e e1000e
+want sriov-enotsup && run_one sriov_enotsup sriov-enotsup
+want sriov && run_one sriov sriov
+want hotplug && run_one hotplug hotplug
+dmesg > "$OUT/dmesg.txt"
+say "all scenarios done"

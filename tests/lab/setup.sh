@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# setup.sh — one-time setup of the virtual hardware lab (tests/lab/README.md): QEMU >= 8 (igb),
+# a Debian kernel for the lab guest, busybox-static; everything cached under $FERRY_LAB_CACHE
+# (default /var/cache/ferry-lab). Idempotent: a second run only checks. Needs root and Debian's
+# package archive (apt-get); adds bookworm-backports to apt's sources if it is not there yet.
+#
+#   FERRY_LAB_QEMU=auto     (default) use an installed qemu-system-x86_64 if it is >= 8, else unpack
+#                           qemu-system-x86 from bookworm-backports into the cache (installed
+#                           packages untouched: QEMU 7.2 users on the same machine are not disturbed)
+#   FERRY_LAB_QEMU=install  apt-get install -t bookworm-backports qemu-system-x86 (simplest on a CI box)
+#   FERRY_LAB_QEMU=unpack   always unpack into the cache
+#
+# Prints "lab-setup: ready: <qemu version>, kernel <version>" on success; exit 1 on failure.
+set -euo pipefail
+CACHE=${FERRY_LAB_CACHE:-/var/cache/ferry-lab}
+MODE=${FERRY_LAB_QEMU:-auto}
+say() { echo "lab-setup: $*" >&2; }
+die() { say "ERROR: $*"; exit 1; }
+[ "$(id -u)" -eq 0 ] || die "needs root"
+mkdir -p "$CACHE/debs"
+
+qemu_major() {   # qemu_major BINARY [MODULE_DIR]: major version, 0 if it does not run
+	local v
+	v=$(QEMU_MODULE_DIR=${2:-} "$1" --version 2>/dev/null | sed -n 's/^QEMU emulator version \([0-9]*\)\..*/\1/p')
+	echo "${v:-0}"
+}
+
+backports() {   # make bookworm-backports known to apt (same mirror as the main suite)
+	if apt-cache policy 2>/dev/null | grep -q 'bookworm-backports/main'; then
+		return 0
+	fi
+	local mirror
+	mirror=$(sed -n 's/^URIs: *\(http[^ ]*\/debian\/*\)$/\1/p' /etc/apt/sources.list.d/*.sources 2>/dev/null | head -n 1)
+	[ -n "$mirror" ] || mirror=$(awk '$1=="deb" && $3 ~ /^bookworm$/ {print $2; exit}' /etc/apt/sources.list 2>/dev/null)
+	[ -n "$mirror" ] || mirror=http://deb.debian.org/debian
+	say "adding 'deb $mirror bookworm-backports main' to /etc/apt/sources.list.d/ferry-lab-backports.list"
+	echo "deb $mirror bookworm-backports main" > /etc/apt/sources.list.d/ferry-lab-backports.list
+	apt-get update -qq || die "apt-get update failed"
+}
+
+have() { [ -e "$1" ]; }
+
+# ---- QEMU ----
+QEMU_ENV=$CACHE/qemu.env   # sourced by run.sh: QEMU=... QEMU_MODULE_DIR=... QEMU_DATA=...
+setup_qemu() {
+	local sys=/usr/bin/qemu-system-x86_64
+	if [ "$MODE" = auto ] && [ -x $sys ] && [ "$(qemu_major $sys)" -ge 8 ]; then
+		printf 'QEMU=%s\nQEMU_MODULE_DIR=\nQEMU_DATA=\n' $sys > "$QEMU_ENV"; return 0
+	fi
+	if [ "$MODE" = install ]; then
+		backports
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -t bookworm-backports qemu-system-x86 >&2 ||
+			die "apt-get install qemu-system-x86/bookworm-backports failed"
+		[ "$(qemu_major $sys)" -ge 8 ] || die "$sys is still older than QEMU 8"
+		printf 'QEMU=%s\nQEMU_MODULE_DIR=\nQEMU_DATA=\n' $sys > "$QEMU_ENV"; return 0
+	fi
+	local q=$CACHE/qemu/usr/bin/qemu-system-x86_64 md=$CACHE/qemu/usr/lib/x86_64-linux-gnu/qemu
+	if ! [ -x "$q" ] || [ "$(qemu_major "$q" "$md")" -lt 8 ]; then
+		backports
+		say "downloading QEMU from bookworm-backports (unpacked into $CACHE/qemu)"
+		(cd "$CACHE/debs" && rm -f qemu-*.deb seabios_*.deb &&
+		 apt-get download -qq -o APT::Sandbox::User=root qemu-system-x86/bookworm-backports qemu-system-common/bookworm-backports \
+			qemu-system-data/bookworm-backports qemu-system-gui/bookworm-backports \
+			qemu-system-modules-opengl/bookworm-backports qemu-system-modules-spice/bookworm-backports \
+			seabios/bookworm-backports ipxe-qemu >&2) || die "apt-get download of QEMU failed"
+		rm -rf "$CACHE/qemu"; mkdir -p "$CACHE/qemu"
+		local f
+		for f in "$CACHE"/debs/qemu-*.deb "$CACHE"/debs/seabios_*.deb; do
+			dpkg -x "$f" "$CACHE/qemu"
+		done
+		# the unpacked QEMU must load its own modules (QEMU_MODULE_DIR), never the installed 7.2 ones;
+		# audio-pipewire needs libpipewire, which a server does not have
+		rm -f "$md"/audio-pipewire.so
+	fi
+	[ "$(qemu_major "$q" "$md")" -ge 8 ] || die "unpacked QEMU does not run: $(QEMU_MODULE_DIR=$md $q --version 2>&1 | head -n 2)"
+	printf 'QEMU=%s\nQEMU_MODULE_DIR=%s\nQEMU_DATA="%s %s"\n' "$q" "$md" \
+		"$CACHE/qemu/usr/share/qemu" "$CACHE/qemu/usr/share/seabios" > "$QEMU_ENV"
+}
+
+# ---- guest kernel and busybox ----
+setup_kernel() {
+	if ls "$CACHE"/kernel/boot/vmlinuz-* >/dev/null 2>&1 && [ -s "$CACHE/kernel/modules.dep.ok" ]; then
+		return 0
+	fi
+	local kpkg
+	kpkg=$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/{print $2; exit}')
+	[ -n "$kpkg" ] || { apt-get update -qq; kpkg=$(apt-cache depends linux-image-amd64 | awk '/Depends: linux-image-[0-9]/{print $2; exit}'); }
+	[ -n "$kpkg" ] || die "cannot resolve linux-image-amd64"
+	say "downloading $kpkg and busybox-static"
+	(cd "$CACHE/debs" && rm -f linux-image-*.deb busybox-static_*.deb &&
+	 apt-get download -qq -o APT::Sandbox::User=root "$kpkg" busybox-static >&2) || die "apt-get download $kpkg busybox-static failed"
+	rm -rf "$CACHE/kernel" "$CACHE/bb"; mkdir -p "$CACHE/kernel" "$CACHE/bb"
+	dpkg -x "$CACHE"/debs/linux-image-*.deb "$CACHE/kernel"
+	dpkg -x "$CACHE"/debs/busybox-static_*.deb "$CACHE/bb"
+	local kv
+	kv=$(ls "$CACHE/kernel/lib/modules" | head -n 1)
+	# no kmod on a minimal host: busybox's depmod writes modules.dep
+	"$CACHE/bb/bin/busybox" depmod -b "$CACHE/kernel" "$kv" || die "depmod failed"
+	echo "$kv" > "$CACHE/kernel/modules.dep.ok"
+}
+
+[ -x /usr/bin/dpdk-testpmd ] || [ -e /usr/lib/x86_64-linux-gnu/librte_eal.so.23 ] ||
+	die "DPDK 22.11 (Debian's dpdk package) must be installed on the host: the lab guest runs the host's /"
+setup_qemu
+setup_kernel
+# shellcheck disable=SC1090
+. "$QEMU_ENV"
+say "ready: $(QEMU_MODULE_DIR=$QEMU_MODULE_DIR $QEMU --version | head -n 1), kernel $(cat "$CACHE/kernel/modules.dep.ok")"
