@@ -16,6 +16,7 @@
 #include <rte_errno.h>
 #include <rte_version.h>
 #include "ferry_config.h"
+#include "ferry_port.h"
 #include "ferry_rpc.h"
 #include "ferry_switch.h"
 
@@ -297,6 +298,13 @@ main(int argc, char **argv)
 		printf("%s: OK (%u ports)\n", o.config ? o.config : "(built-in)", conf.n_ports);
 		return 0;
 	}
+	/* VFs first: a PF's DPDK driver sets up its PF-host side for the VFs present at probe */
+	for (unsigned i = 0; i < conf.n_ports; i++)
+		if (ferry_port_sriov_prepare(&conf.ports[i], err, sizeof(err)) != 0) {
+			fprintf(stderr, "ferryd: %s\n", err);
+			ferry_config_free(&conf);
+			return 1;
+		}
 	int n = build_eal_argv(&conf, &o, eal_argv, RTE_DIM(eal_argv));
 	if (rte_eal_init(n, eal_argv) < 0) {
 		fprintf(stderr, "ferryd: DPDK EAL init failed: %s\n", rte_strerror(rte_errno));

@@ -74,6 +74,8 @@ int ferry_port_dpdk_set_mtu(struct ferry_port *p, uint16_t mtu, char *err, size_
 bool ferry_port_dpdk_link_up(const struct ferry_port *p);
 /* hw_mac and SR-IOV (port_sriov.c), on an opened port. */
 int ferry_port_dpdk_hw_setup(struct ferry_port *p, char *err, size_t errlen);
+/* SR-IOV: create the port's VFs (sysfs) before its PF is probed. */
+int ferry_port_sriov_prepare(const struct ferry_port_conf *pc, char *err, size_t errlen);
 
 int ferry_port_vhost_open(struct ferry_port *p, const struct rte_vhost_device_ops *ops,
 			  char *err, size_t errlen);

@@ -34,6 +34,9 @@ probe(struct ferry_port *p, char *err, size_t errlen)
 
 	if (find_port(devargs, &p->eth_port) == 0)
 		return 0;
+	rc = ferry_port_sriov_prepare(&p->conf, err, errlen);
+	if (rc != 0)
+		return rc;
 	rc = rte_dev_probe(devargs);
 	if (rc < 0) {
 		snprintf(err, errlen, "port %s: cannot probe '%s': %s", p->conf.name, devargs,
@@ -51,13 +54,14 @@ probe(struct ferry_port *p, char *err, size_t errlen)
 static void
 conf_rss(struct rte_eth_conf *ec, const struct rte_eth_dev_info *di, uint16_t nrxq)
 {
-	if (di->rx_offload_capa & RTE_ETH_RX_OFFLOAD_RSS_HASH)
-		ec->rxmode.offloads |= RTE_ETH_RX_OFFLOAD_RSS_HASH;
+	/* ethdev refuses the RSS_HASH offload unless mq_mode is RSS: ask for it only then */
 	if (nrxq < 2 || di->flow_type_rss_offloads == 0)
 		return;
 	ec->rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
 	ec->rx_adv_conf.rss_conf.rss_hf = di->flow_type_rss_offloads &
 		(RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP | RTE_ETH_RSS_UDP);
+	if (di->rx_offload_capa & RTE_ETH_RX_OFFLOAD_RSS_HASH)
+		ec->rxmode.offloads |= RTE_ETH_RX_OFFLOAD_RSS_HASH;
 }
 
 static uint16_t

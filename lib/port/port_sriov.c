@@ -94,37 +94,64 @@ vf_to_vfio(const char *pf_dir, unsigned i)
 }
 
 static int
-create_vfs(struct ferry_port *p, const char *pci, char *err, size_t errlen)
+create_vfs(const struct ferry_port_conf *pc, const char *pci, char *err, size_t errlen);
+
+/* Before the PF is probed: DPDK's PF drivers (igb, ixgbe, i40e) size their PF-host side (VF
+ * mailbox service, VMDq pools) from the VF count sysfs shows when they probe the PF, so the VFs
+ * must exist by then. Called by ferryd before rte_eal_init for configured ports, and before
+ * rte_dev_probe for ports added at run time. */
+int
+ferry_port_sriov_prepare(const struct ferry_port_conf *pc, char *err, size_t errlen)
+{
+	char pci[64];
+	size_t n;
+
+	if (pc->type != FERRY_PORT_DPDK || pc->num_vfs == 0)
+		return 0;
+	n = strcspn(pc->devargs, ",");
+	if (n == 0 || n + 5 >= sizeof(pci) || strncmp(pc->devargs, "net_", 4) == 0)
+		return 0;   /* a vdev: hw_setup reports it */
+	memcpy(pci, pc->devargs, n);
+	pci[n] = '\0';
+	if (strchr(pci, ':') == strrchr(pci, ':')) {   /* "03:00.0": sysfs names have the domain */
+		memmove(pci + 5, pci, n + 1);
+		memcpy(pci, "0000:", 5);
+	}
+	return create_vfs(pc, pci, err, errlen);
+}
+
+static int
+create_vfs(const struct ferry_port_conf *pc, const char *pci, char *err, size_t errlen)
 {
 	char dir[256], num[8];
 	unsigned have = 0, total = 0;
 	int rc;
 
 	snprintf(dir, sizeof(dir), "/sys/bus/pci/devices/%s", pci);
-	if (sysfs_read_uint(dir, "sriov_totalvfs", &total) < 0 || total < p->conf.num_vfs) {
+	if (sysfs_read_uint(dir, "sriov_totalvfs", &total) < 0 || total < pc->num_vfs) {
 		snprintf(err, errlen, "port %s: %s offers %u VFs, %u asked (not an SR-IOV PF, or "
-			 "vfio-pci loaded without enable_sriov=1?)", p->conf.name, pci, total,
-			 p->conf.num_vfs);
+			 "vfio-pci loaded without enable_sriov=1?)", pc->name, pci, total,
+			 pc->num_vfs);
 		return FERRY_ENOTSUP;
 	}
 	sysfs_read_uint(dir, "sriov_numvfs", &have);
-	if (have != p->conf.num_vfs) {
+	if (have != pc->num_vfs) {
 		sysfs_write(dir, "sriov_drivers_autoprobe", "0");   /* no kernel driver grabs them */
-		snprintf(num, sizeof(num), "%u", p->conf.num_vfs);
+		snprintf(num, sizeof(num), "%u", pc->num_vfs);
 		rc = have == 0 ? 0 : sysfs_write(dir, "sriov_numvfs", "0");
 		if (rc == 0)
 			rc = sysfs_write(dir, "sriov_numvfs", num);
 		if (rc < 0) {
-			snprintf(err, errlen, "port %s: cannot create %u VFs on %s: %s", p->conf.name,
-				 p->conf.num_vfs, pci, strerror(-rc));
+			snprintf(err, errlen, "port %s: cannot create %u VFs on %s: %s", pc->name,
+				 pc->num_vfs, pci, strerror(-rc));
 			return FERRY_EPROBE;
 		}
 	}
-	for (unsigned i = 0; i < p->conf.num_vfs; i++)
+	for (unsigned i = 0; i < pc->num_vfs; i++)
 		if ((rc = vf_to_vfio(dir, i)) < 0)
-			FERRY_LOG(WARNING, "port %s: VF %u not bound to vfio-pci: %s", p->conf.name, i,
+			FERRY_LOG(WARNING, "port %s: VF %u not bound to vfio-pci: %s", pc->name, i,
 				  strerror(-rc));
-	FERRY_LOG(INFO, "port %s: %u VFs on %s, bound to vfio-pci", p->conf.name, p->conf.num_vfs, pci);
+	FERRY_LOG(INFO, "port %s: %u VFs on %s, bound to vfio-pci", pc->name, pc->num_vfs, pci);
 	return 0;
 }
 
@@ -213,20 +240,17 @@ set_hw_mac(struct ferry_port *p, char *err, size_t errlen)
 int
 ferry_port_dpdk_hw_setup(struct ferry_port *p, char *err, size_t errlen)
 {
-	const char *pci;
 	int rc;
 
 	if (p->conf.has_hw_mac && (rc = set_hw_mac(p, err, errlen)) != 0)
 		return rc;
 	if (p->conf.num_vfs == 0 && p->conf.n_vfs == 0)
 		return 0;
-	pci = pci_name(p);
-	if (pci == NULL) {
+	if (pci_name(p) == NULL) {
 		snprintf(err, errlen, "port %s: sriov needs a PCI device (PF), not '%s'", p->conf.name,
 			 p->conf.devargs);
 		return FERRY_EINVAL;
 	}
-	if (p->conf.num_vfs != 0 && (rc = create_vfs(p, pci, err, errlen)) != 0)
-		return rc;
+	/* the VFs themselves were created before the PF was probed (ferry_port_sriov_prepare) */
 	return configure_vfs(p, err, errlen);
 }

@@ -7,9 +7,12 @@
  * destroy_connection run without those locks: destroy_device may wait for an RCU grace period so no
  * PMD still uses the device when rte_vhost tears it down. The switch mutex only guards the
  * vid -> port map and is never held across a call that waits. */
+#define ALLOW_EXPERIMENTAL_API   /* rte_dev_event_callback_* are experimental in DPDK 22.11 */
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include <rte_dev.h>
+#include <rte_ethdev.h>
 #include <rte_vhost.h>
 #include "switch_private.h"
 
@@ -31,14 +34,38 @@ device_removed(uint16_t eth_port, enum rte_eth_event_type type, void *arg, void 
 	return 0;
 }
 
+/* A device the kernel wants back (vfio-pci's removal request on hot-unplug: DPDK reports it as
+ * RTE_DEV_EVENT_REMOVE, not as an ethdev INTR_RMV event), from DPDK's interrupt thread. */
+static void
+device_event(const char *device_name, enum rte_dev_event_type type, void *arg)
+{
+	struct ferry_switch *sw = arg;
+	struct rte_eth_dev_info di;
+
+	if (type != RTE_DEV_EVENT_REMOVE)
+		return;
+	pthread_mutex_lock(&sw->lock);
+	for (uint16_t i = 0; i < FERRY_MAX_PORTS; i++) {
+		struct ferry_port *p = sw->ctl[i];
+		if (p != NULL && p->type == FERRY_PORT_DPDK &&
+		    rte_eth_dev_info_get(p->eth_port, &di) == 0 && di.device != NULL &&
+		    strcmp(rte_dev_name(di.device), device_name) == 0)
+			sw_post(sw, EV_DEVICE_REMOVED, i, 0, 0);
+	}
+	pthread_mutex_unlock(&sw->lock);
+}
+
 void
 sw_vhost_bind(struct ferry_switch *sw)
 {
-	if (sw != NULL)
+	if (sw != NULL) {
 		rte_eth_dev_callback_register(RTE_ETH_ALL, RTE_ETH_EVENT_INTR_RMV, device_removed, sw);
-	else if (vsw != NULL)
+		rte_dev_event_callback_register(NULL, device_event, sw);
+	} else if (vsw != NULL) {
 		rte_eth_dev_callback_unregister(RTE_ETH_ALL, RTE_ETH_EVENT_INTR_RMV, device_removed,
 						vsw);
+		rte_dev_event_callback_unregister(NULL, device_event, vsw);
+	}
 	vsw = sw;
 }
 

@@ -11,7 +11,8 @@
 # $BUILD/tests/tools/ferry-vpeer), FERRY_LAB_CACHE (setup.sh's cache, /var/cache/ferry-lab),
 # FERRY_LAB_OUT (run directory, default ${FERRY_TEST_OUT:-/tmp/ferry-tests}/lab), FERRY_LAB_LIMIT
 # (seconds for the whole boot, default 600), FERRY_LAB_MEM / FERRY_LAB_HUGEPAGES (guest MiB / 2 MiB
-# pages, 2048 / 448), FERRY_LAB_KEEP=1 (keep the per-run copies of the binaries and the initramfs).
+# pages, 2048 / 448), FERRY_LAB_KEEP=1 (keep the per-run copies of the binaries and the initramfs),
+# FERRY_LAB_ALLPMDS=1 (offer DPDK all its PMD plugins in the guest, not only the lab's five).
 set -uo pipefail
 LAB=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$LAB/../.." && pwd)
@@ -48,6 +49,10 @@ rm -f /tmp/ferry-lab-setup.$$.log
 KV=$(cat "$CACHE/kernel/modules.dep.ok")
 BB=$CACHE/bb/bin/busybox
 
+case $OUT in /|/tmp|/var|/root|"") fail_all "refusing FERRY_LAB_OUT=$OUT" ;; esac
+mkdir -p "$(dirname "$OUT")"
+exec 8> "$OUT.lock"
+flock -n 8 || fail_all "another lab run is using $OUT"
 rm -rf "$OUT"
 mkdir -p "$OUT/bin" "$OUT/req" || fail_all "cannot create $OUT"
 # a snapshot of the binaries under test: others may rebuild build/ while the lab runs
@@ -74,9 +79,10 @@ build_initramfs() {
 }
 build_initramfs || fail_all "cannot build the initramfs"
 
-# trace events on for the whole run: only faults (cheap); the translation trace is switched on by
-# the iommu scenario for about a second through the monitor
-printf '%s\n' vtd_dmar_fault vtd_fault_disabled > "$OUT/trace-events"
+# trace events on for the whole run, all rare: VT-d faults, igb VF resets and PF/VF mailbox writes
+# (the sriov scenario reads them); the translation trace (one line per DMA) is switched on by the
+# iommu scenario for about a second through the monitor
+printf '%s\n' vtd_dmar_fault vtd_fault_disabled igb_core_vf_reset igb_set_pfmailbox igb_set_vfmailbox > "$OUT/trace-events"
 
 QPID= MPID=
 cleanup() {
@@ -92,13 +98,13 @@ for d in ${QEMU_DATA:-}; do QDATA+=(-L "$d"); done
 # Wiring: hub 0 = igb nic0 (01:00.0) + e1000e em0 (03:00.0); hub 1 = igb nic1 (02:00.0) + e1000e
 # em1 (04:00.0). Each hub is one cable: a ferryd port on one end, a test peer on the other, no loop.
 say "booting the lab guest ($("$QEMU" --version | head -n 1 | sed 's/ (.*//'), TCG, ${MEM} MiB, kernel $KV): ${scen[*]}"
-QEMU_MODULE_DIR=${QEMU_MODULE_DIR:-} "$QEMU" "${QDATA[@]}" \
+env ${QEMU_MODULE_DIR:+QEMU_MODULE_DIR=$QEMU_MODULE_DIR} "$QEMU" "${QDATA[@]}" \
 	-machine q35 -accel tcg,thread=multi,tb-size=256 -cpu max -smp 2 -m "$MEM" \
 	-device intel-iommu,intremap=on,caching-mode=on \
 	-display none -vga none -serial "file:$OUT/console.log" -monitor none -no-reboot \
 	-qmp "unix:$OUT/qmp.sock,server=on,wait=off" \
 	-kernel "$CACHE/kernel/boot/vmlinuz-$KV" -initrd "$OUT/initramfs.cpio.gz" \
-	-append "console=ttyS0 intel_iommu=on panic=-1 hugepages=$HP quiet loglevel=4 lab.root=$ROOT lab.script=tests/lab/guest/lab.sh lab.scenarios=$(IFS=,; echo "${scen[*]}")" \
+	-append "console=ttyS0 intel_iommu=on panic=-1 hugepages=$HP quiet loglevel=4 lab.root=$ROOT lab.script=tests/lab/guest/lab.sh lab.scenarios=$(IFS=,; echo "${scen[*]}")${FERRY_LAB_ALLPMDS:+ lab.allpmds=1}" \
 	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
 	-virtfs "local,path=$OUT,mount_tag=labout,security_model=none" \
 	-netdev hubport,id=h0a,hubid=0 -netdev hubport,id=h0b,hubid=0 \
@@ -138,7 +144,7 @@ if [[ " ${scen[*]} " == *" iommu "* ]] && [ -f "$OUT/iommu/pending" ]; then
 	/usr/bin/python3 "$LAB/iommu-check.py" "$OUT" >> "$OUT/results.txt" 2> "$OUT/iommu/check.err" ||
 		echo "FAIL: lab/iommu: iommu-check.py failed: $(tail -n 1 "$OUT/iommu/check.err")" >> "$OUT/results.txt"
 fi
-[ "${FERRY_LAB_KEEP:-0}" = 1 ] || rm -rf "$OUT/bin" "$OUT/initramfs.cpio.gz"
+[ "${FERRY_LAB_KEEP:-0}" = 1 ] || rm -rf "${OUT:?}/bin" "${OUT:?}/initramfs.cpio.gz"
 
 passed=0 failed=0
 for s in "${scen[@]}"; do

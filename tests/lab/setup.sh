@@ -21,7 +21,7 @@ mkdir -p "$CACHE/debs"
 
 qemu_major() {   # qemu_major BINARY [MODULE_DIR]: major version, 0 if it does not run
 	local v
-	v=$(QEMU_MODULE_DIR=${2:-} "$1" --version 2>/dev/null | sed -n 's/^QEMU emulator version \([0-9]*\)\..*/\1/p')
+	v=$(env ${2:+QEMU_MODULE_DIR=$2} "$1" --version 2>/dev/null | sed -n 's/^QEMU emulator version \([0-9]*\)\..*/\1/p')
 	echo "${v:-0}"
 }
 
@@ -37,8 +37,6 @@ backports() {   # make bookworm-backports known to apt (same mirror as the main 
 	echo "deb $mirror bookworm-backports main" > /etc/apt/sources.list.d/ferry-lab-backports.list
 	apt-get update -qq || die "apt-get update failed"
 }
-
-have() { [ -e "$1" ]; }
 
 # ---- QEMU ----
 QEMU_ENV=$CACHE/qemu.env   # sourced by run.sh: QEMU=... QEMU_MODULE_DIR=... QEMU_DATA=...
@@ -105,4 +103,4 @@ setup_qemu
 setup_kernel
 # shellcheck disable=SC1090
 . "$QEMU_ENV"
-say "ready: $(QEMU_MODULE_DIR=$QEMU_MODULE_DIR $QEMU --version | head -n 1), kernel $(cat "$CACHE/kernel/modules.dep.ok")"
+say "ready: $(env ${QEMU_MODULE_DIR:+QEMU_MODULE_DIR=$QEMU_MODULE_DIR} "$QEMU" --version | head -n 1), kernel $(cat "$CACHE/kernel/modules.dep.ok")"

@@ -66,7 +66,7 @@ s_end() {   # stops every process the scenario started (TERM, then KILL)
 	done
 	wait 2>/dev/null
 	S_PIDS=()
-	rm -rf /run/dpdk/lab-* /run/dpdk/vp-* "$SOCKS"/* 2>/dev/null
+	rm -rf /run/dpdk/lab-* /run/dpdk/vp-* "${SOCKS:?}"/* 2>/dev/null
 	say "---- end ($(s_secs) s)"
 }
 
@@ -148,7 +148,12 @@ ferryd_stop() {   # SIGTERM, wait up to 20 s (then SIGKILL); FERRYD_RC
 	FERRYD_RC=$?
 	say "ferryd stopped, exit status $FERRYD_RC"
 }
-ferryd_tail() { grep -v -e '^$' "$FERRYD_LOG" | tail -n "${1:-8}" | tr '\n' '|' | cut -c1-900; }
+ferryd_tail() {   # ferryd's last error lines (or its last lines), one line for a verdict
+	local sel
+	sel=$(grep -E '^ferryd: |invalid|[Ee]rror|[Ff]ail|refused|[Cc]annot|ENOTSUP' "$FERRYD_LOG" | grep -v 'already stopped' | tail -n 3)
+	[ -n "$sel" ] || sel=$(grep -v '^$' "$FERRYD_LOG" | tail -n "${1:-4}")
+	echo "$sel" | tr '\n' '|' | sed 's/|$//' | cut -c1-600
+}
 declare -A FSTAT=()
 fstat_load() {   # reads the "stats" lines ferryd logged at exit (one jq for all ports)
 	local name rx tx drops
