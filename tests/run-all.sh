@@ -3,7 +3,7 @@
 # every stage (unit, pcap replay, vhost-user peers, JSON-RPC, fuzzing, ...). Each stage prints
 # "PASS: <name>" / "FAIL: <name>: <why>" lines; this script counts them and ends with
 # "N passed, N failed". Exit status is non-zero if anything failed or nothing ran.
-#   tests/run-all.sh [stage...]      stages: unit cli pcap vhost rpc fuzz qemu lab (default: all)
+#   tests/run-all.sh [stage...]      stages: unit cli pcap vhost rpc fuzz qemu lab bench (default: all)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -21,7 +21,7 @@ fi
 mkdir -p "$FERRY_TEST_OUT"
 
 stages=("$@")
-[ ${#stages[@]} -gt 0 ] || stages=(unit cli pcap vhost rpc fuzz qemu lab)
+[ ${#stages[@]} -gt 0 ] || stages=(unit cli pcap vhost rpc fuzz qemu lab bench)
 
 stage_cmd() {
 	case "$1" in
@@ -33,6 +33,7 @@ stage_cmd() {
 	fuzz)  echo "tests/fuzz/run.sh" ;;
 	qemu)  echo "tests/qemu/run.sh" ;;
 	lab)   echo "tests/lab/run.sh" ;;
+	bench) echo "bench/run.sh --smoke" ;;
 	*)     echo "" ;;
 	esac
 }

@@ -94,11 +94,12 @@ ferry_pkt_vlan_edit(struct rte_mbuf *m, bool tagged_in, bool tag_out, uint16_t v
 
 	if (tagged_in && tag_out) {
 		d = rte_pktmbuf_mtod(m, uint8_t *);
-		uint16_t hdr[2];
+		uint16_t hdr[2], want[2];
 		memcpy(hdr, d + 12, 4);
-		hdr[0] = RTE_BE16(RTE_ETHER_TYPE_VLAN);
-		hdr[1] = rte_cpu_to_be_16((rte_be_to_cpu_16(hdr[1]) & 0xf000) | vlan);
-		memcpy(d + 12, hdr, 4);
+		want[0] = RTE_BE16(RTE_ETHER_TYPE_VLAN);
+		want[1] = rte_cpu_to_be_16((rte_be_to_cpu_16(hdr[1]) & 0xf000) | vlan);
+		if (hdr[0] != want[0] || hdr[1] != want[1])   /* trunk to trunk: usually unchanged */
+			memcpy(d + 12, want, 4);
 	} else if (tagged_in) {
 		d = rte_pktmbuf_mtod(m, uint8_t *);
 		memmove(d + RTE_VLAN_HLEN, d, 2 * RTE_ETHER_ADDR_LEN);

@@ -49,8 +49,16 @@ ferry_pmd_set_poll(struct ferry_pmd *pmd, struct ferry_poll_list *pl)
 	rte_free(old);
 }
 
+/* Byte counts are taken before a burst: once a driver has the mbufs it may free them at once. */
 static void
-tx_done(struct ferry_pmd *pmd, struct ferry_port *p, uint16_t q, struct rte_mbuf **m,
+lengths(struct rte_mbuf **m, uint16_t n, uint32_t *len)
+{
+	for (uint16_t i = 0; i < n; i++)
+		len[i] = m[i]->pkt_len;
+}
+
+static void
+tx_done(struct ferry_pmd *pmd, struct ferry_port *p, uint16_t q, const uint32_t *len,
 	uint16_t n, uint16_t sent)
 {
 	struct ferry_port_pmd_stats *st = &p->stats[pmd->idx];
@@ -58,7 +66,7 @@ tx_done(struct ferry_pmd *pmd, struct ferry_port *p, uint16_t q, struct rte_mbuf
 	uint64_t bytes = 0;
 
 	for (uint16_t i = 0; i < sent; i++)
-		bytes += m[i]->pkt_len;
+		bytes += len[i];
 	st->tx_pkts += sent;
 	st->tx_bytes += bytes;
 	qs->pkts += sent;
@@ -73,7 +81,9 @@ static void
 flush_dpdk(struct ferry_pmd *pmd, struct ferry_port *p, struct rte_mbuf **m, uint16_t n)
 {
 	uint16_t q = pmd->idx % p->n_txq, sent;
+	uint32_t len[FERRY_TXBUF_SIZE];
 
+	lengths(m, n, len);
 	if (p->txq_shared)
 		rte_spinlock_lock(&p->txq_lock[q]);
 	sent = rte_eth_tx_burst(p->eth_port, q, m, n);
@@ -81,7 +91,7 @@ flush_dpdk(struct ferry_pmd *pmd, struct ferry_port *p, struct rte_mbuf **m, uin
 		sent += rte_eth_tx_burst(p->eth_port, q, m + sent, n - sent);
 	if (p->txq_shared)
 		rte_spinlock_unlock(&p->txq_lock[q]);
-	tx_done(pmd, p, q, m, n, sent);
+	tx_done(pmd, p, q, len, n, sent);
 	if (sent < n)
 		rte_pktmbuf_free_bulk(m + sent, n - sent);
 }
@@ -107,7 +117,9 @@ enqueue_guest(struct ferry_pmd *pmd, struct ferry_port *p, int vid, uint16_t q,
 	      struct rte_mbuf **m, uint16_t n)
 {
 	uint16_t sent = 0, k;
+	uint32_t len[FERRY_TXBUF_SIZE];
 
+	lengths(m, n, len);   /* (vhost copies and leaves the mbufs to us, but keep one rule) */
 	/* rte_vhost takes at most 32 per call */
 	while (sent < n) {
 		uint16_t chunk = RTE_MIN(n - sent, 32);
@@ -116,7 +128,7 @@ enqueue_guest(struct ferry_pmd *pmd, struct ferry_port *p, int vid, uint16_t q,
 		if (k < chunk)
 			break;
 	}
-	tx_done(pmd, p, q, m, n, sent);
+	tx_done(pmd, p, q, len, n, sent);
 }
 
 static void

@@ -1,0 +1,1337 @@
+#!/usr/bin/env python3
+"""bench.py — ferry against dpdk-testpmd (io forwarding) and Open vSwitch with DPDK, side by side.
+
+Run through bench/run.sh (which installs packages, reserves hugepages and builds ferryd); see
+bench/README.md for the method. Python standard library only.
+"""
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+BENCH = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(BENCH)
+sys.path.insert(0, BENCH)
+import dpdktel  # noqa: E402
+import mkpcap   # noqa: E402
+
+SWITCHES = ("ferry", "testpmd", "ovs")
+TESTPMD = shutil.which("dpdk-testpmd") or "/usr/bin/dpdk-testpmd"
+OVS_VSWITCHD = "/usr/lib/openvswitch-switch-dpdk/ovs-vswitchd-dpdk"
+OVS_SCHEMA = "/usr/share/openvswitch/vswitch.ovsschema"
+GUEST_PORTS_MAX = 32          # RTE_MAX_ETHPORTS of Debian's DPDK build
+TX_FIRST_BURSTS = 16          # closed loops: 16 x 32 frames in flight per guest port
+QUEUE_SIZE = 1024             # virtio ring size of every guest port
+START_T0 = time.time()
+OURS = []                     # every process this run started (Popen), for cleanup
+
+
+class BenchError(Exception):
+    pass
+
+
+def log(msg):
+    print("[bench %6.1fs] %s" % (time.time() - START_T0, msg), flush=True)
+
+
+def wait_for(what, cond, timeout, step=0.1, alive=None):
+    end = time.time() + timeout
+    while time.time() < end:
+        v = cond()
+        if v:
+            return v
+        if alive is not None:
+            alive()
+        time.sleep(step)
+    raise BenchError("timeout (%.0f s) waiting for %s" % (timeout, what))
+
+
+def read(path):
+    try:
+        with open(path, errors="replace") as f:
+            return f.read()
+    except OSError:
+        return ""
+
+
+def tail(path, n=15):
+    return "\n".join(read(path).splitlines()[-n:])
+
+
+# ---------------------------------------------------------------------------------------------
+# processes
+
+class Proc:
+    """A child process with its own log file; stopped by pid only."""
+
+    def __init__(self, name, argv, logpath, stdin=False, env=None):
+        self.name, self.logpath = name, logpath
+        self.logf = open(logpath, "w")
+        self.p = subprocess.Popen(argv, stdout=self.logf, stderr=subprocess.STDOUT,
+                                  stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
+                                  env=env, start_new_session=True)
+        OURS.append(self)
+        with open(logpath + ".cmd", "w") as f:
+            f.write(" ".join(argv) + "\n")
+
+    def alive(self):
+        return self.p.poll() is None
+
+    def check(self):
+        if not self.alive():
+            raise BenchError("%s exited early (status %s): %s" % (
+                self.name, self.p.returncode, tail(self.logpath, 8)))
+
+    def send(self, line):
+        self.p.stdin.write((line + "\n").encode())
+        self.p.stdin.flush()
+
+    def stop(self, sig=signal.SIGTERM, timeout=10, quit_cmd=None):
+        if self.alive():
+            try:
+                if quit_cmd is not None and self.p.stdin:
+                    self.send(quit_cmd)
+                else:
+                    self.p.send_signal(sig)
+                self.p.wait(timeout)
+            except (subprocess.TimeoutExpired, BrokenPipeError, OSError):
+                if self.alive():
+                    self.p.send_signal(signal.SIGTERM)
+                    try:
+                        self.p.wait(5)
+                    except subprocess.TimeoutExpired:
+                        self.p.kill()
+                        self.p.wait(5)
+        if self.p.stdin:
+            try:
+                self.p.stdin.close()
+            except OSError:
+                pass
+        self.logf.close()
+        if self in OURS:
+            OURS.remove(self)
+        return self.p.returncode
+
+
+def kill_all():
+    for pr in list(OURS):
+        try:
+            pr.stop(timeout=3)
+        except Exception:  # noqa: BLE001 — best effort at exit
+            pass
+
+
+def cpu_times():
+    """/proc/stat per cpu: (total, steal) jiffies."""
+    out = {}
+    for line in read("/proc/stat").splitlines():
+        if re.match(r"cpu\d+ ", line):
+            f = line.split()
+            v = [int(x) for x in f[1:]]
+            out[f[0]] = (sum(v[:8]), v[7])
+    return out
+
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def task_times(pid, cpu=None):
+    """CPU seconds used so far by the threads of pid (only those last seen on `cpu`, if given)."""
+    total = 0
+    try:
+        tids = os.listdir("/proc/%d/task" % pid)
+    except OSError:
+        return 0.0
+    for tid in tids:
+        st = read("/proc/%d/task/%s/stat" % (pid, tid))
+        if not st:
+            continue
+        f = st[st.rfind(")") + 2:].split()
+        if cpu is not None and int(f[36]) != cpu:
+            continue
+        total += int(f[11]) + int(f[12])
+    return total / CLK_TCK
+
+
+def steal_pct(a, b):
+    r = {}
+    for cpu in a:
+        dt = b[cpu][0] - a[cpu][0]
+        r[cpu] = round(100.0 * (b[cpu][1] - a[cpu][1]) / dt, 1) if dt > 0 else 0.0
+    return r
+
+
+# ---------------------------------------------------------------------------------------------
+# cases: topology, ports (switch side), guests, where the rate is counted
+
+def guest_mac_str(i):
+    return mkpcap.mac_str(mkpcap.guest_mac(i))
+
+
+class Case:
+    def __init__(self, topo, label, size=64, **kw):
+        self.topo, self.label, self.size = topo, label, size
+        self.kw = kw
+        self.name = "%s-%s" % (topo, label)
+        self.ports = []        # {"name", "kind": pcap|vhost, ...}
+        self.guests = []       # {"name", "ports": [vhost port names], "mode", "tx_first"}
+        self.sink = None       # ("port", name): tx of that switch port; ("guests",): guest rx
+        self.mbufs = 32768
+        self.fdb = 65536
+        self.pairs = False     # testpmd io pairs: (0,1), (2,3), ... in port order
+        self.warmup_min = 0.0
+
+    def n_vhost(self):
+        return sum(1 for p in self.ports if p["kind"] == "vhost")
+
+
+def build_case(topo, label, work, smoke):
+    if topo == "pvp":
+        size = int(label)
+        c = Case("pvp", label, size)
+        pcap = os.path.join(work, "pvp-%d.pcap" % size)
+        if not os.path.exists(pcap):
+            mkpcap.write_pcap(pcap, mkpcap.gen_pvp(argparse.Namespace(
+                size=size, guest=1, frames=4096, seed=1)))
+        c.ports = [{"name": "nic0", "kind": "pcap", "pcap": pcap, "infinite": True},
+                   {"name": "vm1", "kind": "vhost", "mac": guest_mac_str(1)}]
+        c.guests = [{"name": "g1", "ports": ["vm1"], "mode": "macswap", "tx_first": 0}]
+        c.sink = ("port", "nic0")
+        return c
+    if topo == "p2p":
+        n = {"1": 1, "1k": 1000, "100k": 100000}[label]
+        c = Case("p2p", label, 64, stations=n)
+        pcap = os.path.join(work, "p2p-%d.pcap" % n)
+        learn = os.path.join(work, "learn-%d.pcap" % n)
+        if not os.path.exists(pcap):
+            mkpcap.write_pcap(pcap, mkpcap.gen_p2p(argparse.Namespace(
+                size=64, stations=n, vlans=4, frames=4096, seed=1)))
+            # three passes: a switch that drops the first frames of a new port still learns all
+            mkpcap.write_pcap(learn, 3 * mkpcap.gen_learn(argparse.Namespace(
+                size=64, stations=n, vlans=4)))
+        frames = max(4096, n)
+        c.ports = [{"name": "nic0", "kind": "pcap", "pcap": pcap, "infinite": True},
+                   {"name": "nic1", "kind": "pcap", "pcap": learn, "infinite": False}]
+        c.sink = ("port", "nic1")
+        c.mbufs = max(32768, 1 << (frames + 24576).bit_length())
+        # OVS installs 100k megaflows through upcalls and its revalidators: it converges over
+        # seconds; measure closer to its steady state (per-second rates show the ramp)
+        c.warmup_min = 10.0 if n >= 100000 else 0.0
+        c.fdb = max(65536, 1 << (2 * n).bit_length())
+        return c
+    if topo in ("v2v", "scale"):
+        n = 2 if topo == "v2v" else int(label)
+        c = Case(topo, label, 64, ports=n)
+        c.ports = [{"name": "vm%d" % i, "kind": "vhost", "mac": guest_mac_str(i)}
+                   for i in range(1, n + 1)]
+        names = [p["name"] for p in c.ports]
+        for g in range(0, n, GUEST_PORTS_MAX):
+            c.guests.append({"name": "g%d" % (g // GUEST_PORTS_MAX + 1),
+                             "ports": names[g:g + GUEST_PORTS_MAX], "mode": "io",
+                             "tx_first": TX_FIRST_BURSTS})
+        c.sink = ("guests",)
+        c.pairs = True
+        return c
+    raise BenchError("unknown topology %s" % topo)
+
+
+FULL_CASES = [("pvp", "64"), ("pvp", "512"), ("pvp", "1518"),
+              ("p2p", "1"), ("p2p", "1k"), ("p2p", "100k"),
+              ("v2v", "64"),
+              ("scale", "2"), ("scale", "16"), ("scale", "64")]
+SMOKE_CASES = [("pvp", "64"), ("p2p", "1k"), ("v2v", "64"), ("scale", "4")]
+
+
+# ---------------------------------------------------------------------------------------------
+# guests: dpdk-testpmd with net_virtio_user ports (vhost-user servers), on cpu 0
+
+class Guest:
+    def __init__(self, spec, case, run):
+        self.spec, self.case, self.run = spec, case, run
+        self.prefix = "%s-%s" % (run.prefix, spec["name"])
+        self.tel = None
+        ports = [p for p in case.ports if p["name"] in spec["ports"]]
+        self.n = len(ports)
+        argv = ["taskset", "-c", "0", "stdbuf", "-oL", TESTPMD, "--lcores", "0@0,1@0",
+                "--main-lcore", "0", "--no-pci", "--in-memory", "--single-file-segments",
+                "--file-prefix", self.prefix, "--log-level", "pmd.net.virtio.*:" + os.environ.get("BENCH_GUEST_LOG", "warning")]
+        macs = []
+        for i, p in enumerate(ports):
+            argv += ["--vdev", "net_virtio_user%d,path=%s,server=1,queue_size=%d,mac=%s" % (
+                i, p["sock"], QUEUE_SIZE, p["mac"])]
+            macs.append(p["mac"])
+        mbufs = self.n * (2 * QUEUE_SIZE + 32 * TX_FIRST_BURSTS + 512) + 8192
+        argv += ["--", "-i", "--forward-mode=" + spec["mode"], "--nb-cores=1", "--burst=32",
+                 "--rxd=%d" % QUEUE_SIZE, "--txd=%d" % QUEUE_SIZE,
+                 "--total-num-mbufs=%d" % mbufs, "--disable-link-check",
+                 "--txpkts=%d" % case.size, "--txonly-multi-flow"]
+        argv += os.environ.get("BENCH_GUEST_ARGS", "").split()   # e.g. --record-burst-stats
+        for i in range(self.n):   # loops: port 2k sends to port 2k+1's MAC and back
+            argv.append("--eth-peer=%d,%s" % (i, macs[i ^ 1] if i ^ 1 < self.n else macs[i]))
+        self.proc = Proc("guest " + spec["name"], argv,
+                         os.path.join(run.dir, "guest-%s.log" % spec["name"]), stdin=True)
+
+    def connect(self):
+        """True once every port of this guest is probed and its link is up."""
+        self.proc.check()
+        try:
+            if self.tel is None:
+                self.tel = dpdktel.Telemetry(self.prefix)
+            ids = self.tel.port_ids()
+            if len(ids) < self.n:
+                return False
+            return all((self.tel.cmd("/ethdev/link_status,%d" % i) or {}).get("status") == "UP"
+                       for i in ids)
+        except (OSError, ValueError, KeyError):
+            self.tel = None
+            return False
+
+    def start(self):
+        tf = self.spec["tx_first"]
+        self.proc.send("start tx_first %d" % tf if tf else "start")
+
+    def rx(self):
+        return sum(int(self.tel.stats(i)["ipackets"]) for i in self.tel.port_ids())
+
+    def stop(self):
+        if self.tel is not None:
+            try:
+                self.tel.close()
+            except OSError:
+                pass
+        if self.proc.alive():
+            try:
+                self.proc.send("stop")
+            except OSError:
+                pass
+        self.proc.stop(quit_cmd="quit", timeout=10)
+
+
+# ---------------------------------------------------------------------------------------------
+# switches
+
+class Ferry:
+    name = "ferry"
+
+    def __init__(self, case, run, args):
+        self.case, self.run = case, run
+        self.prefix = run.prefix + "-sw"
+        self.tel = None
+        ports = []
+        # VM ports: access ports with the guest's MAC, so the FDB holds it statically from the
+        # start (a MAC list on an all-VLAN trunk only filters sources: ferry would flood the
+        # first frames); PVP's uplink is in the same access VLAN; P2P's NICs are trunks of all
+        # VLANs carrying the pcap's tagged frames.
+        access = {"mode": "access", "tag": 10}
+        for i, p in enumerate(case.ports):
+            if p["kind"] == "pcap":
+                ports.append({"name": p["name"], "type": "dpdk", "devargs": pcap_devargs(i, p)})
+                if case.topo == "pvp":
+                    ports[-1]["vlan"] = access
+            else:
+                ports.append({"name": p["name"], "type": "vhostuser", "path": p["sock"],
+                              "mode": "client", "mac": [p["mac"]], "vlan": access})
+        cfg = {"lcores": {"main": 0, "pmd": [1]}, "burst": 32, "mbufs": case.mbufs,
+               "fdb": {"size": case.fdb, "aging": 3600},
+               "rpc": {"socket": os.path.join(run.work, "ferryd.sock")}, "ports": ports}
+        self.cfg = os.path.join(run.dir, "ferry.json")
+        with open(self.cfg, "w") as f:
+            json.dump(cfg, f, indent=1)
+        self.log = os.path.join(run.dir, "ferryd.log")
+        self.argv = [args.ferryd, "--config", self.cfg, "--", "--file-prefix", self.prefix,
+                     "--in-memory"]
+        self.proc = None
+
+    def start(self):
+        self.proc = Proc("ferryd", self.argv, self.log)
+
+    def ready(self):
+        self.proc.check()
+        text = read(self.log)
+        return ("ferryd ready" in text and
+                text.count("guest connected") >= self.case.n_vhost())
+
+    def port_tx(self, name):
+        if self.tel is None:
+            self.tel = dpdktel.Telemetry(self.prefix)
+            self.ids = {self.tel.name(i): i for i in self.tel.port_ids()}
+        dev = "net_pcap%d" % [p["name"] for p in self.case.ports].index(name)
+        return int(self.tel.stats(self.ids[dev])["opackets"])
+
+    def pid(self):
+        return self.proc.p.pid
+
+    def window_start(self):
+        pass
+
+    def window_end(self):
+        return {}
+
+    def window_counters_start(self):
+        pass
+
+    def window_counters_end(self):
+        return {}   # ferry's own counters come at exit (whole run), see stop()
+
+    def stop(self):
+        if self.tel is not None:
+            self.tel.close()
+        if self.proc is None:
+            return {}
+        rc = self.proc.stop(signal.SIGTERM, timeout=15)
+        out = {"exit_status": rc, "ports": {}}
+        for line in read(self.log).splitlines():
+            m = re.search(r"\b(stats|pmd) (\{.*\})\s*$", line)
+            if not m:
+                continue
+            d = json.loads(m.group(2))
+            if m.group(1) == "pmd":
+                out["cycles_per_packet"] = round(d["cycles_per_packet"], 1)
+                out["busy_pct"] = round(d["busy_pct"], 1)
+                out["pmd_packets"] = d["packets"]
+            else:
+                out["ports"][d["name"]] = {"rx": d["rx_packets"], "tx": d["tx_packets"],
+                                           "drops": {k: v for k, v in d["drops"].items() if v},
+                                           "mac_moves": d.get("mac_moves", 0)}
+        if "cycles_per_packet" not in out:
+            raise BenchError("ferryd logged no pmd counters: " + tail(self.log, 6))
+        sent = full = 0
+        for p in self.case.ports:
+            if p["kind"] == "vhost" and p["name"] in out["ports"]:
+                sent += out["ports"][p["name"]]["tx"]
+                full += out["ports"][p["name"]]["drops"].get("tx_full", 0)
+        if sent + full:
+            out["to_guest_drop_pct"] = round(100.0 * full / (sent + full), 1)
+        return out
+
+
+def pcap_devargs(i, p):
+    return "net_pcap%d,rx_pcap=%s%s" % (i, p["pcap"], ",infinite_rx=1" if p["infinite"] else "")
+
+
+class TestpmdSwitch:
+    name = "testpmd"
+
+    def __init__(self, case, run, args):
+        self.case, self.run = case, run
+        self.prefix = run.prefix + "-sw"
+        self.tel = None
+        if len(case.ports) > GUEST_PORTS_MAX:
+            raise NotApplicable("testpmd: %d ports > RTE_MAX_ETHPORTS %d" % (
+                len(case.ports), GUEST_PORTS_MAX))
+        argv = ["stdbuf", "-oL", TESTPMD, "--lcores", "0@0,1@1", "--main-lcore", "0",
+                "--no-pci", "--in-memory", "--file-prefix", self.prefix]
+        self.devs = []
+        for i, p in enumerate(case.ports):
+            if p["kind"] == "pcap":
+                dev = pcap_devargs(i, p)
+            else:
+                dev = "net_vhost%d,iface=%s,client=1,queues=1" % (i, p["sock"])
+            argv += ["--vdev", dev]
+            self.devs.append(dev.split(",")[0])
+        argv += ["--", "--forward-mode=io", "--auto-start", "--nb-cores=1", "--burst=32",
+                 "--rxd=1024", "--txd=1024", "--total-num-mbufs=%d" % case.mbufs,
+                 "--disable-link-check", "--port-topology=paired"]
+        self.log = os.path.join(run.dir, "testpmd-switch.log")
+        self.argv = argv
+        self.proc = None
+
+    def start(self):
+        self.proc = Proc("testpmd switch", self.argv, self.log, stdin=True)
+
+    def _tel(self):
+        if self.tel is None:
+            self.tel = dpdktel.Telemetry(self.prefix)
+            self.ids = {self.tel.name(i): i for i in self.tel.port_ids()}
+        return self.tel
+
+    def ready(self):
+        self.proc.check()
+        if "Press enter to exit" not in read(self.log):
+            return False
+        try:
+            t = self._tel()
+            for i, p in enumerate(self.case.ports):
+                if p["kind"] == "vhost":
+                    st = t.cmd("/ethdev/link_status,%d" % self.ids[self.devs[i]]) or {}
+                    if st.get("status") != "UP":
+                        return False
+            return True
+        except (OSError, ValueError, KeyError):
+            self.tel = None
+            return False
+
+    def port_tx(self, name):
+        i = [p["name"] for p in self.case.ports].index(name)
+        return int(self._tel().stats(self.ids[self.devs[i]])["opackets"])
+
+    def pid(self):
+        return self.proc.p.pid
+
+    def window_start(self):
+        pass
+
+    def window_end(self):
+        return {}
+
+    def _guest_tx(self):
+        """(sent, dropped) towards the guests. io forwarding sends what port i^1 received on
+        port i and frees what the tx burst refused (net_vhost does not count those)."""
+        sent = dropped = 0
+        for i, p in enumerate(self.case.ports):
+            if p["kind"] == "vhost" and (i ^ 1) < len(self.case.ports):
+                tx = int(self._tel().stats(self.ids[self.devs[i]])["opackets"])
+                rx = int(self._tel().stats(self.ids[self.devs[i ^ 1]])["ipackets"])
+                sent += tx
+                dropped += max(0, rx - tx)
+        return sent, dropped
+
+    def window_counters_start(self):
+        self.gt0 = self._guest_tx()
+
+    def window_counters_end(self):
+        s1, d1 = self._guest_tx()
+        s, d = s1 - self.gt0[0], d1 - self.gt0[1]
+        return {"to_guest_drop_pct": round(100.0 * d / (s + d), 1)} if s + d else {}
+
+    def stop(self):
+        if self.tel is not None:
+            self.tel.close()
+        if self.proc is None:
+            return {}
+        rc = self.proc.stop(timeout=15, quit_cmd="")   # "Press enter to exit"
+        return {"exit_status": rc}
+
+
+class NotApplicable(Exception):
+    pass
+
+
+class Ovs:
+    name = "ovs"
+
+    def __init__(self, case, run, args):
+        self.case, self.run = case, run
+        self.dir = os.path.join(run.work, "ovs")
+        self.rundir = os.path.join(self.dir, "run")
+        os.makedirs(self.rundir, exist_ok=True)
+        self.env = dict(os.environ, OVS_RUNDIR=self.rundir, OVS_DBDIR=self.dir,
+                        OVS_LOGDIR=run.dir, OVS_SYSCONFDIR=self.dir, OVS_PKGDATADIR=self.dir)
+        self.db = "unix:" + os.path.join(self.rundir, "db.sock")
+        self.ctl = os.path.join(self.rundir, "ovs-vswitchd.ctl")
+        self.dbctl = os.path.join(self.rundir, "ovsdb-server.ctl")
+        self.log = os.path.join(run.dir, "ovs-vswitchd.log")
+        self.pids = []
+        self.ofport = {p["name"]: i + 1 for i, p in enumerate(case.ports)}
+        self.args = args
+        self.proc = None
+
+    def start(self):
+        case, run, args = self.case, self.run, self.args
+        dbfile = os.path.join(self.dir, "conf.db")
+        self.sh(["ovsdb-tool", "create", dbfile, OVS_SCHEMA])
+        self.sh(["taskset", "-c", "0", "ovsdb-server", dbfile, "--remote=punix:" + self.db[5:],
+                 "--pidfile=" + os.path.join(self.rundir, "ovsdb-server.pid"),
+                 "--unixctl=" + self.dbctl, "--detach", "--no-chdir",
+                 "--log-file=" + os.path.join(run.dir, "ovsdb-server.log")])
+        self.pids.append(os.path.join(self.rundir, "ovsdb-server.pid"))
+        self.vsctl("--no-wait", "init")
+        self.vsctl("--no-wait", "set", "Open_vSwitch", ".",
+                   "other_config:dpdk-init=true", "other_config:dpdk-lcore-mask=0x1",
+                   "other_config:pmd-cpu-mask=0x2",
+                   "other_config:dpdk-socket-mem=%d" % args.ovs_socket_mem,
+                   "other_config:dpdk-socket-limit=%d" % max(args.ovs_socket_mem, 2048),
+                   "other_config:dpdk-extra=--in-memory --file-prefix=%s-ovs --no-pci" %
+                   run.prefix)
+        self.sh(["taskset", "-c", "0", OVS_VSWITCHD, self.db,
+                 "--pidfile=" + os.path.join(self.rundir, "ovs-vswitchd.pid"),
+                 "--unixctl=" + self.ctl, "--detach", "--no-chdir", "--log-file=" + self.log])
+        self.pids.append(os.path.join(self.rundir, "ovs-vswitchd.pid"))
+        if self.vsctl("get", "Open_vSwitch", ".", "dpdk_initialized").strip() != "true":
+            raise BenchError("OVS: DPDK not initialized: " + tail(self.log, 8))
+        cmd = ["add-br", "br0", "--", "set", "bridge", "br0", "datapath_type=netdev",
+               "other_config:mac-table-size=262144", "other_config:disable-in-band=true",
+               "fail_mode=standalone"]
+        for i, p in enumerate(case.ports):
+            cmd += ["--", "add-port", "br0", p["name"], "--", "set", "Interface", p["name"],
+                    "ofport_request=%d" % (i + 1)]
+            if p["kind"] == "pcap":
+                cmd += ["type=dpdk", "options:dpdk-devargs=" + pcap_devargs(i, p)]
+            else:
+                cmd += ["type=dpdkvhostuserclient", "options:vhost-server-path=" + p["sock"]]
+        self.vsctl(*cmd, timeout=60)
+        self.sh(["ovs-ofctl", "mod-port", "br0", "br0", "no-flood"])
+        for p in case.ports:
+            if p["kind"] == "vhost":   # guests' MACs are known, as ferry's "mac" lists say
+                self.appctl("fdb/add", "br0", p["name"], "0", p["mac"])
+        self.stations = case.kw.get("stations", 0)
+        self.extra_ready_s = 180 if self.stations > 1000 else 30
+        self.ready_t0, self.loaded = None, False
+
+    def sh(self, argv, timeout=30):
+        r = subprocess.run(argv, env=self.env, capture_output=True, text=True, timeout=timeout)
+        if r.returncode != 0:
+            raise BenchError("OVS: %s failed: %s %s" % (" ".join(argv[:3]), r.stderr.strip(),
+                                                          tail(self.log, 5)))
+        return r.stdout
+
+    def vsctl(self, *a, timeout=30):
+        return self.sh(["ovs-vsctl", "--db=" + self.db, "--timeout=%d" % timeout] + list(a),
+                       timeout=timeout + 5)
+
+    def appctl(self, *a, target=None):
+        return self.sh(["ovs-appctl", "-t", target or self.ctl] + list(a))
+
+    def unixctl_bulk(self, method, param_list, batch=200):
+        """Many unixctl requests over one connection (ovs-appctl would fork once each)."""
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(60)
+        s.connect(self.ctl)
+        dec = json.JSONDecoder()
+        buf = ""
+        for start in range(0, len(param_list), batch):
+            chunk = param_list[start:start + batch]
+            s.sendall("".join(json.dumps({"id": start + i, "method": method, "params": p})
+                              for i, p in enumerate(chunk)).encode())
+            got = 0
+            while got < len(chunk):
+                data = s.recv(1 << 16)
+                if not data:
+                    raise BenchError("OVS: unixctl connection closed")
+                buf += data.decode(errors="replace")
+                while buf.strip():
+                    buf = buf.lstrip()
+                    try:
+                        obj, end = dec.raw_decode(buf)
+                    except ValueError:
+                        break
+                    buf = buf[end:]
+                    got += 1
+                    if obj.get("error"):
+                        raise BenchError("OVS: %s %s: %s" % (method, chunk[0], obj["error"]))
+        s.close()
+
+    def fdb_entries(self):
+        out = self.appctl("fdb/stats-show", "br0")
+        m = re.search(r"Current/maximum MAC entries in the table: (\d+)", out)
+        return int(m.group(1)) if m else 0
+
+    def ready(self):
+        text = read(self.log)
+        if len(re.findall(r"vHost Device '.*' has been added", text)) < self.case.n_vhost():
+            return False
+        for p in self.case.ports:
+            if p["kind"] == "pcap":
+                st = self.vsctl("get", "Interface", p["name"], "error").strip()
+                if st not in ("[]", ""):
+                    raise BenchError("OVS: port %s: %s" % (p["name"], st))
+        # P2P: learning goes through upcalls; measure once the stations are in the MAC table.
+        # OVS polls a new port a moment before its bridge knows it and drops what arrives then
+        # ("received packet on unknown port"): a small learning pass can vanish whole; then the
+        # stations are loaded with fdb/add (what the pass teaches ferry; slow for 100k, where the
+        # pass is long enough to get through)
+        if self.stations == 0:
+            return True
+        have = self.fdb_entries()
+        if have >= self.stations:
+            return True
+        if self.ready_t0 is None:
+            self.ready_t0 = time.time()
+        elif not self.loaded and self.stations <= 10000 and time.time() - self.ready_t0 > 3:
+            self.loaded = True
+            log("      OVS learned %d of %d stations: loading them with fdb/add" % (
+                have, self.stations))
+            self.unixctl_bulk("fdb/add", [["br0", "nic1", str(mkpcap.station_vlan(k)),
+                                           mkpcap.mac_str(mkpcap.station_mac(k))]
+                                          for k in range(self.stations)])
+        return False
+
+    def port_tx(self, name):
+        out = self.sh(["ovs-ofctl", "dump-ports", "br0", str(self.ofport[name])])
+        m = re.search(r"tx pkts=(\d+)", out)
+        if not m:
+            raise BenchError("OVS: no tx counter for %s: %s" % (name, out))
+        return int(m.group(1))
+
+    def pid(self):
+        try:
+            return int(read(os.path.join(self.rundir, "ovs-vswitchd.pid")).strip())
+        except ValueError:
+            return None
+
+    def _guest_tx(self):
+        out = self.sh(["ovs-ofctl", "dump-ports", "br0"])
+        sent = dropped = 0
+        vh = {self.ofport[p["name"]] for p in self.case.ports if p["kind"] == "vhost"}
+        for m in re.finditer(r"port\s+(\d+): rx [^\n]*\n\s+tx pkts=(\d+), bytes=\d+, drop=(\d+)",
+                             out):
+            if int(m.group(1)) in vh:
+                sent += int(m.group(2))
+                dropped += int(m.group(3))
+        return sent, dropped
+
+    def window_counters_start(self):
+        self.gt0 = self._guest_tx()
+
+    def window_counters_end(self):
+        s1, d1 = self._guest_tx()
+        s, d = s1 - self.gt0[0], d1 - self.gt0[1]
+        return {"to_guest_drop_pct": round(100.0 * d / (s + d), 1)} if s + d else {}
+
+    def window_start(self):
+        self.appctl("dpif-netdev/pmd-stats-clear")
+
+    def window_end(self):
+        out = self.appctl("dpif-netdev/pmd-stats-show")
+        r0 = {"ovs_fdb_entries": self.fdb_entries()} if self.stations else {}
+        with open(os.path.join(self.run.dir, "ovs-pmd-stats.txt"), "w") as f:
+            f.write(out)
+        r = dict(r0)
+        m = re.search(r"avg processing cycles per packet: ([\d.]+)", out)
+        if m:
+            r["cycles_per_packet"] = float(m.group(1))
+        m = re.search(r"processing cycles: \d+ \(([\d.]+)%\)", out)
+        if m:
+            r["busy_pct"] = float(m.group(1))
+        return r
+
+    def stop(self):
+        for target, args in ((self.ctl, ["exit", "--cleanup"]), (self.dbctl, ["exit"])):
+            try:
+                subprocess.run(["ovs-appctl", "-t", target] + args, env=self.env,
+                               capture_output=True, timeout=20)
+            except subprocess.TimeoutExpired:
+                pass
+        for pf in self.pids:
+            try:
+                pid = int(read(pf).strip() or 0)
+            except ValueError:
+                pid = 0
+            if pid <= 0:
+                continue
+            for _ in range(50):
+                try:
+                    os.kill(pid, 0)
+                except OSError:
+                    break
+                time.sleep(0.1)
+            else:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
+        return {}
+
+
+ADAPTERS = {"ferry": Ferry, "testpmd": TestpmdSwitch, "ovs": Ovs}
+
+
+# ---------------------------------------------------------------------------------------------
+# one measurement: one switch on one case
+
+class Run:
+    def __init__(self, out, work, case, switch, rep):
+        self.case, self.switch, self.rep = case, switch, rep
+        self.dir = os.path.join(out, "runs", "r%d-%s-%s" % (rep, case.name, switch))
+        self.work = os.path.join(work, "r%d-%s-%s" % (rep, case.name, switch))
+        os.makedirs(self.dir, exist_ok=True)
+        os.makedirs(self.work, exist_ok=True)
+        self.prefix = "fbench%d" % os.getpid()
+
+
+def measure(args, out, work, case, switch, rep):
+    run = Run(out, work, case, switch, rep)
+    rec = {"topo": case.topo, "case": case.label, "name": case.name, "size": case.size,
+           "switch": switch, "repeat": rep, "ok": False}
+    for p in case.ports:
+        if p["kind"] == "vhost":
+            p["sock"] = os.path.join(run.work, p["name"] + ".sock")
+    guests, sw = [], None
+    t_start = time.time()
+    try:
+        if switch == "testpmd" and len(case.ports) > GUEST_PORTS_MAX:
+            raise NotApplicable("%d ports > RTE_MAX_ETHPORTS %d of Debian's DPDK" % (
+                len(case.ports), GUEST_PORTS_MAX))
+        for g in case.guests:
+            guests.append(Guest(g, case, run))
+        time.sleep(0.3)
+        sw = ADAPTERS[switch](case, run, args)
+        sw.start()
+        limit = 20 + 1.5 * case.n_vhost()
+        for g in guests:
+            wait_for("guest %s ports up" % g.spec["name"], g.connect, limit,
+                     alive=(sw.proc.check if sw.proc is not None else None))
+        wait_for("%s ready" % switch, sw.ready, limit + getattr(sw, "extra_ready_s", 0), step=0.2)
+        time.sleep(0.5 if guests else 0)
+        for g in guests:
+            g.start()
+        time.sleep(args.warmup if args.smoke else max(args.warmup, case.warmup_min))
+        count = (lambda: sum(g.rx() for g in guests)) if case.sink[0] == "guests" else \
+            (lambda: sw.port_tx(case.sink[1]))
+        guest_rx = (lambda: sum(g.rx() for g in guests)) if guests else (lambda: 0)
+        sw_pid = sw.pid()
+        cpu_use = lambda: (task_times(sw_pid, cpu=1) if sw_pid else 0.0,  # noqa: E731
+                           sum(task_times(g.proc.p.pid) for g in guests))
+        sw.window_start()
+        sw.window_counters_start()
+        cpu0, c0, t0, g0, use0 = cpu_times(), count(), time.time(), guest_rx(), cpu_use()
+        samples = []
+        perf = start_perf(args, run, sw_pid) if switch == "ferry" and args.perf else None
+        prev_c, prev_t = c0, t0
+        while time.time() < t0 + args.window - 0.05:
+            time.sleep(min(1.0, t0 + args.window - time.time()))
+            c, t = count(), time.time()
+            samples.append(round((c - prev_c) / (t - prev_t) / 1e6, 4))
+            prev_c, prev_t = c, t
+            for g in guests:
+                g.proc.check()
+        c1, t1, cpu1, g1, use1 = prev_c, prev_t, cpu_times(), guest_rx(), cpu_use()
+        if perf is not None:
+            stop_perf(perf, run, rec)
+        rec.update(sw.window_end())
+        rec["mpps"] = round((c1 - c0) / (t1 - t0) / 1e6, 4)
+        rec["window_s"] = round(t1 - t0, 2)
+        rec["per_second_mpps"] = samples
+        rec["steal_pct"] = steal_pct(cpu0, cpu1)
+        # how much of its core each side actually got (the machine is shared: other tenants'
+        # busy pollers on cpu 0/1 show up here, not in the rates' names)
+        rec["switch_pmd_cpu_pct"] = round(100.0 * (use1[0] - use0[0]) / (t1 - t0), 1)
+        rec["guest_cpu_pct"] = round(100.0 * (use1[1] - use0[1]) / (t1 - t0), 1) \
+            if guests else None
+        rec.update(sw.window_counters_end())
+        if rec["switch_pmd_cpu_pct"] > 5:
+            rec["mpps_per_core"] = round(rec["mpps"] * 100.0 / min(100.0, rec["switch_pmd_cpu_pct"]),
+                                         4)
+        if case.sink[0] == "port" and guests:   # cross-check: what the guests received
+            rec["guest_rx_mpps"] = round((g1 - g0) / (t1 - t0) / 1e6, 4)
+        st = sw.stop()
+        sw = None
+        rec["exit_status"] = st.get("exit_status")
+        if switch == "ferry":
+            rec["ferry"] = st
+            rec["cycles_per_packet"] = st.get("cycles_per_packet")
+            rec["busy_pct"] = st.get("busy_pct")
+            if "to_guest_drop_pct" in st:
+                rec["to_guest_drop_pct"] = st["to_guest_drop_pct"]
+        rec["ok"] = rec["mpps"] > 0
+        if not rec["ok"]:
+            rec["error"] = "nothing forwarded in the window"
+    except NotApplicable as e:
+        rec["error"] = "n/a: %s" % e
+        rec["na"] = True
+    except Exception as e:  # noqa: BLE001 — a failed run is recorded, the suite goes on
+        rec["error"] = str(e)
+    finally:
+        if sw is not None:
+            try:
+                sw.stop()
+            except Exception as e:  # noqa: BLE001
+                rec.setdefault("error", "stop: %s" % e)
+        for g in guests:
+            g.stop()
+        cleanup_runtime(run.prefix)
+        shutil.rmtree(run.work, ignore_errors=True)
+    rec["elapsed_s"] = round(time.time() - t_start, 1)
+    with open(os.path.join(run.dir, "result.json"), "w") as f:
+        json.dump(rec, f, indent=1)
+    return rec
+
+
+def cleanup_runtime(prefix):
+    for d in ("/var/run/dpdk", "/run/dpdk"):
+        if not os.path.isdir(d):
+            continue
+        for name in os.listdir(d):
+            if name == prefix or name.startswith(prefix + "-"):
+                shutil.rmtree(os.path.join(d, name), ignore_errors=True)
+
+
+def start_perf(args, run, pid):
+    """Sample ferryd's threads only (other tenants' threads on cpu 1 are not ours to profile)."""
+    data = os.path.join(run.dir, "perf.data")
+    return Proc("perf", ["perf", "record", "-p", str(pid), "-g", "-F", "2999",
+                         "-e", args.perf_event, "-o", data],
+                os.path.join(run.dir, "perf-record.log"))
+
+
+def stop_perf(perf, run, rec):
+    perf.stop(signal.SIGINT, timeout=30)
+    data = os.path.join(run.dir, "perf.data")
+    rep = subprocess.run(["perf", "report", "-i", data, "--no-children", "--stdio",
+                          "--sort", "comm,dso,symbol", "--percent-limit", "0.3", "-g", "none"],
+                         capture_output=True, text=True, timeout=120)
+    with open(os.path.join(run.dir, "perf-report.txt"), "w") as f:
+        f.write(rep.stdout)
+    top = []
+    for line in rep.stdout.splitlines():
+        m = re.match(r"\s+([\d.]+)%\s+(\S+)\s+(\S+)\s+\[[.k]\]\s+(\S+)", line)
+        if m:
+            top.append((float(m.group(1)), m.group(4), m.group(3), m.group(2)))
+    rec["perf_top"] = top[:25]
+
+
+# ---------------------------------------------------------------------------------------------
+# summary, tables, chart
+
+def fmt(x, nd=2):
+    return "-" if x is None else ("%.*f" % (nd, x))
+
+
+def stats_of(vals):
+    vals = [v for v in vals if v is not None]
+    if not vals:
+        return None
+    med = statistics.median(vals)
+    return {"median": round(med, 4), "min": round(min(vals), 4), "max": round(max(vals), 4),
+            "n": len(vals),
+            "spread_pct": round(100.0 * (max(vals) - min(vals)) / med, 1) if med else None}
+
+
+def run_quality(r):
+    """A run is clean when the switch's PMD and the guests had their cores (other tenants' busy
+    threads did not share them) and there was no steal: only then is its rate the switch's."""
+    why = []
+    pmd = r.get("switch_pmd_cpu_pct")
+    if pmd is not None and pmd < 90:
+        why.append("PMD got %.0f%% of cpu1" % pmd)
+    g = r.get("guest_cpu_pct")
+    if g is not None and g < 90:
+        why.append("guests got %.0f%% of cpu0" % g)
+    st = r.get("steal_pct") or {}
+    if max(st.values() or [0]) > 5:
+        why.append("steal %s%%" % max(st.values()))
+    return not why, why
+
+
+def summarize(records, cases, switches):
+    summary = []
+    for c in cases:
+        row = {"topo": c.topo, "case": c.label, "name": c.name, "size": c.size, "switch": {}}
+        by_sw = {s: {r["repeat"]: r for r in records
+                     if r["name"] == c.name and r["switch"] == s} for s in switches}
+        for s in switches:
+            runs = by_sw[s].values()
+            ok = [r for r in runs if r.get("ok")]
+            clean = [r for r in ok if run_quality(r)[0]]
+            row["switch"][s] = {
+                "mpps": stats_of([r["mpps"] for r in ok]),
+                "mpps_clean": stats_of([r["mpps"] for r in clean]),
+                "clean_runs": len(clean),
+                "mpps_per_core": stats_of([r.get("mpps_per_core") for r in ok]),
+                "pmd_cpu_pct": stats_of([r.get("switch_pmd_cpu_pct") for r in ok]),
+                "cycles_per_packet": stats_of([r.get("cycles_per_packet") for r in ok]),
+                "errors": sorted({r["error"] for r in runs if r.get("error")}),
+                "na": any(r.get("na") for r in runs)}
+        for other in ("testpmd", "ovs"):
+            if "ferry" in switches and other in switches:
+                ratios, rpc, rclean = [], [], []
+                for rep, fr in by_sw["ferry"].items():
+                    o = by_sw[other].get(rep)
+                    if fr.get("ok") and o and o.get("ok") and o["mpps"] > 0:
+                        ratios.append(fr["mpps"] / o["mpps"])
+                        if run_quality(fr)[0] and run_quality(o)[0]:
+                            rclean.append(fr["mpps"] / o["mpps"])
+                        if fr.get("mpps_per_core") and o.get("mpps_per_core"):
+                            rpc.append(fr["mpps_per_core"] / o["mpps_per_core"])
+                row["ferry_vs_" + other] = stats_of(ratios)
+                row["ferry_vs_%s_per_core" % other] = stats_of(rpc)
+                row["ferry_vs_%s_clean" % other] = stats_of(rclean)
+        summary.append(row)
+    return summary
+
+
+def cell(st, nd=2):
+    if st is None:
+        return "-"
+    if st["n"] == 1:
+        return fmt(st["median"], nd)
+    return "%s (%s-%s)" % (fmt(st["median"], nd), fmt(st["min"], nd), fmt(st["max"], nd))
+
+
+def swcell(row, s, key="mpps", nd=2):
+    d = row["switch"].get(s)
+    if d is None:
+        return "not run"
+    if d["na"]:
+        return "n/a"
+    if d[key] is None:
+        return "FAIL" if d["errors"] else "-"
+    return cell(d[key], nd)
+
+
+TOPO_TITLE = {"pvp": "PVP (NIC->VM->NIC)", "p2p": "P2P (NIC->NIC), MAC entries",
+              "v2v": "V2V (VM->VM)", "scale": "Scale (vhost ports, VM<->VM pairs)"}
+
+
+def write_markdown(path, meta, summary, records, switches):
+    L = ["# ferry benchmark — %s" % meta["date"], ""]
+    L.append("%s; %d repeat(s); warm-up %ss, window %ss; PMD on lcore 1, guests/generators on "
+             "lcore 0. Mpps = median over repeats (min-max); ratios are per-repeat pairs "
+             "(adjacent runs), median (min-max). Cycles/packet: ferry from its PMD counters "
+             "(whole run, per received frame), OVS from pmd-stats-show (window). Clean runs "
+             "(per switch, in column order): runs where the PMD and the guests had their cores "
+             "to themselves (see Every run): on a shared machine only those measure the "
+             "switch." % (
+                 meta["mode"], meta["repeats"], meta["warmup_s"], meta["window_s"]))
+    L.append("")
+    head = ["topology", "case"] + ["%s Mpps" % s for s in switches] + ["clean runs"]
+    if "ferry" in switches:
+        head += ["ferry/%s" % o for o in ("testpmd", "ovs") if o in switches]
+        head += ["ferry cyc/pkt"]
+    if "ovs" in switches:
+        head += ["OVS cyc/pkt"]
+    L.append("| " + " | ".join(head) + " |")
+    L.append("|" + "---|" * len(head))
+    for row in summary:
+        label = {"pvp": "%s B" % row["case"], "p2p": "%s MACs" % row["case"],
+                 "v2v": "64 B, 2 ports", "scale": "%s ports" % row["case"]}[row["topo"]]
+        cells = [TOPO_TITLE[row["topo"]].split(" ")[0], label]
+        cells += [swcell(row, s) for s in switches]
+        cells += ["/".join(str(row["switch"][s].get("clean_runs", 0)) for s in switches)]
+        if "ferry" in switches:
+            cells += [cell(row.get("ferry_vs_" + o)) for o in ("testpmd", "ovs") if o in switches]
+            cells += [swcell(row, "ferry", "cycles_per_packet", 0)]
+        if "ovs" in switches:
+            cells += [swcell(row, "ovs", "cycles_per_packet", 0)]
+        L.append("| " + " | ".join(cells) + " |")
+    L.append("")
+    L.append("### Per PMD core (Mpps divided by the share of cpu 1 the PMD thread really got)")
+    L.append("")
+    L.append("On a shared machine other tenants' threads take part of the PMD core; this scales "
+             "each run to a whole core. Meaningful where the switch is the bound (to-guest drops "
+             "~0 and the guests had CPU to spare), misleading where the guest was.")
+    L.append("")
+    head2 = ["topology", "case"] + ["%s Mpps/core" % s for s in switches] + \
+        ["%s PMD cpu %%" % s for s in switches]
+    if "ferry" in switches:
+        head2 += ["ferry/%s per core" % o for o in ("testpmd", "ovs") if o in switches]
+    L.append("| " + " | ".join(head2) + " |")
+    L.append("|" + "---|" * len(head2))
+    for row in summary:
+        label = {"pvp": "%s B" % row["case"], "p2p": "%s MACs" % row["case"],
+                 "v2v": "64 B, 2 ports", "scale": "%s ports" % row["case"]}[row["topo"]]
+        cells = [TOPO_TITLE[row["topo"]].split(" ")[0], label]
+        cells += [swcell(row, s, "mpps_per_core") for s in switches]
+        cells += [swcell(row, s, "pmd_cpu_pct", 0) for s in switches]
+        if "ferry" in switches:
+            cells += [cell(row.get("ferry_vs_%s_per_core" % o)) for o in ("testpmd", "ovs")
+                      if o in switches]
+        L.append("| " + " | ".join(cells) + " |")
+    L.append("")
+    if "ferry" in switches and len(switches) > 1:
+        L.append("### Clean runs only (both runs of the pair clean)")
+        L.append("")
+        others = [o for o in ("testpmd", "ovs") if o in switches]
+        head3 = ["topology", "case"] + ["%s Mpps (clean)" % s for s in switches] + \
+            ["ferry/%s (clean pairs)" % o for o in others]
+        L.append("| " + " | ".join(head3) + " |")
+        L.append("|" + "---|" * len(head3))
+        for row in summary:
+            label = {"pvp": "%s B" % row["case"], "p2p": "%s MACs" % row["case"],
+                     "v2v": "64 B, 2 ports", "scale": "%s ports" % row["case"]}[row["topo"]]
+            cells = [TOPO_TITLE[row["topo"]].split(" ")[0], label]
+            cells += [swcell(row, s, "mpps_clean") for s in switches]
+            cells += [cell(row.get("ferry_vs_%s_clean" % o)) for o in others]
+            L.append("| " + " | ".join(cells) + " |")
+        L.append("")
+    tgt = next((r for r in summary if r["name"] == "pvp-64"), None)
+    if tgt is not None and "ferry" in switches:
+        L.append("Targets (PVP 64 B, single PMD core): ferry >= 1.5x OVS: %s; ferry >= 0.9x "
+                 "testpmd: %s." % (
+                     target_txt(tgt.get("ferry_vs_ovs"), 1.5),
+                     target_txt(tgt.get("ferry_vs_testpmd"), 0.9)))
+        L.append("")
+    errs = [r for r in records if r.get("error") and not r.get("na")]
+    if errs:
+        L.append("## Failed runs")
+        L.append("")
+        for r in errs:
+            L.append("- r%d %s %s: %s" % (r["repeat"], r["name"], r["switch"],
+                                          r["error"].replace("\n", " ")[:300]))
+        L.append("")
+    L.append("## Every run")
+    L.append("")
+    L.append("PMD cpu = CPU time the switch's PMD thread got on cpu 1 during the window (100 = the "
+             "whole core; less means other tenants' threads shared it); guest cpu = the guests' "
+             "CPU time (cpu 0); to-guest drops = frames the switch could not put into full guest "
+             "rings (the guest was the bound); steal = hypervisor steal on cpu0/cpu1.")
+    L.append("")
+    L.append("| repeat | case | switch | Mpps | per-second Mpps | cyc/pkt | PMD cpu % | "
+             "guest cpu % | to-guest drops % | steal % | clean | note |")
+    L.append("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for r in records:
+        st = r.get("steal_pct") or {}
+        note = ""
+        if r.get("ferry"):
+            drops = {}
+            for pn, pd in r["ferry"].get("ports", {}).items():
+                for k, v in pd.get("drops", {}).items():
+                    drops["%s.%s" % (pn, k)] = v
+            if drops:
+                note = "ferry drops (whole run): " + ", ".join(
+                    "%s=%d" % kv for kv in sorted(drops.items()))
+        if r.get("guest_rx_mpps") is not None:
+            note = ("guest rx %.2f Mpps; " % r["guest_rx_mpps"]) + note
+        if r.get("error"):
+            note = r["error"].replace("\n", " ").replace("|", "/")[:120]
+        clean, why = run_quality(r)
+        L.append("| %d | %s | %s | %s | %s | %s | %s | %s | %s | %s/%s | %s | %s |" % (
+            r["repeat"], r["name"], r["switch"], fmt(r.get("mpps")),
+            " ".join(fmt(x) for x in r.get("per_second_mpps", [])),
+            fmt(r.get("cycles_per_packet"), 0), fmt(r.get("switch_pmd_cpu_pct"), 0),
+            fmt(r.get("guest_cpu_pct"), 0), fmt(r.get("to_guest_drop_pct"), 1),
+            st.get("cpu0", "-"), st.get("cpu1", "-"),
+            ("yes" if clean else "no: " + "; ".join(why)) if r.get("ok") else "-", note))
+    L.append("")
+    L.append("Machine: %s" % meta["machine"])
+    L.append("")
+    with open(path, "w") as f:
+        f.write("\n".join(L))
+
+
+def target_txt(st, goal):
+    if st is None:
+        return "not measured"
+    return "%.2fx -> %s" % (st["median"], "met" if st["median"] >= goal else "NOT met")
+
+
+def write_chart(out, summary, switches):
+    dat = os.path.join(out, "chart.dat")
+    with open(dat, "w") as f:
+        f.write("# case " + " ".join("%s_med %s_min %s_max" % (s, s, s) for s in switches) + "\n")
+        for row in summary:
+            vals = []
+            for s in switches:
+                st = row["switch"][s]["mpps"]
+                vals += ["%.4f %.4f %.4f" % (st["median"], st["min"], st["max"])
+                         if st else "0 0 0"]
+            f.write('"%s" %s\n' % (row["name"], " ".join(vals)))
+    if not shutil.which("gnuplot"):
+        log("gnuplot not found: chart.dat written, no chart.png")
+        return None
+    png = os.path.join(out, "chart.png")
+    colors = {"ferry": "#1f77b4", "testpmd": "#7f7f7f", "ovs": "#d62728"}
+    plots = ", ".join("'%s' using %d:%d:%d%s title '%s' lc rgb '%s'" % (
+        dat, 2 + 3 * i, 3 + 3 * i, 4 + 3 * i, ":xtic(1)" if i == 0 else "",
+        {"ovs": "OVS-DPDK", "testpmd": "testpmd io"}.get(s, s), colors[s])
+        for i, s in enumerate(switches))
+    script = "\n".join([
+        "set terminal pngcairo size 1400,650 font 'sans,10'",
+        "set output '%s'" % png,
+        "set title 'ferry vs testpmd (io) vs OVS-DPDK: one PMD core, median and min-max over "
+        "repeats'",
+        "set ylabel 'Mpps (log scale)'", "set grid ytics mytics", "set logscale y",
+        "set yrange [0.1:*]",
+        "set style data histograms", "set style histogram errorbars gap 1.5 lw 1",
+        "set style fill solid 0.85 border -1", "set boxwidth 0.9",
+        "set xtics rotate by -30", "set key top right",
+        "plot " + plots, ""])
+    r = subprocess.run(["gnuplot"], input=script, capture_output=True, text=True)
+    if r.returncode != 0:
+        log("gnuplot failed: %s" % r.stderr.strip())
+        return None
+    return png
+
+
+def sha256(path):
+    import hashlib
+    try:
+        with open(path, "rb") as f:
+            return hashlib.sha256(f.read()).hexdigest()[:16]
+    except OSError:
+        return None
+
+
+def machine_info():
+    cpu = "?"
+    for line in read("/proc/cpuinfo").splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    return "%s, %d cpus, kernel %s" % (cpu, os.cpu_count(), os.uname().release)
+
+
+def versions(args):
+    v = {}
+    for name, argv in (("ferryd", [args.ferryd, "--version"]),
+                       ("testpmd", ["dpkg-query", "-W", "-f=${Version}", "dpdk"]),
+                       ("ovs", ["dpkg-query", "-W", "-f=${Version}", "openvswitch-switch-dpdk"]),
+                       ("git", ["git", "-C", ROOT, "rev-parse", "--short", "HEAD"])):
+        try:
+            v[name] = subprocess.run(argv, capture_output=True, text=True,
+                                     timeout=10).stdout.strip()
+        except (OSError, subprocess.TimeoutExpired):
+            v[name] = None
+    return v
+
+
+# ---------------------------------------------------------------------------------------------
+
+def main():
+    ap = argparse.ArgumentParser(description="ferry vs testpmd vs OVS-DPDK (see bench/README.md)")
+    ap.add_argument("--smoke", action="store_true", help="each topology once, very short")
+    ap.add_argument("--repeat", type=int, default=None)
+    ap.add_argument("--only", default="", help="topologies or cases: pvp,p2p,v2v,scale,pvp-64..")
+    ap.add_argument("--switches", default=",".join(SWITCHES))
+    ap.add_argument("--warmup", type=float, default=None)
+    ap.add_argument("--window", type=float, default=None)
+    ap.add_argument("--out", default=None)
+    ap.add_argument("--ferryd", default=os.path.join(ROOT, "build/app/ferryd/ferryd"))
+    ap.add_argument("--ovs-socket-mem", type=int, default=512)
+    ap.add_argument("--perf", action="store_true",
+                    help="perf record the PMD lcore during ferry's windows")
+    ap.add_argument("--perf-event", default="cpu-clock")
+    ap.add_argument("--report", metavar="DIR",
+                    help="only rewrite DIR's results.md/chart.png from its results.json")
+    args = ap.parse_args()
+    if args.report:
+        with open(os.path.join(args.report, "results.json")) as f:
+            d = json.load(f)
+        sws = d["meta"]["switches"]
+        names = []
+        for r in d["runs"]:
+            if (r["topo"], r["case"]) not in names:
+                names.append((r["topo"], r["case"]))
+        cs = [Case(t, l, next(r["size"] for r in d["runs"] if r["topo"] == t and r["case"] == l))
+              for t, l in names]
+        d["summary"] = summarize(d["runs"], cs, sws)
+        with open(os.path.join(args.report, "results.json"), "w") as f:
+            json.dump(d, f, indent=1)
+        write_markdown(os.path.join(args.report, "results.md"), d["meta"], d["summary"],
+                       d["runs"], sws)
+        write_chart(args.report, d["summary"], sws)
+        print(read(os.path.join(args.report, "results.md")).split("## Every run")[0].rstrip())
+        return 0
+    if args.repeat is None:
+        args.repeat = 1 if args.smoke else 3
+    if args.warmup is None:
+        args.warmup = 1.0 if args.smoke else 2.0
+    if args.window is None:
+        args.window = 2.0 if args.smoke else 5.0
+    switches = [s for s in args.switches.split(",") if s]
+    for s in switches:
+        if s not in SWITCHES:
+            ap.error("unknown switch %s" % s)
+    if "ovs" in switches and not os.path.exists(OVS_VSWITCHD):
+        log("OVS with DPDK is not installed (%s): skipping it" % OVS_VSWITCHD)
+        switches.remove("ovs")
+    pick = SMOKE_CASES if args.smoke else FULL_CASES
+    only = [o for o in args.only.split(",") if o]
+    if only:
+        every = FULL_CASES + [c for c in SMOKE_CASES if c not in FULL_CASES]
+        pick = [(t, l) for t, l in pick if t in only] + \
+            [(t, l) for t, l in every if "%s-%s" % (t, l) in only]
+        if not pick:
+            ap.error("--only %s matches no case (topologies: pvp p2p v2v scale; cases: %s)" % (
+                args.only, " ".join("%s-%s" % c for c in every)))
+    if not os.access(args.ferryd, os.X_OK) and "ferry" in switches:
+        print("FAIL: bench%s: ferryd not built (%s)" % ("/smoke" if args.smoke else "",
+                                                        args.ferryd))
+        return 1
+
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    out = args.out or os.path.join(BENCH, "results", stamp + ("-smoke" if args.smoke else ""))
+    os.makedirs(out, exist_ok=True)
+    work = tempfile.mkdtemp(prefix="fbench.", dir="/tmp")
+    # a private copy: others rebuilding build/ during the run must not change what is measured
+    if os.access(args.ferryd, os.X_OK):
+        snap = os.path.join(work, "ferryd")
+        shutil.copy2(args.ferryd, snap)
+        args.ferryd_src, args.ferryd = args.ferryd, snap
+    def on_signal(signum, frame):
+        raise KeyboardInterrupt()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, on_signal)
+    meta = {"date": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "mode": "smoke" if args.smoke else
+            "full", "repeats": args.repeat, "warmup_s": args.warmup, "window_s": args.window,
+            "switches": switches, "machine": machine_info(), "versions": versions(args),
+            "cmdline": sys.argv[1:], "ferryd": getattr(args, "ferryd_src", args.ferryd),
+            "ferryd_sha256": sha256(args.ferryd)}
+    log("results in %s (work dir %s)" % (out, work))
+    log("cases: %s; switches: %s; %d repeat(s)" % (
+        " ".join("%s-%s" % c for c in pick), " ".join(switches), args.repeat))
+    records = []
+    cases = []
+    interrupted = False
+    try:
+        cases = [build_case(t, l, work, args.smoke) for t, l in pick]
+        total = len(cases) * len(switches) * args.repeat
+        k = 0
+        for rep in range(1, args.repeat + 1):
+            for c in cases:
+                line = []
+                for s in switches:
+                    k += 1
+                    r = measure(args, out, work, c, s, rep)
+                    records.append(r)
+                    if r.get("ok"):
+                        extra = ""
+                        if r.get("cycles_per_packet") is not None:
+                            extra = ", %.0f cyc/pkt" % r["cycles_per_packet"]
+                        msg = "%.3f Mpps%s" % (r["mpps"], extra)
+                    else:
+                        msg = r.get("error", "") if r.get("na") else "FAILED: " + r.get("error", "")
+                    log("[%d/%d] r%d %-10s %-8s %s (%.0f s)" % (k, total, rep, c.name, s,
+                                                                msg[:200], r["elapsed_s"]))
+                    line.append(r)
+                fr = next((r for r in line if r["switch"] == "ferry" and r.get("ok")), None)
+                if fr:
+                    rat = ["ferry/%s %.2f" % (r["switch"], fr["mpps"] / r["mpps"])
+                           for r in line if r["switch"] != "ferry" and r.get("ok")]
+                    if rat:
+                        log("      %s: %s" % (c.name, ", ".join(rat)))
+    except KeyboardInterrupt:
+        interrupted = True
+        log("interrupted: writing what was measured")
+    finally:
+        kill_all()
+        shutil.rmtree(work, ignore_errors=True)
+        cleanup_runtime("fbench%d" % os.getpid())
+
+    summary = summarize(records, [c for c in cases], switches) if records else []
+    with open(os.path.join(out, "results.json"), "w") as f:
+        json.dump({"meta": meta, "summary": summary, "runs": records}, f, indent=1)
+    write_markdown(os.path.join(out, "results.md"), meta, summary, records, switches)
+    png = write_chart(out, summary, switches) if summary else None
+    latest = os.path.join(BENCH, "results", "latest" + ("-smoke" if args.smoke else ""))
+    if os.path.dirname(os.path.abspath(out)) == os.path.join(BENCH, "results"):
+        try:
+            if os.path.islink(latest):
+                os.unlink(latest)
+            os.symlink(os.path.basename(out), latest)
+        except OSError:
+            pass
+    print()
+    print(read(os.path.join(out, "results.md")).split("## Failed runs")[0]
+          .split("## Every run")[0].rstrip())
+    print()
+    log("wrote %s/results.md, results.json%s" % (out, ", chart.png" if png else ""))
+
+    failed = [r for r in records if not r.get("ok") and not r.get("na")]
+    if args.smoke:
+        if interrupted:
+            print("FAIL: bench/smoke: interrupted")
+            return 1
+        if failed:
+            r = failed[0]
+            print("FAIL: bench/smoke: %s on %s: %s" % (r["switch"], r["name"],
+                                                      (r.get("error") or "")[:300]))
+            return 1
+        if not records:
+            print("FAIL: bench/smoke: nothing ran")
+            return 1
+        print("PASS: bench/smoke")
+        return 0
+    return 1 if (failed or interrupted) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
