@@ -417,7 +417,20 @@ def pcap_devargs(i, p):
     return "net_pcap%d,rx_pcap=%s%s" % (i, p["pcap"], ",infinite_rx=1" if p["infinite"] else "")
 
 
-class TestpmdSwitch:
+class GuestDropWindow:
+    """Switches that count frames offered to guests (_guest_tx -> sent, dropped): the share dropped
+    at the guests' rings during the measurement window."""
+
+    def window_counters_start(self):
+        self.gt0 = self._guest_tx()
+
+    def window_counters_end(self):
+        s1, d1 = self._guest_tx()
+        s, d = s1 - self.gt0[0], d1 - self.gt0[1]
+        return {"to_guest_drop_pct": round(100.0 * d / (s + d), 1)} if s + d else {}
+
+
+class TestpmdSwitch(GuestDropWindow):
     name = "testpmd"
 
     def __init__(self, case, run, args):
@@ -494,14 +507,6 @@ class TestpmdSwitch:
                 dropped += max(0, rx - tx)
         return sent, dropped
 
-    def window_counters_start(self):
-        self.gt0 = self._guest_tx()
-
-    def window_counters_end(self):
-        s1, d1 = self._guest_tx()
-        s, d = s1 - self.gt0[0], d1 - self.gt0[1]
-        return {"to_guest_drop_pct": round(100.0 * d / (s + d), 1)} if s + d else {}
-
     def stop(self):
         if self.tel is not None:
             self.tel.close()
@@ -515,7 +520,7 @@ class NotApplicable(Exception):
     pass
 
 
-class Ovs:
+class Ovs(GuestDropWindow):
     name = "ovs"
 
     def __init__(self, case, run, args):
@@ -677,14 +682,6 @@ class Ovs:
                 sent += int(m.group(2))
                 dropped += int(m.group(3))
         return sent, dropped
-
-    def window_counters_start(self):
-        self.gt0 = self._guest_tx()
-
-    def window_counters_end(self):
-        s1, d1 = self._guest_tx()
-        s, d = s1 - self.gt0[0], d1 - self.gt0[1]
-        return {"to_guest_drop_pct": round(100.0 * d / (s + d), 1)} if s + d else {}
 
     def window_start(self):
         self.appctl("dpif-netdev/pmd-stats-clear")

@@ -57,6 +57,9 @@ rm -rf "$OUT"
 mkdir -p "$OUT/bin" "$OUT/req" || fail_all "cannot create $OUT"
 # a snapshot of the binaries under test: others may rebuild build/ while the lab runs
 cp "$FERRYD" "$OUT/bin/ferryd" && cp "$VPEER" "$OUT/bin/ferry-vpeer" || fail_all "cannot copy the binaries"
+# the guest sees the host's root read-only but has its own /tmp (and the checkout may live there):
+# its scripts travel in the shared run directory, mounted at /tmp/ferry-lab inside
+rm -rf "$OUT/guest" && cp -r "$LAB/guest" "$OUT/guest" || fail_all "cannot copy the guest scripts"
 
 # ---- initramfs: busybox, the modules for virtio-9p and vfio, our /init ----
 build_initramfs() {
@@ -104,7 +107,7 @@ env ${QEMU_MODULE_DIR:+QEMU_MODULE_DIR=$QEMU_MODULE_DIR} "$QEMU" "${QDATA[@]}" \
 	-display none -vga none -serial "file:$OUT/console.log" -monitor none -no-reboot \
 	-qmp "unix:$OUT/qmp.sock,server=on,wait=off" \
 	-kernel "$CACHE/kernel/boot/vmlinuz-$KV" -initrd "$OUT/initramfs.cpio.gz" \
-	-append "console=ttyS0 intel_iommu=on panic=-1 hugepages=$HP quiet loglevel=4 lab.root=$ROOT lab.script=tests/lab/guest/lab.sh lab.scenarios=$(IFS=,; echo "${scen[*]}")${FERRY_LAB_ALLPMDS:+ lab.allpmds=1}" \
+	-append "console=ttyS0 intel_iommu=on panic=-1 hugepages=$HP quiet loglevel=4 lab.root=/tmp/ferry-lab lab.script=guest/lab.sh lab.scenarios=$(IFS=,; echo "${scen[*]}")${FERRY_LAB_ALLPMDS:+ lab.allpmds=1}" \
 	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
 	-virtfs "local,path=$OUT,mount_tag=labout,security_model=none" \
 	-netdev hubport,id=h0a,hubid=0 -netdev hubport,id=h0b,hubid=0 \
