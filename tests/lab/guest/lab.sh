@@ -231,12 +231,22 @@ hotplug() {
 	peer_start vm1 "vhost:$SOCKS/vm1.sock" --mac $MAC_VM1 --peer $MAC_A --sync "${common[@]}"
 	peer_start a "pci:$EM0" --mac $MAC_A --peer $MAC_VM1 --sync "${common[@]}"
 	peer_start b "pci:$EM1" --mac $MAC_B --peer $MAC_A --sync "${common[@]}"
-	deadline 60
-	while in_time; do
-		[ "$(peer_progress vm1 rx_test)" -gt 500 ] && [ "$(peer_progress a rx_test)" -gt 1000 ] && break
-		nap 0.2
+	local try
+	for try in 1 2; do
+		deadline 60
+		while in_time; do
+			[ "$(peer_progress vm1 rx_test)" -gt 500 ] && [ "$(peer_progress a rx_test)" -gt 1000 ] && break
+			kill -0 "${PEER_PID[a]}" 2>/dev/null || break
+			nap 0.2
+		done
+		[ "$(peer_progress a rx_test)" -gt 1000 ] && break
+		[ $try = 2 ] && { s_fail "no traffic before the unplug: vm1 $(peer_tail vm1) a $(peer_tail a)"; return; }
+		# The emulated e1000e (not ferryd: its port is the far end) now and then keeps its link down
+		# after the previous scenario used it; a fresh peer re-initialises the device.
+		echo "LAB: hotplug: far-end peer a saw no link/traffic ($(peer_tail a | tail -c 120)); restarting it once"
+		kill "${PEER_PID[a]}" 2>/dev/null; wait "${PEER_PID[a]}" 2>/dev/null
+		peer_start a "pci:$EM0" --mac $MAC_A --peer $MAC_VM1 --sync "${common[@]}"
 	done
-	[ "$(peer_progress a rx_test)" -gt 1000 ] || { s_fail "no traffic before the unplug: vm1 $(peer_tail vm1) a $(peer_tail a)"; return; }
 	local t_del ans gone=0 dropped=0
 	now; t_del=$NOW_CS
 	ans=$(host_req device_del nic1) || { s_fail "device_del nic1 refused: $ans"; return; }
