@@ -7,9 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <numa.h>
 #include <rte_cycles.h>
 #include <rte_eal.h>
@@ -92,12 +89,6 @@ parse_args(int argc, char **argv, struct opts *o)
 }
 
 static bool
-looks_like_vdev(const char *devargs)
-{
-	return strncmp(devargs, "net_", 4) == 0 || strncmp(devargs, "eth_", 4) == 0;
-}
-
-static bool
 has_arg(const struct ferry_conf *c, const struct opts *o, const char *name)
 {
 	for (unsigned i = 0; i < c->n_eal_args; i++)
@@ -137,7 +128,7 @@ build_eal_argv(const struct ferry_conf *c, const struct opts *o, char **argv, in
 	}
 	for (unsigned i = 0; i < c->n_ports && n < max - 8; i++) {
 		const struct ferry_port_conf *p = &c->ports[i];
-		if (p->type != FERRY_PORT_DPDK || looks_like_vdev(p->devargs))
+		if (p->type != FERRY_PORT_DPDK || ferry_devargs_is_vdev(p->devargs))
 			continue;
 		argv[n++] = "-a";
 		argv[n++] = (char *)(uintptr_t)p->devargs;   /* EAL does not modify its argv strings */
@@ -178,21 +169,6 @@ load_config(const struct opts *o, struct ferry_conf *c)
 	return 0;
 }
 
-/* Another ferryd answering on our control socket: refuse before touching any device. */
-static bool
-control_socket_live(const char *path)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	bool live;
-
-	if (fd < 0)
-		return false;
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-	live = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
-	close(fd);
-	return live;
-}
 
 /* Every port's counters, one JSON line each, when ferryd stops (what a replay run did). */
 static void
@@ -289,7 +265,8 @@ main(int argc, char **argv)
 
 	if (parse_args(argc, argv, &o) < 0 || load_config(&o, &conf) < 0)
 		return 2;
-	if (control_socket_live(conf.rpc_socket)) {
+	/* another ferryd answering on our control socket: refuse before touching any device */
+	if (ferry_sock_state(conf.rpc_socket) == FERRY_SOCK_LIVE) {
 		fprintf(stderr, "ferryd: another ferryd is already serving %s\n", conf.rpc_socket);
 		ferry_config_free(&conf);
 		return 1;

@@ -50,6 +50,10 @@ extern int ferry_logtype;
 #define FERRY_LOG(level, fmt, ...) \
 	rte_log(RTE_LOG_ ## level, ferry_logtype, "ferry: " fmt "\n", ##__VA_ARGS__)
 
+/* What is at a Unix socket path (ferry_sock.c): one of these, or -errno. */
+enum ferry_sock { FERRY_SOCK_ABSENT, FERRY_SOCK_STALE, FERRY_SOCK_LIVE, FERRY_SOCK_NOT_SOCKET };
+int ferry_sock_state(const char *path);
+
 /* Coarse seconds clock for FDB aging: written by the control thread, read by PMDs. */
 extern volatile uint32_t ferry_now_s;
 void ferry_clock_update(void);

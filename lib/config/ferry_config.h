@@ -83,6 +83,8 @@ void ferry_port_conf_clear(struct ferry_port_conf *pc);
 /* The port object back as JSON (what config.get and port.get return). New reference. */
 json_t *ferry_port_conf_to_json(const struct ferry_port_conf *pc);
 /* true if both describe the same port (idempotent port.add). */
+/* devargs naming a virtual device (net_pcap0,..., eth_...) rather than a bus device (PCI). */
+bool ferry_devargs_is_vdev(const char *devargs);
 bool ferry_port_conf_equal(const struct ferry_port_conf *a, const struct ferry_port_conf *b);
 int ferry_port_conf_copy(struct ferry_port_conf *dst, const struct ferry_port_conf *src);
 

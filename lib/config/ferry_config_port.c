@@ -355,6 +355,12 @@ ferry_port_conf_to_json(const struct ferry_port_conf *pc)
 }
 
 bool
+ferry_devargs_is_vdev(const char *devargs)
+{
+	return strncmp(devargs, "net_", 4) == 0 || strncmp(devargs, "eth_", 4) == 0;
+}
+
+bool
 ferry_port_conf_equal(const struct ferry_port_conf *a, const struct ferry_port_conf *b)
 {
 	json_t *ja = ferry_port_conf_to_json(a), *jb = ferry_port_conf_to_json(b);

@@ -137,7 +137,7 @@ entry_publish(struct ferry_fdb_entry *e, uint64_t key, uint16_t port, bool is_st
 }
 
 enum ferry_learn
-ferry_fdb_learn(struct ferry_fdb *fdb, uint64_t key, uint16_t port, int32_t pos, uint32_t now)
+ferry_fdb_learn_slow(struct ferry_fdb *fdb, uint64_t key, uint16_t port, int32_t pos, uint32_t now)
 {
 	struct ferry_fdb_entry *e;
 

@@ -66,9 +66,25 @@ ferry_fdb_entry(const struct ferry_fdb *fdb, int32_t pos)
 	return &fdb->e[pos];
 }
 
-/* Learn key on port; pos is this burst's lookup result for key. Never moves a static entry. */
-enum ferry_learn ferry_fdb_learn(struct ferry_fdb *fdb, uint64_t key, uint16_t port, int32_t pos,
-				 uint32_t now);
+enum ferry_learn ferry_fdb_learn_slow(struct ferry_fdb *fdb, uint64_t key, uint16_t port,
+				      int32_t pos, uint32_t now);
+
+/* Learn key on port; pos is this burst's lookup result for key. Never moves a static entry.
+ * Inline: the common case, a known station on its own port, refreshes its age at most once a
+ * second (so the entry's line is not dirtied per frame); everything else takes the slow path. */
+static inline enum ferry_learn
+ferry_fdb_learn(struct ferry_fdb *fdb, uint64_t key, uint16_t port, int32_t pos, uint32_t now)
+{
+	if (likely(pos >= 0)) {
+		struct ferry_fdb_entry *e = &fdb->e[pos];
+		if (likely(e->port == port && !e->is_static)) {
+			if (e->seen != now)
+				e->seen = now;
+			return FERRY_LEARN_OK;
+		}
+	}
+	return ferry_fdb_learn_slow(fdb, key, port, pos, now);
+}
 
 /* Control thread. */
 int ferry_fdb_add_static(struct ferry_fdb *fdb, uint64_t key, uint16_t port);

@@ -102,11 +102,6 @@ stage_learn(struct ferry_pmd *pmd, struct burst *b, struct ferry_port *in)
 		if (b->m[i] == NULL || b->key[i] == last)
 			continue;
 		last = b->key[i];
-		if (likely(b->pos[i] >= 0)) {   /* known here and refreshed this second: nothing to do */
-			const struct ferry_fdb_entry *e = ferry_fdb_entry(pmd->dp->fdb, b->pos[i]);
-			if (e->port == in->idx && e->seen == now)
-				continue;
-		}
 		switch (ferry_fdb_learn(pmd->dp->fdb, b->key[i], in->idx, b->pos[i], now)) {
 		case FERRY_LEARN_MOVED:
 			st->mac_moves++;

@@ -87,38 +87,13 @@ vf_to_vfio(const char *pf_dir, unsigned i)
 		return -errno;
 	target[n] = '\0';
 	snprintf(vf_dir, sizeof(vf_dir), "%s/%s", pf_dir, target);
+	const char *bdf = strrchr(target, '/');   /* the link reads "../0000:01:10.0" */
 	int rc = sysfs_write(vf_dir, "driver_override", "vfio-pci");
 	if (rc == 0)
-		rc = sysfs_write("/sys/bus/pci", "drivers_probe", strrchr(target, '/') + 1);
+		rc = sysfs_write("/sys/bus/pci", "drivers_probe", bdf ? bdf + 1 : target);
 	return rc;
 }
 
-static int
-create_vfs(const struct ferry_port_conf *pc, const char *pci, char *err, size_t errlen);
-
-/* Before the PF is probed: DPDK's PF drivers (igb, ixgbe, i40e) size their PF-host side (VF
- * mailbox service, VMDq pools) from the VF count sysfs shows when they probe the PF, so the VFs
- * must exist by then. Called by ferryd before rte_eal_init for configured ports, and before
- * rte_dev_probe for ports added at run time. */
-int
-ferry_port_sriov_prepare(const struct ferry_port_conf *pc, char *err, size_t errlen)
-{
-	char pci[64];
-	size_t n;
-
-	if (pc->type != FERRY_PORT_DPDK || pc->num_vfs == 0)
-		return 0;
-	n = strcspn(pc->devargs, ",");
-	if (n == 0 || n + 5 >= sizeof(pci) || strncmp(pc->devargs, "net_", 4) == 0)
-		return 0;   /* a vdev: hw_setup reports it */
-	memcpy(pci, pc->devargs, n);
-	pci[n] = '\0';
-	if (strchr(pci, ':') == strrchr(pci, ':')) {   /* "03:00.0": sysfs names have the domain */
-		memmove(pci + 5, pci, n + 1);
-		memcpy(pci, "0000:", 5);
-	}
-	return create_vfs(pc, pci, err, errlen);
-}
 
 static int
 create_vfs(const struct ferry_port_conf *pc, const char *pci, char *err, size_t errlen)
@@ -153,6 +128,30 @@ create_vfs(const struct ferry_port_conf *pc, const char *pci, char *err, size_t 
 				  strerror(-rc));
 	FERRY_LOG(INFO, "port %s: %u VFs on %s, bound to vfio-pci", pc->name, pc->num_vfs, pci);
 	return 0;
+}
+
+/* Before the PF is probed: DPDK's PF drivers (igb, ixgbe, i40e) size their PF-host side (VF
+ * mailbox service, VMDq pools) from the VF count sysfs shows when they probe the PF, so the VFs
+ * must exist by then. Called by ferryd before rte_eal_init for configured ports, and before
+ * rte_dev_probe for ports added at run time. */
+int
+ferry_port_sriov_prepare(const struct ferry_port_conf *pc, char *err, size_t errlen)
+{
+	char pci[64];
+	size_t n;
+
+	if (pc->type != FERRY_PORT_DPDK || pc->num_vfs == 0)
+		return 0;
+	n = strcspn(pc->devargs, ",");
+	if (n == 0 || n + 5 >= sizeof(pci) || ferry_devargs_is_vdev(pc->devargs))
+		return 0;   /* a vdev: hw_setup reports it */
+	memcpy(pci, pc->devargs, n);
+	pci[n] = '\0';
+	if (strchr(pci, ':') == strrchr(pci, ':')) {   /* "03:00.0": sysfs names have the domain */
+		memmove(pci + 5, pci, n + 1);
+		memcpy(pci, "0000:", 5);
+	}
+	return create_vfs(pc, pci, err, errlen);
 }
 
 static const struct vf_api *

@@ -5,9 +5,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 #include <linux/virtio_net.h>
 #include "ferry_port.h"
@@ -39,22 +37,16 @@ mkdir_parent(const char *path)
 static int
 claim_path(const char *path)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	struct stat st;
-	int fd, rc;
+	int st = ferry_sock_state(path);
 
-	if (lstat(path, &st) < 0)
-		return errno == ENOENT ? 0 : -errno;
-	if (!S_ISSOCK(st.st_mode))
-		return -EEXIST;
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	rc = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
-	close(fd);
-	if (rc == 0)
+	if (st == FERRY_SOCK_ABSENT)
+		return 0;
+	if (st == FERRY_SOCK_LIVE)
 		return -EADDRINUSE;
+	if (st == FERRY_SOCK_NOT_SOCKET)
+		return -EEXIST;
+	if (st < 0)
+		return st;
 	return unlink(path) == 0 ? 0 : -errno;
 }
 

@@ -59,25 +59,16 @@ fill_addr(struct sockaddr_un *sa, const char *path)
 static int
 check_existing(const char *path, char *err, size_t errlen)
 {
-	struct sockaddr_un sa;
-	struct stat st;
-	int fd, rc, e;
+	int st = ferry_sock_state(path);
 
-	if (lstat(path, &st) < 0)
-		return errno == ENOENT ? 0 : fail(err, errlen, "%s: %s", path, strerror(errno));
-	if (!S_ISSOCK(st.st_mode))
+	if (st == FERRY_SOCK_ABSENT)
+		return 0;
+	if (st == FERRY_SOCK_NOT_SOCKET)
 		return fail(err, errlen, "%s exists and is not a socket", path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return fail(err, errlen, "socket: %s", strerror(errno));
-	fill_addr(&sa, path);
-	rc = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
-	e = errno;
-	close(fd);
-	if (rc == 0 || e == EAGAIN || e == EINPROGRESS)
+	if (st == FERRY_SOCK_LIVE)
 		return fail(err, errlen, "another ferryd is already serving %s", path);
-	if (e != ECONNREFUSED)
-		return fail(err, errlen, "cannot check the existing socket %s: %s", path, strerror(e));
+	if (st < 0)
+		return fail(err, errlen, "cannot check the existing socket %s: %s", path, strerror(-st));
 	if (unlink(path) < 0 && errno != ENOENT)
 		return fail(err, errlen, "cannot remove the stale socket %s: %s", path, strerror(errno));
 	FERRY_LOG(INFO, "rpc: removed the stale socket %s", path);
