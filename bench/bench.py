@@ -318,7 +318,27 @@ class Guest:
 # ---------------------------------------------------------------------------------------------
 # switches
 
-class Ferry:
+class Switch:
+    """What every switch driver answers by default: its PMD process, and no extra counters around
+    the measurement window (drivers override what they measure)."""
+
+    def pid(self):
+        return self.proc.p.pid
+
+    def window_start(self):
+        pass
+
+    def window_end(self):
+        return {}
+
+    def window_counters_start(self):
+        pass
+
+    def window_counters_end(self):
+        return {}
+
+
+class Ferry(Switch):
     name = "ferry"
 
     def __init__(self, case, run, args):
@@ -366,20 +386,7 @@ class Ferry:
         dev = "net_pcap%d" % [p["name"] for p in self.case.ports].index(name)
         return int(self.tel.stats(self.ids[dev])["opackets"])
 
-    def pid(self):
-        return self.proc.p.pid
-
-    def window_start(self):
-        pass
-
-    def window_end(self):
-        return {}
-
-    def window_counters_start(self):
-        pass
-
-    def window_counters_end(self):
-        return {}   # ferry's own counters come at exit (whole run), see stop()
+    # window counters: ferry's own come at exit (whole run), see stop()
 
     def stop(self):
         if self.tel is not None:
@@ -417,7 +424,7 @@ def pcap_devargs(i, p):
     return "net_pcap%d,rx_pcap=%s%s" % (i, p["pcap"], ",infinite_rx=1" if p["infinite"] else "")
 
 
-class GuestDropWindow:
+class GuestDropWindow(Switch):
     """Switches that count frames offered to guests (_guest_tx -> sent, dropped): the share dropped
     at the guests' rings during the measurement window."""
 
@@ -485,15 +492,6 @@ class TestpmdSwitch(GuestDropWindow):
     def port_tx(self, name):
         i = [p["name"] for p in self.case.ports].index(name)
         return int(self._tel().stats(self.ids[self.devs[i]])["opackets"])
-
-    def pid(self):
-        return self.proc.p.pid
-
-    def window_start(self):
-        pass
-
-    def window_end(self):
-        return {}
 
     def _guest_tx(self):
         """(sent, dropped) towards the guests. io forwarding sends what port i^1 received on

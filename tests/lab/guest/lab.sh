@@ -34,6 +34,17 @@ vhost_port() {   # vhost_port NAME MAC [VLAN_JSON]
 		"$1" "$SOCKS" "$1" "$2" "${3:+, \"vlan\": $3}"
 }
 
+# ferryd with both igb PFs and a vhost-user guest vm1 (pf-pair, hotplug); the e1000e NICs on
+# vfio-pci for the far-end peers. Non-zero (scenario already failed) if any step fails.
+two_pf_switch() {
+	bind_vfio $NIC0 && bind_vfio $NIC1 && bind_vfio $EM0 && bind_vfio $EM1 || { s_fail "cannot bind the NICs to vfio-pci"; return 1; }
+	{ cfg_head
+	  printf '  {"name": "pf0", "type": "dpdk", "devargs": "%s"},\n' $NIC0
+	  printf '  {"name": "pf1", "type": "dpdk", "devargs": "%s"},\n' $NIC1
+	  vhost_port vm1 $MAC_VM1; printf ']}\n'; } > "$SDIR/cfg.json"
+	start_switch
+}
+
 # Starts ferryd on $SDIR/cfg.json and waits until it is ready; fails the scenario otherwise.
 start_switch() {
 	ferryd_start "$SDIR/cfg.json"
@@ -81,12 +92,7 @@ check_ports_moved() {   # check_ports_moved PORT...: each port received and sent
 # translation trace; the host checks them after the run (tests/lab/iommu-check.py).
 pf_pair() {
 	s_begin pf-pair
-	bind_vfio $NIC0 && bind_vfio $NIC1 && bind_vfio $EM0 && bind_vfio $EM1 || { s_fail "cannot bind the NICs to vfio-pci"; return; }
-	{ cfg_head
-	  printf '  {"name": "pf0", "type": "dpdk", "devargs": "%s"},\n' $NIC0
-	  printf '  {"name": "pf1", "type": "dpdk", "devargs": "%s"},\n' $NIC1
-	  vhost_port vm1 $MAC_VM1; printf ']}\n'; } > "$SDIR/cfg.json"
-	start_switch || return
+	two_pf_switch || return
 	grep -E "IOVA mode|port pf[01]" "$FERRYD_LOG" | sed 's/^/    /' | head -n 5 >> "$OUT/lab.log"
 	[ "$(grep -c 'Probe PCI driver: net_e1000_igb ' "$FERRYD_LOG")" = 2 ] || { s_fail "ferryd did not probe both NICs with net_e1000_igb: $(ferryd_tail)"; return; }
 	local common=(--count $COUNT --rate $RATE --wait-link $WAIT --progress 500)
@@ -221,12 +227,7 @@ sriov() {
 # <-> a must keep flowing afterwards.
 hotplug() {
 	s_begin hotplug
-	bind_vfio $NIC0 && bind_vfio $NIC1 && bind_vfio $EM0 && bind_vfio $EM1 || { s_fail "cannot bind the NICs to vfio-pci"; return; }
-	{ cfg_head
-	  printf '  {"name": "pf0", "type": "dpdk", "devargs": "%s"},\n' $NIC0
-	  printf '  {"name": "pf1", "type": "dpdk", "devargs": "%s"},\n' $NIC1
-	  vhost_port vm1 $MAC_VM1; printf ']}\n'; } > "$SDIR/cfg.json"
-	start_switch || return
+	two_pf_switch || return
 	local common=(--rate $RATE --count 1000000 --wait-link $WAIT --duration 0 --progress 250)
 	peer_start vm1 "vhost:$SOCKS/vm1.sock" --mac $MAC_VM1 --peer $MAC_A --sync "${common[@]}"
 	peer_start a "pci:$EM0" --mac $MAC_A --peer $MAC_VM1 --sync "${common[@]}"
