@@ -14,9 +14,11 @@ q_config "$(q_vport a server $MA 10)" "$(q_vport b server $MB 10)" "$(q_vport c 
 for me in a b; do
 	if [ $me = a ]; then peer=10.0.10.2; else peer=10.0.10.1; fi
 	q_script $me > /dev/null <<-EOF
-	make_blob 4 || fail "cannot make the blob"
 	wait_peer $peer 60 || fail "peer $peer unreachable"
 	ping_count $peer 20 0.1 || fail "ping to $peer lost replies"
+	# publish the blob only now: the peer's bulk fetch from us must not fill our rings while we
+	# still ping (a slow TCG guest's full RX ring drops frames, counted by ferryd as tx_full)
+	make_blob 4 || fail "cannot make the blob"
 	wait_blob $peer 30 || fail "$peer serves no blob"
 	fetch_blob $peer $me || fail "TCP bulk transfer from $peer failed"
 	unreachable 10.0.10.3 3 || fail "reached c on VLAN 20"
