@@ -14,6 +14,10 @@
 
 enum ferry_port_type { FERRY_PORT_DPDK, FERRY_PORT_VHOST };
 
+/* vhostuser "zero_copy": transmit guest frames to NICs from guest memory (lib/zc). */
+enum ferry_zc_mode { FERRY_ZC_AUTO, FERRY_ZC_ON, FERRY_ZC_OFF };
+extern const char *const ferry_zc_mode_names[3];
+
 #define FERRY_MAX_VFS 64
 
 /* A PF's VF as the PF driver should set it up (only PMDs with a VF API: ixgbe, i40e). */
@@ -40,6 +44,7 @@ struct ferry_port_conf {
 	/* vhostuser */
 	char path[FERRY_PATH_MAX];
 	bool client;                /* "mode": "client" = ferryd connects to QEMU's socket */
+	uint8_t zero_copy;          /* enum ferry_zc_mode */
 	/* every port */
 	uint16_t n_macs;
 	struct rte_ether_addr macs[FERRY_MAX_MACS];

@@ -134,7 +134,7 @@ parse_dpdk(json_t *obj, const char *where, struct ferry_port_conf *pc, char *err
 	pc->mtu = v;
 	if (parse_hw_mac(obj, where, pc, err, errlen) < 0 || parse_sriov(obj, where, pc, err, errlen) < 0)
 		return -1;
-	static const char *const vhost_only[] = { "path", "mode", NULL };
+	static const char *const vhost_only[] = { "path", "mode", "zero_copy", NULL };
 	return cfg_reject_keys(obj, where, vhost_only, err, errlen);
 }
 
@@ -155,6 +155,15 @@ parse_vhost(json_t *obj, const char *where, struct ferry_port_conf *pc, char *er
 	if (strcmp(s, "server") != 0 && strcmp(s, "client") != 0)
 		return cfg_err(err, errlen, where, "mode", "'%s': must be \"server\" or \"client\"", s);
 	pc->client = strcmp(s, "client") == 0;
+	s = "auto";
+	if (cfg_get_string(obj, where, "zero_copy", false, &s, err, errlen) < 0)
+		return -1;
+	for (pc->zero_copy = 0; pc->zero_copy < RTE_DIM(ferry_zc_mode_names); pc->zero_copy++)
+		if (strcmp(s, ferry_zc_mode_names[pc->zero_copy]) == 0)
+			break;
+	if (pc->zero_copy == RTE_DIM(ferry_zc_mode_names))
+		return cfg_err(err, errlen, where, "zero_copy",
+			       "'%s': must be \"auto\", \"on\" or \"off\"", s);
 	static const char *const dpdk_only[] = { "devargs", "rxq", "txq", "rxd", "txd", "mtu", "hw_mac",
 						 "sriov", NULL };
 	return cfg_reject_keys(obj, where, dpdk_only, err, errlen);
@@ -223,9 +232,11 @@ parse_external_ids(json_t *obj, const char *where, struct ferry_port_conf *pc,
 	return 0;
 }
 
+const char *const ferry_zc_mode_names[3] = { "auto", "on", "off" };
+
 static const char *const port_keys[] = {
 	"name", "type", "devargs", "rxq", "txq", "rxd", "txd", "mtu", "hw_mac", "sriov", "path", "mode",
-	"mac", "vlan", "admin", "external_ids", NULL
+	"zero_copy", "mac", "vlan", "admin", "external_ids", NULL
 };
 
 int
@@ -336,6 +347,7 @@ ferry_port_conf_to_json(const struct ferry_port_conf *pc)
 		json_object_set_new(o, "type", json_string("vhostuser"));
 		json_object_set_new(o, "path", json_string(pc->path));
 		json_object_set_new(o, "mode", json_string(pc->client ? "client" : "server"));
+		json_object_set_new(o, "zero_copy", json_string(ferry_zc_mode_names[pc->zero_copy]));
 	}
 	if (pc->n_macs > 0) {
 		json_t *a = json_array();

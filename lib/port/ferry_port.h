@@ -16,6 +16,7 @@
 #include "ferry_common.h"
 #include "ferry_config.h"
 #include "ferry_vlan.h"
+#include "ferry_zc.h"
 
 /* What the classifier checks per port; immutable once published, replaced whole on port.set. */
 struct ferry_port_policy {
@@ -47,13 +48,22 @@ struct ferry_port {
 	uint32_t vq_rx_on;                /* vhost: guest TX rings enabled, bit q (ferry's rx q) */
 	uint32_t vq_tx_on;                /* vhost: guest RX rings enabled, bit q (ferry's tx q) */
 	struct ferry_port_policy *policy; /* RCU-replaced */
+	struct ferry_zcq *zcq[FERRY_MAX_QUEUES];   /* vhost: ferry's own dequeue of guest TX ring q */
 	struct rte_mempool *pool;         /* vhost dequeue */
 	struct ferry_port_pmd_stats *stats;     /* [n_pmds] */
 	struct ferry_qstats *txq_stats;         /* [n_pmds * FERRY_MAX_QUEUES] */
 	struct ferry_qstats rxq_stats[FERRY_MAX_QUEUES];  /* one writer: the PMD polling q */
 	rte_spinlock_t txq_lock[FERRY_MAX_QUEUES];
 
+	/* --- vhost thread (callbacks) --- */
+	struct ferry_zc_mem *zc_mem;      /* the running guest's memory, as ferry maps it */
+	uint8_t zc_state;                 /* enum ferry_zc_state of the running (or last) guest */
+
 	/* --- control thread only --- */
+	bool zc_dma;                      /* dpdk: on a DMA bus (counted in ferry_zc_env) */
+	bool zc_noseg;                    /* dpdk: cannot send chained external buffers */
+	struct ferry_zc_stats zc_total;   /* vhost: counters of stopped queues */
+	struct ferry_zc_stats zc_base;    /* vhost: stats.clear baseline */
 	struct ferry_port_conf conf;
 	uint16_t n_rxq;                   /* queues PMDs poll (vhost: grows as the guest enables) */
 	uint16_t n_pmds;
@@ -105,6 +115,9 @@ ferry_port_rx(struct ferry_port *p, uint16_t q, struct rte_mbuf **pkts, uint16_t
 	int vid = __atomic_load_n(&p->vid, __ATOMIC_ACQUIRE);
 	if (vid < 0 || !(__atomic_load_n(&p->vq_rx_on, __ATOMIC_RELAXED) & (UINT32_C(1) << q)))
 		return 0;
+	struct ferry_zcq *zq = __atomic_load_n(&p->zcq[q], __ATOMIC_ACQUIRE);
+	if (zq != NULL)
+		return ferry_zcq_rx(zq, p->pool, pkts, n);
 	return rte_vhost_dequeue_burst(vid, 2 * q + 1, p->pool, pkts, n);
 }
 

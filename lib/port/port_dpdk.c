@@ -88,6 +88,21 @@ setup_queues(struct ferry_port *p, struct rte_mempool *pool, int socket, char *e
 	return rc;
 }
 
+/* Can lent guest frames (chained, external buffers) go out of this port, and does its device
+ * need guest memory in the IOMMU? Software ports that read any mbuf chain with the CPU take them
+ * even without advertising MULTI_SEGS (verified in their 22.11 tx paths). */
+static void
+zc_caps(struct ferry_port *p, const struct rte_eth_dev_info *di)
+{
+	static const char *const chain_ok[] = { "net_null", "net_ring", "net_pcap", NULL };
+	bool seg = di->tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+
+	for (unsigned i = 0; !seg && chain_ok[i] != NULL; i++)
+		seg = di->driver_name != NULL && strcmp(di->driver_name, chain_ok[i]) == 0;
+	p->zc_noseg = !seg;
+	p->zc_dma = !ferry_devargs_is_vdev(p->conf.devargs);
+}
+
 static int
 configure(struct ferry_port *p, struct rte_mempool *const *pools, unsigned n_pmds,
 	  char *err, size_t errlen)
@@ -108,6 +123,7 @@ configure(struct ferry_port *p, struct rte_mempool *const *pools, unsigned n_pmd
 	conf_rss(&ec, &di, p->n_rxq);
 	if (di.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS)
 		ec.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+	zc_caps(p, &di);
 	if (p->conf.mtu > RTE_ETHER_MTU && (di.rx_offload_capa & RTE_ETH_RX_OFFLOAD_SCATTER))
 		ec.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_SCATTER;
 	rc = rte_eth_dev_configure(p->eth_port, p->n_rxq, p->n_txq, &ec);

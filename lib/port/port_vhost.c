@@ -16,6 +16,9 @@
 	(1ULL << VIRTIO_NET_F_CSUM) | (1ULL << VIRTIO_NET_F_GUEST_CSUM) |                           \
 	(1ULL << VIRTIO_NET_F_GUEST_TSO4) | (1ULL << VIRTIO_NET_F_GUEST_TSO6) |                     \
 	(1ULL << VIRTIO_NET_F_GUEST_ECN) | (1ULL << VIRTIO_NET_F_GUEST_UFO))
+/* ferry's own dequeue (lib/zc) reads split rings and completes out of order. */
+#define ZC_UNSUPPORTED_FEATURES ((1ULL << 34 /* VIRTIO_F_RING_PACKED */) | \
+	(1ULL << 35 /* VIRTIO_F_IN_ORDER */))
 
 static int
 mkdir_parent(const char *path)
@@ -81,7 +84,10 @@ ferry_port_vhost_open(struct ferry_port *p, const struct rte_vhost_device_ops *o
 		snprintf(err, errlen, "port %s: cannot register vhost-user socket %s", p->conf.name, path);
 		return FERRY_EPROBE;
 	}
-	if (rte_vhost_driver_disable_features(path, UNSUPPORTED_FEATURES) != 0 ||
+	uint64_t off = UNSUPPORTED_FEATURES |
+		(p->conf.zero_copy != FERRY_ZC_OFF ? ZC_UNSUPPORTED_FEATURES : 0);
+
+	if (rte_vhost_driver_disable_features(path, off) != 0 ||
 	    rte_vhost_driver_callback_register(path, ops) != 0 ||
 	    rte_vhost_driver_start(path) != 0) {
 		snprintf(err, errlen, "port %s: cannot start vhost-user socket %s", p->conf.name, path);

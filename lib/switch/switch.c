@@ -145,6 +145,7 @@ ferry_switch_stop(struct ferry_switch *sw)
 	for (uint16_t i = 0; i < sw->dp.n_slots; i++)
 		if (sw->dp.ports[i] != NULL)
 			port_remove(sw, sw->dp.ports[i]);
+	sw_zc_drain(1000);
 }
 
 void
@@ -347,6 +348,7 @@ ferry_switch_port_add(struct ferry_switch *sw, const struct ferry_port_conf *pc,
 		return rc;
 	}
 	sw_add_static_macs(sw, p);
+	sw_zc_port_join(sw, p);
 	__atomic_store_n(&sw->dp.ports[idx], p, __ATOMIC_RELEASE);
 	if (idx >= sw->dp.n_slots)
 		__atomic_store_n(&sw->dp.n_slots, (uint16_t)(idx + 1), __ATOMIC_RELEASE);
@@ -372,6 +374,7 @@ port_remove(struct ferry_switch *sw, struct ferry_port *p)
 	/* 2. its FDB entries go; a second grace period before the slot can be reused */
 	ferry_fdb_flush(sw->dp.fdb, idx, true);
 	rte_rcu_qsbr_synchronize(sw->dp.qsv, RTE_QSBR_THRID_INVALID);
+	sw_zc_port_leave(p);
 	/* 3. callbacks can no longer find it; then the device closes */
 	sw_vhost_forget(sw, p);
 	if (p->type == FERRY_PORT_DPDK)
@@ -421,6 +424,7 @@ ferry_switch_poll(struct ferry_switch *sw)
 {
 	ferry_clock_update();
 	sw_handle_events(sw);
+	ferry_zc_reap();
 	if (ferry_now_s != sw->last_age_s) {
 		unsigned aged = ferry_fdb_age(sw->dp.fdb, ferry_now_s, sw->conf.fdb_aging_s);
 		if (aged != 0)

@@ -131,6 +131,92 @@ destroy_connection(int vid)
 	pthread_mutex_unlock(&vsw->lock);
 }
 
+/* --- ferry's own dequeue (lib/zc) for guests that can lend their buffers --- */
+
+#define ZC_STOP_WAIT_MS 500   /* lent buffers a stopping guest waits for before taking them back */
+
+/* Own the guest TX ring `vring` if the device is lending and the ring is set up. vhost thread. */
+static void
+zc_queue_up(struct ferry_port *p, int vid, uint16_t vring)
+{
+	uint16_t q = vring / 2;
+	uint64_t features;
+	struct ferry_zcq *zq;
+
+	if (p->zc_mem == NULL || !(vring & 1) || q >= FERRY_MAX_QUEUES || p->zcq[q] != NULL ||
+	    rte_vhost_get_negotiated_features(vid, &features) != 0)
+		return;
+	zq = ferry_zcq_create(vid, vring, p->zc_mem, features, p->conf.zero_copy, p->socket);
+	if (zq == NULL)
+		return;   /* ring not set up yet: retried when the guest enables it */
+	__atomic_store_n(&p->zcq[q], zq, __ATOMIC_RELEASE);
+}
+
+/* The guest's memory table changed (its rings were disabled for it): move every queue over. */
+static void
+zc_mem_refresh(struct ferry_port *p, int vid)
+{
+	char err[128];
+	struct ferry_zc_mem *m;
+
+	if (p->zc_mem == NULL || ferry_zc_mem_current(p->zc_mem, vid))
+		return;
+	m = ferry_zc_mem_create(vid, err, sizeof(err));
+	if (m == NULL) {
+		FERRY_LOG(ERR, "port %s: guest memory changed and cannot be mapped (%s): dropping its "
+			  "frames until it reconnects", p->conf.name, err);
+		return;
+	}
+	for (uint16_t q = 0; q < FERRY_MAX_QUEUES; q++)
+		if (p->zcq[q] != NULL && ferry_zcq_remap(p->zcq[q], m) != 0)
+			FERRY_LOG(ERR, "port %s: queue %u: ring not in the new guest memory",
+				  p->conf.name, q);
+	ferry_zc_mem_put(p->zc_mem);
+	p->zc_mem = m;
+	FERRY_LOG(INFO, "port %s: guest memory table changed: remapped", p->conf.name);
+}
+
+static void
+zc_device_up(struct ferry_port *p, int vid, uint16_t nr)
+{
+	uint64_t features = 0;
+	char err[128];
+
+	rte_vhost_get_negotiated_features(vid, &features);
+	p->zc_state = ferry_zc_eligible(p->conf.zero_copy, features);
+	if (p->zc_state == FERRY_ZC_ACTIVE) {
+		p->zc_mem = ferry_zc_mem_create(vid, err, sizeof(err));
+		if (p->zc_mem == NULL) {
+			FERRY_LOG(WARNING, "port %s: zero-copy off: %s", p->conf.name, err);
+			p->zc_state = FERRY_ZC_NO_MEM;
+		}
+	}
+	FERRY_LOG(INFO, "port %s: guest TX rings read by %s (zero_copy %s: %s)", p->conf.name,
+		  p->zc_state == FERRY_ZC_ACTIVE ? "ferry" : "rte_vhost",
+		  ferry_zc_mode_names[p->conf.zero_copy], ferry_zc_state_names[p->zc_state]);
+	for (uint16_t i = 1; i < nr; i += 2)
+		zc_queue_up(p, vid, i);
+}
+
+/* After a grace period (no PMD inside the queues): stop every queue, release the memory. */
+static void
+zc_device_down(struct ferry_port *p)
+{
+	for (uint16_t q = 0; q < FERRY_MAX_QUEUES; q++) {
+		struct ferry_zcq *zq = p->zcq[q];
+		if (zq == NULL)
+			continue;
+		__atomic_store_n(&p->zcq[q], NULL, __ATOMIC_RELEASE);
+		ferry_zcq_stop(zq, ZC_STOP_WAIT_MS);
+		ferry_zc_stats_add(&p->zc_total, &zq->st);
+		ferry_zcq_retire(zq);
+	}
+	if (p->zc_mem != NULL) {
+		ferry_zc_mem_put(p->zc_mem);
+		p->zc_mem = NULL;
+	}
+}
+
 static int
 new_device(int vid)
 {
@@ -146,6 +232,7 @@ new_device(int vid)
 		/* PMDs poll: tell the guest it need not kick us */
 		for (uint16_t i = 0; i < nr; i++)
 			rte_vhost_enable_guest_notification(vid, i, 0);
+		zc_device_up(p, vid, nr);
 		__atomic_store_n(&p->vid, vid, __ATOMIC_RELEASE);
 		sw_post(vsw, EV_CONNECTED, p->idx, nr / 2, 0);
 	}
@@ -167,7 +254,24 @@ destroy_device(int vid)
 		return;
 	/* rte_vhost unmaps guest memory when we return: wait until no PMD is inside a burst on it */
 	rte_rcu_qsbr_synchronize(vsw->dp.qsv, RTE_QSBR_THRID_INVALID);
+	/* our own queues: every descriptor back to the guest, rte_vhost's ring indexes in sync */
+	zc_device_down(p);
 	sw_post(vsw, EV_DISCONNECTED, p->idx, 0, 1);
+}
+
+/* VHOST_F_LOG_ALL toggled (live migration starts or ends): dirty-log our used ring writes. */
+static int
+features_changed(int vid, uint64_t features)
+{
+	struct ferry_port *p = port_of_vid(vid);
+
+	for (uint16_t q = 0; p != NULL && q < FERRY_MAX_QUEUES; q++) {
+		struct ferry_zcq *zq = __atomic_load_n(&p->zcq[q], __ATOMIC_ACQUIRE);
+		if (zq != NULL)
+			__atomic_store_n(&zq->log, !!(features & (1ULL << VHOST_F_LOG_ALL)),
+					 __ATOMIC_RELAXED);
+	}
+	return 0;
 }
 
 static int
@@ -185,6 +289,10 @@ vring_state_changed(int vid, uint16_t vring, int enable)
 		return 0;
 	}
 	mask = (vring & 1) ? &p->vq_rx_on : &p->vq_tx_on;   /* odd: guest TX = our rx */
+	if (enable && (vring & 1) && __atomic_load_n(&p->vid, __ATOMIC_ACQUIRE) == vid) {
+		zc_mem_refresh(p, vid);
+		zc_queue_up(p, vid, vring);
+	}
 	if (enable)
 		__atomic_or_fetch(mask, UINT32_C(1) << q, __ATOMIC_RELEASE);
 	else
@@ -197,6 +305,7 @@ const struct rte_vhost_device_ops sw_vhost_ops = {
 	.new_device = new_device,
 	.destroy_device = destroy_device,
 	.vring_state_changed = vring_state_changed,
+	.features_changed = features_changed,
 	.new_connection = new_connection,
 	.destroy_connection = destroy_connection,
 };

@@ -78,7 +78,7 @@ sw_port_stats_json(struct ferry_switch *sw, struct ferry_port *p)
 			continue;   /* guest rings never used */
 		json_array_append_new(txq, qstats_json(q, &s, &p->txq_base[q]));
 	}
-	return json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:o, s:I, s:I, s:o, s:o}",
+	json_t *o = json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:o, s:I, s:I, s:o, s:o}",
 			 "name", p->conf.name,
 			 "rx_packets", (json_int_t)(t.rx_pkts - b->rx_pkts),
 			 "rx_bytes", (json_int_t)(t.rx_bytes - b->rx_bytes),
@@ -88,6 +88,9 @@ sw_port_stats_json(struct ferry_switch *sw, struct ferry_port *p)
 			 "mac_moves", (json_int_t)(t.mac_moves - b->mac_moves),
 			 "learn_full", (json_int_t)(t.learn_full - b->learn_full),
 			 "rxq", rxq, "txq", txq);
+	if (p->type == FERRY_PORT_VHOST)
+		json_object_set_new(o, "zero_copy", sw_zc_stats_json(p));
+	return o;
 }
 
 int
@@ -115,6 +118,8 @@ clear_port(struct ferry_switch *sw, struct ferry_port *p)
 {
 	sum_stats(sw, p, &p->base);
 	memcpy(p->rxq_base, p->rxq_stats, sizeof(p->rxq_base));
+	if (p->type == FERRY_PORT_VHOST)
+		sw_zc_stats_clear(p);
 	for (uint16_t q = 0; q < FERRY_MAX_QUEUES; q++)
 		sum_txq(sw, p, q, &p->txq_base[q]);
 }

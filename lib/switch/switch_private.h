@@ -49,6 +49,13 @@ void sw_post(struct ferry_switch *sw, enum sw_event ev, uint16_t idx, uint16_t q
 void sw_handle_events(struct ferry_switch *sw);
 void sw_vhost_forget(struct ferry_switch *sw, struct ferry_port *p);
 
+/* switch_zc.c */
+void sw_zc_port_join(struct ferry_switch *sw, struct ferry_port *p);
+void sw_zc_port_leave(struct ferry_port *p);
+void sw_zc_drain(unsigned wait_ms);
+void sw_zc_stats_clear(struct ferry_port *p);
+json_t *sw_zc_stats_json(const struct ferry_port *p);
+
 /* switch_json.c */
 json_t *sw_port_stats_json(struct ferry_switch *sw, struct ferry_port *p);
 

@@ -114,9 +114,9 @@ t_pass() {
 # ---- ferryd ----
 
 # t_port NAME MODE MAC VLAN: one vhostuser port object (socket $T_DIR/NAME.sock, access VLAN).
-t_port() {
-	printf '{"name":"%s","type":"vhostuser","path":"%s/%s.sock","mode":"%s","mac":["%s"],"vlan":{"mode":"access","tag":%s}}' \
-		"$1" "$T_DIR" "$1" "$2" "$3" "$4"
+t_port() {   # t_port NAME MODE MAC VLAN (T_ZC: the ports' zero_copy, default auto)
+	printf '{"name":"%s","type":"vhostuser","path":"%s/%s.sock","mode":"%s","mac":["%s"],"vlan":{"mode":"access","tag":%s},"zero_copy":"%s"}' \
+		"$1" "$T_DIR" "$1" "$2" "$3" "$4" "${T_ZC:-auto}"
 }
 
 # t_config PORT_JSON...: writes $T_DIR/cfg.json (lcores main 0, pmd ${T_PMDS:-[1]}; T_EAL: extra

@@ -18,8 +18,8 @@ ferryd_wait_ready 15
 wait_socket "$T_DIR/vm1.sock" 5
 wait_socket "$T_DIR/vm2.sock" 5
 
-peer_start a "$T_DIR/vm1.sock" 1 client --mac $M1 --peer $M2 --count $COUNT --rate $RATE --duration 6 --sync
-peer_start b "$T_DIR/vm2.sock" 1 client --mac $M2 --peer $M1 --count $COUNT --rate $RATE --duration 6 --sync
+peer_start a "$T_DIR/vm1.sock" 1 client --mac $M1 --peer $M2 --count $COUNT --rate $RATE --duration 6 --sync ${T_PEER_ARGS:-}
+peer_start b "$T_DIR/vm2.sock" 1 client --mac $M2 --peer $M1 --count $COUNT --rate $RATE --duration 6 --sync ${T_PEER_ARGS:-}
 peer_wait_exit a 25
 peer_wait_exit b 10
 

@@ -1,0 +1,162 @@
+/* ferry_virtq.h — a guest's split virtqueue read by ferry itself (no rte_vhost), for the zero-copy
+ * transmit path. Everything here treats guest memory as hostile:
+ *   - guest addresses are translated only through a ferry_gmem_map (ferry's own mapping of the
+ *     guest's memory regions); an address outside every region is an error, never a read;
+ *   - every guest-writable word (avail idx, ring entries, descriptors) is read exactly once into a
+ *     local before it is checked and used — no double fetch;
+ *   - chain walks are bounded by the table size (loops), nested indirect tables, device-writable
+ *     buffers, a segment limit and a length limit are all errors.
+ * The used ring is only ever written (ferry keeps its own indexes), so a guest scribbling on it
+ * hurts only itself. Pure C over <linux/virtio_ring.h>: unit-tested and fuzzed without a vhost
+ * device (tests/unit/test_virtq.c, tests/fuzz/fuzz_virtq.c). */
+#ifndef FERRY_VIRTQ_H
+#define FERRY_VIRTQ_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <linux/virtio_ring.h>
+
+#define FERRY_GMEM_MAX_REGIONS 8       /* VHOST_MEMORY_MAX_NREGIONS */
+#define FERRY_VQ_MAX_SEGS      64      /* buffer pieces per frame (Linux sends at most ~19) */
+#define FERRY_VQ_MAX_FRAME     16384   /* bytes after the virtio-net header */
+
+enum ferry_vq_err {
+	FERRY_VQ_OK = 0,
+	FERRY_VQ_EHEAD,       /* head index beyond the ring */
+	FERRY_VQ_ENEXT,       /* next index beyond the table */
+	FERRY_VQ_ELOOP,       /* more links than descriptors: a loop */
+	FERRY_VQ_EADDR,       /* buffer not inside guest memory */
+	FERRY_VQ_EWRITE,      /* device-writable buffer in a transmit chain */
+	FERRY_VQ_EINDIRECT,   /* nested, misaligned, empty or unmapped indirect table */
+	FERRY_VQ_ELONG,       /* too many pieces or too many bytes */
+	FERRY_VQ_ESHORT,      /* shorter than the virtio-net header */
+	FERRY_VQ_EDUP,        /* head already in flight (posted twice) */
+	FERRY_VQ_ERR_MAX
+};
+extern const char *const ferry_vq_err_names[FERRY_VQ_ERR_MAX];
+
+/* Guest physical → ferry virtual. */
+struct ferry_gmem_region {
+	uint64_t gpa;
+	uint64_t size;
+	uint8_t *va;
+};
+
+struct ferry_gmem_map {
+	uint32_t n;
+	struct ferry_gmem_region r[FERRY_GMEM_MAX_REGIONS];
+};
+
+/* The VA of gpa and how many bytes from there lie in the same region; NULL if unmapped. */
+static inline uint8_t *
+ferry_gmem_va(const struct ferry_gmem_map *m, uint64_t gpa, uint64_t *contig)
+{
+	for (uint32_t i = 0; i < m->n; i++) {
+		const struct ferry_gmem_region *r = &m->r[i];
+		uint64_t off = gpa - r->gpa;   /* wraps (huge) when gpa < r->gpa */
+		if (off < r->size) {
+			*contig = r->size - off;
+			return r->va + off;
+		}
+	}
+	return NULL;
+}
+
+/* [gpa, gpa + len) as one pointer, or NULL unless wholly inside one region. */
+static inline void *
+ferry_gmem_range(const struct ferry_gmem_map *m, uint64_t gpa, uint64_t len)
+{
+	uint64_t contig;
+	uint8_t *va = ferry_gmem_va(m, gpa, &contig);
+
+	return va != NULL && contig >= len ? va : NULL;
+}
+
+struct ferry_vseg {
+	uint8_t *va;
+	uint32_t len;
+};
+
+/* A transmit chain, virtio-net header included until ferry_vq_chain_pull. */
+struct ferry_vchain {
+	uint32_t len;
+	uint16_t n;
+	struct ferry_vseg seg[FERRY_VQ_MAX_SEGS];
+};
+
+struct ferry_vring {
+	struct vring_desc *desc;
+	struct vring_avail *avail;
+	struct vring_used *used;
+	uint16_t size, mask;
+	uint16_t last_avail;     /* next avail entry to read */
+	uint16_t last_used;      /* next used entry to write */
+	bool event_idx;          /* VIRTIO_RING_F_EVENT_IDX negotiated */
+};
+
+/* Point vr at a ring whose parts are given as guest physical addresses. size must be a power of
+ * two <= 32768. Returns 0 or -1 when a part is not wholly inside guest memory. */
+int ferry_vring_map(struct ferry_vring *vr, const struct ferry_gmem_map *m, uint64_t desc_gpa,
+		    uint64_t avail_gpa, uint64_t used_gpa, uint16_t size);
+
+/* Walk the chain starting at head into c. Returns FERRY_VQ_OK or an error; c is then unusable. */
+enum ferry_vq_err ferry_vq_chain(const struct ferry_vring *vr, const struct ferry_gmem_map *m,
+				 uint16_t head, struct ferry_vchain *c);
+
+/* Drop the first len bytes (the virtio-net header) from c. */
+enum ferry_vq_err ferry_vq_chain_pull(struct ferry_vchain *c, uint32_t len);
+
+/* Copy len bytes from offset off of the chain into dst (bounds are the caller's). */
+void ferry_vq_chain_read(const struct ferry_vchain *c, uint32_t off, uint32_t len, void *dst);
+
+/* Avail entries posted and not yet taken (a guest claiming more than the ring holds gets size). */
+static inline uint16_t
+ferry_vring_avail_count(const struct ferry_vring *vr)
+{
+	uint16_t idx = __atomic_load_n(&vr->avail->idx, __ATOMIC_ACQUIRE);
+	uint16_t n = (uint16_t)(idx - vr->last_avail);
+
+	return n > vr->size ? vr->size : n;
+}
+
+/* Take the next avail entry: the head it names (read once, not yet validated). */
+static inline uint16_t
+ferry_vring_avail_take(struct ferry_vring *vr)
+{
+	uint16_t head = __atomic_load_n(&vr->avail->ring[vr->last_avail & vr->mask],
+					__ATOMIC_RELAXED);
+
+	vr->last_avail++;
+	return head;
+}
+
+/* Give a buffer back (visible to the guest at ferry_vring_used_publish). */
+static inline void
+ferry_vring_used_put(struct ferry_vring *vr, uint16_t id, uint32_t len)
+{
+	struct vring_used_elem *e = &vr->used->ring[vr->last_used & vr->mask];
+
+	e->id = id;
+	e->len = len;
+	vr->last_used++;
+}
+
+static inline void
+ferry_vring_used_publish(struct ferry_vring *vr)
+{
+	__atomic_store_n(&vr->used->idx, vr->last_used, __ATOMIC_RELEASE);
+}
+
+/* After publishing used entries from old_used on: does the guest want an interrupt? */
+static inline bool
+ferry_vring_need_call(const struct ferry_vring *vr, uint16_t old_used)
+{
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);   /* used idx store before the flags/event load */
+	if (vr->event_idx) {
+		uint16_t ev = __atomic_load_n(&vr->avail->ring[vr->size], __ATOMIC_RELAXED);
+		return (uint16_t)(vr->last_used - ev - 1) < (uint16_t)(vr->last_used - old_used);
+	}
+	return !(__atomic_load_n(&vr->avail->flags, __ATOMIC_RELAXED) & VRING_AVAIL_F_NO_INTERRUPT);
+}
+
+#endif

@@ -1,0 +1,174 @@
+/* virtq.c — walking a guest's split-ring transmit chains with every guest value distrusted
+ * (see ferry_virtq.h for the rules). */
+#include <string.h>
+#include "ferry_virtq.h"
+
+const char *const ferry_vq_err_names[FERRY_VQ_ERR_MAX] = {
+	[FERRY_VQ_OK] = "ok",
+	[FERRY_VQ_EHEAD] = "bad_head",
+	[FERRY_VQ_ENEXT] = "bad_next",
+	[FERRY_VQ_ELOOP] = "loop",
+	[FERRY_VQ_EADDR] = "bad_addr",
+	[FERRY_VQ_EWRITE] = "write_flag",
+	[FERRY_VQ_EINDIRECT] = "bad_indirect",
+	[FERRY_VQ_ELONG] = "too_long",
+	[FERRY_VQ_ESHORT] = "too_short",
+	[FERRY_VQ_EDUP] = "duplicate",
+};
+
+int
+ferry_vring_map(struct ferry_vring *vr, const struct ferry_gmem_map *m, uint64_t desc_gpa,
+		uint64_t avail_gpa, uint64_t used_gpa, uint16_t size)
+{
+	uint64_t sz = size;
+
+	memset(vr, 0, sizeof(*vr));
+	if (size == 0 || (size & (size - 1)) != 0 || size > 32768)
+		return -1;
+	/* avail and used carry the event words after their rings */
+	vr->desc = ferry_gmem_range(m, desc_gpa, sz * sizeof(struct vring_desc));
+	vr->avail = ferry_gmem_range(m, avail_gpa, 4 + 2 * sz + 2);
+	vr->used = ferry_gmem_range(m, used_gpa, 4 + 8 * sz + 2);
+	if (vr->desc == NULL || vr->avail == NULL || vr->used == NULL)
+		return -1;
+	vr->size = size;
+	vr->mask = (uint16_t)(size - 1);
+	return 0;
+}
+
+/* One copy of a descriptor: the guest may rewrite it while we look. */
+static inline struct vring_desc
+desc_read(const struct vring_desc *d)
+{
+	const volatile struct vring_desc *v = d;
+	struct vring_desc c;
+
+	c.addr = v->addr;
+	c.len = v->len;
+	c.flags = v->flags;
+	c.next = v->next;
+	return c;
+}
+
+static enum ferry_vq_err
+add_buffer(struct ferry_vchain *c, const struct ferry_gmem_map *m, uint64_t gpa, uint32_t len)
+{
+	if (len > FERRY_VQ_MAX_FRAME + 64 || c->len + len > FERRY_VQ_MAX_FRAME + 64)
+		return FERRY_VQ_ELONG;
+	while (len != 0) {   /* a buffer may span adjacent regions: one piece per region */
+		uint64_t contig;
+		uint8_t *va = ferry_gmem_va(m, gpa, &contig);
+		if (va == NULL)
+			return FERRY_VQ_EADDR;
+		if (c->n == FERRY_VQ_MAX_SEGS)
+			return FERRY_VQ_ELONG;
+		uint32_t piece = contig < len ? (uint32_t)contig : len;
+		c->seg[c->n].va = va;
+		c->seg[c->n].len = piece;
+		c->n++;
+		c->len += piece;
+		gpa += piece;
+		len -= piece;
+	}
+	return FERRY_VQ_OK;
+}
+
+/* Switch the walk to an indirect table (at most once per chain). */
+static enum ferry_vq_err
+enter_indirect(const struct ferry_gmem_map *m, const struct vring_desc *d,
+	       const struct vring_desc **tab, uint32_t *tsize)
+{
+	if ((d->flags & VRING_DESC_F_NEXT) || d->len == 0 || d->len % sizeof(struct vring_desc) ||
+	    d->len / sizeof(struct vring_desc) > 32768)
+		return FERRY_VQ_EINDIRECT;
+	*tab = ferry_gmem_range(m, d->addr, d->len);
+	if (*tab == NULL)
+		return FERRY_VQ_EINDIRECT;
+	*tsize = d->len / sizeof(struct vring_desc);
+	return FERRY_VQ_OK;
+}
+
+enum ferry_vq_err
+ferry_vq_chain(const struct ferry_vring *vr, const struct ferry_gmem_map *m, uint16_t head,
+	       struct ferry_vchain *c)
+{
+	const struct vring_desc *tab = vr->desc;
+	uint32_t tsize = vr->size, budget = vr->size, idx = head;
+	bool indirect = false;
+	enum ferry_vq_err rc;
+
+	c->n = 0;
+	c->len = 0;
+	if (head >= vr->size)
+		return FERRY_VQ_EHEAD;
+	for (;;) {
+		struct vring_desc d = desc_read(&tab[idx]);
+		if (d.flags & VRING_DESC_F_INDIRECT) {
+			if (indirect)
+				return FERRY_VQ_EINDIRECT;
+			if ((rc = enter_indirect(m, &d, &tab, &tsize)) != FERRY_VQ_OK)
+				return rc;
+			indirect = true;
+			budget = tsize;
+			idx = 0;
+			continue;
+		}
+		if (d.flags & VRING_DESC_F_WRITE)
+			return FERRY_VQ_EWRITE;
+		if (d.len != 0 && (rc = add_buffer(c, m, d.addr, d.len)) != FERRY_VQ_OK)
+			return rc;
+		if (!(d.flags & VRING_DESC_F_NEXT))
+			return FERRY_VQ_OK;
+		if (--budget == 0)
+			return FERRY_VQ_ELOOP;
+		idx = d.next;
+		if (idx >= tsize)
+			return FERRY_VQ_ENEXT;
+	}
+}
+
+enum ferry_vq_err
+ferry_vq_chain_pull(struct ferry_vchain *c, uint32_t len)
+{
+	uint16_t i = 0;
+
+	if (c->len < len)
+		return FERRY_VQ_ESHORT;
+	c->len -= len;
+	while (len != 0) {
+		if (c->seg[i].len <= len) {
+			len -= c->seg[i].len;
+			i++;
+			continue;
+		}
+		c->seg[i].va += len;
+		c->seg[i].len -= len;
+		len = 0;
+	}
+	if (i != 0) {
+		memmove(&c->seg[0], &c->seg[i], (c->n - i) * sizeof(c->seg[0]));
+		c->n = (uint16_t)(c->n - i);
+	}
+	if (c->len > FERRY_VQ_MAX_FRAME)
+		return FERRY_VQ_ELONG;
+	return FERRY_VQ_OK;
+}
+
+void
+ferry_vq_chain_read(const struct ferry_vchain *c, uint32_t off, uint32_t len, void *dst)
+{
+	uint8_t *out = dst;
+
+	for (uint16_t i = 0; i < c->n && len != 0; i++) {
+		const struct ferry_vseg *s = &c->seg[i];
+		if (off >= s->len) {
+			off -= s->len;
+			continue;
+		}
+		uint32_t k = s->len - off < len ? s->len - off : len;
+		memcpy(out, s->va + off, k);
+		out += k;
+		len -= k;
+		off = 0;
+	}
+}

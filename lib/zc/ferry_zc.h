@@ -1,0 +1,156 @@
+/* ferry_zc.h — ferry's own dequeue of a guest's TX ring, lending guest buffers to NICs (zero-copy).
+ *
+ * A vhost-user port whose "zero_copy" is not "off" and whose guest negotiated a split ring without
+ * IN_ORDER or IOMMU_PLATFORM (IOVA-as-VA process) is read by ferry itself instead of
+ * rte_vhost_dequeue_burst. Each frame becomes either
+ *   - a copy (one or more ordinary mbufs; the descriptor goes back to the guest at once), or
+ *   - a lent frame: the first FERRY_ZC_HDR bytes copied into an ordinary head mbuf — everything the
+ *     switch inspects or edits (MACs, VLAN, L3/L4 for hashing) is then ferry's private copy, so a
+ *     guest rewriting its buffer cannot change where a frame goes — and the rest chained as mbufs
+ *     attached to guest memory (rte_pktmbuf_attach_extbuf). The descriptor goes back to the guest
+ *     when the last of those is freed (the NIC finished), from whatever thread frees it.
+ * Lending stops at a per-queue bound (half the ring) so the guest never runs out of TX buffers,
+ * and small frames are copied (cheaper). Guest memory is mapped by ferry itself (the region fds,
+ * MAP_SHARED) and, for DMA devices, into the VFIO container; a mapping lives until the guest has
+ * left AND every buffer lent from it has come back — rte_vhost unmapping its own copy never
+ * invalidates a lent buffer. */
+#ifndef FERRY_ZC_H
+#define FERRY_ZC_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <rte_mbuf.h>
+#include <rte_spinlock.h>
+#include "ferry_virtq.h"
+
+#define FERRY_ZC_HDR      64     /* bytes copied into the head mbuf of a lent frame */
+#define FERRY_ZC_MIN_AUTO 512    /* "auto": copy frames shorter than this (bench/zc: crossover) */
+
+/* Why a frame was copied. */
+enum ferry_zc_why {
+	FERRY_ZC_WHY_OFF,        /* the port's zero_copy is "off" */
+	FERRY_ZC_WHY_SMALL,      /* shorter than the crossover (or than FERRY_ZC_HDR with "on") */
+	FERRY_ZC_WHY_INFLIGHT,   /* the queue already lends its bound */
+	FERRY_ZC_WHY_DMA,        /* a DMA device cannot reach this guest's memory (IOMMU map) */
+	FERRY_ZC_WHY_TXSEG,      /* a port cannot send chained external buffers */
+	FERRY_ZC_WHY_MAX
+};
+extern const char *const ferry_zc_why_names[FERRY_ZC_WHY_MAX];
+
+/* Why a whole port uses rte_vhost's copying dequeue instead. */
+enum ferry_zc_state {
+	FERRY_ZC_ACTIVE,         /* ferry's own dequeue */
+	FERRY_ZC_STATE_OFF,      /* zero_copy "off" */
+	FERRY_ZC_IOVA_PA,        /* this process runs IOVA-as-PA: guest memory has no usable IOVA */
+	FERRY_ZC_VIOMMU,         /* the guest negotiated IOMMU_PLATFORM (descriptors carry IOVAs) */
+	FERRY_ZC_PACKED,         /* packed ring negotiated */
+	FERRY_ZC_IN_ORDER,       /* IN_ORDER negotiated: completions here are out of order */
+	FERRY_ZC_NO_MEM,         /* guest memory could not be mapped */
+	FERRY_ZC_STATE_MAX
+};
+extern const char *const ferry_zc_state_names[FERRY_ZC_STATE_MAX];
+
+enum ferry_zc_dma { FERRY_ZC_DMA_NONE, FERRY_ZC_DMA_MAPPED, FERRY_ZC_DMA_FAILED,
+		    FERRY_ZC_DMA_WITHHELD };
+
+/* Where lent frames may go: maintained by the switch as DPDK ports come and go. */
+struct ferry_zc_env {
+	uint32_t dma_ports;      /* ports on a DMA bus (PCI): need the guest mapped in the IOMMU */
+	uint32_t noseg_ports;    /* ports that cannot transmit chained external buffers */
+	uint64_t cleanup_gen;    /* bumped to ask PMDs to reclaim finished NIC tx descriptors */
+};
+extern struct ferry_zc_env ferry_zc_env;
+
+/* One guest memory table, mapped by ferry. Reference-counted: the device holds one, every lent
+ * buffer one. The last put hands it to ferry_zc_reap (control thread) for unmapping. */
+struct ferry_zc_mem {
+	struct ferry_gmem_map map;
+	void *base[FERRY_GMEM_MAX_REGIONS];
+	uint64_t len[FERRY_GMEM_MAX_REGIONS];
+	uint64_t lib_va[FERRY_GMEM_MAX_REGIONS];   /* rte_vhost's address of each region */
+	uint32_t refcnt;
+	uint8_t dma;                               /* enum ferry_zc_dma */
+	struct ferry_zc_mem *next;                 /* live list */
+	struct ferry_zc_mem *next_retired;         /* retired stack */
+};
+
+struct ferry_zc_stats {
+	uint64_t zc, copy, zc_bytes, copy_bytes;
+	uint64_t why[FERRY_ZC_WHY_MAX];
+	uint64_t bad[FERRY_VQ_ERR_MAX];
+	uint64_t no_mbuf;        /* frames dropped: no mbuf */
+	uint64_t forced;         /* lent buffers returned to a stopping guest before the NIC was done */
+	uint64_t calls;          /* guest interrupts raised */
+	uint32_t inflight_max;
+};
+
+/* t += s (inflight_max: the larger). */
+void ferry_zc_stats_add(struct ferry_zc_stats *t, const struct ferry_zc_stats *s);
+
+enum { FERRY_ZC_SLOT_FREE, FERRY_ZC_SLOT_BUSY, FERRY_ZC_SLOT_DONE, FERRY_ZC_SLOT_ORPHAN };
+
+struct ferry_zcq;
+
+struct ferry_zc_slot {
+	struct rte_mbuf_ext_shared_info shinfo;
+	struct ferry_zcq *q;
+	struct ferry_zc_mem *mem;
+	uint16_t head;
+	uint16_t state;
+};
+
+/* One guest TX ring. Its owner is whoever holds lock: the PMD polling it (trylock per burst) or
+ * the thread stopping it. Completions arrive on `done` from any thread. */
+struct ferry_zcq {
+	rte_spinlock_t lock;
+	struct ferry_vring vr;
+	struct ferry_zc_mem *mem;
+	int vid;
+	uint16_t vring;          /* rte_vhost ring index (guest TX: odd) */
+	uint16_t hdr_len;        /* virtio-net header: 10 or 12 */
+	uint16_t bound;          /* buffers lent at most */
+	uint8_t mode;            /* enum ferry_zc_mode, may change at runtime */
+	uint8_t log;             /* VHOST_F_LOG_ALL negotiated: dirty-log used ring writes */
+	uint8_t call_pending;    /* an interrupt could not be raised (ring locked): retry */
+	uint32_t inflight;       /* atomic */
+	struct rte_ring *done;
+	struct ferry_zc_stats st;
+	struct ferry_zcq *next_dead;
+	struct ferry_zc_slot slot[];
+} __rte_cache_aligned;
+
+/* --- guest memory (zc_mem.c); vhost and control threads --- */
+struct ferry_zc_mem *ferry_zc_mem_create(int vid, char *err, size_t errlen);
+/* Does vid's current memory table still match m? */
+bool ferry_zc_mem_current(const struct ferry_zc_mem *m, int vid);
+void ferry_zc_mem_get(struct ferry_zc_mem *m);
+void ferry_zc_mem_put(struct ferry_zc_mem *m);        /* any thread */
+/* A DMA device appeared: map every live memory table not yet mapped. */
+void ferry_zc_mem_dma_retry(void);
+/* Control thread: unmap retired memory tables, free stopped queues with nothing lent. Returns
+ * how many objects are still waiting for lent buffers. */
+unsigned ferry_zc_reap(void);
+unsigned ferry_zc_mem_reap(void);   /* (the memory part of ferry_zc_reap) */
+
+/* --- queues (zc_ctl.c) --- */
+/* Is ferry's own dequeue possible for this device? FERRY_ZC_ACTIVE or the reason it is not. */
+enum ferry_zc_state ferry_zc_eligible(uint8_t mode, uint64_t features);
+struct ferry_zcq *ferry_zcq_create(int vid, uint16_t vring, struct ferry_zc_mem *mem,
+				   uint64_t features, uint8_t mode, int socket);
+/* Stop: take the ring, wait up to wait_ms for lent buffers (PMDs are asked to reclaim NIC tx
+ * descriptors), give every remaining one back to the guest, sync rte_vhost's ring indexes.
+ * The queue is then retired (freed by ferry_zc_reap when nothing is lent any more). */
+void ferry_zcq_stop(struct ferry_zcq *q, unsigned wait_ms);
+/* Hand a stopped queue to ferry_zc_reap (it is freed once nothing is lent any more). */
+void ferry_zcq_retire(struct ferry_zcq *q);
+/* Switch a queue to a new memory table (after the guest's memory changed; ring disabled). */
+int ferry_zcq_remap(struct ferry_zcq *q, struct ferry_zc_mem *mem);
+
+/* --- datapath (zc_rx.c) --- */
+uint16_t ferry_zcq_rx(struct ferry_zcq *q, struct rte_mempool *mp, struct rte_mbuf **pkts,
+		      uint16_t n);
+/* Per-lcore: set when this thread lent a buffer since it last cleared it (PMD: reclaim NIC tx
+ * descriptors when idle). */
+RTE_DECLARE_PER_LCORE(uint8_t, ferry_zc_lent);
+
+#endif

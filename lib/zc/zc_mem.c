@@ -1,0 +1,210 @@
+/* zc_mem.c — guest memory as ferry maps it for lending: its own MAP_SHARED mapping of each region
+ * (from the fds rte_vhost received), the VFIO container mapping for DMA devices, and the reference
+ * counting that keeps both alive until the last lent buffer is back. Unmapping is a syscall, so it
+ * happens on the control thread (ferry_zc_reap), never where the last reference is dropped. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_malloc.h>
+#include <rte_vfio.h>
+#include <rte_vhost.h>
+#include "ferry_common.h"
+#include "ferry_zc.h"
+
+struct ferry_zc_env ferry_zc_env;
+
+static pthread_mutex_t live_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct ferry_zc_mem *live;      /* every mapped table not yet retired (live_lock) */
+static struct ferry_zc_mem *retired;   /* lock-free stack: refcount reached zero */
+
+static bool
+dma_wanted(void)
+{
+	return rte_eal_iova_mode() == RTE_IOVA_VA && rte_vfio_is_enabled("vfio_pci");
+}
+
+/* Map every region into the default VFIO container (IOVA = ferry's VA). All or nothing. */
+static void
+dma_map(struct ferry_zc_mem *m)
+{
+	uint32_t i;
+
+	if (!dma_wanted())
+		return;
+	if (getenv("FERRY_ZC_WITHHOLD_DMA_MAP") != NULL) {
+		FERRY_LOG(WARNING, "zero-copy: FERRY_ZC_WITHHOLD_DMA_MAP set: guest memory is not "
+			  "mapped for DMA; frames to DMA devices are copied");
+		m->dma = FERRY_ZC_DMA_WITHHELD;
+		return;
+	}
+	for (i = 0; i < m->map.n; i++) {
+		uint64_t va = (uint64_t)(uintptr_t)m->base[i];
+		if (rte_vfio_container_dma_map(RTE_VFIO_DEFAULT_CONTAINER_FD, va, va, m->len[i]) != 0)
+			break;
+	}
+	if (i == m->map.n) {
+		m->dma = FERRY_ZC_DMA_MAPPED;
+		return;
+	}
+	while (i-- > 0) {
+		uint64_t va = (uint64_t)(uintptr_t)m->base[i];
+		rte_vfio_container_dma_unmap(RTE_VFIO_DEFAULT_CONTAINER_FD, va, va, m->len[i]);
+	}
+	m->dma = FERRY_ZC_DMA_FAILED;
+	FERRY_LOG(INFO, "zero-copy: guest memory not mapped for DMA (%s); frames to DMA devices "
+		  "are copied until a device can take it", rte_strerror(rte_errno));
+}
+
+static void
+dma_unmap(struct ferry_zc_mem *m)
+{
+	if (m->dma != FERRY_ZC_DMA_MAPPED)
+		return;
+	for (uint32_t i = 0; i < m->map.n; i++) {
+		uint64_t va = (uint64_t)(uintptr_t)m->base[i];
+		if (rte_vfio_container_dma_unmap(RTE_VFIO_DEFAULT_CONTAINER_FD, va, va, m->len[i]) != 0)
+			FERRY_LOG(WARNING, "zero-copy: DMA unmap of %p failed", m->base[i]);
+	}
+	m->dma = FERRY_ZC_DMA_NONE;
+}
+
+static void
+mem_free(struct ferry_zc_mem *m)
+{
+	dma_unmap(m);
+	for (uint32_t i = 0; i < m->map.n; i++)
+		if (m->base[i] != NULL)
+			munmap(m->base[i], m->len[i]);
+	rte_free(m);
+}
+
+static int
+map_regions(struct ferry_zc_mem *m, const struct rte_vhost_memory *vm, char *err, size_t errlen)
+{
+	for (uint32_t i = 0; i < vm->nregions; i++) {
+		const struct rte_vhost_mem_region *r = &vm->regions[i];
+		uint64_t off = r->host_user_addr - (uint64_t)(uintptr_t)r->mmap_addr;
+		void *base = mmap(NULL, r->mmap_size, PROT_READ | PROT_WRITE, MAP_SHARED, r->fd, 0);
+		if (base == MAP_FAILED) {
+			snprintf(err, errlen, "cannot map guest region %u (%" PRIu64 " bytes): %s", i,
+				 r->mmap_size, strerror(errno));
+			return -1;
+		}
+		m->base[i] = base;
+		m->len[i] = r->mmap_size;
+		m->lib_va[i] = r->host_user_addr;
+		m->map.r[i] = (struct ferry_gmem_region){ .gpa = r->guest_phys_addr, .size = r->size,
+							  .va = (uint8_t *)base + off };
+		m->map.n = i + 1;
+	}
+	return 0;
+}
+
+struct ferry_zc_mem *
+ferry_zc_mem_create(int vid, char *err, size_t errlen)
+{
+	struct rte_vhost_memory *vm = NULL;
+	struct ferry_zc_mem *m;
+
+	if (rte_vhost_get_mem_table(vid, &vm) != 0 || vm == NULL) {
+		snprintf(err, errlen, "no memory table from the guest");
+		return NULL;
+	}
+	if (vm->nregions > FERRY_GMEM_MAX_REGIONS) {
+		snprintf(err, errlen, "%u memory regions (at most %d)", vm->nregions,
+			 FERRY_GMEM_MAX_REGIONS);
+		free(vm);
+		return NULL;
+	}
+	m = rte_zmalloc("ferry_zc_mem", sizeof(*m), RTE_CACHE_LINE_SIZE);
+	if (m == NULL) {
+		snprintf(err, errlen, "out of memory");
+		free(vm);
+		return NULL;
+	}
+	if (map_regions(m, vm, err, errlen) < 0) {
+		free(vm);
+		mem_free(m);
+		return NULL;
+	}
+	free(vm);
+	m->refcnt = 1;
+	pthread_mutex_lock(&live_lock);
+	dma_map(m);
+	m->next = live;
+	live = m;
+	pthread_mutex_unlock(&live_lock);
+	return m;
+}
+
+bool
+ferry_zc_mem_current(const struct ferry_zc_mem *m, int vid)
+{
+	struct rte_vhost_memory *vm = NULL;
+	bool same;
+
+	if (rte_vhost_get_mem_table(vid, &vm) != 0 || vm == NULL)
+		return false;
+	same = vm->nregions == m->map.n;
+	for (uint32_t i = 0; same && i < vm->nregions; i++)
+		same = vm->regions[i].guest_phys_addr == m->map.r[i].gpa &&
+		       vm->regions[i].size == m->map.r[i].size &&
+		       vm->regions[i].host_user_addr == m->lib_va[i];
+	free(vm);
+	return same;
+}
+
+void
+ferry_zc_mem_get(struct ferry_zc_mem *m)
+{
+	__atomic_add_fetch(&m->refcnt, 1, __ATOMIC_RELAXED);
+}
+
+void
+ferry_zc_mem_put(struct ferry_zc_mem *m)
+{
+	if (__atomic_sub_fetch(&m->refcnt, 1, __ATOMIC_ACQ_REL) != 0)
+		return;
+	/* last reference: the control thread unmaps it */
+	struct ferry_zc_mem *top = __atomic_load_n(&retired, __ATOMIC_RELAXED);
+	do {
+		m->next_retired = top;
+	} while (!__atomic_compare_exchange_n(&retired, &top, m, true, __ATOMIC_RELEASE,
+					      __ATOMIC_RELAXED));
+}
+
+void
+ferry_zc_mem_dma_retry(void)
+{
+	pthread_mutex_lock(&live_lock);
+	for (struct ferry_zc_mem *m = live; m != NULL; m = m->next)
+		if (m->dma == FERRY_ZC_DMA_FAILED || m->dma == FERRY_ZC_DMA_NONE)
+			dma_map(m);
+	pthread_mutex_unlock(&live_lock);
+}
+
+/* Retired tables: off the live list, unmapped, freed. */
+unsigned
+ferry_zc_mem_reap(void)
+{
+	struct ferry_zc_mem *m = __atomic_exchange_n(&retired, NULL, __ATOMIC_ACQUIRE), *next;
+	unsigned n = 0;
+
+	for (; m != NULL; m = next, n++) {
+		next = m->next_retired;
+		pthread_mutex_lock(&live_lock);
+		for (struct ferry_zc_mem **pp = &live; *pp != NULL; pp = &(*pp)->next)
+			if (*pp == m) {
+				*pp = m->next;
+				break;
+			}
+		pthread_mutex_unlock(&live_lock);
+		mem_free(m);
+	}
+	return n;
+}

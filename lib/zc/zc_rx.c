@@ -1,0 +1,252 @@
+/* zc_rx.c — the datapath of ferry's own guest TX dequeue: take avail entries, validate each chain,
+ * build a copied or a lent frame, give back completed buffers, tell the guest (see ferry_zc.h).
+ * Runs on the PMD polling the queue, under the queue's lock (a trylock: never waits). */
+#define ALLOW_EXPERIMENTAL_API   /* rte_vhost_vring_call_nonblock */
+#include <string.h>
+#include <rte_ring.h>
+#include <rte_vhost.h>
+#include "ferry_config.h"
+#include "ferry_zc.h"
+
+RTE_DEFINE_PER_LCORE(uint8_t, ferry_zc_lent);
+
+#define MAX_MBUFS_PER_FRAME (FERRY_VQ_MAX_SEGS + 1)
+
+/* The NIC (or whoever) freed the last mbuf attached to a lent buffer. Any thread. */
+static void
+zc_done(void *addr, void *opaque)
+{
+	struct ferry_zc_slot *s = opaque;
+	struct ferry_zcq *q = s->q;
+	uint16_t busy = FERRY_ZC_SLOT_BUSY;
+
+	(void)addr;
+	if (__atomic_compare_exchange_n(&s->state, &busy, FERRY_ZC_SLOT_DONE, false,
+					__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+		/* cannot fail: the ring holds as many entries as the virtqueue has heads */
+		rte_ring_mp_enqueue(q->done, (void *)(uintptr_t)s->head);
+		return;
+	}
+	/* orphaned by ferry_zcq_stop: the guest already has it back; only references remain */
+	struct ferry_zc_mem *m = s->mem;
+	__atomic_store_n(&s->state, FERRY_ZC_SLOT_FREE, __ATOMIC_RELEASE);
+	ferry_zc_mem_put(m);
+	__atomic_sub_fetch(&q->inflight, 1, __ATOMIC_RELEASE);   /* last touch of q */
+}
+
+/* Completed lent buffers back to the used ring (owner). */
+static void
+reap(struct ferry_zcq *q)
+{
+	void *h[64];
+	unsigned n;
+
+	while ((n = rte_ring_sc_dequeue_burst(q->done, h, RTE_DIM(h), NULL)) != 0) {
+		for (unsigned i = 0; i < n; i++) {
+			uint16_t head = (uint16_t)(uintptr_t)h[i];
+			struct ferry_zc_slot *s = &q->slot[head];
+			struct ferry_zc_mem *m = s->mem;
+			ferry_vring_used_put(&q->vr, head, 0);
+			__atomic_store_n(&s->state, FERRY_ZC_SLOT_FREE, __ATOMIC_RELEASE);
+			ferry_zc_mem_put(m);
+		}
+		__atomic_sub_fetch(&q->inflight, n, __ATOMIC_RELEASE);
+	}
+}
+
+static void
+log_used(struct ferry_zcq *q, uint16_t from, uint16_t to)
+{
+	uint16_t a = from & q->vr.mask, n = (uint16_t)(to - from);
+	uint64_t first = RTE_MIN((uint32_t)n, (uint32_t)(q->vr.size - a));
+
+	rte_vhost_log_used_vring(q->vid, q->vring, offsetof(struct vring_used, ring[a]),
+				 first * sizeof(struct vring_used_elem));
+	if (first < n)
+		rte_vhost_log_used_vring(q->vid, q->vring, offsetof(struct vring_used, ring[0]),
+					 (n - first) * sizeof(struct vring_used_elem));
+	rte_vhost_log_used_vring(q->vid, q->vring, offsetof(struct vring_used, idx),
+				 sizeof(uint16_t));
+}
+
+/* Raise the guest's interrupt through rte_vhost (it keeps the callfd and, with EVENT_IDX, the
+ * last signalled index: tell it where the used ring is first). Never waits for the ring lock. */
+static void
+call_guest(struct ferry_zcq *q)
+{
+	if (q->vr.event_idx)
+		rte_vhost_set_vring_base(q->vid, q->vring, q->vr.last_avail, q->vr.last_used);
+	if (rte_vhost_vring_call_nonblock(q->vid, q->vring) == -EAGAIN) {
+		q->call_pending = 1;
+		return;
+	}
+	q->call_pending = 0;
+	q->st.calls++;
+}
+
+/* Publish used entries written since old, log them, notify. (Also used by ferry_zcq_stop.) */
+void ferry_zcq_used_flush(struct ferry_zcq *q, uint16_t old);
+void
+ferry_zcq_used_flush(struct ferry_zcq *q, uint16_t old)
+{
+	if (q->vr.last_used != old) {
+		ferry_vring_used_publish(&q->vr);
+		if (unlikely(__atomic_load_n(&q->log, __ATOMIC_RELAXED)))
+			log_used(q, old, q->vr.last_used);
+		if (ferry_vring_need_call(&q->vr, old))
+			q->call_pending = 1;
+	}
+	if (q->call_pending)
+		call_guest(q);
+}
+
+/* Copy the frame into ordinary mbufs (chained when longer than one). */
+static struct rte_mbuf *
+copy_frame(struct rte_mempool *mp, const struct ferry_vchain *c)
+{
+	uint32_t room = rte_pktmbuf_data_room_size(mp) - RTE_PKTMBUF_HEADROOM;
+	uint32_t nseg = c->len == 0 ? 1 : (c->len + room - 1) / room, off = 0;
+	struct rte_mbuf *ms[FERRY_VQ_MAX_FRAME / 512 + 2];
+
+	if (nseg > RTE_DIM(ms) || rte_pktmbuf_alloc_bulk(mp, ms, nseg) != 0)
+		return NULL;
+	for (uint32_t k = 0; k < nseg; k++) {
+		uint32_t len = RTE_MIN(room, c->len - off);
+		ferry_vq_chain_read(c, off, len, rte_pktmbuf_mtod(ms[k], void *));
+		ms[k]->data_len = (uint16_t)len;
+		off += len;
+		if (k != 0)
+			ms[k - 1]->next = ms[k];
+	}
+	ms[0]->pkt_len = c->len;
+	ms[0]->nb_segs = (uint16_t)nseg;
+	return ms[0];
+}
+
+/* Lend the frame: header copied into the head mbuf, the rest attached in place. */
+static struct rte_mbuf *
+lend_frame(struct ferry_zcq *q, struct rte_mempool *mp, const struct ferry_vchain *c,
+	   uint16_t head)
+{
+	struct rte_mbuf *ms[MAX_MBUFS_PER_FRAME];
+	struct ferry_zc_slot *s = &q->slot[head];
+	uint16_t first = 0, n_ext = 0;
+	uint32_t skip = FERRY_ZC_HDR;
+
+	while (skip >= c->seg[first].len)   /* c->len > FERRY_ZC_HDR: ends inside the chain */
+		skip -= c->seg[first++].len;
+	n_ext = (uint16_t)(c->n - first);
+	if (rte_pktmbuf_alloc_bulk(mp, ms, 1u + n_ext) != 0)
+		return NULL;
+	ferry_vq_chain_read(c, 0, FERRY_ZC_HDR, rte_pktmbuf_mtod(ms[0], void *));
+	ms[0]->data_len = FERRY_ZC_HDR;
+	ms[0]->pkt_len = c->len;
+	ms[0]->nb_segs = (uint16_t)(1 + n_ext);
+	s->mem = q->mem;
+	ferry_zc_mem_get(q->mem);
+	s->shinfo.free_cb = zc_done;
+	s->shinfo.fcb_opaque = s;
+	rte_mbuf_ext_refcnt_set(&s->shinfo, n_ext);
+	__atomic_store_n(&s->state, FERRY_ZC_SLOT_BUSY, __ATOMIC_RELEASE);
+	for (uint16_t k = 0; k < n_ext; k++) {
+		const struct ferry_vseg *g = &c->seg[first + k];
+		uint8_t *va = g->va + skip;
+		uint16_t len = (uint16_t)(g->len - skip);
+		struct rte_mbuf *m = ms[1 + k];
+		rte_pktmbuf_attach_extbuf(m, va, (rte_iova_t)(uintptr_t)va, len, &s->shinfo);
+		m->data_len = len;
+		ms[k]->next = m;
+		skip = 0;
+	}
+	uint32_t inflight = __atomic_add_fetch(&q->inflight, 1, __ATOMIC_RELAXED);
+	if (inflight > q->st.inflight_max)
+		q->st.inflight_max = inflight;
+	return ms[0];
+}
+
+/* FERRY_ZC_WHY_MAX: lend it; else why not. */
+static inline enum ferry_zc_why
+why_copy(const struct ferry_zcq *q, const struct ferry_vchain *c, uint8_t mode)
+{
+	if (mode == FERRY_ZC_OFF)
+		return FERRY_ZC_WHY_OFF;
+	if (c->len <= FERRY_ZC_HDR || (mode == FERRY_ZC_AUTO && c->len < FERRY_ZC_MIN_AUTO))
+		return FERRY_ZC_WHY_SMALL;
+	if (unlikely(ferry_zc_env.noseg_ports != 0))
+		return FERRY_ZC_WHY_TXSEG;
+	if (ferry_zc_env.dma_ports != 0 && q->mem->dma != FERRY_ZC_DMA_MAPPED)
+		return FERRY_ZC_WHY_DMA;
+	if (__atomic_load_n(&q->inflight, __ATOMIC_RELAXED) >= q->bound)
+		return FERRY_ZC_WHY_INFLIGHT;
+	return FERRY_ZC_WHY_MAX;
+}
+
+/* One avail entry → one frame in *out (or NULL: bad chain / no mbuf, already accounted). */
+static inline struct rte_mbuf *
+take_one(struct ferry_zcq *q, struct rte_mempool *mp, uint8_t mode)
+{
+	uint16_t head = ferry_vring_avail_take(&q->vr);
+	struct ferry_vchain c;
+	enum ferry_vq_err e;
+	enum ferry_zc_why why;
+	struct rte_mbuf *m = NULL;
+
+	if (unlikely(head >= q->vr.size)) {
+		q->st.bad[FERRY_VQ_EHEAD]++;
+		return NULL;   /* no such buffer to give back */
+	}
+	if (unlikely(__atomic_load_n(&q->slot[head].state, __ATOMIC_ACQUIRE) != FERRY_ZC_SLOT_FREE)) {
+		q->st.bad[FERRY_VQ_EDUP]++;
+		return NULL;   /* lent already: it goes back once, when the NIC is done */
+	}
+	e = ferry_vq_chain(&q->vr, &q->mem->map, head, &c);
+	if (likely(e == FERRY_VQ_OK))
+		e = ferry_vq_chain_pull(&c, q->hdr_len);
+	if (unlikely(e != FERRY_VQ_OK)) {
+		q->st.bad[e]++;
+		ferry_vring_used_put(&q->vr, head, 0);
+		return NULL;
+	}
+	why = why_copy(q, &c, mode);
+	if (why == FERRY_ZC_WHY_MAX && (m = lend_frame(q, mp, &c, head)) != NULL) {
+		q->st.zc++;
+		q->st.zc_bytes += c.len;
+		RTE_PER_LCORE(ferry_zc_lent) = 1;
+		return m;
+	}
+	m = copy_frame(mp, &c);
+	ferry_vring_used_put(&q->vr, head, 0);
+	if (unlikely(m == NULL)) {
+		q->st.no_mbuf++;
+		return NULL;
+	}
+	q->st.copy++;
+	q->st.copy_bytes += c.len;
+	if (why != FERRY_ZC_WHY_MAX)
+		q->st.why[why]++;
+	return m;
+}
+
+uint16_t
+ferry_zcq_rx(struct ferry_zcq *q, struct rte_mempool *mp, struct rte_mbuf **pkts, uint16_t n)
+{
+	uint16_t old, k = 0, avail;
+	uint8_t mode;
+
+	if (!rte_spinlock_trylock(&q->lock))
+		return 0;   /* another PMD (poll lists moving) or the stop path has it */
+	old = q->vr.last_used;
+	mode = __atomic_load_n(&q->mode, __ATOMIC_RELAXED);
+	reap(q);
+	avail = ferry_vring_avail_count(&q->vr);
+	if (n > avail)
+		n = avail;
+	for (uint16_t i = 0; i < n; i++) {
+		struct rte_mbuf *m = take_one(q, mp, mode);
+		if (m != NULL)
+			pkts[k++] = m;
+	}
+	ferry_zcq_used_flush(q, old);
+	rte_spinlock_unlock(&q->lock);
+	return k;
+}
