@@ -146,17 +146,19 @@ q_pass() {
 
 # ---- ferryd ----
 
-# q_vport NAME MODE MAC VLAN: a vhostuser port ($Q_DIR/NAME.sock, access VLAN), MODE = ferryd's role
+# q_vport NAME MODE MAC VLAN: a vhostuser port ($Q_DIR/NAME.sock, access VLAN), MODE = ferryd's role;
+# Q_ZC: its zero_copy (default auto)
 q_vport() {
-	printf '{"name":"%s","type":"vhostuser","path":"%s/%s.sock","mode":"%s","mac":["%s"],"vlan":{"mode":"access","tag":%s}}' \
-		"$1" "$Q_DIR" "$1" "$2" "$3" "$4"
+	printf '{"name":"%s","type":"vhostuser","path":"%s/%s.sock","mode":"%s","mac":["%s"],"vlan":{"mode":"access","tag":%s},"zero_copy":"%s"}' \
+		"$1" "$Q_DIR" "$1" "$2" "$3" "$4" "${Q_ZC:-auto}"
 }
 
-q_config() {   # q_config PORT_JSON...: $Q_DIR/cfg.json
+q_config() {   # q_config PORT_JSON...: $Q_DIR/cfg.json (Q_EAL: extra EAL arguments, a JSON list body)
 	local ports
 	ports=$(IFS=,; echo "$*")
 	cat > "$Q_DIR/cfg.json" <<-EOF
 	{"lcores": {"main": 0, "pmd": [1]},
+	 "eal_args": [${Q_EAL:-}],
 	 "mbufs": 8192,
 	 "rpc": {"socket": "$Q_DIR/ctl.sock"},
 	 "ports": [$ports]}

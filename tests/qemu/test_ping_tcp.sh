@@ -5,7 +5,7 @@
 # not a single frame (ferryd sends nothing to its port: no flooded ARP, no unicast).
 set -u
 . "$(dirname "$0")/lib.sh"
-q_init ping_tcp
+q_init "${Q_TEST_NAME:-ping_tcp}"
 
 MA=52:54:00:0a:00:01 MB=52:54:00:0a:00:02 MC=52:54:00:14:00:03
 q_config "$(q_vport a server $MA 10)" "$(q_vport b server $MB 10)" "$(q_vport c server $MC 20)"
@@ -57,5 +57,15 @@ q_log "ferryd: a rx/tx $(ferryd_stat a '"\(.rx_packets)/\(.tx_packets)"')," \
 for g in a b; do   # each received the other's 4 MiB blob through ferryd
 	[ "$(ferryd_stat $g .tx_bytes)" -ge 4194304 ] || q_fail "port $g: only $(ferryd_stat $g .tx_bytes) bytes sent"
 done
+if [ "${Q_ZC:-auto}" = on ]; then   # test_zc_tcp.sh: the guests' frames were lent, not copied
+	for g in a b; do
+		zc=$(ferryd_stat $g '.zero_copy | "\(.state) lent=\(.lent) copied=\(.copied) calls=\(.guest_calls) inflight=\(.inflight) bad=\([.bad_descriptors[]] | add)"')
+		q_log "port $g zero_copy: $zc"
+		[ "$(ferryd_stat $g .zero_copy.state)" = active ] || q_fail "port $g: zero-copy not active ($zc)"
+		[ "$(ferryd_stat $g .zero_copy.lent)" -ge 1000 ] || q_fail "port $g: too few frames lent ($zc)"
+		[ "$(ferryd_stat $g .zero_copy.inflight)" = 0 ] || q_fail "port $g: buffers still lent at exit ($zc)"
+		[ "$(ferryd_stat $g '[.zero_copy.bad_descriptors[]] | add')" = 0 ] || q_fail "port $g: a real guest's descriptors were refused ($zc)"
+	done
+fi
 rate() { vm_grep "$1" '^TCP-BULK' | sed -n 's/.*mbit_s=\([0-9.]*\).*/\1/p'; }
 q_pass "ping 20/20 both ways, TCP 4 MiB a<-b $(rate a) Mbit/s and b<-a $(rate b) Mbit/s, VLAN 20 isolated"
