@@ -1,5 +1,5 @@
-/* switch_set.c — runtime changes: port.set (VLAN, MACs, admin state, MTU, external ids), FDB edits,
- * and rebalancing rx queues over PMDs by measured load. Nothing here stops other ports' traffic:
+/* switch_set.c — runtime changes: port.set (VLAN, MACs, admin state, MTU, external ids, zero_copy),
+ * FDB edits, and rebalancing rx queues over PMDs by measured load. Nothing here stops other ports' traffic:
  * new policies are published whole and the old ones freed after an RCU grace period. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,7 +8,8 @@
 #include "switch_private.h"
 #include "ferry_pkt.h"
 
-const char *const ferry_switch_settable[] = { "mtu", "vlan", "mac", "admin", "external_ids", NULL };
+const char *const ferry_switch_settable[] = { "mtu", "vlan", "mac", "admin", "external_ids",
+					       "zero_copy", NULL };
 
 static bool
 is_settable(const char *k)
@@ -101,6 +102,13 @@ ferry_switch_port_set(struct ferry_switch *sw, const char *name, json_t *changes
 	nc.external_ids = NULL;
 	if (vlan_or_mac)
 		redo_static_macs(sw, p);
+	/* queues ferry already reads follow at once; whether ferry reads them at all is decided
+	 * when the guest (re)connects */
+	for (uint16_t q = 0; p->type == FERRY_PORT_VHOST && q < FERRY_MAX_QUEUES; q++) {
+		struct ferry_zcq *zq = __atomic_load_n(&p->zcq[q], __ATOMIC_ACQUIRE);
+		if (zq != NULL)
+			__atomic_store_n(&zq->mode, p->conf.zero_copy, __ATOMIC_RELAXED);
+	}
 	sw_emit(sw, "port.changed", json_pack("{s:s}", "name", name));
 	return 0;
 out:

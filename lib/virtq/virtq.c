@@ -55,6 +55,8 @@ add_buffer(struct ferry_vchain *c, const struct ferry_gmem_map *m, uint64_t gpa,
 {
 	if (len > FERRY_VQ_MAX_FRAME + 64 || c->len + len > FERRY_VQ_MAX_FRAME + 64)
 		return FERRY_VQ_ELONG;
+	if (len != 0 && gpa > UINT64_MAX - (len - 1))
+		return FERRY_VQ_EADDR;   /* runs past 2^64: would go on at GPA 0 */
 	while (len != 0) {   /* a buffer may span adjacent regions: one piece per region */
 		uint64_t contig;
 		uint8_t *va = ferry_gmem_va(m, gpa, &contig);

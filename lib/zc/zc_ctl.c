@@ -22,6 +22,7 @@
 #endif
 
 void ferry_zcq_used_flush(struct ferry_zcq *q, uint16_t old);   /* zc_rx.c */
+void ferry_zcq_reap(struct ferry_zcq *q);                        /* zc_rx.c */
 
 const char *const ferry_zc_why_names[FERRY_ZC_WHY_MAX] = {
 	[FERRY_ZC_WHY_OFF] = "off",
@@ -190,27 +191,18 @@ ferry_zcq_stop(struct ferry_zcq *q, unsigned wait_ms)
 {
 	uint64_t deadline = rte_get_timer_cycles() + rte_get_timer_hz() * wait_ms / 1000;
 	uint16_t old;
-	void *h[64];
-	unsigned n;
 
 	rte_spinlock_lock(&q->lock);
 	old = q->vr.last_used;
+	ferry_zcq_reap(q);
 	while (__atomic_load_n(&q->inflight, __ATOMIC_ACQUIRE) != 0 &&
 	       rte_get_timer_cycles() < deadline) {
 		__atomic_add_fetch(&ferry_zc_env.cleanup_gen, 1, __ATOMIC_RELEASE);
 		usleep(1000);
-		/* completions as the datapath would take them */
-		while ((n = rte_ring_sc_dequeue_burst(q->done, h, RTE_DIM(h), NULL)) != 0) {
-			for (unsigned i = 0; i < n; i++) {
-				struct ferry_zc_slot *s = &q->slot[(uintptr_t)h[i]];
-				ferry_vring_used_put(&q->vr, s->head, 0);
-				__atomic_store_n(&s->state, FERRY_ZC_SLOT_FREE, __ATOMIC_RELEASE);
-				ferry_zc_mem_put(s->mem);
-			}
-			__atomic_sub_fetch(&q->inflight, n, __ATOMIC_RELEASE);
-		}
+		ferry_zcq_reap(q);   /* completions, as the datapath would take them */
 	}
 	q->st.forced += orphan_all(q);
+	ferry_zcq_reap(q);       /* those that completed while we looked */
 	ferry_zcq_used_flush(q, old);
 	rte_vhost_set_vring_base(q->vid, q->vring, q->vr.last_avail, q->vr.last_used);
 	rte_spinlock_unlock(&q->lock);
@@ -228,6 +220,24 @@ ferry_zcq_retire(struct ferry_zcq *q)
 	pthread_mutex_unlock(&dead_lock);
 }
 
+/* A stopped queue's completions that raced with its stop: the buffers are back, the guest's ring
+ * is no longer ours to write. */
+static void
+drain_dead(struct ferry_zcq *q)
+{
+	void *h[64];
+	unsigned n;
+
+	while ((n = rte_ring_sc_dequeue_burst(q->done, h, RTE_DIM(h), NULL)) != 0) {
+		for (unsigned i = 0; i < n; i++) {
+			struct ferry_zc_slot *s = &q->slot[(uintptr_t)h[i]];
+			__atomic_store_n(&s->state, FERRY_ZC_SLOT_FREE, __ATOMIC_RELEASE);
+			ferry_zc_mem_put(s->mem);
+		}
+		__atomic_sub_fetch(&q->inflight, n, __ATOMIC_RELEASE);
+	}
+}
+
 unsigned
 ferry_zc_reap(void)
 {
@@ -236,6 +246,7 @@ ferry_zc_reap(void)
 	pthread_mutex_lock(&dead_lock);
 	for (struct ferry_zcq **pp = &dead; *pp != NULL;) {
 		struct ferry_zcq *q = *pp;
+		drain_dead(q);
 		if (__atomic_load_n(&q->inflight, __ATOMIC_ACQUIRE) != 0) {
 			waiting++;
 			pp = &q->next_dead;

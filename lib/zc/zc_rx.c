@@ -35,8 +35,9 @@ zc_done(void *addr, void *opaque)
 }
 
 /* Completed lent buffers back to the used ring (owner). */
-static void
-reap(struct ferry_zcq *q)
+void ferry_zcq_reap(struct ferry_zcq *q);
+void
+ferry_zcq_reap(struct ferry_zcq *q)
 {
 	void *h[64];
 	unsigned n;
@@ -237,7 +238,7 @@ ferry_zcq_rx(struct ferry_zcq *q, struct rte_mempool *mp, struct rte_mbuf **pkts
 		return 0;   /* another PMD (poll lists moving) or the stop path has it */
 	old = q->vr.last_used;
 	mode = __atomic_load_n(&q->mode, __ATOMIC_RELAXED);
-	reap(q);
+	ferry_zcq_reap(q);
 	avail = ferry_vring_avail_count(&q->vr);
 	if (n > avail)
 		n = avail;
