@@ -167,20 +167,47 @@ print_port_list(const json_t *res, const char *arg)
 	ctl_table_print(t);
 }
 
+/* "label: k=v k=v" for the non-zero counters of an object, or "label: none" */
 static void
-print_drops(const json_t *st)
+print_nonzero(const char *label, const json_t *counts)
 {
-	const json_t *drops = json_object_get(st, "drops"), *v;
+	const json_t *v;
 	const char *k;
 	bool any = false;
 
-	printf("drops:");
-	json_object_foreach((json_t *)drops, k, v)
+	printf("%s:", label);
+	json_object_foreach((json_t *)counts, k, v)
 		if (json_integer_value(v) != 0) {
 			printf(" %s=%lld", k, (long long)json_integer_value(v));
 			any = true;
 		}
 	printf("%s\n", any ? "" : " none");
+}
+
+static void
+print_drops(const json_t *st)
+{
+	print_nonzero("drops", json_object_get(st, "drops"));
+}
+
+/* a vhostuser port's zero-copy counters */
+static void
+print_zero_copy(const json_t *st)
+{
+	const json_t *zc = json_object_get(st, "zero_copy");
+	long long v[5];
+	static const char *const k[] = { "lent", "copied", "inflight", "inflight_max",
+					 "forced_returns" };
+
+	if (zc == NULL)
+		return;
+	for (int i = 0; i < 5; i++)
+		v[i] = json_integer_value(json_object_get(zc, k[i]));
+	printf("zero-copy: %s (%s), lent=%lld copied=%lld inflight=%lld max=%lld forced_returns=%lld\n",
+	       json_string_value(json_object_get(zc, "state")),
+	       json_string_value(json_object_get(zc, "mode")), v[0], v[1], v[2], v[3], v[4]);
+	print_nonzero("copy reasons", json_object_get(zc, "copy_reasons"));
+	print_nonzero("bad descriptors", json_object_get(zc, "bad_descriptors"));
 }
 
 static void
@@ -209,6 +236,7 @@ print_stats(const json_t *res, const char *arg)
 		stats_row(t, res);
 		ctl_table_print(t);
 		print_drops(res);
+		print_zero_copy(res);
 		return;
 	}
 	json_array_foreach(res, i, s)

@@ -215,6 +215,7 @@ zc_device_down(struct ferry_port *p)
 		ferry_zc_mem_put(p->zc_mem);
 		p->zc_mem = NULL;
 	}
+	p->zc_state = FERRY_ZC_NO_GUEST;
 }
 
 static int

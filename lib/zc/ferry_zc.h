@@ -46,6 +46,7 @@ enum ferry_zc_state {
 	FERRY_ZC_PACKED,         /* packed ring negotiated */
 	FERRY_ZC_IN_ORDER,       /* IN_ORDER negotiated: completions here are out of order */
 	FERRY_ZC_NO_MEM,         /* guest memory could not be mapped */
+	FERRY_ZC_NO_GUEST,       /* no guest connected */
 	FERRY_ZC_STATE_MAX
 };
 extern const char *const ferry_zc_state_names[FERRY_ZC_STATE_MAX];

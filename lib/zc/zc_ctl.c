@@ -40,6 +40,7 @@ const char *const ferry_zc_state_names[FERRY_ZC_STATE_MAX] = {
 	[FERRY_ZC_PACKED] = "packed_ring",
 	[FERRY_ZC_IN_ORDER] = "in_order",
 	[FERRY_ZC_NO_MEM] = "no_memory_map",
+	[FERRY_ZC_NO_GUEST] = "no_guest",
 };
 
 static pthread_mutex_t dead_lock = PTHREAD_MUTEX_INITIALIZER;
