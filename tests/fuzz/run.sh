@@ -1,15 +1,19 @@
 #!/bin/sh
 # tests/fuzz/run.sh — build the libFuzzer targets with clang (-fsanitize=fuzzer,address, libferry
-# instrumented too) in their own build directory, and fuzz each for a bounded time.
+# instrumented too) in their own build directory, and fuzz each for a bounded time:
+#   fuzz_rpc    the JSON-RPC request handler
+#   fuzz_virtq  lib/virtq walking a malicious guest's split ring
 # Prints `PASS: fuzz/<target>` or `FAIL: fuzz/<target>: <reason>`; exits non-zero on failure.
-#   FUZZ_TIME=seconds per target (default 60)   FUZZ_BUILD=build dir (default build-fuzz)
+#   FUZZ_TIME=seconds per target (default 45)   FUZZ_BUILD=build dir (default build-fuzz)
+#   FUZZ_TARGETS="fuzz_rpc fuzz_virtq" (default: all)
 #   logs in ${FERRY_TEST_OUT:-/tmp/ferry-tests}/fuzz/
-# Crash inputs are kept in $FUZZ_BUILD/artifacts/ (re-run: $FUZZ_BUILD/tests/fuzz/fuzz_rpc FILE).
+# Crash inputs are kept in $FUZZ_BUILD/artifacts/ (re-run: $FUZZ_BUILD/tests/fuzz/<target> FILE).
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 bdir=${FUZZ_BUILD:-$root/build-fuzz}
-secs=${FUZZ_TIME:-60}
+secs=${FUZZ_TIME:-45}
+targets=${FUZZ_TARGETS:-fuzz_rpc fuzz_virtq}
 logs=${FERRY_TEST_OUT:-/tmp/ferry-tests}/fuzz
 mkdir -p "$logs"
 
@@ -21,20 +25,48 @@ if [ ! -f "$bdir/build.ninja" ]; then
 		-Dc_args=-fsanitize=fuzzer-no-link -Dwerror=false -Dbuildtype=debugoptimized \
 		> "$logs/setup.log" 2>&1 || { tail -20 "$logs/setup.log"; echo "FAIL: fuzz/build: meson setup"; exit 1; }
 fi
-if ! ninja -C "$bdir" -j2 tests/fuzz/fuzz_rpc > "$logs/build.log" 2>&1; then
+build_targets=
+for t in $targets; do build_targets="$build_targets tests/fuzz/$t"; done
+# shellcheck disable=SC2086
+if ! ninja -C "$bdir" -j2 $build_targets > "$logs/build.log" 2>&1; then
 	tail -30 "$logs/build.log"
 	echo "FAIL: fuzz/build: see $logs/build.log"
 	exit 1
 fi
 
-# seed corpus: one line per request shape
-corpus=$bdir/corpus/rpc
-mkdir -p "$corpus" "$bdir/artifacts"
-i=0
-while IFS= read -r line; do
-	i=$((i + 1))
-	printf '%s' "$line" > "$corpus/seed$i"
-done <<'SEEDS'
+mkdir -p "$bdir/artifacts"
+
+# fuzz <target> <corpus> <max_len> [libFuzzer flags...]: one PASS:/FAIL: line
+failed=0
+fuzz() {
+	t=$1 corpus=$2 maxlen=$3
+	shift 3
+	log=$logs/$t.log
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 "$bdir/tests/fuzz/$t" "$corpus" "$@" \
+		-max_total_time="$secs" -max_len="$maxlen" -timeout=10 -rss_limit_mb=2048 \
+		-artifact_prefix="$bdir/artifacts/" -print_final_stats=1 > "$log" 2>&1
+	rc=$?
+	runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
+	cov=$(grep -E '^#[0-9]+' "$log" | tail -1 | sed -n 's/.* cov: \([0-9]*\) ft: \([0-9]*\).*/, cov \1, ft \2/p')
+	if [ $rc -eq 0 ]; then
+		echo "$t: ${runs:-?} inputs in ${secs} s, corpus of $(ls "$corpus" | wc -l)${cov}"
+		echo "PASS: fuzz/$t"
+	else
+		grep -E "ERROR|$t:|SUMMARY|Test unit written" "$log" | head -8
+		echo "FAIL: fuzz/$t: exit $rc, see $log"
+		failed=1
+	fi
+}
+
+run_fuzz_rpc() {
+	# seed corpus: one line per request shape
+	corpus=$bdir/corpus/rpc
+	mkdir -p "$corpus"
+	i=0
+	while IFS= read -r line; do
+		i=$((i + 1))
+		printf '%s' "$line" > "$corpus/seed$i"
+	done <<'SEEDS'
 {"jsonrpc":"2.0","method":"rpc.methods","id":1}
 {"jsonrpc":"2.0","method":"switch.info"}
 [{"jsonrpc":"2.0","method":"port.list","id":"a"},{"jsonrpc":"2.0","method":"x"},1,[]]
@@ -48,18 +80,27 @@ done <<'SEEDS'
 {"jsonrpc":"2.0","method":"port.stats","params":{"name":null},"id":1.5}
 {"jsonrpc":"2.0","method":"events.subscribe","id":7}
 SEEDS
+	fuzz fuzz_rpc "$corpus" 4096 -dict="$here/rpc.dict"
+}
 
-log=$logs/fuzz_rpc.log
-ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 "$bdir/tests/fuzz/fuzz_rpc" "$corpus" \
-	-dict="$here/rpc.dict" -max_total_time="$secs" -max_len=4096 -timeout=10 -rss_limit_mb=2048 \
-	-artifact_prefix="$bdir/artifacts/" -print_final_stats=1 > "$log" 2>&1
-rc=$?
-runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
-if [ $rc -eq 0 ]; then
-	echo "fuzz_rpc: ${runs:-?} inputs in ${secs} s, corpus of $(ls "$corpus" | wc -l)"
-	echo "PASS: fuzz/fuzz_rpc"
-else
-	grep -E "ERROR|fuzz_rpc:|SUMMARY|Test unit written" "$log" | head -8
-	echo "FAIL: fuzz/fuzz_rpc: exit $rc, see $log"
-	exit 1
-fi
+run_fuzz_virtq() {
+	# seed corpus: hand-made rings (write_seeds in fuzz_virtq.c)
+	corpus=$bdir/corpus/virtq
+	mkdir -p "$corpus"
+	if ! FUZZ_VIRTQ_SEEDS="$corpus" "$bdir/tests/fuzz/fuzz_virtq" > "$logs/fuzz_virtq.seeds.log" 2>&1; then
+		cat "$logs/fuzz_virtq.seeds.log"
+		echo "FAIL: fuzz/fuzz_virtq: writing the seed corpus"
+		failed=1
+		return
+	fi
+	fuzz fuzz_virtq "$corpus" 8192 -dict="$here/virtq.dict"
+}
+
+for t in $targets; do
+	case $t in
+	fuzz_rpc)   run_fuzz_rpc ;;
+	fuzz_virtq) run_fuzz_virtq ;;
+	*)          echo "FAIL: fuzz/$t: unknown target"; failed=1 ;;
+	esac
+done
+exit $failed

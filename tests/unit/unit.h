@@ -33,5 +33,6 @@ void suite_vlan(void);
 void suite_fdb(void);
 void suite_config(void);
 void suite_pipeline(void);
+void suite_virtq(void);
 
 #endif

@@ -78,6 +78,8 @@ main(int argc, char **argv)
 		suite_config();
 	if (!only || strcmp(only, "pipeline") == 0)
 		suite_pipeline();
+	if (!only || strcmp(only, "virtq") == 0)
+		suite_virtq();
 	rte_eal_cleanup();
 	return unit_failures ? 1 : 0;
 }
