@@ -146,12 +146,13 @@ forward_unicast(struct ferry_pmd *pmd, struct burst *b, struct ferry_port *in, u
 	ferry_pmd_tx(pmd, out->idx, m);
 }
 
-/* Send one mbuf (already in the right encoding) to n ports: one reference each. */
+/* Send one mbuf (already in the right encoding) to n ports: one reference each — on every
+ * segment, since each port frees the whole chain (lent guest frames are always chained). */
 static void
 send_shared(struct ferry_pmd *pmd, struct rte_mbuf *m, const uint16_t *ports, uint16_t n)
 {
 	if (n > 1)
-		rte_mbuf_refcnt_update(m, (int16_t)(n - 1));
+		rte_pktmbuf_refcnt_update(m, (int16_t)(n - 1));
 	for (uint16_t k = 0; k < n; k++)
 		ferry_pmd_tx(pmd, ports[k], m);
 }

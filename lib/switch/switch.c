@@ -375,12 +375,16 @@ port_remove(struct ferry_switch *sw, struct ferry_port *p)
 	ferry_fdb_flush(sw->dp.fdb, idx, true);
 	rte_rcu_qsbr_synchronize(sw->dp.qsv, RTE_QSBR_THRID_INVALID);
 	sw_zc_port_leave(p);
-	/* 3. callbacks can no longer find it; then the device closes */
-	sw_vhost_forget(sw, p);
-	if (p->type == FERRY_PORT_DPDK)
+	/* 3. the device closes, then callbacks can no longer find it. A vhost port is closed while its
+	 *    callbacks still find it: destroy_device must stop ferry's own guest TX queues (every
+	 *    lent buffer handed back, ring indexes synced) as when the guest leaves by itself. */
+	if (p->type == FERRY_PORT_DPDK) {
+		sw_vhost_forget(sw, p);
 		ferry_port_dpdk_close(p);
-	else
+	} else {
 		ferry_port_vhost_close(p);
+		sw_vhost_forget(sw, p);
+	}
 	FERRY_LOG(INFO, "port %s removed", p->conf.name);
 	ferry_port_free(p);
 }

@@ -92,6 +92,9 @@ port_of_vid(int vid)
 	return __atomic_load_n(&vsw->vid_port[vid], __ATOMIC_ACQUIRE);
 }
 
+static enum rte_vhost_msg_result zc_post_msg(int vid, void *msg);
+static const struct rte_vhost_user_extern_ops zc_msg_ops = { .post_msg_handle = zc_post_msg };
+
 static int
 new_connection(int vid)
 {
@@ -112,6 +115,9 @@ new_connection(int vid)
 	pthread_mutex_unlock(&vsw->lock);
 	if (rc < 0)
 		FERRY_LOG(WARNING, "vhost-user connection on %s matches no port: refused", path);
+	else if (rte_vhost_extern_callback_register(vid, &zc_msg_ops, NULL) != 0)
+		FERRY_LOG(WARNING, "vhost-user %s: no message hook: guest memory hot-plug not followed "
+			  "by zero-copy", path);
 	return rc;
 }
 
@@ -196,6 +202,23 @@ zc_device_up(struct ferry_port *p, int vid, uint16_t nr)
 		  ferry_zc_mode_names[p->conf.zero_copy], ferry_zc_state_names[p->zc_state]);
 	for (uint16_t i = 1; i < nr; i += 2)
 		zc_queue_up(p, vid, i);
+}
+
+/* A running guest may send a new memory table without disabling its rings (QEMU does on memory
+ * hot-plug), and rte_vhost tells no callback about it: follow it as soon as rte_vhost has processed
+ * it, or buffers in the new memory fail ferry's address checks (bad_addr) until a ring is
+ * re-enabled. Vhost thread, every ring of the device locked by rte_vhost. */
+#define ZC_VHOST_USER_SET_MEM_TABLE 5   /* VhostUserRequest; the message starts with it */
+
+static enum rte_vhost_msg_result
+zc_post_msg(int vid, void *msg)
+{
+	struct ferry_port *p = port_of_vid(vid);
+
+	if (p != NULL && *(const uint32_t *)msg == ZC_VHOST_USER_SET_MEM_TABLE &&
+	    __atomic_load_n(&p->vid, __ATOMIC_ACQUIRE) == vid)
+		zc_mem_refresh(p, vid);
+	return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
 }
 
 /* After a grace period (no PMD inside the queues): stop every queue, release the memory. */
