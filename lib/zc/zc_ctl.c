@@ -152,9 +152,10 @@ int
 ferry_zcq_remap(struct ferry_zcq *q, struct ferry_zc_mem *mem)
 {
 	struct ferry_zc_mem *old = q->mem;
-	struct ferry_vring keep = q->vr;
+	struct ferry_vring keep;
 
 	rte_spinlock_lock(&q->lock);
+	keep = q->vr;   /* under the lock: a burst in progress moves the indexes until it ends */
 	if (map_ring(q, mem) != 0) {
 		q->vr = keep;
 		rte_spinlock_unlock(&q->lock);

@@ -3,6 +3,7 @@
  * Runs on the PMD polling the queue, under the queue's lock (a trylock: never waits). */
 #define ALLOW_EXPERIMENTAL_API   /* rte_vhost_vring_call_nonblock */
 #include <string.h>
+#include <rte_memcpy.h>
 #include <rte_ring.h>
 #include <rte_vhost.h>
 #include "ferry_config.h"
@@ -34,6 +35,16 @@ zc_done(void *addr, void *opaque)
 	__atomic_sub_fetch(&q->inflight, 1, __ATOMIC_RELEASE);   /* last touch of q */
 }
 
+/* Drop k references to m at once: k - 1 cannot be the last ones (each of the k is still held),
+ * the final ferry_zc_mem_put does what the last reference needs. */
+static inline void
+mem_put_n(struct ferry_zc_mem *m, unsigned k)
+{
+	if (k > 1)
+		__atomic_sub_fetch(&m->refcnt, k - 1, __ATOMIC_RELEASE);
+	ferry_zc_mem_put(m);
+}
+
 /* Completed lent buffers back to the used ring (owner). */
 void ferry_zcq_reap(struct ferry_zcq *q);
 void
@@ -43,14 +54,23 @@ ferry_zcq_reap(struct ferry_zcq *q)
 	unsigned n;
 
 	while ((n = rte_ring_sc_dequeue_burst(q->done, h, RTE_DIM(h), NULL)) != 0) {
+		struct ferry_zc_mem *run = NULL;   /* consecutive buffers of one memory table */
+		unsigned run_n = 0;
 		for (unsigned i = 0; i < n; i++) {
 			uint16_t head = (uint16_t)(uintptr_t)h[i];
 			struct ferry_zc_slot *s = &q->slot[head];
 			struct ferry_zc_mem *m = s->mem;
 			ferry_vring_used_put(&q->vr, head, 0);
 			__atomic_store_n(&s->state, FERRY_ZC_SLOT_FREE, __ATOMIC_RELEASE);
-			ferry_zc_mem_put(m);
+			if (m != run) {
+				if (run != NULL)
+					mem_put_n(run, run_n);
+				run = m;
+				run_n = 0;
+			}
+			run_n++;
 		}
+		mem_put_n(run, run_n);
 		__atomic_sub_fetch(&q->inflight, n, __ATOMIC_RELEASE);
 	}
 }
@@ -111,6 +131,12 @@ copy_frame(struct rte_mempool *mp, const struct ferry_vchain *c)
 
 	if (nseg > RTE_DIM(ms) || rte_pktmbuf_alloc_bulk(mp, ms, nseg) != 0)
 		return NULL;
+	if (nseg == 1 && c->n == 1) {   /* the common case: one buffer into one mbuf */
+		rte_memcpy(rte_pktmbuf_mtod(ms[0], void *), c->seg[0].va, c->len);
+		ms[0]->data_len = (uint16_t)c->len;
+		ms[0]->pkt_len = c->len;
+		return ms[0];
+	}
 	for (uint32_t k = 0; k < nseg; k++) {
 		uint32_t len = RTE_MIN(room, c->len - off);
 		ferry_vq_chain_read(c, off, len, rte_pktmbuf_mtod(ms[k], void *));
@@ -124,7 +150,8 @@ copy_frame(struct rte_mempool *mp, const struct ferry_vchain *c)
 	return ms[0];
 }
 
-/* Lend the frame: header copied into the head mbuf, the rest attached in place. */
+/* Lend the frame: header copied into the head mbuf, the rest attached in place. The caller
+ * counts it in flight and takes its memory-table reference (once per burst: ferry_zcq_rx). */
 static struct rte_mbuf *
 lend_frame(struct ferry_zcq *q, struct rte_mempool *mp, const struct ferry_vchain *c,
 	   uint16_t head)
@@ -139,12 +166,14 @@ lend_frame(struct ferry_zcq *q, struct rte_mempool *mp, const struct ferry_vchai
 	n_ext = (uint16_t)(c->n - first);
 	if (rte_pktmbuf_alloc_bulk(mp, ms, 1u + n_ext) != 0)
 		return NULL;
-	ferry_vq_chain_read(c, 0, FERRY_ZC_HDR, rte_pktmbuf_mtod(ms[0], void *));
+	if (likely(c->seg[0].len >= FERRY_ZC_HDR))   /* one fixed-size copy */
+		memcpy(rte_pktmbuf_mtod(ms[0], void *), c->seg[0].va, FERRY_ZC_HDR);
+	else
+		ferry_vq_chain_read(c, 0, FERRY_ZC_HDR, rte_pktmbuf_mtod(ms[0], void *));
 	ms[0]->data_len = FERRY_ZC_HDR;
 	ms[0]->pkt_len = c->len;
 	ms[0]->nb_segs = (uint16_t)(1 + n_ext);
 	s->mem = q->mem;
-	ferry_zc_mem_get(q->mem);
 	s->shinfo.free_cb = zc_done;
 	s->shinfo.fcb_opaque = s;
 	rte_mbuf_ext_refcnt_set(&s->shinfo, n_ext);
@@ -159,15 +188,12 @@ lend_frame(struct ferry_zcq *q, struct rte_mempool *mp, const struct ferry_vchai
 		ms[k]->next = m;
 		skip = 0;
 	}
-	uint32_t inflight = __atomic_add_fetch(&q->inflight, 1, __ATOMIC_RELAXED);
-	if (inflight > q->st.inflight_max)
-		q->st.inflight_max = inflight;
 	return ms[0];
 }
 
 /* FERRY_ZC_WHY_MAX: lend it; else why not. */
 static inline enum ferry_zc_why
-why_copy(const struct ferry_zcq *q, const struct ferry_vchain *c, uint8_t mode)
+why_copy(const struct ferry_zcq *q, const struct ferry_vchain *c, uint8_t mode, uint32_t lent)
 {
 	if (mode == FERRY_ZC_OFF)
 		return FERRY_ZC_WHY_OFF;
@@ -177,14 +203,15 @@ why_copy(const struct ferry_zcq *q, const struct ferry_vchain *c, uint8_t mode)
 		return FERRY_ZC_WHY_TXSEG;
 	if (ferry_zc_env.dma_ports != 0 && q->mem->dma != FERRY_ZC_DMA_MAPPED)
 		return FERRY_ZC_WHY_DMA;
-	if (__atomic_load_n(&q->inflight, __ATOMIC_RELAXED) >= q->bound)
+	if (__atomic_load_n(&q->inflight, __ATOMIC_RELAXED) + lent >= q->bound)
 		return FERRY_ZC_WHY_INFLIGHT;
 	return FERRY_ZC_WHY_MAX;
 }
 
-/* One avail entry → one frame in *out (or NULL: bad chain / no mbuf, already accounted). */
+/* One avail entry → one frame (or NULL: bad chain / no mbuf, already accounted). *lent counts
+ * the burst's lent frames (not yet in q->inflight). */
 static inline struct rte_mbuf *
-take_one(struct ferry_zcq *q, struct rte_mempool *mp, uint8_t mode)
+take_one(struct ferry_zcq *q, struct rte_mempool *mp, uint8_t mode, uint32_t *lent)
 {
 	uint16_t head = ferry_vring_avail_take(&q->vr);
 	struct ferry_vchain c;
@@ -208,11 +235,11 @@ take_one(struct ferry_zcq *q, struct rte_mempool *mp, uint8_t mode)
 		ferry_vring_used_put(&q->vr, head, 0);
 		return NULL;
 	}
-	why = why_copy(q, &c, mode);
+	why = why_copy(q, &c, mode, *lent);
 	if (why == FERRY_ZC_WHY_MAX && (m = lend_frame(q, mp, &c, head)) != NULL) {
 		q->st.zc++;
 		q->st.zc_bytes += c.len;
-		RTE_PER_LCORE(ferry_zc_lent) = 1;
+		(*lent)++;
 		return m;
 	}
 	m = copy_frame(mp, &c);
@@ -232,6 +259,7 @@ uint16_t
 ferry_zcq_rx(struct ferry_zcq *q, struct rte_mempool *mp, struct rte_mbuf **pkts, uint16_t n)
 {
 	uint16_t old, k = 0, avail;
+	uint32_t lent = 0;
 	uint8_t mode;
 
 	if (!rte_spinlock_trylock(&q->lock))
@@ -243,9 +271,19 @@ ferry_zcq_rx(struct ferry_zcq *q, struct rte_mempool *mp, struct rte_mbuf **pkts
 	if (n > avail)
 		n = avail;
 	for (uint16_t i = 0; i < n; i++) {
-		struct rte_mbuf *m = take_one(q, mp, mode);
+		struct rte_mbuf *m = take_one(q, mp, mode, &lent);
 		if (m != NULL)
 			pkts[k++] = m;
+	}
+	if (lent != 0) {
+		/* the burst's lent frames, accounted once: in flight, and one reference each on the
+		 * memory table (= lent x ferry_zc_mem_get). Nothing can have freed them yet: they are
+		 * still in pkts, and stop/remap wait for the lock we hold. */
+		uint32_t inflight = __atomic_add_fetch(&q->inflight, lent, __ATOMIC_RELAXED);
+		if (inflight > q->st.inflight_max)
+			q->st.inflight_max = inflight;
+		__atomic_add_fetch(&q->mem->refcnt, lent, __ATOMIC_RELAXED);
+		RTE_PER_LCORE(ferry_zc_lent) = 1;
 	}
 	ferry_zcq_used_flush(q, old);
 	rte_spinlock_unlock(&q->lock);

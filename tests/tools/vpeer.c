@@ -6,8 +6,10 @@
  * See tests/vhost/README.md.
  *
  *   ferry-vpeer [EAL args] -- [--mac MAC] [--peer MAC] [--vlan N] [--count N] [--rate PPS]
- *       [--size BYTES] [--duration S] [--flows N] [--wait-link S] [--announce] [--sync]
- *       [--sync-mac MAC] [--id N] [--progress MS] [--report FILE]
+ *       [--size BYTES | --sizes SIZE[/SEGS],...] [--duration S] [--flows N] [--wait-link S]
+ *       [--announce] [--sync] [--sync-mac MAC] [--id N] [--progress MS] [--grow-at S [--grow-mb MB]]
+ *       [--report FILE]
+ *   ferry-vpeer --check-pcap FILE [--sizes ...] [--report FILE]   (no EAL: checks a capture)
  */
 #include <errno.h>
 #include <getopt.h>
@@ -46,6 +48,10 @@ struct vpeer_opts {
 	double duration, wait_link;
 	uint64_t progress_ms;
 	const char *report;
+	struct vpeer_size sizes[VPEER_MAX_SIZES];   /* frame i: sizes[seq % n_sizes] */
+	uint32_t n_sizes;
+	double grow_at;         /* > 0: take new hugepage memory this long into the run */
+	uint32_t grow_mb;
 };
 
 struct txbuf {
@@ -57,6 +63,7 @@ struct vpeer {
 	struct vpeer_opts o;
 	uint16_t port, nq;
 	struct rte_mempool *pool;
+	struct rte_mempool *tx_pool;   /* frames are built here: pool, or the --grow-at one */
 	struct vpeer_tx_desc desc;
 	uint16_t flow_queue[VPEER_MAX_FLOWS];
 	struct txbuf txq[VPEER_MAX_QUEUES];
@@ -68,6 +75,8 @@ struct vpeer {
 	struct vpeer_stats st;
 	bool synced;
 	uint64_t pool_free_min;
+	int64_t grown_at_ms;
+	uint64_t tx_from_grown;
 };
 
 static volatile sig_atomic_t quit, stop_tx;
@@ -109,6 +118,7 @@ static void usage(const char *prg)
 		"  --count N       frames to send, 0 = receive only (default 0)\n"
 		"  --rate PPS      pacing (default 10000)\n"
 		"  --size BYTES    frame size without FCS (default 64, min %d)\n"
+		"  --sizes LIST    SIZE[/SEGS],...: frame seq uses entry seq %% n, built as SEGS chained mbufs\n"
 		"  --duration S    run time after link up, incl. 1 s drain; 0 = until signal (default 5)\n"
 		"  --flows N       distinct UDP flows (default 64, max %d)\n"
 		"  --wait-link S   wait for link up (default 10)\n"
@@ -117,6 +127,8 @@ static void usage(const char *prg)
 		"  --sync-mac MAC  like --sync, waiting for a frame from MAC instead of --peer\n"
 		"  --id N          sender id carried in frames (default: last two bytes of the MAC)\n"
 		"  --progress MS   print a progress line every MS milliseconds\n"
+		"  --grow-at S     S seconds into the run, take --grow-mb MB (default 64) of new hugepage\n"
+		"                  memory as a new mempool and build every later frame there\n"
 		"  --report FILE   write the JSON report to FILE (always printed to stdout)\n",
 		prg, VPEER_MIN_SIZE, VPEER_MAX_FLOWS);
 }
@@ -141,6 +153,13 @@ static int parse_opt(struct vpeer_opts *o, int c, const char *arg)
 	case 'S': o->sync = true; return 0;
 	case 'M': o->sync = true; return rte_ether_unformat_addr(arg, &o->sync_mac);
 	case 'R': o->report = arg; return 0;
+	case 'z': {
+		int n = vpeer_parse_sizes(arg, o->sizes, VPEER_MAX_SIZES);
+		if (n < 0)
+			return -1;
+		o->n_sizes = (uint32_t)n;
+		return 0;
+	}
 	}
 	switch (c) {
 	case 'v': if (parse_num(arg, 0, 4095, &v)) return -1; o->vlan = (int)v; break;
@@ -152,6 +171,8 @@ static int parse_opt(struct vpeer_opts *o, int c, const char *arg)
 	case 'w': if (parse_num(arg, 0, 1e6, &v)) return -1; o->wait_link = v; break;
 	case 'i': if (parse_num(arg, 0, 65535, &v)) return -1; o->id = (int)v; break;
 	case 'P': if (parse_num(arg, 1, 1e9, &v)) return -1; o->progress_ms = (uint64_t)v; break;
+	case 'g': if (parse_num(arg, 0.001, 1e6, &v)) return -1; o->grow_at = v; break;
+	case 'G': if (parse_num(arg, 2, 4096, &v)) return -1; o->grow_mb = (uint32_t)v; break;
 	default: return -1;
 	}
 	return 0;
@@ -164,13 +185,14 @@ static int parse_args(int argc, char **argv, struct vpeer_opts *o)
 		{ "count", 1, NULL, 'c' }, { "rate", 1, NULL, 'r' }, { "size", 1, NULL, 's' },
 		{ "duration", 1, NULL, 'd' }, { "flows", 1, NULL, 'f' }, { "wait-link", 1, NULL, 'w' },
 		{ "announce", 0, NULL, 'a' }, { "sync", 0, NULL, 'S' }, { "sync-mac", 1, NULL, 'M' },
-		{ "id", 1, NULL, 'i' },
+		{ "id", 1, NULL, 'i' }, { "sizes", 1, NULL, 'z' }, { "grow-at", 1, NULL, 'g' },
+		{ "grow-mb", 1, NULL, 'G' },
 		{ "progress", 1, NULL, 'P' }, { "report", 1, NULL, 'R' }, { "help", 0, NULL, 'h' },
 		{ NULL, 0, NULL, 0 } };
 	int c;
 
 	*o = (struct vpeer_opts){ .vlan = -1, .id = -1, .rate = 10000, .size = 64, .flows = 64,
-				  .duration = 5, .wait_link = 10 };
+				  .duration = 5, .wait_link = 10, .grow_mb = 64 };
 	memset(&o->peer, 0xff, sizeof(o->peer));
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
@@ -184,6 +206,10 @@ static int parse_args(int argc, char **argv, struct vpeer_opts *o)
 	if (optind != argc) {
 		fprintf(stderr, "vpeer: unexpected argument %s\n", argv[optind]);
 		return -1;
+	}
+	if (o->n_sizes == 0) {   /* --size: one linear size */
+		o->sizes[0] = (struct vpeer_size){ .len = o->size, .segs = 1 };
+		o->n_sizes = 1;
 	}
 	if (o->sync && rte_is_zero_ether_addr(&o->sync_mac))
 		o->sync_mac = o->peer;
@@ -242,16 +268,23 @@ static int port_setup(struct vpeer *vp)
 		return ret;
 	}
 
-	unsigned int nb_mbufs = vp->nq * (nrxd + ntxd + TXBUF) + 2048;
-	/* a test frame fits in one mbuf: room for jumbo frames only when they are asked for */
-	unsigned int room = RTE_MAX((unsigned int)RTE_MBUF_DEFAULT_BUF_SIZE,
-				    vp->o.size + 4 + RTE_PKTMBUF_HEADROOM);
+	unsigned int max_segs = 1;
+	for (uint32_t i = 0; i < vp->o.n_sizes; i++)
+		max_segs = RTE_MAX(max_segs, (unsigned int)vp->o.sizes[i].segs);
+	/* chained frames: a few mbufs each (allocation failures only delay sending) */
+	unsigned int nb_mbufs = vp->nq * (nrxd + (ntxd + TXBUF) * RTE_MIN(max_segs, 4u)) + 2048;
+	/* a test frame is built in one mbuf: room for jumbo frames only when they are asked for */
+	unsigned int room = RTE_MBUF_DEFAULT_BUF_SIZE;
+	for (uint32_t i = 0; i < vp->o.n_sizes; i++)
+		room = RTE_MAX(room, vp->o.sizes[i].len + 4 + RTE_PKTMBUF_HEADROOM);
 	vp->pool = rte_pktmbuf_pool_create("vpeer_pool", nb_mbufs, 256, 0, (uint16_t)room,
 					   (int)rte_socket_id());
 	if (vp->pool == NULL) {
 		fprintf(stderr, "vpeer: mempool: %s\n", rte_strerror(rte_errno));
 		return -1;
 	}
+	vp->tx_pool = vp->pool;
+
 	for (uint16_t q = 0; q < vp->nq && ret == 0; q++) {
 		ret = rte_eth_rx_queue_setup(vp->port, q, nrxd, SOCKET_ID_ANY, NULL, vp->pool);
 		if (ret == 0)
@@ -412,16 +445,22 @@ static uint32_t tx_generate(struct vpeer *vp, uint32_t n)
 		struct txbuf *b = &vp->txq[vp->flow_queue[flow]];
 		if (b->n == TXBUF)
 			break;                          /* that queue is backed up: wait */
-		struct rte_mbuf *m = rte_pktmbuf_alloc(vp->pool);
+		struct rte_mbuf *m = rte_pktmbuf_alloc(vp->tx_pool);
 		if (m == NULL)
 			break;
 		struct vpeer_frame_id id = { .seq = vp->next_seq, .flow = flow };
-		if (vpeer_build_udp(m, &vp->desc, id) != 0) {
+		const struct vpeer_size *sz = &vp->o.sizes[vp->next_seq % vp->o.n_sizes];
+		vp->desc.size = sz->len;
+		if (vpeer_build_udp(m, &vp->desc, id) != 0 || vpeer_split(m, vp->tx_pool, sz->segs) != 0) {
 			rte_pktmbuf_free(m);
-			fprintf(stderr, "vpeer: cannot build a %u-byte frame\n", vp->o.size);
+			if (sz->segs > 1 && rte_mempool_avail_count(vp->tx_pool) < VPEER_MAX_SEGS)
+				break;                      /* out of mbufs for the pieces: later */
+			fprintf(stderr, "vpeer: cannot build a %u-byte frame\n", sz->len);
 			vp->o.count = vp->next_seq;     /* stop sending */
 			break;
 		}
+		if (vp->tx_pool != vp->pool)
+			vp->tx_from_grown++;
 		b->pkts[b->n++] = m;
 		vp->next_seq++;
 		made++;
@@ -498,6 +537,26 @@ static void sync_with_peer(struct vpeer *vp)
 	}
 }
 
+/* --grow-at: a new mempool in fresh hugepage memory (the EAL maps more pages, virtio-user sends the
+ * switch a new memory table); every frame built from now on lives there. */
+static void grow_memory(struct vpeer *vp, uint64_t now)
+{
+	unsigned int room = rte_pktmbuf_data_room_size(vp->pool);
+	unsigned int n = (unsigned int)(((uint64_t)vp->o.grow_mb << 20) / (room + 256u));
+	struct rte_mempool *mp = rte_pktmbuf_pool_create("vpeer_grown", n, 256, 0, (uint16_t)room,
+							 (int)rte_socket_id());
+
+	vp->grown_at_ms = (int64_t)(now / VP_NS_PER_MS);
+	if (mp == NULL) {
+		fprintf(stderr, "vpeer: --grow-at: mempool of %u mbufs: %s\n", n, rte_strerror(rte_errno));
+		return;
+	}
+	vp->tx_pool = mp;
+	printf("vpeer: memory grown t_ms=%" PRIu64 " mbufs=%u mb=%u took_ms=%" PRIu64 "\n",
+	       now / VP_NS_PER_MS, n, vp->o.grow_mb, (now_ns() - now) / VP_NS_PER_MS);
+	fflush(stdout);
+}
+
 /* The traffic phase: until the deadline (0 = until a signal). TX stops one drain period earlier. */
 static void run(struct vpeer *vp)
 {
@@ -506,6 +565,7 @@ static void run(struct vpeer *vp)
 	uint64_t drain = RTE_MIN(VP_NS_PER_S, dur / 4);
 	uint64_t deadline = dur ? start + dur : UINT64_MAX;
 	uint64_t tx_until = dur ? deadline - drain : UINT64_MAX;
+	uint64_t grow_ns = vp->o.grow_at > 0 ? start + (uint64_t)(vp->o.grow_at * VP_NS_PER_S) : UINT64_MAX;
 
 	vp->tokens_ns = start;
 	while (!quit) {
@@ -518,6 +578,10 @@ static void run(struct vpeer *vp)
 			break;
 		if (now >= vp->next_link_ns)
 			link_poll(vp, now);
+		if (now >= grow_ns) {
+			grow_ns = UINT64_MAX;
+			grow_memory(vp, now);
+		}
 		progress(vp, now);
 		bool busy = rx_poll(vp);
 		if (vp->link_up && (now < tx_until || tx_pending(vp)))
@@ -550,7 +614,8 @@ static int finish(struct vpeer *vp, int rc)
 {
 	struct vpeer_report_meta meta = { .id = vp->desc.sender, .mac = &vp->desc.src, .queues = vp->nq,
 					  .duration_ms = now_ns() / VP_NS_PER_MS, .tx_unsent = tx_pending(vp),
-					  .link_up_at_end = vp->link_up, .pool_free_min = vp->pool_free_min };
+					  .link_up_at_end = vp->link_up, .pool_free_min = vp->pool_free_min,
+					  .grown_at_ms = vp->grown_at_ms, .tx_from_grown = vp->tx_from_grown };
 	struct rte_eth_stats es;
 
 	if (rte_eth_stats_get(vp->port, &es) == 0)
@@ -569,6 +634,8 @@ int main(int argc, char **argv)
 	static struct vpeer vp;   /* large: keep it off the stack */
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (argc > 1 && strcmp(argv[1], "--check-pcap") == 0)
+		return vpeer_pcap_check(argc, argv);   /* an offline tool: no EAL */
 	int ret = rte_eal_init(argc, argv);
 	if (ret < 0) {
 		fprintf(stderr, "vpeer: EAL init failed: %s\n", rte_strerror(rte_errno));
@@ -585,6 +652,7 @@ int main(int argc, char **argv)
 	signal(SIGUSR1, on_signal);
 	vpeer_stats_init(&vp.st);
 	vp.pool_free_min = UINT64_MAX;
+	vp.grown_at_ms = -1;
 	init_tx_desc(&vp);
 
 	if (!wait_link(&vp)) {

@@ -17,6 +17,8 @@
 #define VPEER_GAP_NS       100000000ull /* an rx pause longer than this is reported as a gap */
 #define VPEER_MAGIC        0x46525956u  /* "FRYV" */
 #define VPEER_UDP_PORT     5001
+#define VPEER_MAX_SIZES    16          /* --sizes entries */
+#define VPEER_MAX_SEGS     32          /* mbufs per frame with --sizes SIZE/SEGS */
 
 /* The UDP payload of every test frame. csum covers the whole UDP payload with csum = 0. */
 struct vpeer_hdr {
@@ -45,7 +47,18 @@ struct vpeer_frame_id {
 	uint16_t flow;
 };
 
+/* One --sizes entry: frame length and how many chained mbufs carry it (1 = one linear mbuf). */
+struct vpeer_size {
+	uint32_t len;
+	uint16_t segs;
+};
+
 /* vpeer_frame.c */
+/* Parses "SIZE[/SEGS],..." (sizes VPEER_MIN_SIZE..9000, segs 1..VPEER_MAX_SEGS); returns the
+ * number of entries or -1. */
+int vpeer_parse_sizes(const char *s, struct vpeer_size *out, uint32_t max);
+/* Splits a linear frame into segs chained mbufs of (nearly) equal length from mp. */
+int vpeer_split(struct rte_mbuf *m, struct rte_mempool *mp, uint16_t segs);
 uint16_t vpeer_flow_port(uint16_t flow);
 uint32_t vpeer_flow_hash(const struct vpeer_tx_desc *d, uint16_t flow);
 int vpeer_build_udp(struct rte_mbuf *m, const struct vpeer_tx_desc *d, struct vpeer_frame_id id);
@@ -121,7 +134,18 @@ struct vpeer_report_meta {
 	uint64_t tx_unsent;
 	bool link_up_at_end;
 	uint64_t rx_nombuf, pool_free_min;   /* RX refill failures (ethdev), fewest free mbufs seen */
+	int64_t grown_at_ms;                 /* --grow-at: when the new memory was taken, -1 = never */
+	uint64_t tx_from_grown;              /* frames built in that memory */
+	const struct vpeer_pcap_info *pcap;  /* --check-pcap: what the capture held, else NULL */
 };
+
+/* --check-pcap (vpeer_pcap.c): a capture checked frame by frame. */
+struct vpeer_pcap_info {
+	uint64_t frames;      /* every frame in the file */
+	uint64_t truncated;   /* captured shorter than on the wire */
+	uint64_t wrong_size;  /* test frames whose length is not --sizes[seq % n] */
+};
+int vpeer_pcap_check(int argc, char **argv);
 
 /* Writes the JSON report to path (if not NULL) and to stdout. Returns 0 or -1. */
 int vpeer_report(const struct vpeer_stats *st, const struct vpeer_report_meta *meta,

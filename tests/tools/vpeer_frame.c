@@ -1,5 +1,7 @@
 /* vpeer_frame.c — ferry-vpeer's frame format: building the numbered UDP test frames and the
  * gratuitous ARP announce, and classifying received frames. */
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <rte_arp.h>
 #include <rte_byteorder.h>
@@ -122,6 +124,58 @@ int vpeer_build_udp(struct rte_mbuf *m, const struct vpeer_tx_desc *d, struct vp
 		pl[i] = (uint8_t)(id.seq * 7 + i);
 	h.csum = payload_csum(pl, pl_len);
 	memcpy(pl + offsetof(struct vpeer_hdr, csum), &h.csum, sizeof(h.csum));
+	return 0;
+}
+
+int vpeer_parse_sizes(const char *s, struct vpeer_size *out, uint32_t max)
+{
+	uint32_t n = 0;
+
+	while (*s != '\0') {
+		char *end;
+		unsigned long len, segs = 1;
+		errno = 0;
+		len = strtoul(s, &end, 10);
+		if (errno || end == s || len < VPEER_MIN_SIZE || len > 9000 || n == max)
+			return -1;
+		s = end;
+		if (*s == '/') {
+			segs = strtoul(s + 1, &end, 10);
+			if (errno || end == s + 1 || segs < 1 || segs > VPEER_MAX_SEGS || segs > len)
+				return -1;
+			s = end;
+		}
+		out[n++] = (struct vpeer_size){ .len = (uint32_t)len, .segs = (uint16_t)segs };
+		if (*s == ',')
+			s++;
+		else if (*s != '\0')
+			return -1;
+	}
+	return n == 0 ? -1 : (int)n;
+}
+
+/* The guest's driver sees a chain of mbufs: a multi-descriptor (or indirect) virtio buffer. */
+int vpeer_split(struct rte_mbuf *m, struct rte_mempool *mp, uint16_t segs)
+{
+	uint32_t len = m->pkt_len, piece = (len + segs - 1) / segs;
+	struct rte_mbuf *last = m;
+
+	if (segs <= 1 || m->nb_segs != 1)
+		return segs <= 1 ? 0 : -1;
+	for (uint32_t off = piece; off < len; off += piece) {
+		uint32_t n = RTE_MIN(piece, len - off);
+		struct rte_mbuf *s = rte_pktmbuf_alloc(mp);
+		uint8_t *p = s != NULL ? (uint8_t *)rte_pktmbuf_append(s, (uint16_t)n) : NULL;
+		if (p == NULL) {
+			rte_pktmbuf_free(s);
+			return -1;   /* m, with what is chained so far, is the caller's to free */
+		}
+		memcpy(p, rte_pktmbuf_mtod_offset(m, uint8_t *, off), n);
+		last->next = s;
+		last = s;
+		m->nb_segs++;
+	}
+	m->data_len = (uint16_t)piece;
 	return 0;
 }
 

@@ -30,6 +30,7 @@ declare -A PEER_PID=()    # peer name -> pid
 FERRYD_PID=
 FERRYD_LOG=
 FERRYD_RUN=0              # number of ferryd starts (log file suffix)
+FERRYD_STOPPED=0          # the current ferryd was stopped by ferryd_stop
 
 # ---- scenario frame ----
 
@@ -98,11 +99,14 @@ t_tails() {   # last lines of every log of the scenario
 
 t_fail() {
 	trap - INT TERM USR1
+	local note=
 	if [ -n "$FERRYD_PID" ] && kill -0 "$FERRYD_PID" 2>/dev/null; then
 		ferryd_dump_stats
+	elif [ -n "$FERRYD_PID" ] && [ "$FERRYD_STOPPED" = 0 ]; then
+		note=" (ferryd is not running: it died, see $(basename "$FERRYD_LOG"))"
 	fi
 	t_tails
-	echo "FAIL: vhost/$T_NAME: $*"
+	echo "FAIL: vhost/$T_NAME: $*$note"
 	exit 1
 }
 
@@ -117,6 +121,13 @@ t_pass() {
 t_port() {   # t_port NAME MODE MAC VLAN (T_ZC: the ports' zero_copy, default auto)
 	printf '{"name":"%s","type":"vhostuser","path":"%s/%s.sock","mode":"%s","mac":["%s"],"vlan":{"mode":"access","tag":%s},"zero_copy":"%s"}' \
 		"$1" "$T_DIR" "$1" "$2" "$3" "$4" "${T_ZC:-auto}"
+}
+
+# t_dpdk_port NAME DEVARGS VLAN [MORE_JSON]: one dpdk port object, access VLAN; MORE_JSON adds
+# fields (e.g. '"rxq":1,"txq":2').
+t_dpdk_port() {
+	printf '{"name":"%s","type":"dpdk","devargs":"%s","vlan":{"mode":"access","tag":%s}%s}' \
+		"$1" "$2" "$3" "${4:+,$4}"
 }
 
 # t_config PORT_JSON...: writes $T_DIR/cfg.json (lcores main 0, pmd ${T_PMDS:-[1]}; T_EAL: extra
@@ -142,6 +153,7 @@ ferryd_start() {   # starts ferryd on cfg.json; log ferrydN.log
 	"$FERRYD" --config "$T_DIR/cfg.json" -- --file-prefix "ferry-$T_NAME" --in-memory \
 		${FERRYD_EAL_EXTRA:-} > "$FERRYD_LOG" 2>&1 &
 	FERRYD_PID=$!
+	FERRYD_STOPPED=0
 	T_PIDS+=("$FERRYD_PID")
 	t_log "ferryd started (pid $FERRYD_PID, log $(basename "$FERRYD_LOG"))"
 }
@@ -156,6 +168,16 @@ ferryd_wait_ready() {   # ferryd_wait_ready [TIMEOUT_S]: its "ferryd ready" log 
 	t_fail "ferryd not ready after ${1:-15} s"
 }
 
+ferryd_wait_log() {   # ferryd_wait_log REGEX [TIMEOUT_S]: a line of the current ferryd log (grep -E)
+	local limit=$(( ${2:-10} * 10 ))
+	for _ in $(seq "$limit"); do
+		grep -qE "$1" "$FERRYD_LOG" 2>/dev/null && return 0
+		ferryd_alive
+		sleep 0.1
+	done
+	t_fail "no ferryd log line matching '$1' after ${2:-10} s"
+}
+
 ferryd_stop() {   # ferryd_stop SIGNAL [TIMEOUT_S]: signal ferryd, wait; sets FERRYD_RC
 	local sig=$1 limit=$(( ${2:-5} * 10 ))
 	kill -"$sig" "$FERRYD_PID" 2>/dev/null
@@ -166,6 +188,7 @@ ferryd_stop() {   # ferryd_stop SIGNAL [TIMEOUT_S]: signal ferryd, wait; sets FE
 	kill -0 "$FERRYD_PID" 2>/dev/null && t_fail "ferryd still running ${2:-5} s after SIG$sig"
 	wait "$FERRYD_PID" 2>/dev/null
 	FERRYD_RC=$?
+	FERRYD_STOPPED=1
 	t_log "ferryd stopped by SIG$sig (exit status $FERRYD_RC)"
 }
 
@@ -177,6 +200,13 @@ ferryd_alive() {
 
 # peer_start NAME SOCKET QUEUES client|server [vpeer options...]
 # "server" = the peer listens (virtio-user server=1) and ferryd is the vhost-user client.
+# PEER_QSIZE (e.g. `PEER_QSIZE=256 peer_start ...`): ring size per queue instead of the default.
+# PEER_MEM: hugepage MB the peer's EAL takes at start (-m; default: none, memory taken on demand).
+# Taken at start, all of the guest's memory is in the table the switch gets when the device
+# starts, as with a VM; memory taken on demand after that (the peer's mempool: virtio-user's
+# device starts in the EAL probe) makes virtio-user send new tables right after start. The zc_*
+# scenarios set 64 (their subject is what ferry lends, not a table changing under it — except
+# zc_memtable.sh, which changes it on purpose with --grow-at).
 peer_start() {
 	local name=$1 sock=$2 queues=$3 role=$4 vdev
 	shift 4
@@ -184,9 +214,12 @@ peer_start() {
 	# at 10 kpps a peer or ferryd's PMD may be kept off a busy shared core for ~400 ms without loss.
 	local qsize=$(( 4096 / queues ))
 	[ "$qsize" -ge 1024 ] || qsize=1024
+	qsize=${PEER_QSIZE:-$qsize}
 	vdev="net_virtio_user0,path=$sock,queues=$queues,queue_size=$qsize"
 	[ "$role" = server ] && vdev="$vdev,server=1"
-	"$VPEER" -l 0 --no-pci --no-telemetry --in-memory --single-file-segments \
+	local mem=()
+	[ "${PEER_MEM:-0}" != 0 ] && mem=(-m "$PEER_MEM")
+	"$VPEER" -l 0 "${mem[@]}" --no-pci --no-telemetry --in-memory --single-file-segments \
 		--file-prefix "vp-$T_NAME-$name" --vdev "$vdev" -- \
 		--report "$T_DIR/$name.json" "$@" > "$T_DIR/$name.log" 2>&1 &
 	PEER_PID[$name]=$!
@@ -262,6 +295,22 @@ peers_wait_progress() {   # peers_wait_progress KEY MIN TIMEOUT_S NAME...
 	return 1
 }
 
+# peers_wait_value KEY MIN TIMEOUT_S NAME...: until progress KEY of every named peer is >= MIN
+# (e.g. `peers_wait_value tx 20000 30 a` for a --duration 0 sender). Returns 1 on timeout.
+peers_wait_value() {
+	local key=$1 min=$2 limit=$(( $3 * 10 )) n ok
+	shift 3
+	for _ in $(seq "$limit"); do
+		ok=1
+		for n in "$@"; do
+			[ "$(peer_progress "$n" "$key")" -ge "$min" ] || ok=0
+		done
+		[ $ok = 1 ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 # ---- report checks ----
 
 rj() {   # rj NAME JQ_FILTER: a value from peer NAME's report
@@ -331,6 +380,41 @@ ferryd_rpc() {
 	r = json.loads(buf)
 	print(json.dumps(r.get("result", r.get("error")), separators=(",", ":")))
 	PY
+}
+
+# ferryd_port_stat PORT [JQ_FILTER]: PORT's port.stats over the control socket, or one value of it
+# (e.g. `ferryd_port_stat vm1 .zero_copy.lent`).
+ferryd_port_stat() {
+	ferryd_rpc port.stats "{\"name\":\"$1\"}" | jq -cr "${2:-.}"
+}
+
+# ferryd_wait_stat PORT JQ_CONDITION TIMEOUT_S: until the condition on PORT's port.stats holds
+# (e.g. '.zero_copy.inflight == 0'); fails the scenario on timeout.
+ferryd_wait_stat() {
+	local limit=$(( $3 * 10 ))
+	for _ in $(seq "$limit"); do
+		ferryd_rpc port.stats "{\"name\":\"$1\"}" | jq -e "$2" >/dev/null 2>&1 && return 0
+		ferryd_alive
+		sleep 0.1
+	done
+	t_fail "port $1: '$2' not true after $3 s (now $(ferryd_port_stat "$1" .zero_copy))"
+}
+
+# ferryd_wait_link PORT up|down [TIMEOUT_S]: ferryd's view of a vhost-user port's guest (port.get).
+ferryd_wait_link() {
+	local limit=$(( ${3:-10} * 10 )) want=$2
+	for _ in $(seq "$limit"); do
+		[ "$(ferryd_rpc port.get "{\"name\":\"$1\"}" | jq -r '.link')" = "$want" ] && return 0
+		ferryd_alive
+		sleep 0.1
+	done
+	t_fail "port $1: link not $want after ${3:-10} s"
+}
+
+# ferryd_exit_stat PORT [JQ_FILTER]: PORT's counters from the "ferry: stats" line ferryd logged at
+# exit (the last ferryd run's log).
+ferryd_exit_stat() {
+	sed -n 's/^ferry: stats //p' "$FERRYD_LOG" | jq -cr --arg n "$1" "select(.name == \$n) | ${2:-.}"
 }
 
 # ferryd_dump_stats: port counters into ferryd-stats.log (shown among the log tails on failure).

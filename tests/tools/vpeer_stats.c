@@ -233,6 +233,12 @@ static json_t *report_json(const struct vpeer_stats *st, const struct vpeer_repo
 	json_object_set_new(r, "first_rx_ms", json_integer((json_int_t)st->first_rx_ms));
 	json_object_set_new(r, "last_rx_ms", json_integer((json_int_t)st->last_rx_ms));
 	json_object_set_new(r, "duration_ms", json_integer((json_int_t)m->duration_ms));
+	json_object_set_new(r, "grown_at_ms", json_integer((json_int_t)m->grown_at_ms));
+	json_object_set_new(r, "tx_from_grown", json_integer((json_int_t)m->tx_from_grown));
+	if (m->pcap != NULL)
+		json_object_set_new(r, "pcap", json_pack("{s:I,s:I,s:I}",
+			"frames", (json_int_t)m->pcap->frames, "truncated", (json_int_t)m->pcap->truncated,
+			"wrong_size", (json_int_t)m->pcap->wrong_size));
 	return r;
 }
 

@@ -5,7 +5,8 @@
 #   tests/vhost/run.sh [server_mode client_mode ...]
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
-order=(server_mode client_mode multiqueue vlan_isolation reconnect ferryd_restart)
+order=(server_mode client_mode multiqueue vlan_isolation reconnect ferryd_restart
+       zc_nic zc_inflight zc_disconnect zc_memtable zc_off_states)
 
 names=("$@")
 if [ ${#names[@]} -eq 0 ]; then
