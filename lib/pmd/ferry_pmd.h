@@ -55,7 +55,6 @@ struct ferry_pmd {
 	struct ferry_poll_list *poll;   /* RCU-replaced by the control thread */
 	struct rte_mempool *pool;       /* flood copies */
 	uint64_t busy_cycles, idle_cycles, pkts, iterations;
-	uint64_t zc_reclaim_until, zc_last_reclaim, zc_gen;   /* lent-buffer reclaim (tsc, gen) */
 	volatile int stop;
 	struct ferry_fdb_cache fdb_cache;
 	uint16_t n_dirty;

@@ -210,39 +210,6 @@ poll_once(struct ferry_pmd *pmd)
 	return total;
 }
 
-/* Lent guest buffers come back when the NIC frees their mbufs, which many drivers do only when
- * the tx ring fills. While frames this PMD lent may still sit in its tx queues — and whenever a
- * stopping guest asks (ferry_zc_env.cleanup_gen) — idle iterations reclaim finished descriptors
- * (at most every 50 us, for 10 ms after the last lend). */
-static void
-zc_reclaim(struct ferry_pmd *pmd, uint64_t now, bool idle)
-{
-	const struct ferry_dp *dp = pmd->dp;
-	uint64_t gen = __atomic_load_n(&ferry_zc_env.cleanup_gen, __ATOMIC_ACQUIRE);
-	uint64_t hz = rte_get_tsc_hz();
-
-	if (RTE_PER_LCORE(ferry_zc_lent)) {
-		RTE_PER_LCORE(ferry_zc_lent) = 0;
-		pmd->zc_reclaim_until = now + hz / 100;
-	}
-	if (!idle || (now > pmd->zc_reclaim_until && gen == pmd->zc_gen) ||
-	    now - pmd->zc_last_reclaim < hz / 20000)
-		return;
-	pmd->zc_gen = gen;
-	pmd->zc_last_reclaim = now;
-	for (uint16_t i = 0; i < dp->n_slots; i++) {
-		struct ferry_port *p = __atomic_load_n(&dp->ports[i], __ATOMIC_ACQUIRE);
-		if (p == NULL || p->type != FERRY_PORT_DPDK)
-			continue;
-		uint16_t q = pmd->idx % p->n_txq;
-		if (p->txq_shared)
-			rte_spinlock_lock(&p->txq_lock[q]);
-		rte_eth_tx_done_cleanup(p->eth_port, q, 0);
-		if (p->txq_shared)
-			rte_spinlock_unlock(&p->txq_lock[q]);
-	}
-}
-
 static int
 pmd_main(void *arg)
 {
@@ -263,7 +230,6 @@ pmd_main(void *arg)
 		} else {
 			pmd->idle_cycles += t1 - t0;
 		}
-		zc_reclaim(pmd, t1, n == 0);
 		pmd->iterations++;
 		t0 = t1;
 	}

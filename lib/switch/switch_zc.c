@@ -55,19 +55,21 @@ counts_json(const char *const *names, const uint64_t *v, unsigned n)
 
 /* Live queues plus those already stopped, minus the stats.clear baseline. */
 static void
-zc_sum(const struct ferry_port *p, struct ferry_zc_stats *t, uint32_t *inflight)
+zc_sum(const struct ferry_port *p, struct ferry_zc_stats *t, uint32_t *inflight, uint32_t *held)
 {
 	const uint64_t *base = (const uint64_t *)&p->zc_base;
 	uint64_t *w = (uint64_t *)t;
 
 	*t = p->zc_total;
 	*inflight = 0;
+	*held = 0;
 	for (uint16_t q = 0; q < FERRY_MAX_QUEUES; q++) {
 		const struct ferry_zcq *zq = __atomic_load_n(&p->zcq[q], __ATOMIC_ACQUIRE);
 		if (zq == NULL)
 			continue;
 		ferry_zc_stats_add(t, &zq->st);
 		*inflight += __atomic_load_n(&zq->inflight, __ATOMIC_RELAXED);
+		*held += __atomic_load_n(&zq->held, __ATOMIC_RELAXED);
 	}
 	for (size_t i = 0; i < offsetof(struct ferry_zc_stats, inflight_max) / sizeof(uint64_t); i++)
 		w[i] -= base[i];
@@ -76,20 +78,20 @@ zc_sum(const struct ferry_port *p, struct ferry_zc_stats *t, uint32_t *inflight)
 void
 sw_zc_stats_clear(struct ferry_port *p)
 {
-	uint32_t inflight;
+	uint32_t inflight, held;
 
 	memset(&p->zc_base, 0, sizeof(p->zc_base));
-	zc_sum(p, &p->zc_base, &inflight);
+	zc_sum(p, &p->zc_base, &inflight, &held);
 }
 
 json_t *
 sw_zc_stats_json(const struct ferry_port *p)
 {
 	struct ferry_zc_stats t;
-	uint32_t inflight;
+	uint32_t inflight, held;
 
-	zc_sum(p, &t, &inflight);
-	return json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:o, s:o, s:i, s:i, s:I, s:I, s:I}",
+	zc_sum(p, &t, &inflight, &held);
+	return json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:o, s:o, s:i, s:i, s:i, s:I, s:I, s:I, s:I}",
 			 "mode", ferry_zc_mode_names[p->conf.zero_copy],
 			 "state", ferry_zc_state_names[p->zc_state],
 			 "lent", (json_int_t)t.zc, "lent_bytes", (json_int_t)t.zc_bytes,
@@ -97,7 +99,7 @@ sw_zc_stats_json(const struct ferry_port *p)
 			 "copy_reasons", counts_json(ferry_zc_why_names, t.why, FERRY_ZC_WHY_MAX),
 			 "bad_descriptors", counts_json(ferry_vq_err_names + 1, t.bad + 1,
 							 FERRY_VQ_ERR_MAX - 1),
-			 "inflight", inflight, "inflight_max", t.inflight_max,
-			 "forced_returns", (json_int_t)t.forced, "no_mbuf", (json_int_t)t.no_mbuf,
+			 "inflight", inflight, "inflight_max", t.inflight_max, "held", held,
+			 "returned_early", (json_int_t)t.early, "forced_returns", (json_int_t)t.forced, "no_mbuf", (json_int_t)t.no_mbuf,
 			 "guest_calls", (json_int_t)t.calls);
 }

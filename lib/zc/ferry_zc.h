@@ -8,7 +8,12 @@
  *     switch inspects or edits (MACs, VLAN, L3/L4 for hashing) is then ferry's private copy, so a
  *     guest rewriting its buffer cannot change where a frame goes — and the rest chained as mbufs
  *     attached to guest memory (rte_pktmbuf_attach_extbuf). The descriptor goes back to the guest
- *     when the last of those is freed (the NIC finished), from whatever thread frees it.
+ *     when the last of those is freed (the NIC finished), from whatever thread frees it — or,
+ *     if the NIC still holds it FERRY_ZC_RETURN_MS later, then: many drivers free transmitted
+ *     mbufs only when their ring wraps, and DPDK 22.11's generic reclaim (rte_eth_tx_done_cleanup)
+ *     wedges igb queues on chained frames. Giving a buffer back early is safe: the NIC had ms to
+ *     read it, the headers ferry routed on are its own copy, and the memory stays mapped until
+ *     the mbufs are freed.
  * Lending stops at a per-queue bound (half the ring) so the guest never runs out of TX buffers,
  * and small frames are copied (cheaper). Guest memory is mapped by ferry itself (the region fds,
  * MAP_SHARED) and, for DMA devices, into the VFIO container; a mapping lives until the guest has
@@ -24,6 +29,7 @@
 #include "ferry_virtq.h"
 
 #define FERRY_ZC_HDR      64     /* bytes copied into the head mbuf of a lent frame */
+#define FERRY_ZC_RETURN_MS 10    /* a lent buffer the NIC still holds after this is given back */
 #define FERRY_ZC_MIN_AUTO 512    /* "auto": copy frames shorter than this (bench/zc: crossover) */
 
 /* Why a frame was copied. */
@@ -58,7 +64,6 @@ enum ferry_zc_dma { FERRY_ZC_DMA_NONE, FERRY_ZC_DMA_MAPPED, FERRY_ZC_DMA_FAILED,
 struct ferry_zc_env {
 	uint32_t dma_ports;      /* ports on a DMA bus (PCI): need the guest mapped in the IOMMU */
 	uint32_t noseg_ports;    /* ports that cannot transmit chained external buffers */
-	uint64_t cleanup_gen;    /* bumped to ask PMDs to reclaim finished NIC tx descriptors */
 };
 extern struct ferry_zc_env ferry_zc_env;
 
@@ -81,6 +86,7 @@ struct ferry_zc_stats {
 	uint64_t bad[FERRY_VQ_ERR_MAX];
 	uint64_t no_mbuf;        /* frames dropped: no mbuf */
 	uint64_t forced;         /* lent buffers returned to a stopping guest before the NIC was done */
+	uint64_t early;          /* lent buffers given back after FERRY_ZC_RETURN_MS at the NIC */
 	uint64_t calls;          /* guest interrupts raised */
 	uint32_t inflight_max;
 };
@@ -88,7 +94,9 @@ struct ferry_zc_stats {
 /* t += s (inflight_max: the larger). */
 void ferry_zc_stats_add(struct ferry_zc_stats *t, const struct ferry_zc_stats *s);
 
-enum { FERRY_ZC_SLOT_FREE, FERRY_ZC_SLOT_BUSY, FERRY_ZC_SLOT_DONE, FERRY_ZC_SLOT_ORPHAN };
+/* A lent frame's slot: BUSY (the guest waits for it) → DONE (its mbufs were freed), or BUSY →
+ * RETURNED (given back to the guest before that: ring stopping, or the NIC sat on it) → DONE. */
+enum { FERRY_ZC_SLOT_FREE, FERRY_ZC_SLOT_BUSY, FERRY_ZC_SLOT_DONE, FERRY_ZC_SLOT_RETURNED };
 
 struct ferry_zcq;
 
@@ -96,7 +104,9 @@ struct ferry_zc_slot {
 	struct rte_mbuf_ext_shared_info shinfo;
 	struct ferry_zcq *q;
 	struct ferry_zc_mem *mem;
-	uint16_t head;
+	uint64_t tsc;            /* when it was lent */
+	uint16_t head;           /* the guest's descriptor */
+	uint16_t idx;            /* this slot */
 	uint16_t state;
 };
 
@@ -113,8 +123,13 @@ struct ferry_zcq {
 	uint8_t mode;            /* enum ferry_zc_mode, may change at runtime */
 	uint8_t log;             /* VHOST_F_LOG_ALL negotiated: dirty-log used ring writes */
 	uint8_t call_pending;    /* an interrupt could not be raised (ring locked): retry */
-	uint32_t inflight;       /* atomic */
-	struct rte_ring *done;
+	uint32_t inflight;       /* lent and not yet back with the guest (owner writes) */
+	uint32_t held;           /* slots whose mbufs are still out (owner writes) */
+	uint64_t now, next_check, return_tsc;   /* tsc: this burst, next stale scan, the limit */
+	uint16_t n_free;
+	uint16_t *free_idx;      /* free slots (owner) */
+	uint8_t *head_lent;      /* [head]: lent and not given back (owner) */
+	struct rte_ring *done;   /* slot indexes whose mbufs were freed, from any thread */
 	struct ferry_zc_stats st;
 	struct ferry_zcq *next_dead;
 	struct ferry_zc_slot slot[];
@@ -138,8 +153,8 @@ unsigned ferry_zc_mem_reap(void);   /* (the memory part of ferry_zc_reap) */
 enum ferry_zc_state ferry_zc_eligible(uint8_t mode, uint64_t features);
 struct ferry_zcq *ferry_zcq_create(int vid, uint16_t vring, struct ferry_zc_mem *mem,
 				   uint64_t features, uint8_t mode, int socket);
-/* Stop: take the ring, wait up to wait_ms for lent buffers (PMDs are asked to reclaim NIC tx
- * descriptors), give every remaining one back to the guest, sync rte_vhost's ring indexes.
+/* Stop: take the ring, wait up to wait_ms for lent buffers, give every remaining one back to the
+ * guest, sync rte_vhost's ring indexes.
  * The queue is then retired (freed by ferry_zc_reap when nothing is lent any more). */
 void ferry_zcq_stop(struct ferry_zcq *q, unsigned wait_ms);
 /* Hand a stopped queue to ferry_zc_reap (it is freed once nothing is lent any more). */
@@ -147,11 +162,11 @@ void ferry_zcq_retire(struct ferry_zcq *q);
 /* Switch a queue to a new memory table (after the guest's memory changed; ring disabled). */
 int ferry_zcq_remap(struct ferry_zcq *q, struct ferry_zc_mem *mem);
 
-/* --- datapath (zc_rx.c) --- */
+/* --- datapath (zc_rx.c); the last three for zc_ctl.c, under the queue lock --- */
 uint16_t ferry_zcq_rx(struct ferry_zcq *q, struct rte_mempool *mp, struct rte_mbuf **pkts,
 		      uint16_t n);
-/* Per-lcore: set when this thread lent a buffer since it last cleared it (PMD: reclaim NIC tx
- * descriptors when idle). */
-RTE_DECLARE_PER_LCORE(uint8_t, ferry_zc_lent);
+void ferry_zcq_reap(struct ferry_zcq *q);
+bool ferry_zcq_give_back(struct ferry_zcq *q, struct ferry_zc_slot *s);
+void ferry_zcq_used_flush(struct ferry_zcq *q, uint16_t old);
 
 #endif

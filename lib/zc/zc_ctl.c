@@ -2,12 +2,14 @@
  * one when the guest's ring is ready, stopping it (every lent buffer accounted for and the guest
  * given back every descriptor) and freeing it once the last lent buffer has come home. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <unistd.h>
 #include <linux/virtio_config.h>
 #include <linux/virtio_net.h>
 #include <rte_cycles.h>
 #include <rte_eal.h>
 #include <rte_malloc.h>
+#include <rte_pause.h>
 #include <rte_ring.h>
 #include <rte_vhost.h>
 #include "ferry_common.h"
@@ -21,8 +23,6 @@
 #define VIRTIO_F_RING_PACKED 34
 #endif
 
-void ferry_zcq_used_flush(struct ferry_zcq *q, uint16_t old);   /* zc_rx.c */
-void ferry_zcq_reap(struct ferry_zcq *q);                        /* zc_rx.c */
 
 const char *const ferry_zc_why_names[FERRY_ZC_WHY_MAX] = {
 	[FERRY_ZC_WHY_OFF] = "off",
@@ -109,6 +109,17 @@ map_ring(struct ferry_zcq *q, struct ferry_zc_mem *mem)
 	return 0;
 }
 
+/* FERRY_ZC_RETURN_MS, or the environment's (tests hold buffers at a NIC on purpose). */
+static uint64_t
+return_ms(void)
+{
+	const char *e = getenv("FERRY_ZC_RETURN_MS");
+	char *end;
+	unsigned long v = e != NULL ? strtoul(e, &end, 10) : 0;
+
+	return e != NULL && *e != '\0' && *end == '\0' && v > 0 ? v : FERRY_ZC_RETURN_MS;
+}
+
 struct ferry_zcq *
 ferry_zcq_create(int vid, uint16_t vring_idx, struct ferry_zc_mem *mem, uint64_t features,
 		 uint8_t mode, int socket)
@@ -119,10 +130,15 @@ ferry_zcq_create(int vid, uint16_t vring_idx, struct ferry_zc_mem *mem, uint64_t
 
 	if (rte_vhost_get_vhost_vring(vid, vring_idx, &vring) != 0 || vring.size == 0)
 		return NULL;
-	q = rte_zmalloc_socket("ferry_zcq", sizeof(*q) + vring.size * sizeof(q->slot[0]),
+	/* slots, then the free-slot stack, then the per-head flags */
+	q = rte_zmalloc_socket("ferry_zcq", sizeof(*q) + vring.size * (sizeof(q->slot[0]) +
+			       sizeof(q->free_idx[0]) + sizeof(q->head_lent[0])),
 			       RTE_CACHE_LINE_SIZE, socket);
 	if (q == NULL)
 		return NULL;
+	q->free_idx = (uint16_t *)&q->slot[vring.size];
+	q->head_lent = (uint8_t *)&q->free_idx[vring.size];
+	q->return_tsc = rte_get_tsc_hz() * return_ms() / 1000;
 	rte_spinlock_init(&q->lock);
 	q->vid = vid;
 	q->vring = vring_idx;
@@ -141,8 +157,10 @@ ferry_zcq_create(int vid, uint16_t vring_idx, struct ferry_zc_mem *mem, uint64_t
 	}
 	for (uint16_t i = 0; i < vring.size; i++) {
 		q->slot[i].q = q;
-		q->slot[i].head = i;
+		q->slot[i].idx = i;
+		q->free_idx[i] = (uint16_t)(vring.size - 1 - i);
 	}
+	q->n_free = vring.size;
 	ferry_zc_mem_get(mem);
 	q->mem = mem;
 	return q;
@@ -171,20 +189,14 @@ ferry_zcq_remap(struct ferry_zcq *q, struct ferry_zc_mem *mem)
 	return 0;
 }
 
-/* Give every still-lent buffer back to the guest now; its mbufs complete later as orphans. */
+/* Give every still-lent buffer back to the guest now; its mbufs complete later. */
 static unsigned
-orphan_all(struct ferry_zcq *q)
+give_back_all(struct ferry_zcq *q)
 {
 	unsigned n = 0;
 
-	for (uint16_t i = 0; i < q->vr.size; i++) {
-		uint16_t busy = FERRY_ZC_SLOT_BUSY;
-		if (__atomic_compare_exchange_n(&q->slot[i].state, &busy, FERRY_ZC_SLOT_ORPHAN, false,
-						__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
-			ferry_vring_used_put(&q->vr, i, 0);
-			n++;
-		}
-	}
+	for (uint16_t i = 0; i < q->vr.size; i++)
+		n += ferry_zcq_give_back(q, &q->slot[i]);
 	return n;
 }
 
@@ -197,14 +209,22 @@ ferry_zcq_stop(struct ferry_zcq *q, unsigned wait_ms)
 	rte_spinlock_lock(&q->lock);
 	old = q->vr.last_used;
 	ferry_zcq_reap(q);
-	while (__atomic_load_n(&q->inflight, __ATOMIC_ACQUIRE) != 0 &&
-	       rte_get_timer_cycles() < deadline) {
-		__atomic_add_fetch(&ferry_zc_env.cleanup_gen, 1, __ATOMIC_RELEASE);
+	while (q->inflight != 0 && rte_get_timer_cycles() < deadline) {
 		usleep(1000);
 		ferry_zcq_reap(q);   /* completions, as the datapath would take them */
 	}
-	q->st.forced += orphan_all(q);
-	ferry_zcq_reap(q);       /* those that completed while we looked */
+	q->st.forced += give_back_all(q);
+	/* a completion racing with give_back_all is between marking its slot DONE and queueing it
+	 * for a few instructions: take it, so the guest gets that buffer back from us too */
+	for (bool racing = true; racing;) {
+		ferry_zcq_reap(q);
+		racing = false;
+		for (uint16_t i = 0; i < q->vr.size && !racing; i++)
+			racing = __atomic_load_n(&q->slot[i].state, __ATOMIC_ACQUIRE) ==
+				 FERRY_ZC_SLOT_DONE;
+		if (racing)
+			rte_pause();
+	}
 	ferry_zcq_used_flush(q, old);
 	rte_vhost_set_vring_base(q->vid, q->vring, q->vr.last_avail, q->vr.last_used);
 	rte_spinlock_unlock(&q->lock);
@@ -222,8 +242,8 @@ ferry_zcq_retire(struct ferry_zcq *q)
 	pthread_mutex_unlock(&dead_lock);
 }
 
-/* A stopped queue's completions that raced with its stop: the buffers are back, the guest's ring
- * is no longer ours to write. */
+/* A stopped queue's slots whose mbufs were freed since: every buffer is already back with the
+ * guest, whose ring is no longer ours to write. */
 static void
 drain_dead(struct ferry_zcq *q)
 {
@@ -232,11 +252,11 @@ drain_dead(struct ferry_zcq *q)
 
 	while ((n = rte_ring_sc_dequeue_burst(q->done, h, RTE_DIM(h), NULL)) != 0) {
 		for (unsigned i = 0; i < n; i++) {
-			struct ferry_zc_slot *s = &q->slot[(uintptr_t)h[i]];
-			__atomic_store_n(&s->state, FERRY_ZC_SLOT_FREE, __ATOMIC_RELEASE);
+			struct ferry_zc_slot *s = &q->slot[(uintptr_t)h[i] & 0xffff];
+			s->state = FERRY_ZC_SLOT_FREE;
 			ferry_zc_mem_put(s->mem);
 		}
-		__atomic_sub_fetch(&q->inflight, n, __ATOMIC_RELEASE);
+		q->held -= n;
 	}
 }
 
@@ -249,13 +269,13 @@ ferry_zc_reap(void)
 	for (struct ferry_zcq **pp = &dead; *pp != NULL;) {
 		struct ferry_zcq *q = *pp;
 		drain_dead(q);
-		if (__atomic_load_n(&q->inflight, __ATOMIC_ACQUIRE) != 0) {
+		if (q->held != 0) {
 			waiting++;
 			pp = &q->next_dead;
 			continue;
 		}
 		*pp = q->next_dead;
-		/* orphans that completed dropped their slot's references; the queue's own goes now */
+		/* every slot's reference is gone; the queue's own goes now */
 		ferry_zc_mem_put(q->mem);
 		rte_ring_free(q->done);
 		rte_free(q);

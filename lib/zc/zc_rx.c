@@ -3,36 +3,28 @@
  * Runs on the PMD polling the queue, under the queue's lock (a trylock: never waits). */
 #define ALLOW_EXPERIMENTAL_API   /* rte_vhost_vring_call_nonblock */
 #include <string.h>
+#include <rte_cycles.h>
 #include <rte_memcpy.h>
 #include <rte_ring.h>
 #include <rte_vhost.h>
 #include "ferry_config.h"
 #include "ferry_zc.h"
 
-RTE_DEFINE_PER_LCORE(uint8_t, ferry_zc_lent);
-
 #define MAX_MBUFS_PER_FRAME (FERRY_VQ_MAX_SEGS + 1)
 
-/* The NIC (or whoever) freed the last mbuf attached to a lent buffer. Any thread. */
+#define RETURNED_BIT 0x10000u   /* in a done-ring entry: the guest already has the buffer */
+
+/* The NIC (or whoever) freed the last mbuf attached to a lent buffer. Any thread; the queue's
+ * owner takes it from the done ring (which holds as many entries as there are slots). */
 static void
 zc_done(void *addr, void *opaque)
 {
 	struct ferry_zc_slot *s = opaque;
-	struct ferry_zcq *q = s->q;
-	uint16_t busy = FERRY_ZC_SLOT_BUSY;
+	uint16_t was = __atomic_exchange_n(&s->state, FERRY_ZC_SLOT_DONE, __ATOMIC_ACQ_REL);
 
 	(void)addr;
-	if (__atomic_compare_exchange_n(&s->state, &busy, FERRY_ZC_SLOT_DONE, false,
-					__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
-		/* cannot fail: the ring holds as many entries as the virtqueue has heads */
-		rte_ring_mp_enqueue(q->done, (void *)(uintptr_t)s->head);
-		return;
-	}
-	/* orphaned by ferry_zcq_stop: the guest already has it back; only references remain */
-	struct ferry_zc_mem *m = s->mem;
-	__atomic_store_n(&s->state, FERRY_ZC_SLOT_FREE, __ATOMIC_RELEASE);
-	ferry_zc_mem_put(m);
-	__atomic_sub_fetch(&q->inflight, 1, __ATOMIC_RELEASE);   /* last touch of q */
+	rte_ring_mp_enqueue(s->q->done, (void *)(uintptr_t)(s->idx |
+				(was == FERRY_ZC_SLOT_RETURNED ? RETURNED_BIT : 0)));
 }
 
 /* Drop k references to m at once: k - 1 cannot be the last ones (each of the k is still held),
@@ -45,8 +37,8 @@ mem_put_n(struct ferry_zc_mem *m, unsigned k)
 	ferry_zc_mem_put(m);
 }
 
-/* Completed lent buffers back to the used ring (owner). */
-void ferry_zcq_reap(struct ferry_zcq *q);
+/* Slots whose mbufs were freed: their buffers back to the used ring (unless given back early),
+ * the slots free again. Owner. */
 void
 ferry_zcq_reap(struct ferry_zcq *q)
 {
@@ -57,21 +49,55 @@ ferry_zcq_reap(struct ferry_zcq *q)
 		struct ferry_zc_mem *run = NULL;   /* consecutive buffers of one memory table */
 		unsigned run_n = 0;
 		for (unsigned i = 0; i < n; i++) {
-			uint16_t head = (uint16_t)(uintptr_t)h[i];
-			struct ferry_zc_slot *s = &q->slot[head];
-			struct ferry_zc_mem *m = s->mem;
-			ferry_vring_used_put(&q->vr, head, 0);
-			__atomic_store_n(&s->state, FERRY_ZC_SLOT_FREE, __ATOMIC_RELEASE);
-			if (m != run) {
+			uint32_t e = (uint32_t)(uintptr_t)h[i];
+			struct ferry_zc_slot *s = &q->slot[e & 0xffff];
+			if (!(e & RETURNED_BIT)) {
+				ferry_vring_used_put(&q->vr, s->head, 0);
+				q->head_lent[s->head] = 0;
+				q->inflight--;
+			}
+			if (s->mem != run) {
 				if (run != NULL)
 					mem_put_n(run, run_n);
-				run = m;
+				run = s->mem;
 				run_n = 0;
 			}
 			run_n++;
+			s->state = FERRY_ZC_SLOT_FREE;
+			q->free_idx[q->n_free++] = s->idx;
 		}
 		mem_put_n(run, run_n);
-		__atomic_sub_fetch(&q->inflight, n, __ATOMIC_RELEASE);
+		q->held -= n;
+	}
+}
+
+/* Give a lent buffer back to the guest before the NIC freed its mbufs. Owner. */
+bool
+ferry_zcq_give_back(struct ferry_zcq *q, struct ferry_zc_slot *s)
+{
+	uint16_t busy = FERRY_ZC_SLOT_BUSY;
+
+	if (!__atomic_compare_exchange_n(&s->state, &busy, FERRY_ZC_SLOT_RETURNED, false,
+					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		return false;   /* freed meanwhile: reaped the normal way */
+	ferry_vring_used_put(&q->vr, s->head, 0);
+	q->head_lent[s->head] = 0;
+	q->inflight--;
+	return true;
+}
+
+/* Buffers a NIC has held longer than FERRY_ZC_RETURN_MS go back (checked every ms). Owner. */
+static void
+give_back_stale(struct ferry_zcq *q)
+{
+	if (q->inflight == 0 || q->now < q->next_check)
+		return;
+	q->next_check = q->now + rte_get_tsc_hz() / 1000;
+	for (uint16_t i = 0; i < q->vr.size; i++) {
+		struct ferry_zc_slot *s = &q->slot[i];
+		if (__atomic_load_n(&s->state, __ATOMIC_RELAXED) == FERRY_ZC_SLOT_BUSY &&
+		    q->now - s->tsc > q->return_tsc && ferry_zcq_give_back(q, s))
+			q->st.early++;
 	}
 }
 
@@ -106,7 +132,6 @@ call_guest(struct ferry_zcq *q)
 }
 
 /* Publish used entries written since old, log them, notify. (Also used by ferry_zcq_stop.) */
-void ferry_zcq_used_flush(struct ferry_zcq *q, uint16_t old);
 void
 ferry_zcq_used_flush(struct ferry_zcq *q, uint16_t old)
 {
@@ -157,7 +182,7 @@ lend_frame(struct ferry_zcq *q, struct rte_mempool *mp, const struct ferry_vchai
 	   uint16_t head)
 {
 	struct rte_mbuf *ms[MAX_MBUFS_PER_FRAME];
-	struct ferry_zc_slot *s = &q->slot[head];
+	struct ferry_zc_slot *s;
 	uint16_t first = 0, n_ext = 0;
 	uint32_t skip = FERRY_ZC_HDR;
 
@@ -173,6 +198,10 @@ lend_frame(struct ferry_zcq *q, struct rte_mempool *mp, const struct ferry_vchai
 	ms[0]->data_len = FERRY_ZC_HDR;
 	ms[0]->pkt_len = c->len;
 	ms[0]->nb_segs = (uint16_t)(1 + n_ext);
+	s = &q->slot[q->free_idx[--q->n_free]];   /* why_copy saw one free */
+	s->head = head;
+	s->tsc = q->now;
+	q->head_lent[head] = 1;
 	s->mem = q->mem;
 	s->shinfo.free_cb = zc_done;
 	s->shinfo.fcb_opaque = s;
@@ -203,7 +232,7 @@ why_copy(const struct ferry_zcq *q, const struct ferry_vchain *c, uint8_t mode, 
 		return FERRY_ZC_WHY_TXSEG;
 	if (ferry_zc_env.dma_ports != 0 && q->mem->dma != FERRY_ZC_DMA_MAPPED)
 		return FERRY_ZC_WHY_DMA;
-	if (__atomic_load_n(&q->inflight, __ATOMIC_RELAXED) + lent >= q->bound)
+	if (q->inflight + lent >= q->bound || q->n_free == 0)
 		return FERRY_ZC_WHY_INFLIGHT;
 	return FERRY_ZC_WHY_MAX;
 }
@@ -223,7 +252,7 @@ take_one(struct ferry_zcq *q, struct rte_mempool *mp, uint8_t mode, uint32_t *le
 		q->st.bad[FERRY_VQ_EHEAD]++;
 		return NULL;   /* no such buffer to give back */
 	}
-	if (unlikely(__atomic_load_n(&q->slot[head].state, __ATOMIC_ACQUIRE) != FERRY_ZC_SLOT_FREE)) {
+	if (unlikely(q->head_lent[head])) {
 		q->st.bad[FERRY_VQ_EDUP]++;
 		return NULL;   /* lent already: it goes back once, when the NIC is done */
 	}
@@ -266,7 +295,9 @@ ferry_zcq_rx(struct ferry_zcq *q, struct rte_mempool *mp, struct rte_mbuf **pkts
 		return 0;   /* another PMD (poll lists moving) or the stop path has it */
 	old = q->vr.last_used;
 	mode = __atomic_load_n(&q->mode, __ATOMIC_RELAXED);
+	q->now = rte_rdtsc();
 	ferry_zcq_reap(q);
+	give_back_stale(q);
 	avail = ferry_vring_avail_count(&q->vr);
 	if (n > avail)
 		n = avail;
@@ -278,12 +309,12 @@ ferry_zcq_rx(struct ferry_zcq *q, struct rte_mempool *mp, struct rte_mbuf **pkts
 	if (lent != 0) {
 		/* the burst's lent frames, accounted once: in flight, and one reference each on the
 		 * memory table (= lent x ferry_zc_mem_get). Nothing can have freed them yet: they are
-		 * still in pkts, and stop/remap wait for the lock we hold. */
-		uint32_t inflight = __atomic_add_fetch(&q->inflight, lent, __ATOMIC_RELAXED);
-		if (inflight > q->st.inflight_max)
-			q->st.inflight_max = inflight;
+		 * still in pkts (and zc_done only queues; the owner, us, counts). */
+		q->inflight += lent;
+		q->held += lent;
+		if (q->inflight > q->st.inflight_max)
+			q->st.inflight_max = q->inflight;
 		__atomic_add_fetch(&q->mem->refcnt, lent, __ATOMIC_RELAXED);
-		RTE_PER_LCORE(ferry_zc_lent) = 1;
 	}
 	ferry_zcq_used_flush(q, old);
 	rte_spinlock_unlock(&q->lock);

@@ -6,7 +6,7 @@
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 order=(server_mode client_mode multiqueue vlan_isolation reconnect ferryd_restart
-       zc_nic zc_inflight zc_disconnect zc_memtable zc_off_states)
+       zc_nic zc_inflight zc_return zc_disconnect zc_memtable zc_off_states zc_evil)
 
 names=("$@")
 if [ ${#names[@]} -eq 0 ]; then

@@ -25,6 +25,7 @@
 #     inflight 0), and ferryd exits 0 on SIGTERM with them still in the dead ring.
 set -u
 export PEER_MEM=${PEER_MEM:-64}   # the guests' memory all in the first table (see vpeer_lib.sh)
+export FERRY_ZC_RETURN_MS=600000   # lent buffers stay with the hole (no early return): see zc_return.sh
 # shellcheck source=../tools/vpeer_lib.sh
 . "$(dirname "$0")/../tools/vpeer_lib.sh"
 t_init zc_inflight
