@@ -2,10 +2,12 @@
 # run.sh — the virtual hardware lab (tests/lab/README.md): boots one QEMU q35 guest with an emulated
 # VT-d IOMMU, two Intel 82576 (igb, SR-IOV) and two 82574 (e1000e) NICs, and runs every scenario in
 # it: ferryd drives the NICs through vfio-pci, VFs, vhost-user guests (ferry-vpeer) inside the lab
-# guest; one hot-unplug. Prints "PASS: lab/<name>" or "FAIL: lab/<name>: <reason>" per scenario
+# guest (zero-copy from them to an igb, with a DMAR fault check and its negative control); one
+# hot-unplug. Prints "PASS: lab/<name>" or "FAIL: lab/<name>: <reason>" per scenario
 # and "N passed, N failed"; exit status non-zero on any failure.
 #
-#   tests/lab/run.sh [scenario...]     scenarios: pf-pair iommu e1000e sriov-enotsup sriov hotplug
+#   tests/lab/run.sh [scenario...]     scenarios: pf-pair iommu e1000e zc zc_withheld sriov-enotsup sriov
+#                                      hotplug dmar-fault
 #
 # Environment: FERRYD (default build/app/ferryd/ferryd), BUILD (default build; the peer is
 # $BUILD/tests/tools/ferry-vpeer), FERRY_LAB_CACHE (setup.sh's cache, /var/cache/ferry-lab),
@@ -16,7 +18,7 @@
 set -uo pipefail
 LAB=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$LAB/../.." && pwd)
-ALL=(pf-pair iommu e1000e sriov-enotsup sriov hotplug)
+ALL=(pf-pair iommu e1000e zc zc_withheld sriov-enotsup sriov hotplug dmar-fault)
 CACHE=${FERRY_LAB_CACHE:-/var/cache/ferry-lab}
 OUT=${FERRY_LAB_OUT:-${FERRY_TEST_OUT:-/tmp/ferry-tests}/lab}
 abs() { case $1 in /*) echo "$1" ;; *) if [ -e "$1" ]; then echo "$PWD/$1"; else echo "$ROOT/$1"; fi ;; esac; }

@@ -144,6 +144,103 @@ e1000e() {
 }
 
 # ---------------------------------------------------------------------------------------------
+# zc / zc_withheld: zero-copy from vhost-user guests to igb NIC0 behind the vIOMMU. ferryd runs
+# IOVA-as-VA with pf0 (NIC0) and two guests on zero_copy "on": vm1 sends 1400-byte frames (ferry
+# lends them: 64 bytes copied into a head mbuf, the rest DMA'd by the igb straight from vm1's
+# memory, which ferry maps into the VFIO container), vm2 sends 64-byte frames (copied: "small").
+# The peer "a" on EM0, the other end of NIC0's cable, must receive every frame of both intact
+# (vpeer's per-sender loss, duplicate and checksum accounting), and neither the guest kernel nor
+# QEMU's VT-d model may report a DMAR fault while the scenario runs. ferry's port.stats, taken
+# while the guests are still connected, must show nothing lent any more once they stopped sending.
+# zc_withheld: the same with FERRY_ZC_WITHHOLD_DMA_MAP=1 (guest memory deliberately not mapped for
+# DMA): nothing may be lent, the frames are copied (copy_reasons.dma_unmapped) and still arrive.
+ZC_COUNT=3000     # frames per sender (3 s at $RATE)
+ZC_SIZE=1400      # vm1's frame length (lent); vm2 sends 64-byte frames (copied)
+MAC_VM2=02:00:00:00:0a:02
+zc_scenario() {   # zc_scenario NAME WITHHOLD(0|1)
+	local withhold=$2
+	s_begin "$1"
+	bind_vfio $NIC0 && bind_vfio $EM0 || { s_fail "cannot bind the NICs to vfio-pci"; return; }
+	{ cfg_head '"eal_args": ["--iova-mode=va"]'
+	  printf '  {"name": "pf0", "type": "dpdk", "devargs": "%s"},\n' $NIC0
+	  printf '  {"name": "vm%s", "type": "vhostuser", "path": "%s/vm%s.sock", "mode": "server", "mac": ["%s"], "zero_copy": "on"}%s\n' \
+		1 "$SOCKS" 1 $MAC_VM1 , 2 "$SOCKS" 2 $MAC_VM2 ''; printf ']}\n'; } > "$SDIR/cfg.json"
+	fault_mark
+	[ "$withhold" = 1 ] && export FERRY_ZC_WITHHOLD_DMA_MAP=1
+	start_switch || return
+	unset FERRY_ZC_WITHHOLD_DMA_MAP
+	grep -q "IOVA mode 'VA'" "$FERRYD_LOG" || { s_fail "ferryd's EAL is not in IOVA-as-VA mode: $(grep -m1 'IOVA mode' "$FERRYD_LOG")"; return; }
+	local common=(--count $ZC_COUNT --rate $RATE --wait-link $WAIT --duration 0 --progress 250)
+	peer_start vm1 "vhost:$SOCKS/vm1.sock" --mac $MAC_VM1 --peer $MAC_A --sync --size $ZC_SIZE "${common[@]}"
+	peer_start vm2 "vhost:$SOCKS/vm2.sock" --mac $MAC_VM2 --peer $MAC_A --sync --size 64 "${common[@]}"
+	# a broadcasts until stopped: both guests sync on its frames whenever they come up
+	peer_start a "pci:$EM0" --mac $MAC_A --sync-mac $MAC_VM1 --count 1000000 --rate $RATE --wait-link $WAIT --duration 0 --progress 250
+	# both guests done sending (their own count), then ferry's view while they are still connected
+	deadline 90
+	while in_time; do
+		[ "$(peer_progress vm1 tx)" -ge $ZC_COUNT ] && [ "$(peer_progress vm2 tx)" -ge $ZC_COUNT ] && break
+		kill -0 "${PEER_PID[vm1]}" 2>/dev/null && kill -0 "${PEER_PID[vm2]}" 2>/dev/null && kill -0 "${PEER_PID[a]}" 2>/dev/null || break
+		nap 0.25
+	done
+	say "guests sent: vm1 $(peer_progress vm1 tx), vm2 $(peer_progress vm2 tx); a received $(peer_progress a rx_test)"
+	nap 1
+	ferryd_rpc port.stats null --zc-idle 10 > "$SDIR/stats-connected.json" 2> "$SDIR/rpc.err"
+	local alive=1
+	kill -0 "${PEER_PID[vm1]}" 2>/dev/null && kill -0 "${PEER_PID[vm2]}" 2>/dev/null || alive=0
+	# a stops first (it still receives for 0.5 s after), then the guests
+	kill -USR1 "${PEER_PID[a]}" 2>/dev/null
+	peer_wait a 20
+	kill -USR1 "${PEER_PID[vm1]}" "${PEER_PID[vm2]}" 2>/dev/null
+	wait_peers 20 vm1 vm2 a || return
+	stop_switch || return
+	fault_scan
+	# ---- verdict ----
+	[ "$FAULTS" = 0 ] || { s_fail "DMAR fault while guest frames went to the igb: $FAULT_FIRST ($FAULTS lines: $S/faults-dmesg.txt, $S/faults-qemu.txt)"; return; }
+	[ $alive = 1 ] || { s_fail "a guest had exited before ferryd's stats were taken ($(peer_tail vm1) / $(peer_tail vm2))"; return; }
+	# ferry's zero-copy counters: while connected (stats-connected.json) and at exit (its stats lines)
+	sed -n 's/.*ferry: stats //p' "$FERRYD_LOG" > "$SDIR/stats-exit.jsonl"
+	local zdef='def zs: .zero_copy | "lent=\(.lent) copied=\(.copied) reasons=\(.copy_reasons | to_entries | map(select(.value > 0) | "\(.key):\(.value)") | join(",")) inflight_max=\(.inflight_max) forced=\(.forced_returns) bad=\([.bad_descriptors[]] | add) no_mbuf=\(.no_mbuf)";'
+	local c1 x1 x2
+	c1=$(jq -r "$zdef"' .[] | select(.name == "vm1") | "state=\(.zero_copy.state) \(zs) inflight=\(.zero_copy.inflight) (after \(.zc_idle_after_s) s)"' "$SDIR/stats-connected.json" 2>/dev/null)
+	[ -n "$c1" ] || { s_fail "no port.stats from ferryd while the guests were connected: $(cat "$SDIR/stats-connected.json" "$SDIR/rpc.err" 2>/dev/null | head -c 300 | tr '\n' ' ')"; return; }
+	x1=$(jq -r "$zdef"' select(.name == "vm1") | zs' "$SDIR/stats-exit.jsonl")
+	x2=$(jq -r "$zdef"' select(.name == "vm2") | zs' "$SDIR/stats-exit.jsonl")
+	say "vm1 (connected, after sending): $c1"
+	say "vm1 (ferryd exit): $x1"
+	say "vm2 (ferryd exit): $x2"
+	# every frame, none damaged: on a loss, say where ferry dropped (pf0's drop reasons)
+	local f drops
+	SUMMARY=
+	for f in vm1:a vm2:a; do
+		flow_check "${f%%:*}" "${f##*:}" 100 && { SUMMARY="$SUMMARY${SUMMARY:+, }$FLOW"; continue; }
+		drops=$(sed -n 's/.*ferry: stats //p' "$FERRYD_LOG" | jq -r 'select(.name == "pf0") | .drops | to_entries | map(select(.value > 0) | "\(.key) \(.value)") | join(", ")')
+		s_fail "$FLOW_ERR (ferryd: $(fstat_line pf0)${drops:+: $drops}; vm1 $x1; a's receive progress: $(grep -o 'rx_test=[0-9]*' "$SDIR/a.log" | sed -n '2p;6p;10p;14p;18p' | tr '\n' ' '))"
+		return
+	done
+	local st lent dma forced bad inflight idle lent2 small2
+	read -r lent dma forced bad < <(jq -r 'select(.name == "vm1") | .zero_copy |
+		[.lent, .copy_reasons.dma_unmapped, .forced_returns, ([.bad_descriptors[]] | add)] | @tsv' "$SDIR/stats-exit.jsonl")
+	read -r lent2 small2 < <(jq -r 'select(.name == "vm2") | .zero_copy |
+		[.lent + ([.bad_descriptors[]] | add), .copy_reasons.small] | @tsv' "$SDIR/stats-exit.jsonl")
+	# the state is the running guest's (at exit, with the guest gone, it reads no_guest)
+	read -r st inflight idle < <(jq -r '.[] | select(.name == "vm1") | [.zero_copy.state, .zero_copy.inflight, .zc_idle_after_s] | @tsv' "$SDIR/stats-connected.json")
+	[ "$st" = active ] || { s_fail "vm1's zero-copy was not active while it sent (state $st): $c1"; return; }
+	[ "$bad" = 0 ] || { s_fail "ferry refused vm1's descriptors: $x1"; return; }
+	[ "$inflight" = 0 ] || { s_fail "vm1's buffers still lent 10 s after the guests stopped sending (NIC tx descriptors never reclaimed?): $c1"; return; }
+	[ "$forced" = 0 ] || { s_fail "lent buffers had to be forced back to a leaving guest: $x1"; return; }
+	[ "$lent2" = 0 ] && [ "$small2" -ge $ZC_COUNT ] || { s_fail "vm2's 64-byte frames were not all copied as small (or refused): $x2"; return; }
+	if [ "$withhold" = 1 ]; then
+		grep -q 'FERRY_ZC_WITHHOLD_DMA_MAP set' "$FERRYD_LOG" || { s_fail "ferryd did not log the withheld DMA mapping"; return; }
+		[ "$lent" = 0 ] || { s_fail "frames lent although guest memory was not mapped for DMA: $x1"; return; }
+		[ "$dma" -ge $ZC_COUNT ] || { s_fail "vm1's frames not copied for dma_unmapped: $x1"; return; }
+	else
+		[ "$dma" = 0 ] || { s_fail "frames copied for dma_unmapped (guest memory not mapped for the igb): $x1"; return; }
+		[ "$lent" -gt 0 ] || { s_fail "nothing lent: $x1"; return; }
+	fi
+	s_pass "$SUMMARY; 0 DMAR faults; vm1 ($st): $x1, inflight 0 ${idle} s after sending; vm2: $x2"
+}
+
+# ---------------------------------------------------------------------------------------------
 # sriov-enotsup: a PF-side VF MAC/VLAN request (sriov.vfs[]) on igb, which has no such API in
 # DPDK: ferryd must refuse to start, naming the PMD and ENOTSUP, and exit non-zero.
 sriov_enotsup() {
@@ -288,8 +385,38 @@ hotplug() {
 	s_pass "pf1 dropped, kernel removed $NIC1; vm1 +$d_vm1 and a +$d_a frames in the 3 s after; ferryd: $(fstat_line pf0), $(fstat_line vm1)"
 }
 
-run_one() {   # run_one FUNC NAME: in a subshell (a scenario's failure stays its own), then cleanup
-	( "$1"; s_end )
+# ---------------------------------------------------------------------------------------------
+# dmar-fault: the negative control of the zc scenarios' fault detector. NIC0, bound to vfio-pci
+# and unused (its IOMMU domain maps nothing), is made to fetch TX descriptors from IOVA 0xdead000
+# by hand (guest/dmar_fault.py). Both detectors must see it: the guest kernel's DMAR fault line for
+# [01:00.0] at that address (matched by DMAR_FAULT_RE) and QEMU's vtd_dmar_fault trace for source
+# id 0x100. Runs last: the kernel rate-limits fault messages (10 per 5 s), and iommu-check.py
+# leaves out exactly this fault (dmar-fault/control.txt) when it checks the whole run.
+DMAR_CTL_IOVA=0xdead000
+dmar_fault() {
+	s_begin dmar-fault
+	bind_vfio $NIC0 || { s_fail "cannot bind NIC0 to vfio-pci"; return; }
+	fault_mark
+	printf 'dev=01:00.0 sid=0x100 addr=%s\n' $DMAR_CTL_IOVA > "$SDIR/control.txt"
+	/usr/bin/python3 "$HERE/dmar_fault.py" $NIC0 $DMAR_CTL_IOVA > "$SDIR/dmar_fault.log" 2>&1 ||
+		{ s_fail "dmar_fault.py failed: $(tail -n 2 "$SDIR/dmar_fault.log" | tr '\n' ' ')"; return; }
+	sed 's/^/    /' "$SDIR/dmar_fault.log" >> "$OUT/lab.log"
+	local k='' q=''
+	deadline 10
+	while in_time; do
+		fault_scan
+		k=$(grep -m1 -F "Request device [01:00.0] fault addr $DMAR_CTL_IOVA " "$SDIR/faults-dmesg.txt")
+		q=$(grep -m1 -E "vtd_dmar_fault sid 0x100 .*addr $DMAR_CTL_IOVA " "$SDIR/faults-qemu.txt")
+		[ -n "$k" ] && [ -n "$q" ] && break
+		nap 0.5
+	done
+	[ -n "$q" ] || { s_fail "QEMU traced no vtd_dmar_fault for the DMA to $DMAR_CTL_IOVA ($(cat "$SDIR/dmar_fault.log" | tr '\n' ' '))"; return; }
+	[ -n "$k" ] || { s_fail "the guest kernel logged no DMAR fault matching the detector's pattern (QEMU: ${q#*:}; kernel: $(dmesg | grep -E 'DMAR' | tail -n 2 | tr '\n' ' '))"; return; }
+	s_pass "kernel: ${k#\[*\] }; QEMU: ${q#*:}"
+}
+
+run_one() {   # run_one "FUNC [ARGS]" NAME: in a subshell (a scenario's failure stays its own), then cleanup
+	( $1; s_end )
 	grep -qE "^(PASS|FAIL): lab/$2( |:|$)" "$RESULTS" 2>/dev/null ||
 		echo "FAIL: lab/$2: the scenario script ended without a verdict (see $2/ in the run directory)" >> "$RESULTS"
 }
@@ -304,8 +431,11 @@ if want pf-pair || want iommu; then
 	want pf-pair || sed -i '/^\(PASS\|FAIL\): lab\/pf-pair/d' "$RESULTS"
 fi
 want e1000e && run_one e1000e e1000e
+want zc && run_one "zc_scenario zc 0" zc
+want zc_withheld && run_one "zc_scenario zc_withheld 1" zc_withheld
 want sriov-enotsup && run_one sriov_enotsup sriov-enotsup
 want sriov && run_one sriov sriov
 want hotplug && run_one hotplug hotplug
+want dmar-fault && run_one dmar_fault dmar-fault
 dmesg > "$OUT/dmesg.txt"
 say "all scenarios done"
