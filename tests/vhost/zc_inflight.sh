@@ -25,10 +25,14 @@
 #     inflight 0), and ferryd exits 0 on SIGTERM with them still in the dead ring.
 set -u
 export PEER_MEM=${PEER_MEM:-64}   # the guests' memory all in the first table (see vpeer_lib.sh)
-export FERRY_ZC_RETURN_MS=600000   # lent buffers stay with the hole (no early return): see zc_return.sh
+if [ -z "${ZC_EARLY:-}" ]; then   # zc_return.sh sets ZC_EARLY: ferryd's default return time
+	export FERRY_ZC_RETURN_MS=600000   # lent buffers stay with the hole (no early return)
+else
+	unset FERRY_ZC_RETURN_MS
+fi
 # shellcheck source=../tools/vpeer_lib.sh
 . "$(dirname "$0")/../tools/vpeer_lib.sh"
-t_init zc_inflight
+t_init "${ZC_NAME:-zc_inflight}"
 
 MA=52:54:00:00:72:01
 MB=52:54:00:00:72:02
@@ -70,6 +74,25 @@ zc() { jq -cr "$1" "$T_DIR/zc.json"; }
 t_log "vm1 zero_copy with a connected: $(cat "$T_DIR/zc.json")"
 t_log "hole: $(ferryd_port_stat hole '{tx_packets, drops}')"
 check_eq() { [ "$2" = "$3" ] || t_fail "$1: $2, expected $3"; }
+if [ -n "${ZC_EARLY:-}" ]; then
+	check_eq "vm1 zero_copy.state" "$(zc .state)" active
+	[ "$(zc .lent)" -gt $BOUND ] || t_fail "only $(zc .lent) frames lent: buffers did not come back early to be lent again"
+	[ "$(zc .inflight_max)" -le $BOUND ] || t_fail "inflight_max $(zc .inflight_max) above the bound $BOUND"
+	[ "$(zc .returned_early)" -gt 0 ] || t_fail "no buffer was returned early"
+	check_eq "bad descriptors" "$(zc '[.bad_descriptors[]] | add')" 0
+	check_eq "no_mbuf" "$(zc .no_mbuf)" 0
+	ferryd_wait_stat vm1 '.zero_copy.inflight == 0 and .zero_copy.held > 0' 1
+	t_log "a done sending: $(ferryd_port_stat vm1 '.zero_copy | {lent, inflight, held, returned_early, forced_returns}')"
+	peer_finish a b
+	check_sent_all a $COUNT
+	check_flow a b exact
+	ferryd_wait_link vm1 down 10
+	check_eq "forced returns when a left" "$(ferryd_port_stat vm1 .zero_copy.forced_returns)" 0
+	ferryd_alive
+	ferryd_stop TERM 10
+	[ "$FERRYD_RC" = 0 ] || t_fail "ferryd exited with status $FERRYD_RC on SIGTERM"
+	t_pass "$(zc .lent) frames lent, at most $(zc .inflight_max) at once, $(zc .returned_early) returned early, all back within 1 s of the last send, zero loss at b"
+fi
 check_eq "vm1 zero_copy.state" "$(zc .state)" active
 check_eq "frames lent" "$(zc .lent)" $BOUND
 check_eq "lent buffers in flight" "$(zc .inflight)" $BOUND
