@@ -30,7 +30,7 @@
 
 #define FERRY_ZC_HDR      64     /* bytes copied into the head mbuf of a lent frame */
 #define FERRY_ZC_RETURN_MS 10    /* a lent buffer the NIC still holds after this is given back */
-#define FERRY_ZC_MIN_AUTO 512    /* "auto": copy frames shorter than this (bench/zc: crossover) */
+#define FERRY_ZC_MIN_AUTO 1024   /* "auto": copy frames shorter than this (doc/perf/results-zc-*) */
 
 /* Why a frame was copied. */
 enum ferry_zc_why {

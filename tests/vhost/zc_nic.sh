@@ -11,8 +11,8 @@
 # --iova-mode=va, twice: zero_copy "on", then "auto". Proves, per mode:
 #   - the port's zero_copy state is "active" and the counters are exact: "on" lends every frame
 #     longer than 64 bytes (the 64-byte header copy would be all of it) and copies the 64-byte
-#     ones (copy_reasons.small); "auto" lends frames of at least 512 bytes (FERRY_ZC_MIN_AUTO,
-#     511 is copied, 512 lent) and copies the rest as small; lent/copied bytes match; no other copy
+#     ones (copy_reasons.small); "auto" lends frames of at least FERRY_ZC_MIN_AUTO bytes (read from lib/zc/ferry_zc.h;
+#     MIN_AUTO - 1 is copied, MIN_AUTO lent) and copies the rest as small; lent/copied bytes match; no other copy
 #     reason, no bad descriptor, no mbuf shortage, nothing left in flight once the ring is polled;
 #   - every frame reached each of the three ports exactly once (port tx counters, no tx drops,
 #     the ring's echo all dropped as spoofed);
@@ -27,7 +27,8 @@ export PEER_MEM=${PEER_MEM:-64}   # the guests' memory all in the first table (s
 t_init zc_nic
 
 MA=52:54:00:00:71:01
-SIZES=64,65,300,511,512,600/12,1400,1400/3,1514
+MIN_AUTO=$(sed -n "s/^#define FERRY_ZC_MIN_AUTO *\([0-9]*\).*/\1/p" "$(dirname "$0")/../../lib/zc/ferry_zc.h")
+SIZES=64,65,300,511,600/12,$((MIN_AUTO - 1)),$MIN_AUTO,1400,1400/3,1514
 PER_SIZE=2000
 RATE=10000
 export T_EAL='"--iova-mode=va"'
@@ -40,7 +41,7 @@ expected() {
 	local mode=$1 what=$2 s len n=0 bytes=0 lend
 	for s in ${SIZES//,/ }; do
 		len=${s%%/*}
-		if [ "$mode" = on ]; then lend=$(( len > 64 )); else lend=$(( len >= 512 )); fi
+		if [ "$mode" = on ]; then lend=$(( len > 64 )); else lend=$(( len >= MIN_AUTO )); fi
 		case $what in
 		lent) n=$(( n + lend )) ;;
 		lent_bytes) bytes=$(( bytes + lend * len )) ;;
