@@ -24,6 +24,9 @@ import dpdktel  # noqa: E402
 import mkpcap   # noqa: E402
 
 SWITCHES = ("ferry", "testpmd", "ovs")
+# vm2nic: ferry once per zero_copy mode ("ferry-off" = rte_vhost's copying dequeue)
+ZC_VARIANTS = ("ferry-off", "ferry-on", "ferry-auto")
+VM2NIC_SIZES = (64, 128, 256, 512, 1024, 1518, 2048, 4096, 9000)
 TESTPMD = shutil.which("dpdk-testpmd") or "/usr/bin/dpdk-testpmd"
 OVS_VSWITCHD = "/usr/lib/openvswitch-switch-dpdk/ovs-vswitchd-dpdk"
 OVS_SCHEMA = "/usr/share/openvswitch/vswitch.ovsschema"
@@ -161,6 +164,29 @@ def task_times(pid, cpu=None):
     return total / CLK_TCK
 
 
+def others_busy():
+    """CPUs' worth of work done by others over the next second (call it while none of ours run)."""
+    def busy():
+        f = [int(x) for x in read("/proc/stat").splitlines()[0].split()[1:9]]
+        return sum(f) - f[3] - f[4], sum(f)
+    b0, t0 = busy()
+    time.sleep(1.0)
+    b1, t1 = busy()
+    return (b1 - b0) / (t1 - t0) * (os.cpu_count() or 1) if t1 > t0 else 0.0
+
+
+def wait_quiet(max_s, below=0.15):
+    """Wait (at most max_s) until other tenants use less than `below` of a CPU for 3 s running.
+    Returns the seconds waited, or None when the machine stayed busy."""
+    t0, calm = time.time(), 0
+    while True:
+        calm = calm + 1 if others_busy() < below else 0
+        if calm >= 3:
+            return round(time.time() - t0 - 3, 1)
+        if time.time() - t0 > max_s:
+            return None
+
+
 def steal_pct(a, b):
     r = {}
     for cpu in a:
@@ -240,6 +266,18 @@ def build_case(topo, label, work, smoke):
         c.sink = ("guests",)
         c.pairs = True
         return c
+    if topo == "vm2nic":
+        # guest (testpmd txonly) -> vhost-user -> net_null (an infinitely fast NIC: its tx frees
+        # the mbufs at once, so lent buffers come back within the burst; no-rx: it sends nothing)
+        size = int(label)
+        c = Case("vm2nic", label, size)
+        remote = mkpcap.mac_str(mkpcap.remote_mac(1))
+        c.ports = [{"name": "nic0", "kind": "null", "mac": remote},
+                   {"name": "vm1", "kind": "vhost", "mac": guest_mac_str(1)}]
+        c.guests = [{"name": "g1", "ports": ["vm1"], "mode": "txonly", "tx_first": 0,
+                     "peer": remote}]
+        c.sink = ("port", "nic0")
+        return c
     raise BenchError("unknown topology %s" % topo)
 
 
@@ -247,7 +285,8 @@ FULL_CASES = [("pvp", "64"), ("pvp", "512"), ("pvp", "1518"),
               ("p2p", "1"), ("p2p", "1k"), ("p2p", "100k"),
               ("v2v", "64"),
               ("scale", "2"), ("scale", "16"), ("scale", "64")]
-SMOKE_CASES = [("pvp", "64"), ("p2p", "1k"), ("v2v", "64"), ("scale", "4")]
+FULL_CASES += [("vm2nic", str(s)) for s in VM2NIC_SIZES]
+SMOKE_CASES = [("pvp", "64"), ("p2p", "1k"), ("v2v", "64"), ("scale", "4"), ("vm2nic", "1518")]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -264,18 +303,25 @@ class Guest:
                 "--main-lcore", "0", "--no-pci", "--in-memory", "--single-file-segments",
                 "--file-prefix", self.prefix, "--log-level", "pmd.net.virtio.*:" + os.environ.get("BENCH_GUEST_LOG", "warning")]
         macs = []
+        # vm2nic compares switches' dequeue paths: the guest must drive the same ring layout for
+        # all of them (ferry's own dequeue refuses IN_ORDER, rte_vhost would accept it)
+        ring = ",in_order=0,packed_vq=0" if case.topo == "vm2nic" else ""
         for i, p in enumerate(ports):
-            argv += ["--vdev", "net_virtio_user%d,path=%s,server=1,queue_size=%d,mac=%s" % (
-                i, p["sock"], QUEUE_SIZE, p["mac"])]
+            argv += ["--vdev", "net_virtio_user%d,path=%s,server=1,queue_size=%d,mac=%s%s" % (
+                i, p["sock"], QUEUE_SIZE, p["mac"], ring)]
             macs.append(p["mac"])
         mbufs = self.n * (2 * QUEUE_SIZE + 32 * TX_FIRST_BURSTS + 512) + 8192
         argv += ["--", "-i", "--forward-mode=" + spec["mode"], "--nb-cores=1", "--burst=32",
                  "--rxd=%d" % QUEUE_SIZE, "--txd=%d" % QUEUE_SIZE,
-                 "--total-num-mbufs=%d" % mbufs, "--disable-link-check",
-                 "--txpkts=%d" % case.size, "--txonly-multi-flow"]
+                 "--total-num-mbufs=%d" % mbufs, "--disable-link-check"]
+        if case.size > 2048:   # one frame = one mbuf (testpmd's default data room is 2048 B);
+            # before --txpkts, which testpmd checks against the mbuf size as it parses it
+            argv.append("--mbuf-size=%d" % (128 + ((case.size + 1023) // 1024) * 1024))
+        argv += ["--txpkts=%d" % case.size, "--txonly-multi-flow"]
         argv += os.environ.get("BENCH_GUEST_ARGS", "").split()   # e.g. --record-burst-stats
         for i in range(self.n):   # loops: port 2k sends to port 2k+1's MAC and back
-            argv.append("--eth-peer=%d,%s" % (i, macs[i ^ 1] if i ^ 1 < self.n else macs[i]))
+            peer = spec.get("peer") or (macs[i ^ 1] if i ^ 1 < self.n else macs[i])
+            argv.append("--eth-peer=%d,%s" % (i, peer))
         self.proc = Proc("guest " + spec["name"], argv,
                          os.path.join(run.dir, "guest-%s.log" % spec["name"]), stdin=True)
 
@@ -298,8 +344,22 @@ class Guest:
         tf = self.spec["tx_first"]
         self.proc.send("start tx_first %d" % tf if tf else "start")
 
+    def check_txonly(self):
+        """txonly: the guest really sends frames of the case's size (testpmd falls back to 64 B
+        when it refuses --txpkts)."""
+        got = wait_for("guest %s txonly start" % self.spec["name"],
+                       lambda: re.search(r"packet len=(\d+)", read(self.proc.logpath)), 5)
+        if int(got.group(1)) != self.case.size:
+            raise BenchError("guest %s sends %s B frames, not %d B: %s" % (
+                self.spec["name"], got.group(1), self.case.size,
+                " / ".join(l for l in read(self.proc.logpath).splitlines()
+                           if "give up" in l or "mbuf" in l)[:200]))
+
     def rx(self):
         return sum(int(self.tel.stats(i)["ipackets"]) for i in self.tel.port_ids())
+
+    def tx(self):
+        return sum(int(self.tel.stats(i)["opackets"]) for i in self.tel.port_ids())
 
     def stop(self):
         if self.tel is not None:
@@ -337,31 +397,70 @@ class Switch:
     def window_counters_end(self):
         return {}
 
+    def sample(self):
+        """Called every second of the window: a per-second figure of the switch's own, or None."""
+        return None
+
+
+def rpc_call(path, method, params=None, timeout=5.0):
+    """One JSON-RPC request to ferryd's control socket (one request per line)."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(timeout)
+    try:
+        s.connect(path)
+        s.sendall((json.dumps({"jsonrpc": "2.0", "method": method, "params": params or {},
+                               "id": 1}) + "\n").encode())
+        buf = b""
+        while not buf.endswith(b"\n"):
+            d = s.recv(1 << 16)
+            if not d:
+                break
+            buf += d
+    finally:
+        s.close()
+    r = json.loads(buf.decode())
+    if "error" in r:
+        raise BenchError("ferryd %s: %s" % (method, r["error"].get("message")))
+    return r["result"]
+
 
 class Ferry(Switch):
     name = "ferry"
 
-    def __init__(self, case, run, args):
-        self.case, self.run = case, run
+    def __init__(self, case, run, args, zc=None):
+        self.case, self.run, self.zc = case, run, zc
+        if zc is not None:
+            self.name = "ferry-" + zc
         self.prefix = run.prefix + "-sw"
         self.tel = None
         ports = []
         # VM ports: access ports with the guest's MAC, so the FDB holds it statically from the
         # start (a MAC list on an all-VLAN trunk only filters sources: ferry would flood the
         # first frames); PVP's uplink is in the same access VLAN; P2P's NICs are trunks of all
-        # VLANs carrying the pcap's tagged frames.
+        # VLANs carrying the pcap's tagged frames. vm2nic's NIC (net_null) is an access port
+        # with the remote host's MAC (a static entry: nothing is flooded).
         access = {"mode": "access", "tag": 10}
         for i, p in enumerate(case.ports):
-            if p["kind"] == "pcap":
-                ports.append({"name": p["name"], "type": "dpdk", "devargs": pcap_devargs(i, p)})
-                if case.topo == "pvp":
+            if p["kind"] in ("pcap", "null"):
+                ports.append({"name": p["name"], "type": "dpdk", "devargs": dev_devargs(i, p)})
+                if case.topo in ("pvp", "vm2nic"):
                     ports[-1]["vlan"] = access
+                if p.get("mac"):
+                    ports[-1]["mac"] = [p["mac"]]
             else:
                 ports.append({"name": p["name"], "type": "vhostuser", "path": p["sock"],
                               "mode": "client", "mac": [p["mac"]], "vlan": access})
+                if zc is not None:
+                    ports[-1]["zero_copy"] = zc
+        self.sock = os.path.join(run.work, "ferryd.sock")
+        self.w0 = None
         cfg = {"lcores": {"main": 0, "pmd": [1]}, "burst": 32, "mbufs": case.mbufs,
                "fdb": {"size": case.fdb, "aging": 3600},
-               "rpc": {"socket": os.path.join(run.work, "ferryd.sock")}, "ports": ports}
+               "rpc": {"socket": self.sock}, "ports": ports}
+        if zc is not None:
+            # zero-copy needs IOVA-as-VA (this host's EAL picks PA); every variant gets it, so
+            # copy and zero-copy run in the same memory setup
+            cfg["eal_args"] = ["--iova-mode=va"]
         self.cfg = os.path.join(run.dir, "ferry.json")
         with open(self.cfg, "w") as f:
             json.dump(cfg, f, indent=1)
@@ -383,10 +482,57 @@ class Ferry(Switch):
         if self.tel is None:
             self.tel = dpdktel.Telemetry(self.prefix)
             self.ids = {self.tel.name(i): i for i in self.tel.port_ids()}
-        dev = "net_pcap%d" % [p["name"] for p in self.case.ports].index(name)
-        return int(self.tel.stats(self.ids[dev])["opackets"])
+        i = [p["name"] for p in self.case.ports].index(name)
+        return int(self.tel.stats(self.ids[dev_name(i, self.case.ports[i])])["opackets"])
 
-    # window counters: ferry's own come at exit (whole run), see stop()
+    # window counters: ferry's own come at exit (whole run), see stop(); vm2nic also reads the
+    # PMD's cycles and the guest port's zero_copy counters over the window (RPC)
+
+    def _snap(self, zc=True):
+        pmd = rpc_call(self.sock, "pmd.list")[0]
+        busy = pmd["cycles_per_packet"] * pmd["packets"]
+        snap = {"busy": busy, "pkts": pmd["packets"],
+                "total": busy * 100.0 / pmd["busy_pct"] if pmd["busy_pct"] > 0 else None}
+        for p in self.case.ports if zc else ():
+            if p["kind"] == "vhost":
+                zc = rpc_call(self.sock, "port.stats", {"name": p["name"]}).get("zero_copy") or {}
+                snap["zc"] = zc
+                break
+        return snap
+
+    def window_start(self):
+        self.w0 = self.prev = self._snap() if self.case.topo == "vm2nic" else None
+
+    def sample(self):
+        """vm2nic: the PMD's cycles per packet over the last second."""
+        if self.w0 is None:
+            return None
+        s, prev = self._snap(zc=False), self.prev
+        self.prev = s
+        dp = s["pkts"] - prev["pkts"]
+        return round((s["busy"] - prev["busy"]) / dp, 1) if dp > 0 else None
+
+    def window_end(self):
+        if self.w0 is None:
+            return {}
+        w0, w1 = self.w0, self._snap()
+        out = {}
+        dp = w1["pkts"] - w0["pkts"]
+        if dp > 0:
+            out["cycles_per_packet"] = round((w1["busy"] - w0["busy"]) / dp, 1)
+        if w0["total"] and w1["total"] and w1["total"] > w0["total"]:
+            out["busy_pct"] = round(100.0 * (w1["busy"] - w0["busy"]) /
+                                    (w1["total"] - w0["total"]), 1)
+        z0, z1 = w0.get("zc", {}), w1.get("zc", {})
+        if z1:
+            lent = z1.get("lent", 0) - z0.get("lent", 0)
+            copied = z1.get("copied", 0) - z0.get("copied", 0)
+            # nothing lent nor copied by ferry's own dequeue: rte_vhost's took every frame
+            out["zc"] = {"mode": z1.get("mode"), "state": z1.get("state"), "lent": lent,
+                         "copied": copied,
+                         "lent_pct": round(100.0 * lent / (lent + copied), 1)
+                         if lent + copied else 0.0}
+        return out
 
     def stop(self):
         if self.tel is not None:
@@ -408,6 +554,16 @@ class Ferry(Switch):
                 out["ports"][d["name"]] = {"rx": d["rx_packets"], "tx": d["tx_packets"],
                                            "drops": {k: v for k, v in d["drops"].items() if v},
                                            "mac_moves": d.get("mac_moves", 0)}
+                if d.get("zero_copy"):   # whole run; the non-zero reasons and errors only
+                    z = d["zero_copy"]
+                    out["ports"][d["name"]]["zero_copy"] = dict(
+                        {k: z.get(k) for k in ("mode", "state", "lent", "lent_bytes", "copied",
+                                               "copied_bytes", "inflight_max", "no_mbuf",
+                                               "forced_returns")},
+                        copy_reasons={k: v for k, v in (z.get("copy_reasons") or {}).items()
+                                      if v},
+                        bad_descriptors={k: v for k, v in
+                                         (z.get("bad_descriptors") or {}).items() if v})
         if "cycles_per_packet" not in out:
             raise BenchError("ferryd logged no pmd counters: " + tail(self.log, 6))
         sent = full = 0
@@ -422,6 +578,17 @@ class Ferry(Switch):
 
 def pcap_devargs(i, p):
     return "net_pcap%d,rx_pcap=%s%s" % (i, p["pcap"], ",infinite_rx=1" if p["infinite"] else "")
+
+
+def dev_devargs(i, p):
+    """The DPDK device of a switch's NIC port: a pcap replay or net_null (tx frees, no rx)."""
+    if p["kind"] == "null":
+        return "net_null%d,no-rx=1" % i
+    return pcap_devargs(i, p)
+
+
+def dev_name(i, p):
+    return dev_devargs(i, p).split(",")[0]
 
 
 class GuestDropWindow(Switch):
@@ -451,8 +618,8 @@ class TestpmdSwitch(GuestDropWindow):
                 "--no-pci", "--in-memory", "--file-prefix", self.prefix]
         self.devs = []
         for i, p in enumerate(case.ports):
-            if p["kind"] == "pcap":
-                dev = pcap_devargs(i, p)
+            if p["kind"] in ("pcap", "null"):
+                dev = dev_devargs(i, p)
             else:
                 dev = "net_vhost%d,iface=%s,client=1,queues=1" % (i, p["sock"])
             argv += ["--vdev", dev]
@@ -566,14 +733,14 @@ class Ovs(GuestDropWindow):
         for i, p in enumerate(case.ports):
             cmd += ["--", "add-port", "br0", p["name"], "--", "set", "Interface", p["name"],
                     "ofport_request=%d" % (i + 1)]
-            if p["kind"] == "pcap":
-                cmd += ["type=dpdk", "options:dpdk-devargs=" + pcap_devargs(i, p)]
+            if p["kind"] in ("pcap", "null"):
+                cmd += ["type=dpdk", "options:dpdk-devargs=" + dev_devargs(i, p)]
             else:
                 cmd += ["type=dpdkvhostuserclient", "options:vhost-server-path=" + p["sock"]]
         self.vsctl(*cmd, timeout=60)
         self.sh(["ovs-ofctl", "mod-port", "br0", "br0", "no-flood"])
         for p in case.ports:
-            if p["kind"] == "vhost":   # guests' MACs are known, as ferry's "mac" lists say
+            if p.get("mac"):   # guests' (vm2nic: the remote's) MACs are known, as ferry's lists
                 self.appctl("fdb/add", "br0", p["name"], "0", p["mac"])
         self.stations = case.kw.get("stations", 0)
         self.extra_ready_s = 180 if self.stations > 1000 else 30
@@ -632,7 +799,7 @@ class Ovs(GuestDropWindow):
         if len(re.findall(r"vHost Device '.*' has been added", text)) < self.case.n_vhost():
             return False
         for p in self.case.ports:
-            if p["kind"] == "pcap":
+            if p["kind"] in ("pcap", "null"):
                 st = self.vsctl("get", "Interface", p["name"], "error").strip()
                 if st not in ("[]", ""):
                     raise BenchError("OVS: port %s: %s" % (p["name"], st))
@@ -729,6 +896,16 @@ class Ovs(GuestDropWindow):
 ADAPTERS = {"ferry": Ferry, "testpmd": TestpmdSwitch, "ovs": Ovs}
 
 
+def adapter(switch, case, run, args):
+    if switch in ZC_VARIANTS:
+        return Ferry(case, run, args, zc=switch.split("-", 1)[1])
+    return ADAPTERS[switch](case, run, args)
+
+
+def is_ferry(switch):
+    return switch == "ferry" or switch in ZC_VARIANTS
+
+
 # ---------------------------------------------------------------------------------------------
 # one measurement: one switch on one case
 
@@ -758,7 +935,7 @@ def measure(args, out, work, case, switch, rep):
         for g in case.guests:
             guests.append(Guest(g, case, run))
         time.sleep(0.3)
-        sw = ADAPTERS[switch](case, run, args)
+        sw = adapter(switch, case, run, args)
         sw.start()
         limit = 20 + 1.5 * case.n_vhost()
         for g in guests:
@@ -768,24 +945,33 @@ def measure(args, out, work, case, switch, rep):
         time.sleep(0.5 if guests else 0)
         for g in guests:
             g.start()
+        for g in guests:
+            if g.spec["mode"] == "txonly":
+                g.check_txonly()
         time.sleep(args.warmup if args.smoke else max(args.warmup, case.warmup_min))
         count = (lambda: sum(g.rx() for g in guests)) if case.sink[0] == "guests" else \
             (lambda: sw.port_tx(case.sink[1]))
-        guest_rx = (lambda: sum(g.rx() for g in guests)) if guests else (lambda: 0)
+        # cross-check at the guests: what they received (vm2nic: what they sent)
+        guest_rx = (lambda: 0) if not guests else \
+            (lambda: sum(g.tx() for g in guests)) if case.topo == "vm2nic" else \
+            (lambda: sum(g.rx() for g in guests))
         sw_pid = sw.pid()
         cpu_use = lambda: (task_times(sw_pid, cpu=1) if sw_pid else 0.0,  # noqa: E731
                            sum(task_times(g.proc.p.pid) for g in guests))
         sw.window_start()
         sw.window_counters_start()
         cpu0, c0, t0, g0, use0 = cpu_times(), count(), time.time(), guest_rx(), cpu_use()
-        samples = []
-        perf = start_perf(args, run, sw_pid) if switch == "ferry" and args.perf else None
+        samples, cyc_samples = [], []
+        perf = start_perf(args, run, sw_pid) if is_ferry(switch) and args.perf else None
         prev_c, prev_t = c0, t0
         while time.time() < t0 + args.window - 0.05:
             time.sleep(min(1.0, t0 + args.window - time.time()))
             c, t = count(), time.time()
             samples.append(round((c - prev_c) / (t - prev_t) / 1e6, 4))
             prev_c, prev_t = c, t
+            cyc = sw.sample()
+            if cyc is not None:
+                cyc_samples.append(cyc)
             for g in guests:
                 g.proc.check()
         c1, t1, cpu1, g1, use1 = prev_c, prev_t, cpu_times(), guest_rx(), cpu_use()
@@ -795,6 +981,8 @@ def measure(args, out, work, case, switch, rep):
         rec["mpps"] = round((c1 - c0) / (t1 - t0) / 1e6, 4)
         rec["window_s"] = round(t1 - t0, 2)
         rec["per_second_mpps"] = samples
+        if cyc_samples:
+            rec["per_second_cycles"] = cyc_samples
         rec["steal_pct"] = steal_pct(cpu0, cpu1)
         # how much of its core each side actually got (the machine is shared: other tenants'
         # busy pollers on cpu 0/1 show up here, not in the rates' names)
@@ -805,15 +993,20 @@ def measure(args, out, work, case, switch, rep):
         if rec["switch_pmd_cpu_pct"] > 5:
             rec["mpps_per_core"] = round(rec["mpps"] * 100.0 / min(100.0, rec["switch_pmd_cpu_pct"]),
                                          4)
-        if case.sink[0] == "port" and guests:   # cross-check: what the guests received
-            rec["guest_rx_mpps"] = round((g1 - g0) / (t1 - t0) / 1e6, 4)
+        if case.sink[0] == "port" and guests:   # cross-check: what the guests received/sent
+            rec["guest_tx_mpps" if case.topo == "vm2nic" else "guest_rx_mpps"] = \
+                round((g1 - g0) / (t1 - t0) / 1e6, 4)
+        if case.topo == "vm2nic":
+            rec["gbps"] = round(rec["mpps"] * case.size * 8 / 1000.0, 3)
         st = sw.stop()
         sw = None
         rec["exit_status"] = st.get("exit_status")
-        if switch == "ferry":
+        if is_ferry(switch):
             rec["ferry"] = st
-            rec["cycles_per_packet"] = st.get("cycles_per_packet")
-            rec["busy_pct"] = st.get("busy_pct")
+            # vm2nic: cycles over the window (window_end); elsewhere: the whole run's, at exit
+            if rec.get("cycles_per_packet") is None:
+                rec["cycles_per_packet"] = st.get("cycles_per_packet")
+                rec["busy_pct"] = st.get("busy_pct")
             if "to_guest_drop_pct" in st:
                 rec["to_guest_drop_pct"] = st["to_guest_drop_pct"]
         rec["ok"] = rec["mpps"] > 0
@@ -966,8 +1159,22 @@ TOPO_TITLE = {"pvp": "PVP (NIC->VM->NIC)", "p2p": "P2P (NIC->NIC), MAC entries",
               "v2v": "V2V (VM->VM)", "scale": "Scale (vhost ports, VM<->VM pairs)"}
 
 
-def write_markdown(path, meta, summary, records, switches):
+def write_markdown(path, meta, summary, records, switches, zc=None):
     L = ["# ferry benchmark — %s" % meta["date"], ""]
+    if summary:
+        L += main_tables(meta, summary, switches)
+    else:
+        L += ["%s; %d repeat(s); warm-up %ss, window %ss; PMD on lcore 1, guests on lcore 0." % (
+            meta["mode"], meta["repeats"], meta["warmup_s"], meta["window_s"]), ""]
+    if zc is not None and zc[0]["rows"]:
+        L += zc_markdown(zc[0], zc[1], meta)
+    L += run_tables(meta, records)
+    with open(path, "w") as f:
+        f.write("\n".join(L))
+
+
+def main_tables(meta, summary, switches):
+    L = []
     L.append("%s; %d repeat(s); warm-up %ss, window %ss; PMD on lcore 1, guests/generators on "
              "lcore 0. Mpps = median over repeats (min-max); ratios are per-repeat pairs "
              "(adjacent runs), median (min-max). Cycles/packet: ferry from its PMD counters "
@@ -1044,6 +1251,11 @@ def write_markdown(path, meta, summary, records, switches):
                      target_txt(tgt.get("ferry_vs_ovs"), 1.5),
                      target_txt(tgt.get("ferry_vs_testpmd"), 0.9)))
         L.append("")
+    return L
+
+
+def run_tables(meta, records):
+    L = []
     errs = [r for r in records if r.get("error") and not r.get("na")]
     if errs:
         L.append("## Failed runs")
@@ -1075,6 +1287,19 @@ def write_markdown(path, meta, summary, records, switches):
                     "%s=%d" % kv for kv in sorted(drops.items()))
         if r.get("guest_rx_mpps") is not None:
             note = ("guest rx %.2f Mpps; " % r["guest_rx_mpps"]) + note
+        z = zc_of(r) if r.get("ferry") else None
+        if z:
+            note = ("zero_copy %s/%s: lent %s, copied %s%s; " % (
+                z.get("mode"), z.get("state"), z.get("lent"), z.get("copied"),
+                "" if r.get("zc") else " (whole run)")) + note
+        if r.get("per_second_cycles"):
+            note = ("cyc/pkt per second %s; PMD busy %s%%; " % (
+                " ".join(fmt(x, 0) for x in r["per_second_cycles"]),
+                fmt(r.get("busy_pct"), 0))) + note
+        if r.get("guest_tx_mpps") is not None:
+            note = ("guest tx %.2f Mpps; " % r["guest_tx_mpps"]) + note
+        if r.get("attempts", 1) > 1:
+            note = ("attempt %d; " % r["attempts"]) + note
         if r.get("error"):
             note = r["error"].replace("\n", " ").replace("|", "/")[:120]
         clean, why = run_quality(r)
@@ -1088,8 +1313,7 @@ def write_markdown(path, meta, summary, records, switches):
     L.append("")
     L.append("Machine: %s" % meta["machine"])
     L.append("")
-    with open(path, "w") as f:
-        f.write("\n".join(L))
+    return L
 
 
 def target_txt(st, goal):
@@ -1136,6 +1360,254 @@ def write_chart(out, summary, switches):
     return png
 
 
+# --- vm2nic: copy vs zero-copy ------------------------------------------------------------------
+
+ZC_TITLE = {"ferry-off": "copy (off)", "ferry-on": "zero-copy (on)", "ferry-auto": "auto",
+            "testpmd": "testpmd io", "ovs": "OVS-DPDK"}
+ZC_TARGET_1518 = 1.3   # the issue's target: zero-copy >= 1.3x the copy path at 1518 B
+
+
+def zc_of(r):
+    """The guest port's zero_copy counters: over the window (RPC), else the whole run's."""
+    if r.get("zc"):
+        return r["zc"]
+    for pd in ((r.get("ferry") or {}).get("ports") or {}).values():
+        if pd.get("zero_copy"):
+            z = pd["zero_copy"]
+            n = (z.get("lent") or 0) + (z.get("copied") or 0)
+            return {"mode": z.get("mode"), "state": z.get("state"), "lent": z.get("lent"),
+                    "copied": z.get("copied"),
+                    "lent_pct": round(100.0 * z["lent"] / n, 1) if n else 0.0}
+    return None
+
+
+def pair_ratio(by_sw, a, b, key, invert=False):
+    """Per repeat: a/b of key (invert: b/a), from adjacent runs; median (min-max)."""
+    vals = []
+    for rep, ra in by_sw.get(a, {}).items():
+        rb = by_sw.get(b, {}).get(rep)
+        if ra.get("ok") and rb and rb.get("ok") and ra.get(key) and rb.get(key):
+            vals.append(rb[key] / ra[key] if invert else ra[key] / rb[key])
+    return stats_of(vals)
+
+
+def crossover(rows, key):
+    """Smallest size from which the ratio (median of per-repeat pairs) stays above 1 at that size
+    and every larger one; None when it never does."""
+    pts = [(r["size"], (r.get(key) or {}).get("median")) for r in rows]
+    pts = [(sz, v) for sz, v in sorted(pts) if v is not None]
+    for i, (sz, _) in enumerate(pts):
+        if all(v > 1.0 for _, v in pts[i:]):
+            return sz
+    return None
+
+
+def zc_min_auto():
+    m = re.search(r"#define\s+FERRY_ZC_MIN_AUTO\s+(\d+)",
+                  read(os.path.join(ROOT, "lib", "zc", "ferry_zc.h")))
+    return int(m.group(1)) if m else None
+
+
+def summarize_zc(records, cases, switches):
+    rows = summarize(records, cases, switches)
+    for row in rows:
+        by_sw = {s: {r["repeat"]: r for r in records
+                     if r["name"] == row["name"] and r["switch"] == s} for s in switches}
+        for s in switches:
+            ok = [r for r in by_sw[s].values() if r.get("ok")]
+            row["switch"][s]["gbps"] = stats_of([r.get("gbps") for r in ok])
+            row["switch"][s]["lent_pct"] = stats_of([(zc_of(r) or {}).get("lent_pct")
+                                                     for r in ok])
+            row["switch"][s]["guest_tx_mpps"] = stats_of([r.get("guest_tx_mpps") for r in ok])
+        for v in ("ferry-on", "ferry-auto"):
+            k = v.split("-")[1]
+            row["%s_vs_off" % k] = pair_ratio(by_sw, v, "ferry-off", "mpps")
+            row["%s_vs_off_cycles" % k] = pair_ratio(by_sw, v, "ferry-off", "cycles_per_packet",
+                                                     invert=True)
+        row["off_vs_testpmd"] = pair_ratio(by_sw, "ferry-off", "testpmd", "mpps")
+        row["on_vs_testpmd"] = pair_ratio(by_sw, "ferry-on", "testpmd", "mpps")
+    g = next((r for r in rows if r["size"] == 1518), None)
+    return {"rows": rows,
+            "crossover_cycles": crossover(rows, "on_vs_off_cycles"),
+            "crossover_mpps": crossover(rows, "on_vs_off"),
+            "gain_1518": {"mpps": g.get("on_vs_off"), "cycles": g.get("on_vs_off_cycles"),
+                          "target": ZC_TARGET_1518} if g else None}
+
+
+def zc_markdown(zs, switches, meta):
+    rows = zs["rows"]
+    L = ["## VM -> NIC: copy vs zero-copy (vm2nic)", ""]
+    L.append("A guest (testpmd `txonly`, one virtio-user port, split ring without IN_ORDER, multi-"
+             "flow UDP, one mbuf per frame) on cpu 0 sends through the switch (PMD on cpu 1) to "
+             "a `net_null` port, an infinitely fast NIC (its tx frees the mbufs at once). "
+             "`ferry-off` = `\"zero_copy\": \"off\"` (rte_vhost's copying dequeue), `ferry-on` = "
+             "ferry's own dequeue lending every frame > 64 B, `ferry-auto` = lending frames >= "
+             "FERRY_ZC_MIN_AUTO (%s B in lib/zc/ferry_zc.h when this ran); every ferry run with "
+             "`--iova-mode=va`. Mpps = frames the switch sent out of the null port per second; "
+             "Gbit/s = Mpps x frame size x 8; cycles/packet = ferry's PMD busy cycles / frames "
+             "over the window (RPC `pmd.list`); lent %% = frames lent / frames taken from the "
+             "guest over the window (`port.stats` zero_copy). Ratios are per-repeat pairs "
+             "(adjacent runs), median (min-max)." % (meta.get("ferry_zc_min_auto") or "?"))
+    L.append("")
+    fv = [s for s in ZC_VARIANTS if s in switches]
+    others = [s for s in switches if s not in ZC_VARIANTS]
+    head = ["frame"] + ["%s Mpps" % ZC_TITLE[s] for s in fv + others]
+    if "ferry-on" in fv and "ferry-off" in fv:
+        head += ["on/off Mpps"]
+    if "ferry-auto" in fv and "ferry-off" in fv:
+        head += ["auto/off Mpps"]
+    head += ["%s Gbit/s" % ZC_TITLE[s] for s in fv if s != "ferry-auto"]
+    head += ["%s cyc/pkt" % ZC_TITLE[s] for s in fv]
+    if "ferry-on" in fv and "ferry-off" in fv:
+        head += ["cycles off/on"]
+    if "ferry-auto" in fv and "ferry-off" in fv:
+        head += ["cycles off/auto"]
+    head += ["lent %% %s" % "/".join(s.split("-")[1] for s in fv), "clean runs"]
+    L.append("| " + " | ".join(head) + " |")
+    L.append("|" + "---|" * len(head))
+    for row in rows:
+        c = ["%d B" % row["size"]] + [swcell(row, s) for s in fv + others]
+        if "ferry-on" in fv and "ferry-off" in fv:
+            c += [cell(row.get("on_vs_off"))]
+        if "ferry-auto" in fv and "ferry-off" in fv:
+            c += [cell(row.get("auto_vs_off"))]
+        c += [swcell(row, s, "gbps", 1) for s in fv if s != "ferry-auto"]
+        c += [swcell(row, s, "cycles_per_packet", 0) for s in fv]
+        if "ferry-on" in fv and "ferry-off" in fv:
+            c += [cell(row.get("on_vs_off_cycles"))]
+        if "ferry-auto" in fv and "ferry-off" in fv:
+            c += [cell(row.get("auto_vs_off_cycles"))]
+        c += ["/".join(fmt((row["switch"][s].get("lent_pct") or {}).get("median"), 0)
+                       for s in fv)]
+        c += ["/".join(str(row["switch"][s].get("clean_runs", 0)) for s in fv + others)]
+        L.append("| " + " | ".join(c) + " |")
+    L.append("")
+    if "ferry-on" in fv and "ferry-off" in fv:
+        cx, cm = zs.get("crossover_cycles"), zs.get("crossover_mpps")
+        sizes = [r["size"] for r in rows]
+        def cx_txt(v):
+            if v is None:
+                return "none in %s-%s B (zero-copy never cheaper at the largest sizes)" % (
+                    min(sizes), max(sizes)) if sizes else "-"
+            return ("%d B" % v) + (" (the smallest size measured)" if v == min(sizes) else "")
+        if len(sizes) > 1:
+            L.append("**Crossover** (smallest frame size from which zero-copy costs the switch "
+                     "fewer cycles per packet than the copy, at that size and every larger one; "
+                     "per-repeat ratios' medians): **%s**; in throughput (Mpps): %s." % (
+                         cx_txt(cx), cx_txt(cm)))
+            L.append("")
+        g = zs.get("gain_1518")
+        if g:
+            m, cy = g.get("mpps"), g.get("cycles")
+            L.append("**Gain at 1518 B** (zero-copy / copy): throughput %s, switch cycles per "
+                     "packet %s (copy/zero-copy). Target >= %.1fx the copy path: %s." % (
+                         "**%sx**" % cell(m) if m else "-", "**%sx**" % cell(cy) if cy else "-",
+                         g["target"], "throughput %s, cycles %s" % (
+                             target_txt(m, g["target"]), target_txt(cy, g["target"]))))
+            L.append("")
+    return L
+
+
+def write_zc_chart(out, zs, switches):
+    """Mpps and ferry's cycles/packet against frame size (log x), crossover marked."""
+    rows = zs["rows"]
+    if not rows:
+        return None
+    dat = os.path.join(out, "chart-zc.dat")
+    cols = {}
+    with open(dat, "w") as f:
+        f.write("# size " + " ".join("%s_mpps_med/min/max %s_cyc_med/min/max" % (s, s)
+                                     for s in switches) + "\n")
+        for row in rows:
+            vals = []
+            for i, s in enumerate(switches):
+                for j, key in enumerate(("mpps", "cycles_per_packet")):
+                    st = row["switch"][s].get(key)
+                    cols[(s, key)] = 2 + 6 * i + 3 * j
+                    vals.append("%.4f %.4f %.4f" % (st["median"], st["min"], st["max"])
+                                if st else "NaN NaN NaN")
+            f.write("%d %s\n" % (row["size"], " ".join(vals)))
+    if not shutil.which("gnuplot"):
+        log("gnuplot not found: chart-zc.dat written, no chart-zc.png")
+        return None
+    png = os.path.join(out, "chart-zc.png")
+    colors = {"ferry-off": "#d62728", "ferry-on": "#1f77b4", "ferry-auto": "#2ca02c",
+              "testpmd": "#7f7f7f", "ovs": "#9467bd"}
+    def plot(key, sws):
+        return "plot " + ", ".join(
+            "'%s' using 1:%d:%d:%d with yerrorlines lw 2 pt 7 ps 0.8 lc rgb '%s' title '%s'" % (
+                dat, cols[(s, key)], cols[(s, key)] + 1, cols[(s, key)] + 2, colors[s],
+                ZC_TITLE[s]) for s in sws)
+    cx = zs.get("crossover_cycles")
+    g = zs.get("gain_1518") or {}
+    sizes = [r["size"] for r in rows]
+    mark = []
+    if cx is not None and len(sizes) > 1:
+        mark = ["set arrow 1 from %d, graph 0 to %d, graph 1 nohead dt 2 lw 1.5 lc rgb '#000000'"
+                % (cx, cx),
+                "set label 1 'crossover %d B' at %d, graph 0.95 offset 0.5,0 font 'sans,10'" % (
+                    cx, cx)]
+    title = "VM -> NIC (net\\_null), one PMD core: copy vs zero-copy"
+    if g.get("mpps") or g.get("cycles"):
+        title += "; at 1518 B zero-copy/copy = %s Mpps, %s cycles" % (
+            fmt((g.get("mpps") or {}).get("median")), fmt((g.get("cycles") or {}).get("median")))
+    cyc_sw = [s for s in switches if s in ZC_VARIANTS]
+    script = [
+        "set terminal pngcairo size 1400,600 font 'sans,10'",
+        "set output '%s'" % png,
+        "set multiplot layout 1,2 title '%s' font 'sans,12'" % title,
+        "set logscale x 2", "set xrange [%g:%g]" % (min(sizes) / 1.25, max(sizes) * 1.25),
+        "set xtics (%s) rotate by -30" % ", ".join("'%d' %d" % (sz, sz) for sz in sizes),
+        "set xlabel 'frame size (bytes, log scale)'", "set grid xtics ytics mytics",
+        "set key top right",
+        "set logscale y", "set ylabel 'Mpps out of the NIC (log scale)'",
+        "set title 'throughput (median, min-max over repeats)'"] + mark + [plot("mpps", switches)]
+    if cyc_sw:
+        script += ["set title 'ferry PMD cycles per packet'",
+                   "set ylabel 'cycles / packet (log scale)'", "set key top left"] + mark + \
+            [plot("cycles_per_packet", cyc_sw)]
+    script += ["unset multiplot", ""]
+    r = subprocess.run(["gnuplot"], input="\n".join(script), capture_output=True, text=True)
+    if r.returncode != 0:
+        log("gnuplot failed: %s" % r.stderr.strip())
+        return None
+    return png
+
+
+def log_zc_pair(c, line):
+    by = {r["switch"]: r for r in line if r.get("ok")}
+    off = by.get("ferry-off")
+    out = []
+    for v in ("ferry-on", "ferry-auto"):
+        r = by.get(v)
+        if off and r:
+            t = "%s/off %.2f Mpps" % (v.split("-")[1], r["mpps"] / off["mpps"])
+            if r.get("cycles_per_packet") and off.get("cycles_per_packet"):
+                t += ", cycles off/%s %.2f" % (v.split("-")[1],
+                                               off["cycles_per_packet"] / r["cycles_per_packet"])
+            out.append(t)
+    if out:
+        log("      %s: %s" % (c.name, "; ".join(out)))
+
+
+def zc_smoke_check(recs):
+    """Smoke: the frames really went the intended way (whole-run counters at ferryd's exit)."""
+    for r in recs:
+        if not r.get("ok") or r["switch"] not in ("ferry-on", "ferry-off"):
+            continue
+        z = None
+        for pd in ((r.get("ferry") or {}).get("ports") or {}).values():
+            z = pd.get("zero_copy") or z
+        if z is None:
+            return "%s on %s: no zero_copy counters in ferryd's stats" % (r["switch"], r["name"])
+        if r["switch"] == "ferry-on" and not z.get("lent"):
+            return "ferry-on on %s lent no frame (zero_copy state %s, copied %s, reasons %s)" % (
+                r["name"], z.get("state"), z.get("copied"), z.get("copy_reasons"))
+        if r["switch"] == "ferry-off" and z.get("lent"):
+            return "ferry-off on %s lent %s frames" % (r["name"], z.get("lent"))
+    return None
+
+
 def sha256(path):
     import hashlib
     try:
@@ -1174,8 +1646,15 @@ def main():
     ap = argparse.ArgumentParser(description="ferry vs testpmd vs OVS-DPDK (see bench/README.md)")
     ap.add_argument("--smoke", action="store_true", help="each topology once, very short")
     ap.add_argument("--repeat", type=int, default=None)
-    ap.add_argument("--only", default="", help="topologies or cases: pvp,p2p,v2v,scale,pvp-64..")
-    ap.add_argument("--switches", default=",".join(SWITCHES))
+    ap.add_argument("--only", default="",
+                    help="topologies or cases: pvp,p2p,v2v,scale,vm2nic,pvp-64,vm2nic-1518..")
+    ap.add_argument("--switches", default=None,
+                    help="ferry,testpmd,ovs (default). In vm2nic, ferry = ferry-off,ferry-on,"
+                    "ferry-auto (or name those), and OVS runs only when named")
+    ap.add_argument("--retry", type=int, default=0,
+                    help="measure a run again (up to N times) while it is not clean")
+    ap.add_argument("--quiet-wait", type=float, default=0, metavar="S",
+                    help="before each run, wait up to S seconds for other tenants to go quiet")
     ap.add_argument("--warmup", type=float, default=None)
     ap.add_argument("--window", type=float, default=None)
     ap.add_argument("--out", default=None)
@@ -1191,18 +1670,27 @@ def main():
         with open(os.path.join(args.report, "results.json")) as f:
             d = json.load(f)
         sws = d["meta"]["switches"]
+        zsws = d["meta"].get("zc_switches", [])
         names = []
         for r in d["runs"]:
             if (r["topo"], r["case"]) not in names:
                 names.append((r["topo"], r["case"]))
         cs = [Case(t, l, next(r["size"] for r in d["runs"] if r["topo"] == t and r["case"] == l))
               for t, l in names]
-        d["summary"] = summarize(d["runs"], cs, sws)
+        main_cs = [c for c in cs if c.topo != "vm2nic"]
+        zc_cs = [c for c in cs if c.topo == "vm2nic"]
+        d["summary"] = summarize([r for r in d["runs"] if r["topo"] != "vm2nic"], main_cs, sws)
+        if zc_cs:
+            d["zc_summary"] = summarize_zc([r for r in d["runs"] if r["topo"] == "vm2nic"],
+                                           zc_cs, zsws)
         with open(os.path.join(args.report, "results.json"), "w") as f:
             json.dump(d, f, indent=1)
         write_markdown(os.path.join(args.report, "results.md"), d["meta"], d["summary"],
-                       d["runs"], sws)
-        write_chart(args.report, d["summary"], sws)
+                       d["runs"], sws, (d["zc_summary"], zsws) if zc_cs else None)
+        if d["summary"]:
+            write_chart(args.report, d["summary"], sws)
+        if zc_cs:
+            write_zc_chart(args.report, d["zc_summary"], zsws)
         print(read(os.path.join(args.report, "results.md")).split("## Every run")[0].rstrip())
         return 0
     if args.repeat is None:
@@ -1211,13 +1699,24 @@ def main():
         args.warmup = 1.0 if args.smoke else 2.0
     if args.window is None:
         args.window = 2.0 if args.smoke else 5.0
-    switches = [s for s in args.switches.split(",") if s]
-    for s in switches:
-        if s not in SWITCHES:
-            ap.error("unknown switch %s" % s)
+    named = [s for s in (args.switches or ",".join(SWITCHES)).split(",") if s]
+    for s in named:
+        if s not in SWITCHES + ZC_VARIANTS:
+            ap.error("unknown switch %s (%s)" % (s, " ".join(SWITCHES + ZC_VARIANTS)))
+    switches = [s for s in named if s in SWITCHES]
+    # vm2nic runs ferry once per zero_copy mode, testpmd as the reference; OVS only when named
+    # (it adds minutes and says nothing about ferry's copy vs zero-copy); smoke: the off/on pair
+    zc_switches = [s for s in named if s in ZC_VARIANTS]
+    if not zc_switches and "ferry" in switches:
+        zc_switches = ["ferry-off", "ferry-on"] + ([] if args.smoke else ["ferry-auto"])
+    if not args.smoke:
+        zc_switches += [s for s in ("testpmd", "ovs") if s in switches and
+                        (s != "ovs" or args.switches is not None)]
     if "ovs" in switches and not os.path.exists(OVS_VSWITCHD):
         log("OVS with DPDK is not installed (%s): skipping it" % OVS_VSWITCHD)
         switches.remove("ovs")
+        if "ovs" in zc_switches:
+            zc_switches.remove("ovs")
     pick = SMOKE_CASES if args.smoke else FULL_CASES
     only = [o for o in args.only.split(",") if o]
     if only:
@@ -1227,7 +1726,10 @@ def main():
         if not pick:
             ap.error("--only %s matches no case (topologies: pvp p2p v2v scale; cases: %s)" % (
                 args.only, " ".join("%s-%s" % c for c in every)))
-    if not os.access(args.ferryd, os.X_OK) and "ferry" in switches:
+    pick = [(t, l) for t, l in pick if (zc_switches if t == "vm2nic" else switches)]
+    if not pick:
+        ap.error("no case left for switches %s" % ",".join(named))
+    if not os.access(args.ferryd, os.X_OK) and any(is_ferry(s) for s in switches + zc_switches):
         print("FAIL: bench%s: ferryd not built (%s)" % ("/smoke" if args.smoke else "",
                                                         args.ferryd))
         return 1
@@ -1247,25 +1749,44 @@ def main():
         signal.signal(sig, on_signal)
     meta = {"date": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "mode": "smoke" if args.smoke else
             "full", "repeats": args.repeat, "warmup_s": args.warmup, "window_s": args.window,
-            "switches": switches, "machine": machine_info(), "versions": versions(args),
+            "switches": switches, "zc_switches": zc_switches, "ferry_zc_min_auto": zc_min_auto(),
+            "machine": machine_info(), "versions": versions(args),
             "cmdline": sys.argv[1:], "ferryd": getattr(args, "ferryd_src", args.ferryd),
             "ferryd_sha256": sha256(args.ferryd)}
     log("results in %s (work dir %s)" % (out, work))
-    log("cases: %s; switches: %s; %d repeat(s)" % (
-        " ".join("%s-%s" % c for c in pick), " ".join(switches), args.repeat))
+    log("cases: %s; switches: %s%s; %d repeat(s)" % (
+        " ".join("%s-%s" % c for c in pick), " ".join(switches),
+        "; vm2nic: " + " ".join(zc_switches) if any(t == "vm2nic" for t, _ in pick) else "",
+        args.repeat))
     records = []
     cases = []
     interrupted = False
     try:
         cases = [build_case(t, l, work, args.smoke) for t, l in pick]
-        total = len(cases) * len(switches) * args.repeat
+        case_sw = lambda c: zc_switches if c.topo == "vm2nic" else switches  # noqa: E731
+        total = sum(len(case_sw(c)) for c in cases) * args.repeat
         k = 0
         for rep in range(1, args.repeat + 1):
             for c in cases:
                 line = []
-                for s in switches:
+                for s in case_sw(c):
                     k += 1
-                    r = measure(args, out, work, c, s, rep)
+                    for attempt in range(1, args.retry + 2):
+                        waited = wait_quiet(args.quiet_wait) if args.quiet_wait > 0 else 0
+                        if waited is None or waited > 0:
+                            log("      waited %s for the machine to go quiet" % (
+                                "%.0f s" % waited if waited else "%.0f s in vain" % args.quiet_wait))
+                        r = measure(args, out, work, c, s, rep)
+                        r["attempts"] = attempt
+                        if args.quiet_wait > 0:
+                            r["quiet_wait_s"] = waited
+                        clean, why = run_quality(r)
+                        if not r.get("ok") or clean or attempt > args.retry:
+                            break
+                        log("      r%d %s %s not clean (%s): again" % (
+                            rep, c.name, s, "; ".join(why)))
+                        if args.quiet_wait <= 0:
+                            time.sleep(10 * attempt)
                     records.append(r)
                     if r.get("ok"):
                         extra = ""
@@ -1277,6 +1798,9 @@ def main():
                     log("[%d/%d] r%d %-10s %-8s %s (%.0f s)" % (k, total, rep, c.name, s,
                                                                 msg[:200], r["elapsed_s"]))
                     line.append(r)
+                if c.topo == "vm2nic":
+                    log_zc_pair(c, line)
+                    continue
                 fr = next((r for r in line if r["switch"] == "ferry" and r.get("ok")), None)
                 if fr:
                     rat = ["ferry/%s %.2f" % (r["switch"], fr["mpps"] / r["mpps"])
@@ -1291,11 +1815,21 @@ def main():
         shutil.rmtree(work, ignore_errors=True)
         cleanup_runtime("fbench%d" % os.getpid())
 
-    summary = summarize(records, [c for c in cases], switches) if records else []
+    main_cases = [c for c in cases if c.topo != "vm2nic"]
+    zc_cases = [c for c in cases if c.topo == "vm2nic"]
+    main_recs = [r for r in records if r["topo"] != "vm2nic"]
+    zc_recs = [r for r in records if r["topo"] == "vm2nic"]
+    summary = summarize(main_recs, main_cases, switches) if main_recs else []
+    zsum = summarize_zc(zc_recs, zc_cases, zc_switches) if zc_recs else None
+    res = {"meta": meta, "summary": summary, "runs": records}
+    if zsum is not None:
+        res["zc_summary"] = zsum
     with open(os.path.join(out, "results.json"), "w") as f:
-        json.dump({"meta": meta, "summary": summary, "runs": records}, f, indent=1)
-    write_markdown(os.path.join(out, "results.md"), meta, summary, records, switches)
+        json.dump(res, f, indent=1)
+    write_markdown(os.path.join(out, "results.md"), meta, summary, records, switches,
+                   (zsum, zc_switches) if zsum else None)
     png = write_chart(out, summary, switches) if summary else None
+    zpng = write_zc_chart(out, zsum, zc_switches) if zsum else None
     latest = os.path.join(BENCH, "results", "latest" + ("-smoke" if args.smoke else ""))
     if os.path.dirname(os.path.abspath(out)) == os.path.join(BENCH, "results"):
         try:
@@ -1308,7 +1842,8 @@ def main():
     print(read(os.path.join(out, "results.md")).split("## Failed runs")[0]
           .split("## Every run")[0].rstrip())
     print()
-    log("wrote %s/results.md, results.json%s" % (out, ", chart.png" if png else ""))
+    log("wrote %s/results.md, results.json%s%s" % (out, ", chart.png" if png else "",
+                                                    ", chart-zc.png" if zpng else ""))
 
     failed = [r for r in records if not r.get("ok") and not r.get("na")]
     if args.smoke:
@@ -1322,6 +1857,10 @@ def main():
             return 1
         if not records:
             print("FAIL: bench/smoke: nothing ran")
+            return 1
+        bad = zc_smoke_check(zc_recs)
+        if bad:
+            print("FAIL: bench/smoke: %s" % bad)
             return 1
         print("PASS: bench/smoke")
         return 0

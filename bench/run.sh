@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # run.sh — ferry vs dpdk-testpmd (io forwarding) vs Open vSwitch with DPDK, side by side, in one run.
 #   bench/run.sh [--smoke] [--repeat N] [--only TOPO[,TOPO..]] [more bench.py options]
-# TOPO: pvp p2p v2v scale, or one case (pvp-64 pvp-512 pvp-1518 p2p-1 p2p-1k p2p-100k v2v-64
-# scale-2 scale-16 scale-64 scale-4). Other options: --switches ferry,testpmd,ovs --warmup S
+# TOPO: pvp p2p v2v scale vm2nic, or one case (pvp-64 pvp-512 pvp-1518 p2p-1 p2p-1k p2p-100k v2v-64
+# scale-2 scale-16 scale-64 scale-4 vm2nic-64 .. vm2nic-9000). Other options: --switches
+# ferry,testpmd,ovs (vm2nic: ferry = ferry-off,ferry-on,ferry-auto, copy vs zero-copy) --warmup S
 # --window S --out DIR --perf (perf record the PMD core during ferry's windows) --ferryd PATH.
-# Writes bench/results/<date>/{results.md,results.json,chart.png,runs/} (see bench/README.md).
+# Writes bench/results/<date>/{results.md,results.json,chart.png,chart-zc.png,runs/}
+# (see bench/README.md).
 # --smoke: each topology once, short windows; ends with "PASS: bench/smoke" or
-# "FAIL: bench/smoke: <reason>" (figures are not judged, only that every switch forwarded).
+# "FAIL: bench/smoke: <reason>" (figures are not judged, only that every switch forwarded, and
+# that vm2nic's zero_copy "on" run lent frames and its "off" run none).
 # Needs root (hugepages, vhost-user sockets). Installs missing Debian packages itself.
 set -uo pipefail
 cd "$(dirname "$0")/.."
