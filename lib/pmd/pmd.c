@@ -7,6 +7,7 @@
 #include "ferry_pmd.h"
 #include "ferry_pipeline.h"
 #include "ferry_pkt.h"
+#include "ferry_zc.h"
 
 struct ferry_pmd *
 ferry_pmd_create(struct ferry_dp *dp, uint16_t idx, unsigned lcore)
@@ -207,6 +208,7 @@ poll_once(struct ferry_pmd *pmd)
 		total += n;
 	}
 	ferry_pmd_flush_all(pmd);
+	ferry_zc_batch_flush();   /* lent buffers the transmits freed: back to their queues' owners */
 	return total;
 }
 
@@ -219,6 +221,7 @@ pmd_main(void *arg)
 
 	rte_rcu_qsbr_thread_register(qsv, pmd->idx);
 	rte_rcu_qsbr_thread_online(qsv, pmd->idx);
+	ferry_zc_batch_enable(true);
 	FERRY_LOG(INFO, "pmd %u running on lcore %u (socket %d)", pmd->idx, pmd->lcore, pmd->socket);
 	while (!pmd->stop) {
 		uint32_t n = poll_once(pmd);
@@ -233,6 +236,7 @@ pmd_main(void *arg)
 		pmd->iterations++;
 		t0 = t1;
 	}
+	ferry_zc_batch_enable(false);
 	rte_rcu_qsbr_thread_offline(qsv, pmd->idx);
 	rte_rcu_qsbr_thread_unregister(qsv, pmd->idx);
 	return 0;

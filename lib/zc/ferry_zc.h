@@ -25,6 +25,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <rte_mbuf.h>
+#include <rte_per_lcore.h>
 #include <rte_spinlock.h>
 #include "ferry_virtq.h"
 
@@ -94,9 +95,11 @@ struct ferry_zc_stats {
 /* t += s (inflight_max: the larger). */
 void ferry_zc_stats_add(struct ferry_zc_stats *t, const struct ferry_zc_stats *s);
 
-/* A lent frame's slot: BUSY (the guest waits for it) → DONE (its mbufs were freed), or BUSY →
- * RETURNED (given back to the guest before that: ring stopping, or the NIC sat on it) → DONE. */
-enum { FERRY_ZC_SLOT_FREE, FERRY_ZC_SLOT_BUSY, FERRY_ZC_SLOT_DONE, FERRY_ZC_SLOT_RETURNED };
+/* A lent frame's slot (its state is the owner's alone): LENT (the guest waits for the buffer) →
+ * FREE when the owner reaps the completion, or LENT → RETURNED (given back to the guest before the
+ * mbufs were freed: ring stopping, or the NIC sat on it) → FREE at the completion. A completion
+ * only queues the slot's index: no state is shared with the freeing thread. */
+enum { FERRY_ZC_SLOT_FREE, FERRY_ZC_SLOT_LENT, FERRY_ZC_SLOT_RETURNED };
 
 struct ferry_zcq;
 
@@ -107,7 +110,7 @@ struct ferry_zc_slot {
 	uint64_t tsc;            /* when it was lent */
 	uint16_t head;           /* the guest's descriptor */
 	uint16_t idx;            /* this slot */
-	uint16_t state;
+	uint8_t state;           /* owner only */
 };
 
 /* One guest TX ring. Its owner is whoever holds lock: the PMD polling it (trylock per burst) or
@@ -141,6 +144,7 @@ struct ferry_zc_mem *ferry_zc_mem_create(int vid, char *err, size_t errlen);
 bool ferry_zc_mem_current(const struct ferry_zc_mem *m, int vid);
 void ferry_zc_mem_get(struct ferry_zc_mem *m);
 void ferry_zc_mem_put(struct ferry_zc_mem *m);        /* any thread */
+void ferry_zc_mem_put_n(struct ferry_zc_mem *m, uint32_t k);   /* k references at once */
 /* A DMA device appeared: map every live memory table not yet mapped. */
 void ferry_zc_mem_dma_retry(void);
 /* Control thread: unmap retired memory tables, free stopped queues with nothing lent. Returns
@@ -168,5 +172,30 @@ uint16_t ferry_zcq_rx(struct ferry_zcq *q, struct rte_mempool *mp, struct rte_mb
 void ferry_zcq_reap(struct ferry_zcq *q);
 bool ferry_zcq_give_back(struct ferry_zcq *q, struct ferry_zc_slot *s);
 void ferry_zcq_used_flush(struct ferry_zcq *q, uint16_t old);
+
+/* --- completions, batched per PMD lcore (zc_rx.c) ---
+ * A lent frame's completion (the NIC freed its mbufs) queues the slot on its queue's done ring.
+ * On a PMD lcore that opted in, completions are collected and queued once per poll round, one
+ * ring operation per queue instead of one per frame; elsewhere each is queued at once. */
+#define FERRY_ZC_BATCH 64
+struct ferry_zc_batch {
+	uint16_t n;
+	uint8_t on;
+	struct ferry_zc_slot *s[FERRY_ZC_BATCH];
+};
+RTE_DECLARE_PER_LCORE(struct ferry_zc_batch, ferry_zc_batch);
+
+void ferry_zc_batch_flush_slow(struct ferry_zc_batch *b);
+/* Queue this lcore's collected completions (a PMD, after each round's transmits). */
+static inline void
+ferry_zc_batch_flush(void)
+{
+	struct ferry_zc_batch *b = &RTE_PER_LCORE(ferry_zc_batch);
+
+	if (b->n != 0)
+		ferry_zc_batch_flush_slow(b);
+}
+/* Collect completions on this lcore from now on (on) or no longer (off: flushes first). */
+void ferry_zc_batch_enable(bool on);
 
 #endif

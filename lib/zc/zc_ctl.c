@@ -214,17 +214,6 @@ ferry_zcq_stop(struct ferry_zcq *q, unsigned wait_ms)
 		ferry_zcq_reap(q);   /* completions, as the datapath would take them */
 	}
 	q->st.forced += give_back_all(q);
-	/* a completion racing with give_back_all is between marking its slot DONE and queueing it
-	 * for a few instructions: take it, so the guest gets that buffer back from us too */
-	for (bool racing = true; racing;) {
-		ferry_zcq_reap(q);
-		racing = false;
-		for (uint16_t i = 0; i < q->vr.size && !racing; i++)
-			racing = __atomic_load_n(&q->slot[i].state, __ATOMIC_ACQUIRE) ==
-				 FERRY_ZC_SLOT_DONE;
-		if (racing)
-			rte_pause();
-	}
 	ferry_zcq_used_flush(q, old);
 	rte_vhost_set_vring_base(q->vid, q->vring, q->vr.last_avail, q->vr.last_used);
 	rte_spinlock_unlock(&q->lock);

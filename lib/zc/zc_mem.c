@@ -168,7 +168,13 @@ ferry_zc_mem_get(struct ferry_zc_mem *m)
 void
 ferry_zc_mem_put(struct ferry_zc_mem *m)
 {
-	if (__atomic_sub_fetch(&m->refcnt, 1, __ATOMIC_ACQ_REL) != 0)
+	ferry_zc_mem_put_n(m, 1);
+}
+
+void
+ferry_zc_mem_put_n(struct ferry_zc_mem *m, uint32_t k)
+{
+	if (__atomic_sub_fetch(&m->refcnt, k, __ATOMIC_ACQ_REL) != 0)
 		return;
 	/* last reference: the control thread unmaps it */
 	struct ferry_zc_mem *top = __atomic_load_n(&retired, __ATOMIC_RELAXED);

@@ -5,36 +5,59 @@
 #include <string.h>
 #include <rte_cycles.h>
 #include <rte_memcpy.h>
+#include <rte_prefetch.h>
 #include <rte_ring.h>
 #include <rte_vhost.h>
 #include "ferry_config.h"
 #include "ferry_zc.h"
 
 #define MAX_MBUFS_PER_FRAME (FERRY_VQ_MAX_SEGS + 1)
+#define PREFETCH_AHEAD      8   /* frames whose buffers are fetched ahead of the one taken */
 
-#define RETURNED_BIT 0x10000u   /* in a done-ring entry: the guest already has the buffer */
+RTE_DEFINE_PER_LCORE(struct ferry_zc_batch, ferry_zc_batch);
 
 /* The NIC (or whoever) freed the last mbuf attached to a lent buffer. Any thread; the queue's
- * owner takes it from the done ring (which holds as many entries as there are slots). */
+ * owner takes the slot from the done ring (which holds as many entries as there are slots). */
 static void
 zc_done(void *addr, void *opaque)
 {
 	struct ferry_zc_slot *s = opaque;
-	uint16_t was = __atomic_exchange_n(&s->state, FERRY_ZC_SLOT_DONE, __ATOMIC_ACQ_REL);
+	struct ferry_zc_batch *b = &RTE_PER_LCORE(ferry_zc_batch);
 
 	(void)addr;
-	rte_ring_mp_enqueue(s->q->done, (void *)(uintptr_t)(s->idx |
-				(was == FERRY_ZC_SLOT_RETURNED ? RETURNED_BIT : 0)));
+	if (likely(b->on)) {
+		b->s[b->n++] = s;
+		if (unlikely(b->n == FERRY_ZC_BATCH))
+			ferry_zc_batch_flush_slow(b);
+		return;
+	}
+	rte_ring_mp_enqueue(s->q->done, (void *)(uintptr_t)s->idx);
 }
 
-/* Drop k references to m at once: k - 1 cannot be the last ones (each of the k is still held),
- * the final ferry_zc_mem_put does what the last reference needs. */
-static inline void
-mem_put_n(struct ferry_zc_mem *m, unsigned k)
+/* Runs of one queue's slots, one bulk enqueue each (always fits: a slot is queued once). */
+void
+ferry_zc_batch_flush_slow(struct ferry_zc_batch *b)
 {
-	if (k > 1)
-		__atomic_sub_fetch(&m->refcnt, k - 1, __ATOMIC_RELEASE);
-	ferry_zc_mem_put(m);
+	void *e[FERRY_ZC_BATCH];
+
+	for (uint16_t i = 0; i < b->n;) {
+		struct ferry_zcq *q = b->s[i]->q;
+		unsigned k = 0;
+		for (; i < b->n && b->s[i]->q == q; i++)
+			e[k++] = (void *)(uintptr_t)b->s[i]->idx;
+		rte_ring_mp_enqueue_bulk(q->done, e, k, NULL);
+	}
+	b->n = 0;
+}
+
+void
+ferry_zc_batch_enable(bool on)
+{
+	struct ferry_zc_batch *b = &RTE_PER_LCORE(ferry_zc_batch);
+
+	if (!on)
+		ferry_zc_batch_flush();
+	b->on = on;
 }
 
 /* Slots whose mbufs were freed: their buffers back to the used ring (unless given back early),
@@ -49,16 +72,15 @@ ferry_zcq_reap(struct ferry_zcq *q)
 		struct ferry_zc_mem *run = NULL;   /* consecutive buffers of one memory table */
 		unsigned run_n = 0;
 		for (unsigned i = 0; i < n; i++) {
-			uint32_t e = (uint32_t)(uintptr_t)h[i];
-			struct ferry_zc_slot *s = &q->slot[e & 0xffff];
-			if (!(e & RETURNED_BIT)) {
+			struct ferry_zc_slot *s = &q->slot[(uintptr_t)h[i]];
+			if (s->state == FERRY_ZC_SLOT_LENT) {
 				ferry_vring_used_put(&q->vr, s->head, 0);
 				q->head_lent[s->head] = 0;
 				q->inflight--;
 			}
 			if (s->mem != run) {
 				if (run != NULL)
-					mem_put_n(run, run_n);
+					ferry_zc_mem_put_n(run, run_n);
 				run = s->mem;
 				run_n = 0;
 			}
@@ -66,20 +88,19 @@ ferry_zcq_reap(struct ferry_zcq *q)
 			s->state = FERRY_ZC_SLOT_FREE;
 			q->free_idx[q->n_free++] = s->idx;
 		}
-		mem_put_n(run, run_n);
+		ferry_zc_mem_put_n(run, run_n);
 		q->held -= n;
 	}
 }
 
-/* Give a lent buffer back to the guest before the NIC freed its mbufs. Owner. */
+/* Give a lent buffer back to the guest before the NIC freed its mbufs (the slot stays taken
+ * until the completion arrives). Owner. */
 bool
 ferry_zcq_give_back(struct ferry_zcq *q, struct ferry_zc_slot *s)
 {
-	uint16_t busy = FERRY_ZC_SLOT_BUSY;
-
-	if (!__atomic_compare_exchange_n(&s->state, &busy, FERRY_ZC_SLOT_RETURNED, false,
-					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
-		return false;   /* freed meanwhile: reaped the normal way */
+	if (s->state != FERRY_ZC_SLOT_LENT)
+		return false;   /* free, or the guest has it already */
+	s->state = FERRY_ZC_SLOT_RETURNED;
 	ferry_vring_used_put(&q->vr, s->head, 0);
 	q->head_lent[s->head] = 0;
 	q->inflight--;
@@ -95,8 +116,7 @@ give_back_stale(struct ferry_zcq *q)
 	q->next_check = q->now + rte_get_tsc_hz() / 1000;
 	for (uint16_t i = 0; i < q->vr.size; i++) {
 		struct ferry_zc_slot *s = &q->slot[i];
-		if (__atomic_load_n(&s->state, __ATOMIC_RELAXED) == FERRY_ZC_SLOT_BUSY &&
-		    q->now - s->tsc > q->return_tsc && ferry_zcq_give_back(q, s))
+		if (s->state == FERRY_ZC_SLOT_LENT && q->now - s->tsc > q->return_tsc && ferry_zcq_give_back(q, s))
 			q->st.early++;
 	}
 }
@@ -206,7 +226,7 @@ lend_frame(struct ferry_zcq *q, struct rte_mempool *mp, const struct ferry_vchai
 	s->shinfo.free_cb = zc_done;
 	s->shinfo.fcb_opaque = s;
 	rte_mbuf_ext_refcnt_set(&s->shinfo, n_ext);
-	__atomic_store_n(&s->state, FERRY_ZC_SLOT_BUSY, __ATOMIC_RELEASE);
+	s->state = FERRY_ZC_SLOT_LENT;
 	for (uint16_t k = 0; k < n_ext; k++) {
 		const struct ferry_vseg *g = &c->seg[first + k];
 		uint8_t *va = g->va + skip;
@@ -237,12 +257,29 @@ why_copy(const struct ferry_zcq *q, const struct ferry_vchain *c, uint8_t mode, 
 	return FERRY_ZC_WHY_MAX;
 }
 
+/* A hint: pull the buffer the head's first descriptor names into the cache ahead of take_one,
+ * which reads and checks that descriptor again itself — nothing read here is trusted or kept,
+ * and only an address inside guest memory is touched. The first line holds the virtio-net and
+ * Ethernet headers (what a lent frame copies), the second the rest of its 64-byte head. */
+static inline void
+prefetch_frame(const struct ferry_zcq *q, uint16_t head)
+{
+	const struct vring_desc *d = &q->vr.desc[head & q->vr.mask];
+	uint64_t addr = __atomic_load_n(&d->addr, __ATOMIC_RELAXED), contig;
+	uint8_t *va = ferry_gmem_va(&q->mem->map, addr, &contig);
+
+	if (va != NULL) {
+		rte_prefetch0(va);
+		if (contig > RTE_CACHE_LINE_SIZE)
+			rte_prefetch0(va + RTE_CACHE_LINE_SIZE);
+	}
+}
+
 /* One avail entry → one frame (or NULL: bad chain / no mbuf, already accounted). *lent counts
  * the burst's lent frames (not yet in q->inflight). */
 static inline struct rte_mbuf *
-take_one(struct ferry_zcq *q, struct rte_mempool *mp, uint8_t mode, uint32_t *lent)
+take_one(struct ferry_zcq *q, struct rte_mempool *mp, uint8_t mode, uint16_t head, uint32_t *lent)
 {
-	uint16_t head = ferry_vring_avail_take(&q->vr);
 	struct ferry_vchain c;
 	enum ferry_vq_err e;
 	enum ferry_zc_why why;
@@ -287,7 +324,7 @@ take_one(struct ferry_zcq *q, struct rte_mempool *mp, uint8_t mode, uint32_t *le
 uint16_t
 ferry_zcq_rx(struct ferry_zcq *q, struct rte_mempool *mp, struct rte_mbuf **pkts, uint16_t n)
 {
-	uint16_t old, k = 0, avail;
+	uint16_t old, k = 0, avail, heads[FERRY_BURST];
 	uint32_t lent = 0;
 	uint8_t mode;
 
@@ -299,10 +336,19 @@ ferry_zcq_rx(struct ferry_zcq *q, struct rte_mempool *mp, struct rte_mbuf **pkts
 	ferry_zcq_reap(q);
 	give_back_stale(q);
 	avail = ferry_vring_avail_count(&q->vr);
-	if (n > avail)
-		n = avail;
+	n = RTE_MIN(n, RTE_MIN(avail, (uint16_t)RTE_DIM(heads)));
+	/* the burst's heads (each read once), their descriptors and buffers fetched ahead: the
+	 * guest wrote them on another core, and misses taken together overlap */
 	for (uint16_t i = 0; i < n; i++) {
-		struct rte_mbuf *m = take_one(q, mp, mode, &lent);
+		heads[i] = ferry_vring_avail_take(&q->vr);
+		rte_prefetch0(&q->vr.desc[heads[i] & q->vr.mask]);
+	}
+	for (uint16_t i = 0; i < RTE_MIN(n, (uint16_t)PREFETCH_AHEAD); i++)
+		prefetch_frame(q, heads[i]);
+	for (uint16_t i = 0; i < n; i++) {
+		if (i + PREFETCH_AHEAD < n)
+			prefetch_frame(q, heads[i + PREFETCH_AHEAD]);
+		struct rte_mbuf *m = take_one(q, mp, mode, heads[i], &lent);
 		if (m != NULL)
 			pkts[k++] = m;
 	}
