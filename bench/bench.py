@@ -267,8 +267,11 @@ def build_case(topo, label, work, smoke):
         c.pairs = True
         return c
     if topo == "vm2nic":
-        # guest (testpmd txonly) -> vhost-user -> net_null (an infinitely fast NIC: its tx frees
-        # the mbufs at once, so lent buffers come back within the burst; no-rx: it sends nothing)
+        # guest -> vhost-user -> net_null (an infinitely fast NIC: its tx frees the mbufs at once,
+        # so lent buffers come back within the burst; no-rx: it sends nothing). The guest writes
+        # every frame it sends, as a guest's network stack does (testpmd io from a replayed pcap:
+        # net_pcap copies each frame into a fresh mbuf); BENCH_VM2NIC_GUEST=txonly: testpmd
+        # txonly, which writes the headers only (its payload bytes are never touched)
         size = int(label)
         c = Case("vm2nic", label, size)
         remote = mkpcap.mac_str(mkpcap.remote_mac(1))
@@ -276,10 +279,18 @@ def build_case(topo, label, work, smoke):
                    {"name": "vm1", "kind": "vhost", "mac": guest_mac_str(1)}]
         c.guests = [{"name": "g1", "ports": ["vm1"], "mode": "txonly", "tx_first": 0,
                      "peer": remote}]
+        if VM2NIC_GUEST == "replay":
+            pcap = os.path.join(work, "vm2nic-%d.pcap" % size)
+            if not os.path.exists(pcap):
+                mkpcap.write_pcap(pcap, mkpcap.gen_vm2nic(argparse.Namespace(
+                    size=size, guest=1, frames=1024, seed=1)))
+            c.guests[0].update(mode="io", replay=pcap)
         c.sink = ("port", "nic0")
         return c
     raise BenchError("unknown topology %s" % topo)
 
+
+VM2NIC_GUEST = os.environ.get("BENCH_VM2NIC_GUEST", "replay")   # or txonly
 
 FULL_CASES = [("pvp", "64"), ("pvp", "512"), ("pvp", "1518"),
               ("p2p", "1"), ("p2p", "1k"), ("p2p", "100k"),
@@ -306,7 +317,11 @@ class Guest:
         # vm2nic compares switches' dequeue paths: the guest must drive the same ring layout for
         # all of them (ferry's own dequeue refuses IN_ORDER, rte_vhost would accept it)
         ring = ",in_order=0,packed_vq=0" if case.topo == "vm2nic" else ""
-        for i, p in enumerate(ports):
+        self.first = 0   # the first virtio-user port (after a replay port)
+        if spec.get("replay"):   # port 0 replays the pcap for ever; io forwarding 0 -> 1
+            argv += ["--vdev", "net_pcap0,rx_pcap=%s,infinite_rx=1" % spec["replay"]]
+            self.first = 1
+        for i, p in enumerate(ports, self.first):
             argv += ["--vdev", "net_virtio_user%d,path=%s,server=1,queue_size=%d,mac=%s%s" % (
                 i, p["sock"], QUEUE_SIZE, p["mac"], ring)]
             macs.append(p["mac"])
@@ -321,7 +336,7 @@ class Guest:
         argv += os.environ.get("BENCH_GUEST_ARGS", "").split()   # e.g. --record-burst-stats
         for i in range(self.n):   # loops: port 2k sends to port 2k+1's MAC and back
             peer = spec.get("peer") or (macs[i ^ 1] if i ^ 1 < self.n else macs[i])
-            argv.append("--eth-peer=%d,%s" % (i, peer))
+            argv.append("--eth-peer=%d,%s" % (i + self.first, peer))
         self.proc = Proc("guest " + spec["name"], argv,
                          os.path.join(run.dir, "guest-%s.log" % spec["name"]), stdin=True)
 
@@ -332,7 +347,7 @@ class Guest:
             if self.tel is None:
                 self.tel = dpdktel.Telemetry(self.prefix)
             ids = self.tel.port_ids()
-            if len(ids) < self.n:
+            if len(ids) < self.n + self.first:
                 return False
             return all((self.tel.cmd("/ethdev/link_status,%d" % i) or {}).get("status") == "UP"
                        for i in ids)
@@ -359,7 +374,9 @@ class Guest:
         return sum(int(self.tel.stats(i)["ipackets"]) for i in self.tel.port_ids())
 
     def tx(self):
-        return sum(int(self.tel.stats(i)["opackets"]) for i in self.tel.port_ids())
+        """Frames sent by the guest's virtio ports (not its replay port's)."""
+        return sum(int(self.tel.stats(i)["opackets"]) for i in self.tel.port_ids()
+                   if i >= self.first)
 
     def stop(self):
         if self.tel is not None:
@@ -511,6 +528,29 @@ class Ferry(Switch):
         self.prev = s
         dp = s["pkts"] - prev["pkts"]
         return round((s["busy"] - prev["busy"]) / dp, 1) if dp > 0 else None
+
+    def ab_pairs(self, n, sink, vhost="vm1", settle=0.3, second=1.0):
+        """vm2nic, zero_copy on: n pairs of adjacent seconds of this run, copying (port.set
+        zero_copy off: the same dequeue copies every frame) then lending. Mode flips of the
+        machine last seconds, so a pair sees one machine: its ratio is the robust figure."""
+        out = []
+        try:
+            for _ in range(n):
+                pair = {}
+                for mode in ("off", "on"):
+                    rpc_call(self.sock, "port.set", {"name": vhost, "zero_copy": mode})
+                    time.sleep(settle)
+                    a, ca, ta = self._snap(zc=False), self.port_tx(sink), time.time()
+                    time.sleep(second)
+                    b, cb, tb = self._snap(zc=False), self.port_tx(sink), time.time()
+                    dp = b["pkts"] - a["pkts"]
+                    pair["copy" if mode == "off" else "zc"] = {
+                        "cycles": round((b["busy"] - a["busy"]) / dp, 1) if dp > 0 else None,
+                        "mpps": round((cb - ca) / (tb - ta) / 1e6, 4)}
+                out.append(pair)
+        finally:
+            rpc_call(self.sock, "port.set", {"name": vhost, "zero_copy": "on"})
+        return out
 
     def window_end(self):
         if self.w0 is None:
@@ -998,6 +1038,8 @@ def measure(args, out, work, case, switch, rep):
                 round((g1 - g0) / (t1 - t0) / 1e6, 4)
         if case.topo == "vm2nic":
             rec["gbps"] = round(rec["mpps"] * case.size * 8 / 1000.0, 3)
+            if switch == "ferry-on" and args.ab_pairs > 0:
+                rec["ab"] = sw.ab_pairs(args.ab_pairs, case.sink[1])
         st = sw.stop()
         sw = None
         rec["exit_status"] = st.get("exit_status")
@@ -1426,18 +1468,75 @@ def summarize_zc(records, cases, switches):
                                                      invert=True)
         row["off_vs_testpmd"] = pair_ratio(by_sw, "ferry-off", "testpmd", "mpps")
         row["on_vs_testpmd"] = pair_ratio(by_sw, "ferry-on", "testpmd", "mpps")
+        row.update(ab_summary([r for r in by_sw.get("ferry-on", {}).values() if r.get("ok")]))
     g = next((r for r in rows if r["size"] == 1518), None)
     return {"rows": rows,
             "crossover_cycles": crossover(rows, "on_vs_off_cycles"),
             "crossover_mpps": crossover(rows, "on_vs_off"),
+            "crossover_ab_cycles": crossover(rows, "ab_cycles"),
             "gain_1518": {"mpps": g.get("on_vs_off"), "cycles": g.get("on_vs_off_cycles"),
+                          "ab_cycles": g.get("ab_cycles"), "ab_mpps": g.get("ab_mpps"),
                           "target": ZC_TARGET_1518} if g else None}
+
+
+def ab_summary(recs):
+    """The A/B pairs of ferry-on runs (Ferry.ab_pairs): per pair copy/zc cycles and zc/copy Mpps,
+    over every pair of every repeat: median (min-max); and each side's median cycles."""
+    pairs = [p for r in recs for p in r.get("ab") or ()
+             if p["copy"]["cycles"] and p["zc"]["cycles"]]
+    if not pairs:
+        return {}
+    return {"ab_cycles": stats_of([p["copy"]["cycles"] / p["zc"]["cycles"] for p in pairs]),
+            "ab_mpps": stats_of([p["zc"]["mpps"] / p["copy"]["mpps"] for p in pairs
+                                 if p["copy"]["mpps"] > 0]),
+            "ab_copy_cycles": stats_of([p["copy"]["cycles"] for p in pairs]),
+            "ab_zc_cycles": stats_of([p["zc"]["cycles"] for p in pairs]),
+            "ab_copy_mpps": stats_of([p["copy"]["mpps"] for p in pairs]),
+            "ab_zc_mpps": stats_of([p["zc"]["mpps"] for p in pairs])}
+
+
+def ab_markdown(zs):
+    """The same-run A/B table (copy and lend in adjacent seconds), crossover and gain."""
+    rows = [r for r in zs["rows"] if r.get("ab_cycles")]
+    if not rows:
+        return []
+    L = ["### Same run, adjacent seconds (A/B)", "",
+         "Right after each `ferry-on` window, the same ferryd and guest alternate `port.set "
+         "zero_copy off` (ferry's own dequeue copies every frame, like rte_vhost's) and `on` "
+         "(lends) every second, for --ab-pairs pairs; a pair's two seconds see the same machine "
+         "mode, so its ratio is immune to the flips between runs. Medians over all pairs of all "
+         "repeats (min-max).", "",
+         "| frame | copy cyc/pkt | zero-copy cyc/pkt | cycles copy/zc | copy Mpps | zero-copy "
+         "Mpps | Mpps zc/copy | pairs |", "|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        L.append("| %d B | %s | %s | %s | %s | %s | %s | %d |" % (
+            r["size"], cell(r.get("ab_copy_cycles"), 0), cell(r.get("ab_zc_cycles"), 0),
+            cell(r.get("ab_cycles")), cell(r.get("ab_copy_mpps")), cell(r.get("ab_zc_mpps")),
+            cell(r.get("ab_mpps")), r["ab_cycles"]["n"]))
+    L.append("")
+    cx = zs.get("crossover_ab_cycles")
+    if len(rows) > 1:
+        L.append("**Crossover (A/B)**: zero-copy costs fewer cycles per packet than the copy "
+                 "from **%s** on." % ("%d B" % cx if cx is not None else "no size measured"))
+        L.append("")
+    g = zs.get("gain_1518") or {}
+    if g.get("ab_cycles"):
+        L.append("**Gain at 1518 B (A/B)**: switch cycles per packet copy/zero-copy **%sx**, "
+                 "throughput zero-copy/copy %sx. Target >= %.1fx: cycles %s." % (
+                     cell(g["ab_cycles"]), cell(g.get("ab_mpps")), g["target"],
+                     target_txt(g["ab_cycles"], g["target"])))
+        L.append("")
+    return L
 
 
 def zc_markdown(zs, switches, meta):
     rows = zs["rows"]
     L = ["## VM -> NIC: copy vs zero-copy (vm2nic)", ""]
-    L.append("A guest (testpmd `txonly`, one virtio-user port, split ring without IN_ORDER, multi-"
+    guest = ("testpmd `io` from a `net_pcap` port replaying frames of the case's size for ever "
+             "(net_pcap copies every frame into a fresh mbuf: the guest writes every byte it "
+             "sends, as a guest's network stack does)" if meta.get("vm2nic_guest") == "replay"
+             else "testpmd `txonly`: it writes the headers only, never the payload")
+    L.append("A guest (%s; one virtio-user port, split ring without IN_ORDER, multi-"
              "flow UDP, one mbuf per frame) on cpu 0 sends through the switch (PMD on cpu 1) to "
              "a `net_null` port, an infinitely fast NIC (its tx frees the mbufs at once). "
              "`ferry-off` = `\"zero_copy\": \"off\"` (rte_vhost's copying dequeue), `ferry-on` = "
@@ -1447,7 +1546,7 @@ def zc_markdown(zs, switches, meta):
              "Gbit/s = Mpps x frame size x 8; cycles/packet = ferry's PMD busy cycles / frames "
              "over the window (RPC `pmd.list`); lent %% = frames lent / frames taken from the "
              "guest over the window (`port.stats` zero_copy). Ratios are per-repeat pairs "
-             "(adjacent runs), median (min-max)." % (meta.get("ferry_zc_min_auto") or "?"))
+             "(adjacent runs), median (min-max)." % (guest, meta.get("ferry_zc_min_auto") or "?"))
     L.append("")
     fv = [s for s in ZC_VARIANTS if s in switches]
     others = [s for s in switches if s not in ZC_VARIANTS]
@@ -1505,7 +1604,7 @@ def zc_markdown(zs, switches, meta):
                          g["target"], "throughput %s, cycles %s" % (
                              target_txt(m, g["target"]), target_txt(cy, g["target"]))))
             L.append("")
-    return L
+    return L + ab_markdown(zs)
 
 
 def write_zc_chart(out, zs, switches):
@@ -1527,6 +1626,13 @@ def write_zc_chart(out, zs, switches):
                     vals.append("%.4f %.4f %.4f" % (st["median"], st["min"], st["max"])
                                 if st else "NaN NaN NaN")
             f.write("%d %s\n" % (row["size"], " ".join(vals)))
+    rdat = os.path.join(out, "chart-zc-ratio.dat")
+    with open(rdat, "w") as f:   # copy/zero-copy cycles: separate runs (vs rte_vhost), A/B
+        f.write("# size runs_med runs_min runs_max ab_med ab_min ab_max\n")
+        for row in rows:
+            f.write("%d %s\n" % (row["size"], " ".join(
+                "%.4f %.4f %.4f" % (st["median"], st["min"], st["max"]) if st else "NaN NaN NaN"
+                for st in (row.get("on_vs_off_cycles"), row.get("ab_cycles")))))
     if not shutil.which("gnuplot"):
         log("gnuplot not found: chart-zc.dat written, no chart-zc.png")
         return None
@@ -1551,11 +1657,13 @@ def write_zc_chart(out, zs, switches):
     if g.get("mpps") or g.get("cycles"):
         title += "; at 1518 B zero-copy/copy = %s Mpps, %s cycles" % (
             fmt((g.get("mpps") or {}).get("median")), fmt((g.get("cycles") or {}).get("median")))
+        if g.get("ab_cycles"):
+            title += " (same-run A/B: %s cycles)" % fmt(g["ab_cycles"]["median"])
     cyc_sw = [s for s in switches if s in ZC_VARIANTS]
     script = [
-        "set terminal pngcairo size 1400,600 font 'sans,10'",
+        "set terminal pngcairo size 1900,600 font 'sans,10'",
         "set output '%s'" % png,
-        "set multiplot layout 1,2 title '%s' font 'sans,12'" % title,
+        "set multiplot layout 1,3 title '%s' font 'sans,12'" % title,
         "set logscale x 2", "set xrange [%g:%g]" % (min(sizes) / 1.25, max(sizes) * 1.25),
         "set xtics (%s) rotate by -30" % ", ".join("'%d' %d" % (sz, sz) for sz in sizes),
         "set xlabel 'frame size (bytes, log scale)'", "set grid xtics ytics mytics",
@@ -1566,7 +1674,17 @@ def write_zc_chart(out, zs, switches):
         script += ["set title 'ferry PMD cycles per packet'",
                    "set ylabel 'cycles / packet (log scale)'", "set key top left"] + mark + \
             [plot("cycles_per_packet", cyc_sw)]
-    script += ["unset multiplot", ""]
+    script += ["unset arrow", "unset label", "set title 'gain: copy / zero-copy cycles per packet'",
+               "set ylabel 'ratio (log scale; > 1: zero-copy cheaper)'", "set key top left",
+               "set yrange [0.25:16]",
+               "plot '%s' using 1:2:3:4 with yerrorlines lw 2 pt 7 lc rgb '#d62728' "
+               "title 'separate runs: rte\\_vhost copy / on', "
+               "'%s' using 1:5:6:7 with yerrorlines lw 2 pt 5 lc rgb '#1f77b4' "
+               "title 'same run A/B: ferry copy / on', "
+               "1 with lines dt 2 lc rgb '#000000' title 'equal', "
+               "%g with lines dt 3 lw 2 lc rgb '#2ca02c' title 'target %gx at 1518 B'" % (
+                   rdat, rdat, ZC_TARGET_1518, ZC_TARGET_1518),
+               "unset multiplot", ""]
     r = subprocess.run(["gnuplot"], input="\n".join(script), capture_output=True, text=True)
     if r.returncode != 0:
         log("gnuplot failed: %s" % r.stderr.strip())
@@ -1655,6 +1773,9 @@ def main():
                     help="measure a run again (up to N times) while it is not clean")
     ap.add_argument("--quiet-wait", type=float, default=0, metavar="S",
                     help="before each run, wait up to S seconds for other tenants to go quiet")
+    ap.add_argument("--ab-pairs", type=int, default=None, metavar="N",
+                    help="vm2nic: after ferry-on's window, N pairs of adjacent seconds copy/lend "
+                         "in the same run (default 5, smoke 2)")
     ap.add_argument("--warmup", type=float, default=None)
     ap.add_argument("--window", type=float, default=None)
     ap.add_argument("--out", default=None)
@@ -1699,6 +1820,8 @@ def main():
         args.warmup = 1.0 if args.smoke else 2.0
     if args.window is None:
         args.window = 2.0 if args.smoke else 5.0
+    if args.ab_pairs is None:
+        args.ab_pairs = 2 if args.smoke else 5
     named = [s for s in (args.switches or ",".join(SWITCHES)).split(",") if s]
     for s in named:
         if s not in SWITCHES + ZC_VARIANTS:
@@ -1750,6 +1873,7 @@ def main():
     meta = {"date": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "mode": "smoke" if args.smoke else
             "full", "repeats": args.repeat, "warmup_s": args.warmup, "window_s": args.window,
             "switches": switches, "zc_switches": zc_switches, "ferry_zc_min_auto": zc_min_auto(),
+            "vm2nic_guest": VM2NIC_GUEST,
             "machine": machine_info(), "versions": versions(args),
             "cmdline": sys.argv[1:], "ferryd": getattr(args, "ferryd_src", args.ferryd),
             "ferryd_sha256": sha256(args.ferryd)}

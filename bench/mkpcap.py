@@ -13,6 +13,8 @@ exact length (the mbuf length: no FCS in the file; "64 B" = 64 bytes here, as te
   mkpcap.py learn --stations N --out F    one frame from each of the N stations (src = station, to
                                           the router, in its VLAN): replayed once by the sink port
                                           so a learning switch pre-learns all N stations
+  mkpcap.py vm2nic --size 1518 --out F   a guest's frames out to remote host 1: src = the guest,
+                                          256 UDP flows, untagged (the vm2nic guest replays them)
   mkpcap.py info F                        frames, sizes, distinct MACs/VLANs of a pcap
 Addresses: guest i = 52:54:00:00:00:<i> (i from 1), remote host j = 00:1b:21:0a:00:<j>,
 router = 00:1b:21:0b:00:01, station k = 02:00:<k as 4 bytes>; VLAN of station k = 10 + k % 4.
@@ -80,16 +82,31 @@ def write_pcap(path, frames):
             f.write(fr)
 
 
-def gen_pvp(a):
+def guest_udp(a, hosts, out):
+    """a.frames UDP frames between guest a.guest and remote hosts 1..hosts, 256 flows: to the
+    guest, or from it (out)."""
     rnd = random.Random(a.seed)
     guest = guest_mac(a.guest)
+    gip = 0x0A000000 + a.guest
     frames = []
     for i in range(a.frames):
-        h = rnd.randrange(8)
+        h = rnd.randrange(hosts)
         flow = rnd.randrange(256)
-        frames.append(frame(guest, remote_mac(h + 1), a.size, sip=0xC0A80000 + h + 1,
-                            dip=0x0A000000 + a.guest, sport=1024 + flow, dport=5000 + flow % 7))
+        remote, rip, ports = remote_mac(h + 1), 0xC0A80000 + h + 1, (1024 + flow, 5000 + flow % 7)
+        frames.append(frame(remote, guest, a.size, sip=gip, dip=rip, sport=ports[0],
+                            dport=ports[1]) if out else
+                      frame(guest, remote, a.size, sip=rip, dip=gip, sport=ports[0],
+                            dport=ports[1]))
     return frames
+
+
+def gen_pvp(a):
+    return guest_udp(a, 8, out=False)
+
+
+def gen_vm2nic(a):
+    """A guest's frames to one remote host: src = the guest, dst = remote host 1, 256 UDP flows."""
+    return guest_udp(a, 1, out=True)
 
 
 def gen_p2p(a):
@@ -134,7 +151,7 @@ def info(path):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("kind", choices=("pvp", "p2p", "learn", "info"))
+    ap.add_argument("kind", choices=("pvp", "p2p", "learn", "vm2nic", "info"))
     ap.add_argument("file", nargs="?", help="pcap to describe (info)")
     ap.add_argument("--out")
     ap.add_argument("--size", type=int, default=64)
@@ -149,7 +166,7 @@ def main():
         return 0
     if not a.out:
         ap.error("--out is required")
-    gen = {"pvp": gen_pvp, "p2p": gen_p2p, "learn": gen_learn}[a.kind]
+    gen = {"pvp": gen_pvp, "p2p": gen_p2p, "learn": gen_learn, "vm2nic": gen_vm2nic}[a.kind]
     write_pcap(a.out, gen(a))
     return 0
 

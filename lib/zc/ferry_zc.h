@@ -8,7 +8,8 @@
  *     switch inspects or edits (MACs, VLAN, L3/L4 for hashing) is then ferry's private copy, so a
  *     guest rewriting its buffer cannot change where a frame goes — and the rest chained as mbufs
  *     attached to guest memory (rte_pktmbuf_attach_extbuf). The descriptor goes back to the guest
- *     when the last of those is freed (the NIC finished), from whatever thread frees it — or,
+ *     when the last of those is freed (the NIC finished), from whatever thread frees it (a PMD
+ *     collects its completions and queues them once per poll round) — or,
  *     if the NIC still holds it FERRY_ZC_RETURN_MS later, then: many drivers free transmitted
  *     mbufs only when their ring wraps, and DPDK 22.11's generic reclaim (rte_eth_tx_done_cleanup)
  *     wedges igb queues on chained frames. Giving a buffer back early is safe: the NIC had ms to
@@ -31,7 +32,7 @@
 
 #define FERRY_ZC_HDR      64     /* bytes copied into the head mbuf of a lent frame */
 #define FERRY_ZC_RETURN_MS 10    /* a lent buffer the NIC still holds after this is given back */
-#define FERRY_ZC_MIN_AUTO 1024   /* "auto": copy frames shorter than this (doc/perf/results-zc-*) */
+#define FERRY_ZC_MIN_AUTO 512    /* "auto": copy frames shorter than this (doc/perf/results-zc-*) */
 
 /* Why a frame was copied. */
 enum ferry_zc_why {
