@@ -58,6 +58,7 @@ struct ferry_port {
 	/* --- vhost thread (callbacks) --- */
 	struct ferry_zc_mem *zc_mem;      /* the running guest's memory, as ferry maps it */
 	uint8_t zc_state;                 /* enum ferry_zc_state of the running (or last) guest */
+	bool zc_held;                     /* its queues held while rte_vhost changes the dirty log */
 
 	/* --- control thread only --- */
 	bool zc_dma;                      /* dpdk: on a DMA bus (counted in ferry_zc_env) */

@@ -92,8 +92,11 @@ port_of_vid(int vid)
 	return __atomic_load_n(&vsw->vid_port[vid], __ATOMIC_ACQUIRE);
 }
 
+static enum rte_vhost_msg_result zc_pre_msg(int vid, void *msg);
 static enum rte_vhost_msg_result zc_post_msg(int vid, void *msg);
-static const struct rte_vhost_user_extern_ops zc_msg_ops = { .post_msg_handle = zc_post_msg };
+static const struct rte_vhost_user_extern_ops zc_msg_ops = {
+	.pre_msg_handle = zc_pre_msg, .post_msg_handle = zc_post_msg
+};
 
 static int
 new_connection(int vid)
@@ -116,8 +119,8 @@ new_connection(int vid)
 	if (rc < 0)
 		FERRY_LOG(WARNING, "vhost-user connection on %s matches no port: refused", path);
 	else if (rte_vhost_extern_callback_register(vid, &zc_msg_ops, NULL) != 0)
-		FERRY_LOG(WARNING, "vhost-user %s: no message hook: guest memory hot-plug not followed "
-			  "by zero-copy", path);
+		FERRY_LOG(WARNING, "vhost-user %s: no message hook: zero-copy will not follow guest "
+			  "memory hot-plug or live migration", path);
 	return rc;
 }
 
@@ -204,20 +207,84 @@ zc_device_up(struct ferry_port *p, int vid, uint16_t nr)
 		zc_queue_up(p, vid, i);
 }
 
-/* A running guest may send a new memory table without disabling its rings (QEMU does on memory
- * hot-plug), and rte_vhost tells no callback about it: follow it as soon as rte_vhost has processed
- * it, or buffers in the new memory fail ferry's address checks (bad_addr) until a ring is
- * re-enabled. Vhost thread, every ring of the device locked by rte_vhost. */
-#define ZC_VHOST_USER_SET_MEM_TABLE 5   /* VhostUserRequest; the message starts with it */
+/* Messages ferry follows for its own queues; rte_vhost handles each, then calls zc_post_msg
+ * (unless it failed). Vhost thread, every ring of the device locked by rte_vhost — but not ferry's
+ * queues: those that make rte_vhost re-read the rings or replace the dirty log hold them out of
+ * the datapath (ferry_zcq_hold: no used ring write logged into a log being unmapped, rte_vhost's
+ * ring indexes exact when it compares them).
+ * - SET_MEM_TABLE: a running guest may send a new memory table without disabling its rings (QEMU
+ *   does on memory hot-plug), and rte_vhost tells no callback about it: follow it at once, or
+ *   buffers in the new memory fail ferry's address checks (bad_addr) until a ring is re-enabled.
+ * - SET_LOG_BASE, SET_FEATURES, SET_VRING_ADDR: live migration maps, resizes or switches on the
+ *   dirty log and names the rings' log addresses; once QEMU hears the answer to VHOST_F_LOG_ALL,
+ *   every used ring write is logged.
+ * - SEND_RARP: the guest arrived here by live migration; announce its MAC. */
+enum {   /* VhostUserRequest: a message starts with it */
+	VHU_SET_FEATURES = 2, VHU_SET_MEM_TABLE = 5, VHU_SET_LOG_BASE = 6, VHU_SET_VRING_ADDR = 9,
+	VHU_SEND_RARP = 19
+};
+#define VHU_PAYLOAD 12   /* request, flags, size (u32 each), then the payload */
+
+static void
+zc_hold(struct ferry_port *p, bool on)
+{
+	uint64_t features = 0;
+
+	if (on == p->zc_held)
+		return;
+	if (!on)
+		rte_vhost_get_negotiated_features(p->vid, &features);
+	for (uint16_t q = 0; q < FERRY_MAX_QUEUES; q++) {
+		if (p->zcq[q] == NULL)
+			continue;
+		if (on)
+			ferry_zcq_hold(p->zcq[q]);
+		else
+			ferry_zcq_release(p->zcq[q], features & (1ULL << VHOST_F_LOG_ALL));
+	}
+	p->zc_held = on;
+}
+
+static struct ferry_port *
+zc_port_of_msg(int vid)
+{
+	struct ferry_port *p = port_of_vid(vid);
+
+	return p != NULL && __atomic_load_n(&p->vid, __ATOMIC_ACQUIRE) == vid ? p : NULL;
+}
+
+static enum rte_vhost_msg_result
+zc_pre_msg(int vid, void *msg)
+{
+	struct ferry_port *p = zc_port_of_msg(vid);
+	uint32_t req = *(const uint32_t *)msg;
+
+	if (p != NULL) {
+		zc_hold(p, false);   /* left held by a message rte_vhost failed (no post hook then) */
+		if (req == VHU_SET_FEATURES || req == VHU_SET_MEM_TABLE || req == VHU_SET_LOG_BASE ||
+		    req == VHU_SET_VRING_ADDR)
+			zc_hold(p, true);
+	}
+	return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
+}
 
 static enum rte_vhost_msg_result
 zc_post_msg(int vid, void *msg)
 {
-	struct ferry_port *p = port_of_vid(vid);
+	struct ferry_port *p = zc_port_of_msg(vid);
+	uint32_t req = *(const uint32_t *)msg;
 
-	if (p != NULL && *(const uint32_t *)msg == ZC_VHOST_USER_SET_MEM_TABLE &&
-	    __atomic_load_n(&p->vid, __ATOMIC_ACQUIRE) == vid)
+	if (p == NULL)
+		return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
+	if (req == VHU_SET_MEM_TABLE)
 		zc_mem_refresh(p, vid);
+	zc_hold(p, false);
+	if (req == VHU_SEND_RARP && p->zcq[0] != NULL) {
+		const uint8_t *mac = (const uint8_t *)msg + VHU_PAYLOAD;
+		ferry_zcq_announce(p->zcq[0], mac);
+		FERRY_LOG(INFO, "port %s: guest %02x:%02x:%02x:%02x:%02x:%02x arrived (live migration): "
+			  "announcing it", p->conf.name, mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
+	}
 	return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
 }
 
@@ -238,6 +305,7 @@ zc_device_down(struct ferry_port *p)
 		ferry_zc_mem_put(p->zc_mem);
 		p->zc_mem = NULL;
 	}
+	p->zc_held = false;
 	p->zc_state = FERRY_ZC_NO_GUEST;
 }
 
@@ -283,21 +351,6 @@ destroy_device(int vid)
 	sw_post(vsw, EV_DISCONNECTED, p->idx, 0, 1);
 }
 
-/* VHOST_F_LOG_ALL toggled (live migration starts or ends): dirty-log our used ring writes. */
-static int
-features_changed(int vid, uint64_t features)
-{
-	struct ferry_port *p = port_of_vid(vid);
-
-	for (uint16_t q = 0; p != NULL && q < FERRY_MAX_QUEUES; q++) {
-		struct ferry_zcq *zq = __atomic_load_n(&p->zcq[q], __ATOMIC_ACQUIRE);
-		if (zq != NULL)
-			__atomic_store_n(&zq->log, !!(features & (1ULL << VHOST_F_LOG_ALL)),
-					 __ATOMIC_RELAXED);
-	}
-	return 0;
-}
-
 static int
 vring_state_changed(int vid, uint16_t vring, int enable)
 {
@@ -329,7 +382,6 @@ const struct rte_vhost_device_ops sw_vhost_ops = {
 	.new_device = new_device,
 	.destroy_device = destroy_device,
 	.vring_state_changed = vring_state_changed,
-	.features_changed = features_changed,
 	.new_connection = new_connection,
 	.destroy_connection = destroy_connection,
 };

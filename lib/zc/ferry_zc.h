@@ -90,6 +90,7 @@ struct ferry_zc_stats {
 	uint64_t forced;         /* lent buffers returned to a stopping guest before the NIC was done */
 	uint64_t early;          /* lent buffers given back after FERRY_ZC_RETURN_MS at the NIC */
 	uint64_t calls;          /* guest interrupts raised */
+	uint64_t announced;      /* RARPs sent for a guest that moved here (live migration) */
 	uint32_t inflight_max;
 };
 
@@ -126,7 +127,9 @@ struct ferry_zcq {
 	uint16_t bound;          /* buffers lent at most */
 	uint8_t mode;            /* enum ferry_zc_mode, may change at runtime */
 	uint8_t log;             /* VHOST_F_LOG_ALL negotiated: dirty-log used ring writes */
+	uint8_t hold;            /* out of the datapath while the dirty log changes (under lock) */
 	uint8_t call_pending;    /* an interrupt could not be raised (ring locked): retry */
+	uint64_t announce;       /* a MAC to announce (RARP) in the next burst, bit 48 set; 0: none */
 	uint32_t inflight;       /* lent and not yet back with the guest (owner writes) */
 	uint32_t held;           /* slots whose mbufs are still out (owner writes) */
 	uint64_t now, next_check, return_tsc;   /* tsc: this burst, next stale scan, the limit */
@@ -166,6 +169,17 @@ void ferry_zcq_stop(struct ferry_zcq *q, unsigned wait_ms);
 void ferry_zcq_retire(struct ferry_zcq *q);
 /* Switch a queue to a new memory table (after the guest's memory changed; ring disabled). */
 int ferry_zcq_remap(struct ferry_zcq *q, struct ferry_zc_mem *mem);
+/* Live migration and memory changes. rte_vhost swaps or maps the dirty log, and re-reads ring
+ * addresses, while it handles SET_LOG_BASE, SET_FEATURES (VHOST_F_LOG_ALL), SET_VRING_ADDR and
+ * SET_MEM_TABLE under its own ring locks, which ferry's dequeue does not take: hold takes the queue out of the datapath (returns
+ * once no burst is inside; PMDs skip it until release) with rte_vhost's ring indexes synced,
+ * release puts it back, dirty-logging its used ring writes from then on if log. */
+void ferry_zcq_hold(struct ferry_zcq *q);
+void ferry_zcq_release(struct ferry_zcq *q, bool log);
+/* The guest moved here (QEMU's SEND_RARP after a live migration; rte_vhost would inject the RARP
+ * into its own dequeue, which this ring does not use): the next burst starts with a RARP
+ * broadcast from mac, so switches learn where it went. */
+void ferry_zcq_announce(struct ferry_zcq *q, const uint8_t mac[6]);
 
 /* --- datapath (zc_rx.c); the last three for zc_ctl.c, under the queue lock --- */
 uint16_t ferry_zcq_rx(struct ferry_zcq *q, struct rte_mempool *mp, struct rte_mbuf **pkts,

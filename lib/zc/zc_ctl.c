@@ -189,6 +189,36 @@ ferry_zcq_remap(struct ferry_zcq *q, struct ferry_zc_mem *mem)
 	return 0;
 }
 
+void
+ferry_zcq_hold(struct ferry_zcq *q)
+{
+	rte_spinlock_lock(&q->lock);   /* a PMD holds it for one burst at most, never waiting */
+	q->hold = 1;
+	/* rte_vhost's indexes exact while it looks: on SET_VRING_ADDR it compares its last used
+	 * index with the ring's and, if they differ, moves its own ("packets maybe resent") */
+	rte_vhost_set_vring_base(q->vid, q->vring, q->vr.last_avail, q->vr.last_used);
+	rte_spinlock_unlock(&q->lock);
+}
+
+void
+ferry_zcq_release(struct ferry_zcq *q, bool log)
+{
+	rte_spinlock_lock(&q->lock);
+	q->log = log;
+	q->hold = 0;
+	rte_spinlock_unlock(&q->lock);
+}
+
+void
+ferry_zcq_announce(struct ferry_zcq *q, const uint8_t mac[6])
+{
+	uint64_t w = UINT64_C(1) << 48;
+
+	for (int i = 0; i < 6; i++)
+		w |= (uint64_t)mac[i] << (8 * i);
+	__atomic_store_n(&q->announce, w, __ATOMIC_RELEASE);
+}
+
 /* Give every still-lent buffer back to the guest now; its mbufs complete later. */
 static unsigned
 give_back_all(struct ferry_zcq *q)

@@ -3,6 +3,7 @@
  * Runs on the PMD polling the queue, under the queue's lock (a trylock: never waits). */
 #define ALLOW_EXPERIMENTAL_API   /* rte_vhost_vring_call_nonblock */
 #include <string.h>
+#include <rte_arp.h>
 #include <rte_cycles.h>
 #include <rte_memcpy.h>
 #include <rte_prefetch.h>
@@ -321,6 +322,25 @@ take_one(struct ferry_zcq *q, struct rte_mempool *mp, uint8_t mode, uint16_t hea
 	return m;
 }
 
+/* The RARP broadcast announcing a guest that moved here (ferry_zcq_announce), as the burst's
+ * first frame: it goes through the switch like any frame of this port. 1 if built. */
+static uint16_t
+announce(struct ferry_zcq *q, struct rte_mempool *mp, struct rte_mbuf **pkts)
+{
+	uint64_t w = __atomic_exchange_n(&q->announce, 0, __ATOMIC_ACQUIRE);
+	struct rte_ether_addr mac;
+
+	for (int i = 0; i < 6; i++)
+		mac.addr_bytes[i] = (uint8_t)(w >> (8 * i));
+	pkts[0] = rte_net_make_rarp_packet(mp, &mac);
+	if (pkts[0] == NULL) {
+		q->st.no_mbuf++;
+		return 0;
+	}
+	q->st.announced++;
+	return 1;
+}
+
 uint16_t
 ferry_zcq_rx(struct ferry_zcq *q, struct rte_mempool *mp, struct rte_mbuf **pkts, uint16_t n)
 {
@@ -330,6 +350,14 @@ ferry_zcq_rx(struct ferry_zcq *q, struct rte_mempool *mp, struct rte_mbuf **pkts
 
 	if (!rte_spinlock_trylock(&q->lock))
 		return 0;   /* another PMD (poll lists moving) or the stop path has it */
+	if (unlikely(q->hold)) {
+		rte_spinlock_unlock(&q->lock);
+		return 0;   /* the dirty log is changing (ferry_zcq_hold) */
+	}
+	if (unlikely(__atomic_load_n(&q->announce, __ATOMIC_RELAXED) != 0) && n != 0) {
+		k = announce(q, mp, pkts);
+		n -= k;
+	}
 	old = q->vr.last_used;
 	mode = __atomic_load_n(&q->mode, __ATOMIC_RELAXED);
 	q->now = rte_rdtsc();
@@ -350,7 +378,7 @@ ferry_zcq_rx(struct ferry_zcq *q, struct rte_mempool *mp, struct rte_mbuf **pkts
 			prefetch_frame(q, heads[i + PREFETCH_AHEAD]);
 		struct rte_mbuf *m = take_one(q, mp, mode, heads[i], &lent);
 		if (m != NULL)
-			pkts[k++] = m;
+			pkts[k++] = m;   /* (k may start at 1: an announce) */
 	}
 	if (lent != 0) {
 		/* the burst's lent frames, accounted once: in flight, and one reference each on the

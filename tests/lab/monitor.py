@@ -12,42 +12,11 @@ Usage: monitor.py QMP_SOCKET REQ_DIR. Runs until QEMU closes the socket.
 """
 import json
 import os
-import socket
 import sys
 import time
 
-
-class Qmp:
-    def __init__(self, path):
-        for _ in range(200):
-            try:
-                self.s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-                self.s.connect(path)
-                break
-            except OSError:
-                self.s.close()
-                time.sleep(0.1)
-        else:
-            raise SystemExit("monitor: cannot connect to %s" % path)
-        self.f = self.s.makefile("rw")
-        self.f.readline()                                   # greeting
-        self.cmd("qmp_capabilities")
-
-    def cmd(self, _cmd, **args):
-        req = {"execute": _cmd}
-        if args:
-            req["arguments"] = args
-        self.f.write(json.dumps(req) + "\n")
-        self.f.flush()
-        while True:
-            line = self.f.readline()
-            if not line:
-                raise EOFError
-            r = json.loads(line)
-            if "event" in r:
-                log("event %s %s" % (r["event"], json.dumps(r.get("data", {}))))
-                continue
-            return r
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tools"))
+from qmp import Qmp  # noqa: E402
 
 
 def log(msg):
@@ -76,7 +45,7 @@ def handle(q, line):
 
 def main():
     sock, reqdir = sys.argv[1], sys.argv[2]
-    q = Qmp(sock)
+    q = Qmp(sock, on_event=lambda ev, data: log("event %s %s" % (ev, json.dumps(data))))
     log("connected")
     done = set()
     try:

@@ -22,6 +22,7 @@ q_abs() {
 }
 
 FERRYD=$(q_abs "${FERRYD:-build/app/ferryd/ferryd}")
+FERRYCTL=$(q_abs "${FERRYCTL:-$(dirname "$FERRYD")/../ferryctl/ferryctl}")
 Q_LIMIT=${QEMU_TEST_LIMIT:-150}
 Q_PREFIX=ferry-qemu                 # EAL --file-prefix of ferryd
 
@@ -146,11 +147,20 @@ q_pass() {
 
 # ---- ferryd ----
 
-# q_vport NAME MODE MAC VLAN: a vhostuser port ($Q_DIR/NAME.sock, access VLAN), MODE = ferryd's role;
-# Q_ZC: its zero_copy (default auto)
+# q_vport NAME MODE MAC VLAN: a vhostuser port ($Q_DIR/NAME.sock, access VLAN), MODE = ferryd's role,
+# MAC its static MAC (- for none: learned); Q_ZC: its zero_copy (default auto)
 q_vport() {
-	printf '{"name":"%s","type":"vhostuser","path":"%s/%s.sock","mode":"%s","mac":["%s"],"vlan":{"mode":"access","tag":%s},"zero_copy":"%s"}' \
-		"$1" "$Q_DIR" "$1" "$2" "$3" "$4" "${Q_ZC:-auto}"
+	local mac=
+	[ "$3" = - ] || mac=$(printf '"mac":["%s"],' "$3")
+	printf '{"name":"%s","type":"vhostuser","path":"%s/%s.sock","mode":"%s",%s"vlan":{"mode":"access","tag":%s},"zero_copy":"%s"}' \
+		"$1" "$Q_DIR" "$1" "$2" "$mac" "$4" "${Q_ZC:-auto}"
+}
+
+# q_ctl ARGS...: ferryctl on this test's ferryd (fails the test if ferryctl does)
+q_ctl() {
+	local out
+	out=$("$FERRYCTL" -s "$Q_DIR/ctl.sock" "$@" 2>&1) || q_fail "ferryctl $*: $out"
+	echo "$out"
 }
 
 q_config() {   # q_config PORT_JSON...: $Q_DIR/cfg.json (Q_EAL: extra EAL arguments, a JSON list body)
@@ -215,7 +225,8 @@ ferryd_stat() {
 #   ip=A.B.C.D/N  mac=...  sock=PATH  chr=client|server (QEMU's side of the vhost-user socket:
 #   client = connect with reconnect=1, ferryd is the server; server = listen, ferryd connects)
 #   script=FILE (test run in the guest)  smp=1  queues=1  mem=256  after=poweroff|reboot|stay
-#   timeout=S (guest watchdog, default 120)
+#   timeout=S (guest watchdog, default 120)  qmp=PATH (QMP socket)  incoming=URI (wait for a live
+#   migration)  nic=OPTS (more virtio-net-pci options, e.g. guest_announce=off)
 # Arguments are remembered: vm_restart NAME boots the same guest again.
 vm_start() {
 	local name=$1
@@ -228,20 +239,24 @@ vm_restart() { vm_boot "$1" ${VM_ARGS[$1]}; }
 
 vm_boot() {
 	local name=$1 kv ip= mac= sock= chr=client script= smp=1 queues=1 mem=256 after=poweroff timeout=120
+	local qmp= incoming= nic=
 	shift
 	for kv in "$@"; do
 		case $kv in
 		ip=*) ip=${kv#ip=} ;; mac=*) mac=${kv#mac=} ;; sock=*) sock=${kv#sock=} ;;
 		chr=*) chr=${kv#chr=} ;; script=*) script=${kv#script=} ;; smp=*) smp=${kv#smp=} ;;
 		queues=*) queues=${kv#queues=} ;; mem=*) mem=${kv#mem=} ;; after=*) after=${kv#after=} ;;
-		timeout=*) timeout=${kv#timeout=} ;;
+		timeout=*) timeout=${kv#timeout=} ;; qmp=*) qmp=${kv#qmp=} ;;
+		incoming=*) incoming=${kv#incoming=} ;; nic=*) nic=,${kv#nic=} ;;
 		*) q_fail "vm_start $name: unknown argument $kv" ;;
 		esac
 	done
-	local copt netq= nicq= fw=()
+	local copt netq= nicq= extra=()
 	if [ "$chr" = server ]; then copt=",server=on,wait=off"; else copt=",reconnect=1"; fi
 	if [ "$queues" -gt 1 ]; then netq=",queues=$queues"; nicq=",mq=on"; fi
-	[ -n "$script" ] && fw=(-fw_cfg "name=opt/ferry/test,file=$script")
+	[ -n "$script" ] && extra=(-fw_cfg "name=opt/ferry/test,file=$script")
+	[ -n "$qmp" ] && extra+=(-qmp "unix:$qmp,server=on,wait=off")
+	[ -n "$incoming" ] && extra+=(-incoming "$incoming")
 	VM_RUN[$name]=$(( ${VM_RUN[$name]:-0} + 1 ))
 	VM_LOG[$name]=$Q_DIR/$name.${VM_RUN[$name]}.serial.log
 	qemu-system-x86_64 -M "q35,memory-backend=mem" "${Q_ACCEL_ARGS[@]}" -m "$mem" -smp "$smp" \
@@ -249,10 +264,10 @@ vm_boot() {
 		-object "memory-backend-memfd,id=mem,size=${mem}M,share=on" \
 		-chardev "socket,id=vhu,path=$sock$copt" \
 		-netdev "vhost-user,id=net0,chardev=vhu$netq" \
-		-device "virtio-net-pci,netdev=net0,mac=$mac$nicq$Q_NIC_EXTRA" \
+		-device "virtio-net-pci,netdev=net0,mac=$mac$nicq$Q_NIC_EXTRA$nic" \
 		-kernel "$Q_KERNEL" -initrd "$Q_INITRD" \
 		-append "console=ttyS0 quiet ipv6.disable=1 no_timer_check panic=-1 ferry_ip=$ip ferry_timeout=$timeout ferry_after=$after" \
-		-serial "file:${VM_LOG[$name]}" "${fw[@]}" \
+		-serial "file:${VM_LOG[$name]}" "${extra[@]}" \
 		$([ "$after" = reboot ] || echo -no-reboot) \
 		> "$Q_DIR/$name.${VM_RUN[$name]}.qemu.log" 2>&1 < /dev/null &
 	VM_PID[$name]=$!

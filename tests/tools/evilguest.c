@@ -16,7 +16,10 @@
  * counters rose by what it injected (modes on/auto). Other acts: avail idx jumped thousands of
  * entries ahead over heads beyond the ring (ferry must count each as bad_head and return nothing),
  * and (--hotplug) a 4th region added with SET_MEM_TABLE while the rings run, then a probe frame in
- * it. Against rte_vhost's dequeue (mode off), which stops for good at the first chain it cannot map,
+ * it; (--migration) a live migration as QEMU drives it: a dirty log (SET_LOG_BASE, LOG_ALL, the TX
+ * ring's log flag) whose used-ring page must be marked, the log replaced 300 times while frames
+ * flow, logging switched off (page no longer marked), then SEND_RARP (exactly one RARP frame
+ * arrives from the port). Against rte_vhost's dequeue (mode off), which stops for good at the first chain it cannot map,
  * a chain stuck for 150 ms is "repaired" (its head rewritten to a small valid frame) so the ring
  * moves on. --abrupt leaves without stopping the rings, heads outstanding (listed as unconfirmed).
  * A JSON report goes to --report; exit status 0 = all checks passed, 1 = a check failed, 2 = setup
@@ -24,7 +27,7 @@
  *
  *   ferry-evilguest --socket S --rpc R --port NAME --mac M --dst M [--seed N] [--duration S]
  *                   [--mode on|auto|off] [--event-idx 0|1] [--ring N] [--rate PPS]
- *                   [--hotplug] [--abrupt] [--report FILE]
+ *                   [--hotplug] [--migration] [--abrupt] [--report FILE]
  *   ferry-evilguest --verify PCAP --report-in FILE [--mac M] [--report FILE]
  *
  * --verify reads the pcap ferryd wrote for the port the frames went to and checks, for the run
@@ -62,8 +65,11 @@ enum {
 	VU_SET_VRING_NUM = 8, VU_SET_VRING_ADDR = 9, VU_SET_VRING_BASE = 10,
 	VU_GET_VRING_BASE = 11, VU_SET_VRING_KICK = 12, VU_SET_VRING_CALL = 13,
 	VU_GET_PROTOCOL_FEATURES = 15, VU_SET_PROTOCOL_FEATURES = 16, VU_SET_VRING_ENABLE = 18,
+	VU_SET_LOG_BASE = 6, VU_SEND_RARP = 19,
 };
 #define VU_F_PROTOCOL_FEATURES 30
+#define VU_F_LOG_ALL           26
+#define VU_PROTO_LOG_SHMFD     1
 #define VU_PROTO_REPLY_ACK     3
 #define VU_FLAG_VERSION        0x1
 #define VU_FLAG_REPLY          0x4
@@ -231,7 +237,7 @@ static struct {
 	int event_idx;      /* -1: from the seed */
 	unsigned ring;
 	unsigned rate;
-	bool hotplug, abrupt;
+	bool hotplug, abrupt, migration;
 	/* connection */
 	int sock;
 	int kick[2], call[2];
@@ -263,6 +269,10 @@ static struct {
 	uint64_t jumps, jump_entries, settles, returns_total, used_len_nonzero, kicks;
 	uint64_t dup_returns[3];
 	bool hotplugged;
+	/* live migration (--migration) */
+	int logfd;
+	uint8_t *log;
+	uint64_t log_bases, log_checks, announces;
 	uint64_t t0;
 	bool dead;          /* the vhost-user connection is gone */
 	int debug;          /* EVIL_DEBUG: 1 duplicates and repairs, 2 every posting and return */
@@ -586,7 +596,10 @@ handshake(void)
 		die("backend does not offer VERSION_1 (features 0x%" PRIx64 ")", feat);
 	if (feat & (UINT64_C(1) << VU_F_PROTOCOL_FEATURES)) {
 		proto = vu_get_u64(VU_GET_PROTOCOL_FEATURES);
-		proto &= UINT64_C(1) << VU_PROTO_REPLY_ACK;
+		if (G.migration && !(proto & (UINT64_C(1) << VU_PROTO_LOG_SHMFD)))
+			die("--migration: the backend does not offer LOG_SHMFD");
+		proto &= (UINT64_C(1) << VU_PROTO_REPLY_ACK) |
+			 (G.migration ? UINT64_C(1) << VU_PROTO_LOG_SHMFD : 0);
 		vu_send(VU_SET_PROTOCOL_FEATURES, &proto, 8, NULL, 0, false);
 		G.reply_ack = proto != 0;
 	}
@@ -641,7 +654,7 @@ conn_alive(void)
 struct zstats {
 	bool ok;
 	char state[32];
-	uint64_t bad[C_MAX], lent, copied, inflight, rx_packets;
+	uint64_t bad[C_MAX], lent, copied, inflight, rx_packets, announced;
 };
 
 static int
@@ -737,6 +750,7 @@ zc_stats(struct zstats *s)
 	jnum(z, "lent", &s->lent);
 	jnum(z, "copied", &s->copied);
 	jnum(z, "inflight", &s->inflight);
+	jnum(z, "announced", &s->announced);
 	for (int i = 0; i < C_MAX; i++)
 		if (!jnum(b, cnt_names[i], &s->bad[i]))
 			return false;
@@ -1518,6 +1532,133 @@ hotplug(void)
 		     "still is the old table", REG[3].gpa);
 }
 
+/* ---- live migration (--migration): the dirty log, replaced under traffic, and the announce ---- */
+
+#define LOG_BYTES 4096   /* one bit per 4 KiB page: GPAs below 128 MiB */
+
+/* A new dirty log (a zeroed memfd) for ferry, as QEMU sends at a migration's start and whenever
+ * guest memory grows during one; rte_vhost unmaps the old log while it handles the message. */
+static void
+log_base(void)
+{
+	struct { uint64_t size, off; } lb = { LOG_BYTES, 0 };
+	struct vu_msg r;
+	int fd = memfd_create("evilguest-log", MFD_CLOEXEC);
+	uint8_t *p = MAP_FAILED;
+
+	if (fd >= 0 && ftruncate(fd, LOG_BYTES) == 0)
+		p = mmap(NULL, LOG_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		die("dirty log memfd: %s", strerror(errno));
+	vu_send(VU_SET_LOG_BASE, &lb, sizeof(lb), &fd, 1, false);
+	if (!G.dead && !vu_reply(VU_SET_LOG_BASE, &r)) {   /* LOG_SHMFD: always answered */
+		G.dead = true;
+		fail("no reply to SET_LOG_BASE");
+	}
+	if (G.log != NULL) {
+		munmap(G.log, LOG_BYTES);
+		close(G.logfd);
+	}
+	G.log = p;
+	G.logfd = fd;
+	G.log_bases++;
+}
+
+/* VHOST_F_LOG_ALL on or off, the TX ring's used ring named as logged (VHOST_VRING_F_LOG): what
+ * QEMU sends when a migration starts and ends. */
+static void
+log_switch(bool on)
+{
+	uint64_t f = G.features | (on ? UINT64_C(1) << VU_F_LOG_ALL : 0);
+	struct { uint32_t index, flags; uint64_t desc, used, avail, log; } ad = {
+		1, on, uaddr(TXD_GPA), uaddr(TXU_GPA), uaddr(TXA_GPA), on ? TXU_GPA : 0 };
+
+	if (!vu_req(VU_SET_FEATURES, &f, 8, NULL, 0))
+		fail("SET_FEATURES with LOG_ALL %s refused", on ? "on" : "off");
+	if (!vu_req(VU_SET_VRING_ADDR, &ad, sizeof(ad), NULL, 0))
+		fail("SET_VRING_ADDR with the log flag %s refused", on ? "on" : "off");
+}
+
+static unsigned
+post_valid_n(unsigned n)
+{
+	unsigned k = 0;
+	struct post *p;
+
+	for (; k < n && (p = post_valid(K_VALID, -1, false)) != NULL; k++)
+		avail_push(p->d[0]);
+	avail_publish();
+	return k;
+}
+
+/* Frames, all back: was the TX used ring's page marked in the log (it must be iff logging)? */
+static void
+log_probe(bool on, const char *what)
+{
+	uint64_t pg = TXU_GPA >> 12;
+
+	memset(G.log, 0, LOG_BYTES);
+	post_valid_n(16);
+	settle(what);
+	G.log_checks++;
+	if (!G.dead && !!(G.log[pg / 8] & (1u << (pg % 8))) != on)
+		fail("%s: the TX used ring's page is %s", what, on ?
+		     "not marked in the dirty log: used ring writes went unlogged" :
+		     "marked in the dirty log although logging is off");
+}
+
+/* QEMU's SEND_RARP (the guest arrived by migration): exactly one frame, a RARP, from our port. */
+static void
+announce(void)
+{
+	struct zstats a, b = { 0 };
+	uint64_t mac = 0, t_end = now_ns() + 2 * UINT64_C(1000000000);
+
+	if (G.rpc_path == NULL || !zc_stats(&a))
+		return;
+	memcpy(&mac, G.mac, 6);
+	if (!vu_req(VU_SEND_RARP, &mac, 8, NULL, 0))
+		fail("SEND_RARP refused");
+	while (zc_stats(&b) && b.rx_packets == a.rx_packets && now_ns() < t_end)
+		usleep(2000);
+	usleep(20000);   /* a second one would show up by now */
+	zc_stats(&b);
+	G.announces++;
+	if (b.rx_packets != a.rx_packets + 1)
+		fail("SEND_RARP: port rx_packets rose by %" PRIu64 ", not by 1 (the RARP)",
+		     b.rx_packets - a.rx_packets);
+	if (G.mode != M_OFF && b.announced != a.announced + 1)
+		fail("SEND_RARP: zero_copy.announced rose by %" PRIu64 ", not by 1",
+		     b.announced - a.announced);
+}
+
+/* The migration, in three steps at 1/4, 1/2 and 3/4 of the run, between the hostile postings. */
+static void
+migration_step(unsigned step)
+{
+	switch (step) {
+	case 0:
+		log_base();
+		log_switch(true);
+		log_probe(true, "dirty log on");
+		break;
+	case 1:   /* new logs in quick succession while frames flow: ferry must never write to one
+		   * rte_vhost is unmapping */
+		for (int i = 0; i < 300 && !G.dead; i++) {
+			post_valid_n(8);
+			log_base();
+			reap_used();
+		}
+		log_probe(true, "dirty log replaced 300 times");
+		break;
+	default:
+		log_switch(false);
+		log_probe(false, "dirty log off");
+		announce();
+		break;
+	}
+}
+
 /* Can kind k be posted on this run's ring (and be counted where KI says)? */
 static bool
 kind_ok(int k)
@@ -1653,6 +1794,8 @@ write_report(const struct zstats *z0, const struct zstats *z1, bool have_stats)
 	report_counts(f, "toctou_mutations", G.toctou_mut, mut, 7);
 	fprintf(f, ",\"dup_returns\":{\"once\":%" PRIu64 ",\"twice\":%" PRIu64 "}",
 		G.dup_returns[1], G.dup_returns[2]);
+	fprintf(f, ",\"log_bases\":%" PRIu64 ",\"log_checks\":%" PRIu64 ",\"announces\":%" PRIu64,
+		G.log_bases, G.log_checks, G.announces);
 	fprintf(f, ",\"jumps\":%" PRIu64 ",\"jump_entries\":%" PRIu64 ",\"settles\":%" PRIu64
 		",\"returns\":%" PRIu64 ",\"used_len_nonzero\":%" PRIu64 ",\"kicks\":%" PRIu64,
 		G.jumps, G.jump_entries, G.settles, G.returns_total, G.used_len_nonzero, G.kicks);
@@ -1932,7 +2075,7 @@ usage(void)
 	fprintf(stderr,
 		"usage: ferry-evilguest --socket PATH --mac MAC --dst MAC [--rpc PATH --port NAME]\n"
 		"         [--seed N] [--duration S] [--mode on|auto|off] [--event-idx 0|1] [--ring N]\n"
-		"         [--rate POSTINGS_PER_S] [--hotplug] [--abrupt] [--report FILE]\n"
+		"         [--rate POSTINGS_PER_S] [--hotplug] [--migration] [--abrupt] [--report FILE]\n"
 		"       ferry-evilguest --verify PCAP --report-in FILE [--mac MAC] [--report FILE]\n");
 	exit(2);
 }
@@ -1946,7 +2089,7 @@ main(int argc, char **argv)
 		{ "duration", 1, NULL, 't' }, { "mode", 1, NULL, 'M' }, { "event-idx", 1, NULL, 'e' },
 		{ "ring", 1, NULL, 'n' }, { "rate", 1, NULL, 'R' }, { "hotplug", 0, NULL, 'H' },
 		{ "abrupt", 0, NULL, 'A' }, { "report", 1, NULL, 'o' }, { "verify", 1, NULL, 'V' },
-		{ "report-in", 1, NULL, 'I' }, { NULL, 0, NULL, 0 } };
+		{ "report-in", 1, NULL, 'I' }, { "migration", 0, NULL, 'G' }, { NULL, 0, NULL, 0 } };
 	const char *vpcap = NULL, *rin = NULL;
 	int c;
 
@@ -1981,6 +2124,7 @@ main(int argc, char **argv)
 		case 'R': G.rate = (unsigned)atoi(optarg); break;
 		case 'H': G.hotplug = true; break;
 		case 'A': G.abrupt = true; break;
+		case 'G': G.migration = true; break;
 		case 'o': G.report_path = optarg; break;
 		case 'V': vpcap = optarg; break;
 		case 'I': rin = optarg; break;
@@ -2028,6 +2172,7 @@ main(int argc, char **argv)
 	uint64_t start = now_ns(), end = start + (uint64_t)(G.duration * 1e9);
 	uint64_t next_settle = start + 700000000u, next_jump = start + 1500000000u;
 	uint64_t half = start + (end - start) / 2;
+	unsigned mig_step = 0;
 	double tokens = 0;
 	uint64_t last = start;
 	while (!G.dead && now_ns() < end) {
@@ -2047,6 +2192,8 @@ main(int argc, char **argv)
 			next_settle = now_ns() + 300000000u + rn(900000000u);
 			if (G.hotplug && !G.hotplugged && t >= half)
 				hotplug();
+			while (G.migration && mig_step < 3 && t >= start + (end - start) * (mig_step + 1) / 4)
+				migration_step(mig_step++);
 			if (t >= next_jump && G.mode != M_OFF && G.rpc_path != NULL) {
 				avail_jump();
 				next_jump = now_ns() + 1000000000u + rn(2000000000u);

@@ -7,7 +7,9 @@
 # empty, outside memory, INDIRECT|NEXT, straddling, huge, looping, next beyond, writable), chains shorter
 # than the virtio-net header, heads beyond the ring, the same head twice, avail idx jumping thousands
 # ahead, descriptors rewritten right after they are posted (TOCTOU), and a memory table changed while
-# the rings run (hot-plug). Port vm1 (server, access VLAN 10) forwards to a net_pcap port "cap" (same
+# the rings run (hot-plug), and a live migration's dirty log (switched on, replaced 300 times under
+# traffic, switched off: the used ring's page marked exactly while logging) and SEND_RARP (one RARP
+# frame). Port vm1 (server, access VLAN 10) forwards to a net_pcap port "cap" (same
 # VLAN, the destination MAC pinned there).
 #
 # For each zero_copy mode — "on" and "auto" (ferry's own dequeue, needs --iova-mode=va) and "off"
@@ -109,9 +111,9 @@ phase() {   # phase NAME MODE FERRYD_BINARY NSEEDS
 		seed=$((SEED + i))
 		flags=()
 		# the first guest of a phase leaves abruptly (heads outstanding, maybe lent), the second
-		# changes its memory table mid-run
+		# changes its memory table mid-run and goes through a live migration's dirty logging
 		[ "$i" = 0 ] && [ "$n" -gt 1 ] && flags+=(--abrupt)
-		[ "$i" = 1 ] && [ "$HOTPLUG" = 1 ] && flags+=(--hotplug)
+		[ "$i" = 1 ] && [ "$HOTPLUG" = 1 ] && flags+=(--hotplug --migration)
 		# ring sizes: 256, a small one (chain budgets), the largest the guest lays out
 		[ "$i" = 2 ] && flags+=(--ring 64)
 		[ "$i" = 3 ] && flags+=(--ring 512)
