@@ -245,6 +245,20 @@ zc_hold(struct ferry_port *p, bool on)
 	p->zc_held = on;
 }
 
+/* From the first of ferry's queues; with none, rte_vhost reads the rings and announces itself. */
+static void
+zc_announce(struct ferry_port *p, const uint8_t *mac)
+{
+	for (uint16_t q = 0; q < FERRY_MAX_QUEUES; q++) {
+		if (p->zcq[q] == NULL)
+			continue;
+		ferry_zcq_announce(p->zcq[q], mac);
+		FERRY_LOG(INFO, "port %s: guest %02x:%02x:%02x:%02x:%02x:%02x arrived (live migration): "
+			  "announcing it", p->conf.name, mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
+		return;
+	}
+}
+
 static struct ferry_port *
 zc_port_of_msg(int vid)
 {
@@ -279,12 +293,8 @@ zc_post_msg(int vid, void *msg)
 	if (req == VHU_SET_MEM_TABLE)
 		zc_mem_refresh(p, vid);
 	zc_hold(p, false);
-	if (req == VHU_SEND_RARP && p->zcq[0] != NULL) {
-		const uint8_t *mac = (const uint8_t *)msg + VHU_PAYLOAD;
-		ferry_zcq_announce(p->zcq[0], mac);
-		FERRY_LOG(INFO, "port %s: guest %02x:%02x:%02x:%02x:%02x:%02x arrived (live migration): "
-			  "announcing it", p->conf.name, mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
-	}
+	if (req == VHU_SEND_RARP)
+		zc_announce(p, (const uint8_t *)msg + VHU_PAYLOAD);
 	return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
 }
 
