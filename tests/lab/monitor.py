@@ -50,20 +50,7 @@ def main():
     done = set()
     try:
         while True:
-            # QMP events (e.g. DEVICE_DELETED) arrive between requests: read them without blocking
-            q.s.setblocking(False)
-            try:
-                while True:
-                    line = q.f.readline()
-                    if not line:
-                        break
-                    r = json.loads(line)
-                    if "event" in r:
-                        log("event %s %s" % (r["event"], json.dumps(r.get("data", {}))))
-            except (BlockingIOError, OSError, ValueError):
-                pass
-            finally:
-                q.s.setblocking(True)
+            q.drain(0)   # QMP events (e.g. DEVICE_DELETED) arrive between requests
             for name in sorted(os.listdir(reqdir)):
                 if not name.endswith(".req") or name in done:
                     continue

@@ -259,6 +259,7 @@ vm_boot() {
 	[ -n "$incoming" ] && extra+=(-incoming "$incoming")
 	VM_RUN[$name]=$(( ${VM_RUN[$name]:-0} + 1 ))
 	VM_LOG[$name]=$Q_DIR/$name.${VM_RUN[$name]}.serial.log
+	[ -n "${FERRY_QEMU_DEBUG:-}" ] && extra+=(-d "$FERRY_QEMU_DEBUG" -D "$Q_DIR/$name.${VM_RUN[$name]}.qemu-debug.log")
 	qemu-system-x86_64 -M "q35,memory-backend=mem" "${Q_ACCEL_ARGS[@]}" -m "$mem" -smp "$smp" \
 		-nodefaults -no-user-config -display none \
 		-object "memory-backend-memfd,id=mem,size=${mem}M,share=on" \

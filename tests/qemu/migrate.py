@@ -6,8 +6,11 @@ Usage: migrate.py SRC_QMP DST_QMP URI [TIMEOUT_S]
 Prints a progress line every 0.5 s (status, RAM transferred / remaining, dirty-sync rounds), then
 one line "MIGRATE-RESULT status=completed total_ms=N downtime_ms=N setup_ms=N mbytes=N
 dirty_syncs=N dest=running". Exits 0 if the migration completed and the destination runs, 1 if not
-(the source is then left running: QEMU resumes it after a failed migration).
+(the source is then left running: QEMU resumes it after a failed migration). The destination's
+QMP events (RESUME, STOP, RESET, SHUTDOWN with its reason...) are printed as "dest event: ...", so
+a destination that exits says why.
 """
+import json
 import os
 import sys
 import time
@@ -19,7 +22,9 @@ from qmp import Qmp  # noqa: E402
 def main():
     src_path, dst_path, uri = sys.argv[1:4]
     limit = float(sys.argv[4]) if len(sys.argv) > 4 else 60.0
-    src, dst = Qmp(src_path), Qmp(dst_path)
+    src = Qmp(src_path)
+    dst = Qmp(dst_path, on_event=lambda name, data: print("dest event: %s %s" % (
+        name, json.dumps(data, sort_keys=True)), flush=True))
     # a local socket: no reason to throttle (QEMU 7.2's default limit is 32 MiB/s)
     src.ok("migrate-set-parameters", **{"max-bandwidth": 4 << 30, "downtime-limit": 300})
     src.ok("migrate", uri=uri)
@@ -37,14 +42,19 @@ def main():
         print("migrate: %-9s %6.1f s  transferred %6.1f MB  remaining %6.1f MB  dirty-syncs %d" % (
             st, time.monotonic() - t0, ram.get("transferred", 0) / 1e6,
             ram.get("remaining", 0) / 1e6, ram.get("dirty-sync-count", 0)), flush=True)
+        dst.drain(0)
         time.sleep(0.5)
     dest = "?"
     if st == "completed":   # the destination resumes on its own once the last state arrived
-        for _ in range(100):
-            dest = dst.ok("query-status").get("status", "?")
-            if dest == "running":
-                break
-            time.sleep(0.1)
+        try:
+            for _ in range(100):
+                dest = dst.ok("query-status").get("status", "?")
+                if dest == "running":
+                    break
+                time.sleep(0.1)
+        except (OSError, EOFError):
+            dest = "gone"
+            dst.drain()
     print("MIGRATE-RESULT status=%s total_ms=%s downtime_ms=%s setup_ms=%s mbytes=%.1f "
           "dirty_syncs=%s dest=%s%s" % (
               st, info.get("total-time", "?"), info.get("downtime", "?"),

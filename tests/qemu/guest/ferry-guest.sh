@@ -7,6 +7,19 @@ log() { echo "FERRY-LOG [$(cut -d' ' -f1 /proc/uptime)] $*"; }
 fail() { echo "FERRY-FAIL $*"; exit 1; }
 uptime_s() { cut -d' ' -f1 /proc/uptime; }
 
+# heartbeat [SECONDS]: forever, every SECONDS (default 1) a line "HB <uptime> tx=N rx=N
+# irq=<virtio vector>:<count>,...": whether the guest lives, sends, receives and takes its
+# virtio interrupts (run it in the background)
+heartbeat() {
+	local s=/sys/class/net/eth0/statistics
+	while :; do
+		echo "HB $(uptime_s) tx=$(cat $s/tx_packets) rx=$(cat $s/rx_packets) irq=$(awk '
+			/virtio/ && !/config/ { n = 0; for (i = 2; i <= NF && $i ~ /^[0-9]+$/; i++) n += $i
+				printf "%s%s:%d", sep, $NF, n; sep = "," }' /proc/interrupts)"
+		sleep "${1:-1}"
+	done
+}
+
 # wait_peer IP [SECONDS]: until IP answers a ping (default 30 s)
 wait_peer() {
 	local t0 now
