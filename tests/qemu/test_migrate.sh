@@ -18,8 +18,8 @@
 # (announced >= 1) and a capture port on the VLAN saw RARPs from m's MAC; the longest gap in a's
 # ping replies across migration 2 stays under 3 s (the announce moves m's MAC at once; without it
 # a's pings would go to the paused source's port until it is deleted); m's console heartbeat
-# (uptime, eth0 tx/rx, virtio interrupts; a prints one too) shows up in each destination QEMU's log — the guest lives there, and its
-# kernel messages would reach the log.
+# (uptime, eth0 tx/rx, virtio interrupts; a prints one too) shows up in each destination QEMU's
+# log: the guest lives there, and its kernel messages would reach the log.
 # MIGRATE_ZC=off (or auto): the same migrations with the given zero_copy mode, as a control; the
 # lending checks are then skipped.
 set -u
