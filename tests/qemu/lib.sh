@@ -45,7 +45,8 @@ q_init() {   # q_init NAME
 	trap 'q_fail "interrupted"' INT TERM
 	trap 'q_fail "time limit of ${Q_LIMIT}s reached"' USR1
 	[ -x "$FERRYD" ] || { echo "FAIL: qemu/$Q_NAME: $FERRYD not built"; exit 1; }
-	command -v qemu-system-x86_64 >/dev/null || { echo "FAIL: qemu/$Q_NAME: qemu-system-x86_64 missing (run tests/qemu/run.sh)"; exit 1; }
+	q_pick_qemu
+	command -v "$Q_QEMU" >/dev/null || { echo "FAIL: qemu/$Q_NAME: $Q_QEMU missing (run tests/qemu/run.sh)"; exit 1; }
 	command -v jq >/dev/null || { echo "FAIL: qemu/$Q_NAME: jq missing (run tests/qemu/run.sh)"; exit 1; }
 	if [ -z "${FERRY_QEMU_GUEST:-}" ]; then
 		FERRY_QEMU_GUEST=$("$Q_HERE/build-guest.sh" | tail -n1) ||
@@ -76,6 +77,18 @@ q_reap_previous() {
 
 q_track() { Q_PIDS+=("$1"); echo "$1" >> "$Q_DIR/pids"; }
 
+# FERRY_QEMU_ENV=FILE: run another QEMU, named as tests/lab/setup.sh names it (QEMU=, QEMU_MODULE_DIR=,
+# QEMU_DATA=), e.g. /var/cache/ferry-lab/qemu.env for the lab's QEMU 10. Default: the installed one.
+q_pick_qemu() {
+	local QEMU=qemu-system-x86_64 QEMU_DATA= d
+	[ -z "${FERRY_QEMU_ENV:-}" ] || . "$FERRY_QEMU_ENV" ||
+		{ echo "FAIL: qemu/$Q_NAME: cannot read $FERRY_QEMU_ENV"; exit 1; }
+	Q_QEMU=$QEMU Q_QEMU_ARGS=()
+	[ -z "${QEMU_MODULE_DIR:-}" ] || export QEMU_MODULE_DIR   # (global: every QEMU started needs it)
+	for d in $QEMU_DATA; do Q_QEMU_ARGS+=(-L "$d"); done
+	Q_QEMU_MAJOR=$("$Q_QEMU" --version 2>/dev/null | sed -n 's/^QEMU emulator version \([0-9]*\)\..*/\1/p')
+}
+
 q_pick_accel() {
 	Q_ACCEL=${FERRY_QEMU_ACCEL:-auto}
 	if [ "$Q_ACCEL" = auto ]; then
@@ -83,8 +96,8 @@ q_pick_accel() {
 	fi
 	case $Q_ACCEL in
 	kvm) Q_ACCEL_ARGS=(-accel kvm -cpu host); Q_NIC_EXTRA= ;;
-	# QEMU 7.2 + TCG + vhost-user + MSI-X crashes QEMU (msix vector notifiers): legacy INTx
-	*) Q_ACCEL_ARGS=(-accel tcg); Q_NIC_EXTRA=,vectors=0 ;;
+	# QEMU 7.2 + TCG + vhost-user + MSI-X crashes QEMU (msix vector notifiers): legacy INTx there
+	*) Q_ACCEL_ARGS=(-accel tcg); Q_NIC_EXTRA=; [ "${Q_QEMU_MAJOR:-0}" -ge 8 ] || Q_NIC_EXTRA=,vectors=0 ;;
 	esac
 }
 
@@ -260,7 +273,7 @@ vm_boot() {
 	VM_RUN[$name]=$(( ${VM_RUN[$name]:-0} + 1 ))
 	VM_LOG[$name]=$Q_DIR/$name.${VM_RUN[$name]}.serial.log
 	[ -n "${FERRY_QEMU_DEBUG:-}" ] && extra+=(-d "$FERRY_QEMU_DEBUG" -D "$Q_DIR/$name.${VM_RUN[$name]}.qemu-debug.log")
-	qemu-system-x86_64 -M "q35,memory-backend=mem" "${Q_ACCEL_ARGS[@]}" -m "$mem" -smp "$smp" \
+	"$Q_QEMU" "${Q_QEMU_ARGS[@]}" -M "q35,memory-backend=mem" "${Q_ACCEL_ARGS[@]}" -m "$mem" -smp "$smp" \
 		-nodefaults -no-user-config -display none \
 		-object "memory-backend-memfd,id=mem,size=${mem}M,share=on" \
 		-chardev "socket,id=vhu,path=$sock$copt" \
