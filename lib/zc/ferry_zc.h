@@ -171,9 +171,10 @@ void ferry_zcq_retire(struct ferry_zcq *q);
 int ferry_zcq_remap(struct ferry_zcq *q, struct ferry_zc_mem *mem);
 /* Live migration and memory changes. rte_vhost swaps or maps the dirty log, and re-reads ring
  * addresses, while it handles SET_LOG_BASE, SET_FEATURES (VHOST_F_LOG_ALL), SET_VRING_ADDR and
- * SET_MEM_TABLE under its own ring locks, which ferry's dequeue does not take: hold takes the queue out of the datapath (returns
- * once no burst is inside; PMDs skip it until release) with rte_vhost's ring indexes synced,
- * release puts it back, dirty-logging its used ring writes from then on if log. */
+ * SET_MEM_TABLE under its own ring locks, which ferry's dequeue does not take. hold takes the
+ * queue out of the datapath (returns once no burst is inside; PMDs skip it until release) with
+ * rte_vhost's ring indexes synced; release puts it back, dirty-logging its used ring writes from
+ * then on if log. */
 void ferry_zcq_hold(struct ferry_zcq *q);
 void ferry_zcq_release(struct ferry_zcq *q, bool log);
 /* The guest moved here (QEMU's SEND_RARP after a live migration; rte_vhost would inject the RARP
