@@ -48,6 +48,14 @@ void sw_vhost_bind(struct ferry_switch *sw);
 void sw_post(struct ferry_switch *sw, enum sw_event ev, uint16_t idx, uint16_t q, int flags);
 void sw_handle_events(struct ferry_switch *sw);
 void sw_vhost_forget(struct ferry_switch *sw, struct ferry_port *p);
+struct ferry_port *sw_port_of_vid(int vid);   /* the port a vid's callbacks act on, or NULL */
+
+/* switch_vhost_zc.c: ferry's own dequeue of guest TX rings (vhost thread) */
+struct rte_vhost_user_extern_ops;
+extern const struct rte_vhost_user_extern_ops sw_zc_msg_ops;
+void sw_zc_device_up(struct ferry_port *p, int vid, uint16_t nr);
+void sw_zc_ring_up(struct ferry_port *p, int vid, uint16_t vring);
+void sw_zc_device_down(struct ferry_port *p);
 
 /* switch_zc.c */
 void sw_zc_port_join(struct ferry_switch *sw, struct ferry_port *p);
