@@ -7,6 +7,7 @@ const char *const ferry_drop_names[FERRY_DROP_MAX] = {
 	[FERRY_DROP_INVALID_SRC] = "invalid_src",
 	[FERRY_DROP_SPOOF] = "spoof",
 	[FERRY_DROP_VLAN] = "vlan",
+	[FERRY_DROP_VLAN_HOP] = "vlan_hop",
 	[FERRY_DROP_ADMIN_DOWN] = "admin_down",
 	[FERRY_DROP_NO_DEST] = "no_dest",
 	[FERRY_DROP_TX_FULL] = "tx_full",

@@ -36,6 +36,7 @@ enum ferry_drop {
 	FERRY_DROP_INVALID_SRC,  /* multicast, broadcast or all-zero source MAC */
 	FERRY_DROP_SPOOF,        /* source MAC not the port's, or a MAC pinned to another port */
 	FERRY_DROP_VLAN,         /* ingress: VLAN the port does not carry */
+	FERRY_DROP_VLAN_HOP,     /* an inner tag would become the outer one (doc/semantics.md, "Tags") */
 	FERRY_DROP_ADMIN_DOWN,   /* port administratively down */
 	FERRY_DROP_NO_DEST,      /* nowhere to go: unicast back to ingress, or empty flood set */
 	FERRY_DROP_TX_FULL,      /* egress queue or guest ring full */

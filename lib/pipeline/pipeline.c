@@ -45,9 +45,11 @@ stage_filter(struct ferry_pmd *pmd, struct burst *b, struct ferry_port *in,
 			drop(pmd, b, in, m, (enum ferry_drop)(bad - 1));
 			continue;
 		}
-		uint16_t vlan = ferry_vlan_ingress(&pol->vlan, pk->tagged, pk->tci & 0xfff);
-		if (unlikely(vlan == FERRY_VLAN_NONE)) {
-			drop(pmd, b, in, m, FERRY_DROP_VLAN);
+		uint16_t vlan = ferry_vlan_ingress(&pol->vlan, pk->tagged, pk->tci & 0xfff,
+						   pk->inner_tag);
+		if (unlikely(vlan >= FERRY_VLAN_HOP)) {   /* FERRY_VLAN_HOP or FERRY_VLAN_NONE */
+			drop(pmd, b, in, m,
+			     vlan == FERRY_VLAN_HOP ? FERRY_DROP_VLAN_HOP : FERRY_DROP_VLAN);
 			continue;
 		}
 		if (unlikely(ferry_mac_is_group(pk->src) || pk->src == 0)) {
@@ -137,6 +139,10 @@ forward_unicast(struct ferry_pmd *pmd, struct burst *b, struct ferry_port *in, u
 		drop(pmd, b, in, m, FERRY_DROP_NO_DEST);
 		return;
 	}
+	if (unlikely(ferry_vlan_egress_hop(&pol->vlan, b->vlan[i], b->pk[i].inner_tag))) {
+		drop(pmd, b, in, m, FERRY_DROP_VLAN_HOP);
+		return;
+	}
 	if (unlikely(ferry_pkt_vlan_edit(m, b->pk[i].tagged,
 					 ferry_vlan_egress_tagged(&pol->vlan, b->vlan[i]),
 					 b->vlan[i]) < 0)) {
@@ -158,7 +164,9 @@ send_shared(struct ferry_pmd *pmd, struct rte_mbuf *m, const uint16_t *ports, ui
 }
 
 /* Broadcast, multicast, unknown unicast: every other port of the VLAN. Ports wanting the frame
- * tagged share one mbuf, ports wanting it untagged share another (a copy): at most one copy. */
+ * tagged share one mbuf, ports wanting it untagged share another (a copy): at most one copy.
+ * A frame with an inner tag skips the untagged ports (ferry_vlan_egress_hop); if that leaves
+ * none, it is dropped as `vlan_hop`. */
 static void
 forward_flood(struct ferry_pmd *pmd, struct burst *b, struct ferry_port *in, uint16_t i)
 {
@@ -166,6 +174,7 @@ forward_flood(struct ferry_pmd *pmd, struct burst *b, struct ferry_port *in, uin
 	uint16_t tagged[FERRY_MAX_PORTS], untagged[FERRY_MAX_PORTS], nt = 0, nu = 0;
 	uint16_t vlan = b->vlan[i];
 	struct rte_mbuf *m = b->m[i], *mu;
+	bool hop = false;
 
 	for (uint16_t j = 0; j < dp->n_slots; j++) {
 		struct ferry_port *p = __atomic_load_n(&dp->ports[j], __ATOMIC_ACQUIRE);
@@ -174,11 +183,13 @@ forward_flood(struct ferry_pmd *pmd, struct burst *b, struct ferry_port *in, uin
 			continue;
 		if (ferry_vlan_egress_tagged(&pol->vlan, vlan))
 			tagged[nt++] = j;
-		else
+		else if (likely(!b->pk[i].inner_tag))
 			untagged[nu++] = j;
+		else
+			hop = true;
 	}
 	if (nt + nu == 0) {
-		drop(pmd, b, in, m, FERRY_DROP_NO_DEST);
+		drop(pmd, b, in, m, hop ? FERRY_DROP_VLAN_HOP : FERRY_DROP_NO_DEST);
 		return;
 	}
 	mu = m;

@@ -20,8 +20,9 @@ struct ferry_pkt {
 	uint64_t dst;
 	uint64_t src;
 	uint16_t tci;      /* outer tag, host order; valid if tagged */
-	uint8_t tagged;    /* the frame data carries an outer 802.1Q/802.1ad tag */
-	uint8_t pad[5];
+	uint8_t tagged;    /* the frame data carries an outer tag (TPID 0x8100, 0x88a8 or 0x9100) */
+	uint8_t inner_tag; /* tagged, and the ethertype after the outer tag is a tag TPID too */
+	uint8_t pad[4];
 };
 
 static inline bool
@@ -36,13 +37,22 @@ ferry_fdb_key(uint64_t mac, uint16_t vlan)
 	return mac | ((uint64_t)vlan << 48);
 }
 
+/* The tag TPIDs (doc/semantics.md, "Tags"): 802.1Q C-tag, 802.1ad S-tag, and 0x9100, the
+ * pre-standard QinQ S-tag many switches still read as a VLAN tag. A frame whose outer ethertype is
+ * one of them is tagged; one that has another right after its outer tag carries an inner tag. */
+#define FERRY_TPID_QINQ_OLD 0x9100
+
 static inline bool
 ferry_ethertype_is_vlan(uint16_t be_type)
 {
-	return be_type == RTE_BE16(RTE_ETHER_TYPE_VLAN) || be_type == RTE_BE16(RTE_ETHER_TYPE_QINQ);
+	return be_type == RTE_BE16(RTE_ETHER_TYPE_VLAN) ||
+	       be_type == RTE_BE16(RTE_ETHER_TYPE_QINQ) ||
+	       be_type == RTE_BE16(FERRY_TPID_QINQ_OLD);
 }
 
-/* Parse the first segment's Ethernet header. Returns 0, or FERRY_DROP_RUNT + 1 (a drop reason + 1). */
+/* Parse the first segment's Ethernet header: MACs, the outer tag and whether an inner tag follows
+ * it (the 2 bytes after the outer tag, inside the 18 bytes a tagged header needs anyway).
+ * Returns 0, or FERRY_DROP_RUNT + 1 (a drop reason + 1). */
 static inline int
 ferry_pkt_parse(struct rte_mbuf *m, struct ferry_pkt *p)
 {
@@ -60,13 +70,15 @@ ferry_pkt_parse(struct rte_mbuf *m, struct ferry_pkt *p)
 	if (ferry_ethertype_is_vlan(type)) {
 		if (unlikely(m->data_len < RTE_ETHER_HDR_LEN + RTE_VLAN_HLEN))
 			return FERRY_DROP_RUNT + 1;
-		uint16_t tci;
-		memcpy(&tci, d + 14, 2);
-		p->tci = rte_be_to_cpu_16(tci);
+		uint16_t tag[2];
+		memcpy(tag, d + 14, 4);
+		p->tci = rte_be_to_cpu_16(tag[0]);
 		p->tagged = 1;
+		p->inner_tag = ferry_ethertype_is_vlan(tag[1]);
 	} else {
 		p->tci = 0;
 		p->tagged = 0;
+		p->inner_tag = 0;
 	}
 	return 0;
 }
@@ -86,7 +98,9 @@ ferry_pkt_vlan_push(struct rte_mbuf *m, uint16_t tci)
 }
 
 /* Make the frame leave with an 802.1Q tag (TPID 0x8100, VID = vlan, the PCP/DEI of a tag it came
- * with) or untagged. The mbuf must not be shared. Returns 0, or -1 if there is no headroom for a tag. */
+ * with) or untagged. The mbuf must not be shared. Returns 0, or -1 if there is no headroom for a tag.
+ * Untagged is only for a frame without an inner tag (ferry_vlan_egress_hop): popping the outer tag
+ * of one with an inner tag would expose that tag, a VLAN the frame was never classified in. */
 static inline int
 ferry_pkt_vlan_edit(struct rte_mbuf *m, bool tagged_in, bool tag_out, uint16_t vlan)
 {

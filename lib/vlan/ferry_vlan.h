@@ -4,15 +4,19 @@
  * (the default trunk). access N: untagged (or priority-tagged, VID 0) frames belong to VLAN N,
  * tagged frames are dropped, frames leave untagged. trunk: tagged frames belong to their VID if it is
  * allowed, untagged frames to the native VLAN if one is set (else dropped); frames of the native VLAN
- * leave untagged, all others tagged. Only the outer tag is looked at: an inner tag is payload. */
+ * leave untagged, all others tagged. Only the outer tag classifies: an inner tag is payload, but
+ * one must never become the outer tag (doc/semantics.md, "Tags"): a priority tag followed by a tag
+ * is dropped at ingress (FERRY_VLAN_HOP), and a frame with an inner tag never leaves untagged. */
 #ifndef FERRY_VLAN_H
 #define FERRY_VLAN_H
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <rte_branch_prediction.h>
 #include <rte_common.h>
 
-#define FERRY_VLAN_NONE 0xffff
+#define FERRY_VLAN_NONE 0xffff   /* ingress: drop `vlan` */
+#define FERRY_VLAN_HOP  0xfffe   /* ingress: drop `vlan_hop` (a priority tag in front of a tag) */
 
 enum ferry_vlan_mode { FERRY_VLAN_TRUNK, FERRY_VLAN_ACCESS };
 
@@ -40,18 +44,24 @@ ferry_vlan_member(const struct ferry_vlan_policy *p, uint16_t vlan)
 	return (p->member[vlan >> 6] >> (vlan & 63)) & 1;
 }
 
-/* Ingress: the VLAN a frame belongs to, or FERRY_VLAN_NONE (drop). tagged/vid from the outer tag. */
+/* Ingress: the VLAN a frame belongs to, FERRY_VLAN_NONE or FERRY_VLAN_HOP (drop; both are above
+ * every VID). tagged/vid from the outer tag; inner_tag: a tag TPID follows the outer tag. A
+ * priority-tagged frame (VID 0) with an inner tag is refused on every port: once its priority
+ * tag is popped, the inner tag would classify it again, downstream, into a VLAN the sender chose. */
 static inline uint16_t
-ferry_vlan_ingress(const struct ferry_vlan_policy *p, bool tagged, uint16_t vid)
+ferry_vlan_ingress(const struct ferry_vlan_policy *p, bool tagged, uint16_t vid, bool inner_tag)
 {
 	uint16_t v;
 
-	if (!tagged || vid == 0)
+	if (!tagged || vid == 0) {
+		if (unlikely(inner_tag))
+			return FERRY_VLAN_HOP;
 		v = p->untagged_vlan;
-	else if (p->access)
+	} else if (p->access) {
 		return FERRY_VLAN_NONE;
-	else
+	} else {
 		v = vid;
+	}
 	if (v == FERRY_VLAN_NONE || !ferry_vlan_member(p, v))
 		return FERRY_VLAN_NONE;
 	return v;
@@ -62,6 +72,15 @@ static inline bool
 ferry_vlan_egress_tagged(const struct ferry_vlan_policy *p, uint16_t vlan)
 {
 	return vlan != p->untagged_vlan;
+}
+
+/* Egress: true if the frame must not leave this port (drop `vlan_hop`): it has an inner tag and
+ * `vlan` leaves here untagged, so the inner tag would become the outer one. Tagged egress is
+ * fine: the outer tag is rewritten to `vlan` and the inner tag stays payload (QinQ passthrough). */
+static inline bool
+ferry_vlan_egress_hop(const struct ferry_vlan_policy *p, uint16_t vlan, bool inner_tag)
+{
+	return inner_tag && !ferry_vlan_egress_tagged(p, vlan);
 }
 
 #endif

@@ -9,10 +9,10 @@ access_port(void)
 	struct ferry_vlan_policy p;
 
 	ferry_vlan_policy_build(&c, &p);
-	CHECK(ferry_vlan_ingress(&p, false, 0) == 10);
-	CHECK(ferry_vlan_ingress(&p, true, 0) == 10);            /* priority tag */
-	CHECK(ferry_vlan_ingress(&p, true, 10) == FERRY_VLAN_NONE);
-	CHECK(ferry_vlan_ingress(&p, true, 20) == FERRY_VLAN_NONE);
+	CHECK(ferry_vlan_ingress(&p, false, 0, false) == 10);
+	CHECK(ferry_vlan_ingress(&p, true, 0, false) == 10);            /* priority tag */
+	CHECK(ferry_vlan_ingress(&p, true, 10, false) == FERRY_VLAN_NONE);
+	CHECK(ferry_vlan_ingress(&p, true, 20, false) == FERRY_VLAN_NONE);
 	CHECK(ferry_vlan_member(&p, 10) && !ferry_vlan_member(&p, 11) && !ferry_vlan_member(&p, 0));
 	CHECK(!ferry_vlan_egress_tagged(&p, 10));
 }
@@ -25,10 +25,10 @@ trunk_with_native(void)
 	struct ferry_vlan_policy p;
 
 	ferry_vlan_policy_build(&c, &p);
-	CHECK(ferry_vlan_ingress(&p, false, 0) == 10);
-	CHECK(ferry_vlan_ingress(&p, true, 20) == 20);
-	CHECK(ferry_vlan_ingress(&p, true, 10) == 10);            /* native may also come tagged */
-	CHECK(ferry_vlan_ingress(&p, true, 40) == FERRY_VLAN_NONE);
+	CHECK(ferry_vlan_ingress(&p, false, 0, false) == 10);
+	CHECK(ferry_vlan_ingress(&p, true, 20, false) == 20);
+	CHECK(ferry_vlan_ingress(&p, true, 10, false) == 10);            /* native may also come tagged */
+	CHECK(ferry_vlan_ingress(&p, true, 40, false) == FERRY_VLAN_NONE);
 	CHECK(!ferry_vlan_egress_tagged(&p, 10) && ferry_vlan_egress_tagged(&p, 30));
 }
 
@@ -40,9 +40,9 @@ trunk_without_native_drops_untagged(void)
 	struct ferry_vlan_policy p;
 
 	ferry_vlan_policy_build(&c, &p);
-	CHECK(ferry_vlan_ingress(&p, false, 0) == FERRY_VLAN_NONE);
-	CHECK(ferry_vlan_ingress(&p, true, 0) == FERRY_VLAN_NONE);
-	CHECK(ferry_vlan_ingress(&p, true, 20) == 20);
+	CHECK(ferry_vlan_ingress(&p, false, 0, false) == FERRY_VLAN_NONE);
+	CHECK(ferry_vlan_ingress(&p, true, 0, false) == FERRY_VLAN_NONE);
+	CHECK(ferry_vlan_ingress(&p, true, 20, false) == 20);
 	CHECK(ferry_vlan_egress_tagged(&p, 20));
 }
 
@@ -53,9 +53,9 @@ default_trunk_all(void)
 	struct ferry_vlan_policy p;
 
 	ferry_vlan_policy_build(&c, &p);
-	CHECK(ferry_vlan_ingress(&p, false, 0) == 0);
-	CHECK(ferry_vlan_ingress(&p, true, 1) == 1 && ferry_vlan_ingress(&p, true, 4094) == 4094);
-	CHECK(ferry_vlan_ingress(&p, true, 4095) == FERRY_VLAN_NONE);
+	CHECK(ferry_vlan_ingress(&p, false, 0, false) == 0);
+	CHECK(ferry_vlan_ingress(&p, true, 1, false) == 1 && ferry_vlan_ingress(&p, true, 4094, false) == 4094);
+	CHECK(ferry_vlan_ingress(&p, true, 4095, false) == FERRY_VLAN_NONE);
 	CHECK(!ferry_vlan_egress_tagged(&p, 0) && ferry_vlan_egress_tagged(&p, 5));
 }
 
