@@ -12,11 +12,11 @@
 #define VLAN_HDR_LEN  18
 #define TPID_8021Q    0x8100
 #define TPID_8021AD   0x88a8
+#define TPID_QINQ_OLD 0x9100      /* "Tags and VLAN hopping": a tag TPID like the other two */
 #define TCI_VID_MASK  0x0fff
 #define TCI_PRIO_MASK 0xf000      /* PCP and DEI: preserved on egress */
-/* The TPID of every egress tag. doc/semantics.md step 7 says "tagged with VID = VLAN" and names
- * PCP/DEI as what a tagged frame keeps; the model reads that as: egress tags are 802.1Q, also for
- * a frame that arrived with an 802.1ad (0x88a8) outer tag. (ferryd currently keeps 0x88a8.) */
+/* The TPID of every egress tag: doc/semantics.md step 7, "TPID 0x8100, whatever TPID it arrived
+ * with" (0x88a8 and 0x9100 outer tags leave as 802.1Q tags). */
 #define EGRESS_TPID   TPID_8021Q
 
 const char *const model_drop_names[MODEL_DROP_COUNT] = {
@@ -24,6 +24,7 @@ const char *const model_drop_names[MODEL_DROP_COUNT] = {
 	[MODEL_DROP_INVALID_SRC] = "invalid_src",
 	[MODEL_DROP_SPOOF] = "spoof",
 	[MODEL_DROP_VLAN] = "vlan",
+	[MODEL_DROP_VLAN_HOP] = "vlan_hop",
 	[MODEL_DROP_ADMIN_DOWN] = "admin_down",
 	[MODEL_DROP_NO_DEST] = "no_dest",
 };
@@ -133,7 +134,8 @@ struct model {
 
 /* A frame's outer Ethernet/VLAN header (step 1). */
 struct l2 {
-	bool tagged;            /* outer ethertype 0x8100 or 0x88a8 */
+	bool tagged;            /* outer ethertype a tag TPID: 0x8100, 0x88a8 or 0x9100 */
+	bool inner;             /* tagged, and the ethertype after the outer tag is a tag TPID too */
 	uint16_t tci;
 	const uint8_t *dst, *src;
 };
@@ -157,16 +159,22 @@ is_group_mac(const uint8_t *mac)
 	return mac[0] & 1;
 }
 
+static bool
+is_tag_tpid(uint16_t type)
+{
+	return type == TPID_8021Q || type == TPID_8021AD || type == TPID_QINQ_OLD;
+}
+
 /* Step 1: false for a runt. */
 static bool
 parse_l2(const struct model_frame *f, struct l2 *h)
 {
 	if (f->len < ETH_HDR_LEN)
 		return false;
-	uint16_t type = get16(f->data + 12);
-	h->tagged = type == TPID_8021Q || type == TPID_8021AD;
+	h->tagged = is_tag_tpid(get16(f->data + 12));
 	if (h->tagged && f->len < VLAN_HDR_LEN)
 		return false;
+	h->inner = h->tagged && is_tag_tpid(get16(f->data + 16));
 	h->tci = h->tagged ? get16(f->data + 14) : 0;
 	h->dst = f->data;
 	h->src = f->data + 6;
@@ -210,6 +218,8 @@ check_ingress(const struct model *m, int p, const struct model_frame *f, struct 
 		return MODEL_DROP_ADMIN_DOWN;
 	if (!parse_l2(f, h))
 		return MODEL_DROP_RUNT;
+	if (h->tagged && (h->tci & TCI_VID_MASK) == 0 && h->inner)   /* priority tag + tag */
+		return MODEL_DROP_VLAN_HOP;
 	*vlan = ingress_vlan(pc, h);
 	if (*vlan < 0)
 		return MODEL_DROP_VLAN;
@@ -291,21 +301,39 @@ can_egress(const struct model *m, int q, int vlan)
 	return !m->cfg[q].admin_down && model_port_carries(&m->cfg[q], vlan);
 }
 
-/* Step 6, with the destination looked up in the FDB as it was when the burst began. */
+/* Step 6's hop rule: a frame with an inner tag never leaves a port where its VLAN is untagged. */
+static bool
+would_hop(const struct model *m, int q, const struct l2 *h, int vlan)
+{
+	return h->inner && vlan == model_port_untagged_vlan(&m->cfg[q]);
+}
+
+/* Step 6, with the destination looked up in the FDB as it was when the burst began. Sets
+ * *withheld if a port was left out by the hop rule (the frame's drop reason if it went nowhere). */
 static int
 forward(struct model *m, int p, const struct model_frame *f, const struct l2 *h, int vlan,
-	struct model_fate *fate)
+	struct model_fate *fate, bool *withheld)
 {
 	const struct fdb_entry *e = fdb_find(&m->fdb, h->dst, vlan);
 
+	*withheld = false;
 	if (!is_group_mac(h->dst) && e != NULL) {
 		if (e->port == p || !can_egress(m, e->port, vlan))
 			return 0;
+		if (would_hop(m, e->port, h, vlan)) {
+			*withheld = true;
+			return 0;
+		}
 		return send_to(m, e->port, f, h, vlan, fate);
 	}
-	for (int q = 0; q < m->n_ports; q++)
-		if (q != p && can_egress(m, q, vlan) && send_to(m, q, f, h, vlan, fate) != 0)
+	for (int q = 0; q < m->n_ports; q++) {
+		if (q == p || !can_egress(m, q, vlan))
+			continue;
+		if (would_hop(m, q, h, vlan))
+			*withheld = true;
+		else if (send_to(m, q, f, h, vlan, fate) != 0)
 			return -1;
+	}
 	return 0;
 }
 
@@ -323,6 +351,7 @@ process_burst(struct model *m, int p, size_t first, size_t n)
 		const struct model_frame *f = &io->in[i];
 		struct model_fate *fate = &io->fate[i];
 		struct l2 h;
+		bool withheld;
 
 		memset(fate, 0, sizeof(*fate));
 		fate->verdict = check_ingress(m, p, f, &h, &fate->vlan);
@@ -332,11 +361,11 @@ process_burst(struct model *m, int p, size_t first, size_t n)
 		}
 		pending[n_pending].mac = h.src;
 		pending[n_pending++].vlan = fate->vlan;
-		if (forward(m, p, f, &h, fate->vlan, fate) != 0)
+		if (forward(m, p, f, &h, fate->vlan, fate, &withheld) != 0)
 			return -1;
 		if (fate->n_out == 0) {
-			fate->verdict = MODEL_DROP_NO_DEST;
-			io->drops[MODEL_DROP_NO_DEST]++;
+			fate->verdict = withheld ? MODEL_DROP_VLAN_HOP : MODEL_DROP_NO_DEST;
+			io->drops[fate->verdict]++;
 		}
 	}
 	for (size_t i = 0; i < n_pending; i++)

@@ -173,7 +173,8 @@ pkt_build(uint8_t *buf, const struct frame_spec *fs)
 		off += put_tag(buf + off, fs->tpid ? fs->tpid : TPID_8021Q,
 			       (uint16_t)(fs->pcp << 13 | fs->dei << 12 | (fs->vid & 0xfff)));
 	if (fs->inner)
-		off += put_tag(buf + off, TPID_8021Q, fs->inner_vid & 0xfff);
+		off += put_tag(buf + off, fs->inner_tpid ? fs->inner_tpid : TPID_8021Q,
+			       fs->inner_vid & 0xfff);
 	put16(buf + off, fs->ipv6 ? ETHERTYPE_IPV6 : ETHERTYPE_IPV4);
 	off += 2;
 

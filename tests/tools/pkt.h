@@ -12,6 +12,7 @@
 
 #define TPID_8021Q   0x8100
 #define TPID_8021AD  0x88a8
+#define TPID_QINQ    0x9100      /* pre-standard QinQ: a tag TPID to ferry (doc/semantics.md) */
 
 /* A MAC address literal: MAC(0x52, 0x54, 0, 0, 0, 1). */
 #define MAC(a, b, c, d, e, f) ((const uint8_t[6]){ a, b, c, d, e, f })
@@ -26,7 +27,8 @@ struct frame_spec {
 	uint16_t vid;
 	uint8_t pcp;
 	bool dei;
-	bool inner;              /* a second (inner) 0x8100 tag after the outer one */
+	bool inner;              /* a second (inner) tag after the outer one */
+	uint16_t inner_tpid;     /* inner tag TPID, 0 = 0x8100 */
 	uint16_t inner_vid;
 	bool ipv6, tcp;          /* TCP is replaced by UDP for group destinations */
 	uint32_t len;            /* frame length; raised to fit the headers */

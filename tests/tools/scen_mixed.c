@@ -1,7 +1,8 @@
 /* scen_mixed.c — the "mixed" pcap replay scenario: 100 000 pseudo-random frames (seeded) over
  * five ports (a trunk with native VLAN, two access ports, a trunk of all VLANs, a default port)
  * from ~200 stations: unicast, broadcast, IPv4/IPv6 multicast, unknown unicast, VLANs allowed and
- * not, invalid and spoofed sources, runts, and occasional MAC moves. Only the model computes the
+ * not, invalid and spoofed sources, runts, occasional MAC moves, outer tags of every TPID, and
+ * inner tags (QinQ on trunks, priority tag + tag everywhere). Only the model computes the
  * expected output; scenario_mixed_check asserts that the traffic exercised what it should. */
 #include <string.h>
 
@@ -118,6 +119,27 @@ encode_vlan(struct mixed *mx, struct frame_spec *fs, int port, int vlan)
 	fs->dei = fs->tagged && below(mx, 20) == 0;
 }
 
+/* Now and then an outer 802.1ad or 0x9100 tag instead of 802.1Q, and an inner tag of any TPID
+ * behind a tag (QinQ) or behind a priority tag put in front of an untagged frame (a VLAN hop). */
+static void
+encode_tags(struct mixed *mx, struct frame_spec *fs)
+{
+	static const uint16_t tpid[] = { TPID_8021Q, TPID_8021AD, TPID_QINQ };
+
+	if (fs->tagged && below(mx, 8) == 0)
+		fs->tpid = tpid[below(mx, 3)];
+	if (below(mx, 40) != 0)
+		return;
+	if (!fs->tagged) {
+		fs->tagged = true;
+		fs->vid = 0;
+		fs->tpid = tpid[below(mx, 3)];
+	}
+	fs->inner = true;
+	fs->inner_tpid = tpid[below(mx, 3)];
+	fs->inner_vid = (uint16_t)below(mx, 4096);
+}
+
 /* Untagged-equivalent length 60..1510, mostly small; a tag adds 4 (so every frame, in or out,
  * stays <= 1514 bytes). */
 static uint32_t
@@ -191,7 +213,8 @@ mixed_frame(struct mixed *mx)
 	memcpy(src, s->mac, 6);
 	choose_traffic(mx, s, &fs, dst, src, &port, &vlan);
 	encode_vlan(mx, &fs, port, vlan);
-	fs.len = random_len(mx) + (fs.tagged ? 4 : 0);
+	encode_tags(mx, &fs);
+	fs.len = random_len(mx) + (fs.tagged ? 4 : 0) + (fs.inner ? 4 : 0);   /* pkt_build caps */
 	sc_send(mx->sc, mx->sc->port[port].name, &fs);
 }
 

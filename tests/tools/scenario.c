@@ -249,15 +249,29 @@ count_event_drops(const struct scenario *sc, int p, enum model_drop reason)
 	return n;
 }
 
+/* A tag TPID (0x8100, 0x88a8, 0x9100) at offset off of a frame of len bytes. */
+static bool
+tag_at(const struct model_frame *f, uint32_t off)
+{
+	if (f->len < off + 2)
+		return false;
+	unsigned type = (unsigned)(f->data[off] << 8 | f->data[off + 1]);
+	return type == TPID_8021Q || type == TPID_8021AD || type == TPID_QINQ;
+}
+
 static void
 describe_frame_encoding(struct text *t, const struct model_frame *f)
 {
 	if (f->len >= 16 && f->data[12] == 0x81 && f->data[13] == 0x00) {
 		unsigned tci = (unsigned)(f->data[14] << 8 | f->data[15]);
 		text_add(t, "tagged vid %u pcp %u%s", tci & 0xfff, tci >> 13, tci & 0x1000 ? " dei" : "");
+	} else if (tag_at(f, 12)) {
+		text_add(t, "tpid 0x%02x%02x (not 802.1Q)", f->data[12], f->data[13]);
 	} else {
 		text_add(t, "untagged");
 	}
+	if (tag_at(f, 16))
+		text_add(t, " + inner tag");
 }
 
 static void
@@ -287,13 +301,12 @@ describe_egress(struct text *t, const struct expectation *e)
 	}
 }
 
-/* The bytes the expectation says must leave: the input without its outer tag, plus the expected
- * 802.1Q tag if any. */
+/* The bytes the expectation says must leave: the input without its outer tag (any tag TPID), plus
+ * the expected 802.1Q tag if any. An inner tag stays, as payload. */
 static uint32_t
 expected_bytes(const struct model_frame *in, const struct egress *g, uint8_t *out)
 {
-	bool tagged = in->len >= 18 && ((in->data[12] == 0x81 && in->data[13] == 0x00) ||
-					 (in->data[12] == 0x88 && in->data[13] == 0xa8));
+	bool tagged = in->len >= 18 && tag_at(in, 12);
 	uint32_t body = tagged ? 16 : 12, n = 12;
 
 	memcpy(out, in->data, 12);

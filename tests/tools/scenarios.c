@@ -351,10 +351,11 @@ build_edge(struct scenario *sc)
 	EXPECT_OUT(sc, e, TAGGED("def", 20, 0));
 
 	/* double tags: only the outer one counts, the inner one is payload. An 802.1ad outer tag
-	 * leaves as an 802.1Q tag where the egress is tagged (model.c, EGRESS_TPID). */
+	 * leaves as an 802.1Q tag where the egress is tagged (model.c, EGRESS_TPID); where VLAN 10
+	 * is untagged (vm1, vm2) it does not leave at all: the inner tag would be outermost. */
 	e = SEND(sc, "uplink", .dst = BCAST, .src = u1, .tagged = true, .tpid = TPID_8021AD, .vid = 10,
 		 .pcp = 3, .inner = true, .inner_vid = 20);
-	EXPECT_OUT(sc, e, UNTAGGED("vm1"), UNTAGGED("vm2"), TAGGED("def", 10, 3));
+	EXPECT_OUT(sc, e, TAGGED("def", 10, 3));
 	e = SEND(sc, "def", .dst = BCAST, .src = HOST(0x0d), .tagged = true, .vid = 20, .inner = true,
 		 .inner_vid = 10);
 	EXPECT_OUT(sc, e, TAGGED("uplink", 20, 0));
@@ -438,6 +439,166 @@ build_admin_down(struct scenario *sc)
 	EXPECT_DROPS(sc, "vm1", MODEL_DROP_NO_DEST, 1);
 }
 
+/* The tag TPIDs (doc/semantics.md, "Tags and VLAN hopping"). */
+static const uint16_t tpids[] = { TPID_8021Q, TPID_8021AD, TPID_QINQ };
+#define N_TPIDS (sizeof(tpids) / sizeof(tpids[0]))
+
+/* Security issue #21 item 2: a guest on an access port cannot leave its VLAN with tags. Every
+ * TPID as the outer tag, priority-tagged or not, followed by every TPID or not, and truncated.
+ * uplink's native VLAN is the guests' VLAN 10, so whatever vm1 gets accepted leaves it untagged:
+ * popping a priority tag there must never put an inner tag on the wire. */
+static void
+build_vlan_hop(struct scenario *sc)
+{
+	const uint8_t *a = VM(1), *h20 = HOST(0x20);
+	size_t e;
+
+	port_access(sc_port(sc, "vm1"), 10);
+	port_access(sc_port(sc, "vm2"), 10);
+	port_access(sc_port(sc, "vm20"), 20);
+	port_trunk(sc_port(sc, "uplink"), ALLOWED(10, 20), 10);
+	port_trunk(sc_port(sc, "tr"), ALLOWED(10, 20), 0);
+
+	/* the issue's PoC: priority tag, then an 802.1Q tag with VID 20 (old ferryd: VLAN 20 on
+	 * uplink, since the priority tag was popped for the native VLAN) */
+	e = SEND(sc, "vm1", .dst = BCAST, .src = a, .tagged = true, .vid = 0, .inner = true,
+		 .inner_vid = 20);
+	EXPECT_DROP(sc, e, MODEL_DROP_VLAN_HOP);
+	e = SEND(sc, "vm1", .dst = BCAST, .src = a);
+	EXPECT_OUT(sc, e, UNTAGGED("vm2"), UNTAGGED("uplink"), TAGGED("tr", 10, 0));
+	e = SEND(sc, "uplink", .dst = BCAST, .src = h20, .tagged = true, .vid = 20);
+	EXPECT_OUT(sc, e, UNTAGGED("vm20"), TAGGED("tr", 20, 0));
+
+	for (size_t i = 0; i < N_TPIDS; i++) {
+		uint16_t t = tpids[i];
+		sc_next_round(sc);
+		/* a priority tag of any TPID: VLAN 10, the tag removed or rewritten as 802.1Q */
+		e = SEND(sc, "vm1", .dst = BCAST, .src = a, .tagged = true, .tpid = t, .vid = 0,
+			 .pcp = 5);
+		EXPECT_OUT(sc, e, UNTAGGED("vm2"), UNTAGGED("uplink"), TAGGED("tr", 10, 5));
+		e = SEND(sc, "vm1", .dst = BCAST, .src = a, .tagged = true, .tpid = t, .vid = 0,
+			 .truncate = true, .trunc_len = 18);             /* shortest priority-tagged */
+		EXPECT_OUT(sc, e, UNTAGGED("vm2"), UNTAGGED("uplink"), TAGGED("tr", 10, 0));
+		/* tagged with another VID, with the access VID, with an inner tag: VID != 0 */
+		e = SEND(sc, "vm1", .dst = BCAST, .src = a, .tagged = true, .tpid = t, .vid = 20);
+		EXPECT_DROP(sc, e, MODEL_DROP_VLAN);
+		e = SEND(sc, "vm1", .dst = BCAST, .src = a, .tagged = true, .tpid = t, .vid = 10);
+		EXPECT_DROP(sc, e, MODEL_DROP_VLAN);
+		e = SEND(sc, "vm1", .dst = BCAST, .src = a, .tagged = true, .tpid = t, .vid = 20,
+			 .inner = true, .inner_vid = 10);
+		EXPECT_DROP(sc, e, MODEL_DROP_VLAN);
+		/* a priority tag followed by a tag of any TPID, a second priority tag, or a tag
+		 * whose TCI is cut off */
+		for (size_t k = 0; k < N_TPIDS; k++) {
+			e = SEND(sc, "vm1", .dst = BCAST, .src = a, .tagged = true, .tpid = t, .vid = 0,
+				 .pcp = 3, .inner = true, .inner_tpid = tpids[k], .inner_vid = 20);
+			EXPECT_DROP(sc, e, MODEL_DROP_VLAN_HOP);
+		}
+		e = SEND(sc, "vm1", .dst = BCAST, .src = a, .tagged = true, .tpid = t, .vid = 0,
+			 .inner = true, .inner_tpid = t, .inner_vid = 0);
+		EXPECT_DROP(sc, e, MODEL_DROP_VLAN_HOP);
+		e = SEND(sc, "vm1", .dst = BCAST, .src = a, .tagged = true, .tpid = t, .vid = 0,
+			 .inner = true, .inner_tpid = tpids[(i + 1) % N_TPIDS], .inner_vid = 20,
+			 .truncate = true, .trunc_len = 18);
+		EXPECT_DROP(sc, e, MODEL_DROP_VLAN_HOP);
+		/* a truncated tag header of any TPID */
+		for (uint32_t len = 14; len < 18; len++)
+			EXPECT_DROP(sc, SEND(sc, "vm1", .dst = BCAST, .src = a, .tagged = true, .tpid = t,
+					     .vid = 0, .truncate = true, .trunc_len = len),
+				    MODEL_DROP_RUNT);
+	}
+
+	sc_next_round(sc);
+	e = SEND(sc, "vm1", .dst = h20, .src = a, .tagged = true, .vid = 0, .inner = true,
+		 .inner_vid = 20);                                   /* the PoC, unicast */
+	EXPECT_DROP(sc, e, MODEL_DROP_VLAN_HOP);
+	e = SEND(sc, "vm1", .dst = h20, .src = a);                /* h20 is known in VLAN 20 only */
+	EXPECT_OUT(sc, e, UNTAGGED("vm2"), UNTAGGED("uplink"), TAGGED("tr", 10, 0));
+
+	EXPECT_DROPS(sc, "vm1", MODEL_DROP_VLAN, 3 * N_TPIDS);
+	EXPECT_DROPS(sc, "vm1", MODEL_DROP_VLAN_HOP, 2 + (N_TPIDS + 2) * N_TPIDS);
+	EXPECT_DROPS(sc, "vm1", MODEL_DROP_RUNT, 4 * N_TPIDS);
+}
+
+/* Trunks and the native VLAN with every TPID: tagged frames with an inner tag are QinQ carried in
+ * their VLAN, leaving tagged ports with the outer tag rewritten and the inner one untouched, and
+ * never leaving a port where their VLAN is untagged (an access port, a native VLAN): that would
+ * pop the outer tag and put the inner one on the wire. */
+static void
+build_vlan_qinq(struct scenario *sc)
+{
+	const uint8_t *h1 = HOST(1), *h2 = HOST(2), *h3 = HOST(3), *v10 = VM(10);
+	size_t e;
+
+	port_trunk(sc_port(sc, "up"), ALLOWED(10, 20), 10);
+	port_trunk(sc_port(sc, "tr"), ALLOWED(10, 20, 30), 0);
+	port_access(sc_port(sc, "vm10"), 10);
+	port_access(sc_port(sc, "vm20"), 20);
+	port_access(sc_port(sc, "vm30"), 30);
+
+	e = SEND(sc, "up", .dst = BCAST, .src = h1);
+	EXPECT_OUT(sc, e, TAGGED("tr", 10, 0), UNTAGGED("vm10"));
+	e = SEND(sc, "up", .dst = BCAST, .src = h2, .tagged = true, .vid = 20);
+	EXPECT_OUT(sc, e, TAGGED("tr", 20, 0), UNTAGGED("vm20"));
+	e = SEND(sc, "vm10", .dst = BCAST, .src = v10);
+	EXPECT_OUT(sc, e, UNTAGGED("up"), TAGGED("tr", 10, 0));
+	for (size_t i = 0; i < N_TPIDS; i++) {
+		uint16_t t = tpids[i];
+		/* from the trunk without native VLAN */
+		e = SEND(sc, "tr", .dst = BCAST, .src = h3, .tagged = true, .tpid = t, .vid = 20,
+			 .pcp = 3);
+		EXPECT_OUT(sc, e, TAGGED("up", 20, 3), UNTAGGED("vm20"));
+		e = SEND(sc, "tr", .dst = BCAST, .src = h3, .tagged = true, .tpid = t, .vid = 10,
+			 .inner = true, .inner_vid = 20);     /* up's native VLAN: untagged there */
+		EXPECT_DROP(sc, e, MODEL_DROP_VLAN_HOP);
+		e = SEND(sc, "tr", .dst = BCAST, .src = h3, .tagged = true, .tpid = t, .vid = 20,
+			 .pcp = 1, .inner = true, .inner_tpid = t, .inner_vid = 30);
+		EXPECT_OUT(sc, e, TAGGED("up", 20, 1));    /* not vm20 */
+		e = SEND(sc, "tr", .dst = BCAST, .src = h3, .tagged = true, .tpid = t, .vid = 30,
+			 .inner = true, .inner_tpid = tpids[(i + 1) % N_TPIDS], .inner_vid = 10);
+		EXPECT_DROP(sc, e, MODEL_DROP_VLAN_HOP);
+		e = SEND(sc, "tr", .dst = BCAST, .src = h3, .tagged = true, .tpid = t, .vid = 0);
+		EXPECT_DROP(sc, e, MODEL_DROP_VLAN);       /* no native VLAN */
+		e = SEND(sc, "tr", .dst = BCAST, .src = h3, .tagged = true, .tpid = t, .vid = 0,
+			 .inner = true, .inner_vid = 20);
+		EXPECT_DROP(sc, e, MODEL_DROP_VLAN_HOP);   /* checked before the native VLAN */
+		e = SEND(sc, "tr", .dst = BCAST, .src = h3, .tagged = true, .tpid = t, .vid = 40);
+		EXPECT_DROP(sc, e, MODEL_DROP_VLAN);
+		/* from the trunk with native VLAN 10 */
+		e = SEND(sc, "up", .dst = BCAST, .src = h1, .tagged = true, .tpid = t, .vid = 0,
+			 .pcp = 2);
+		EXPECT_OUT(sc, e, TAGGED("tr", 10, 2), UNTAGGED("vm10"));
+		e = SEND(sc, "up", .dst = BCAST, .src = h1, .tagged = true, .tpid = t, .vid = 10,
+			 .inner = true, .inner_vid = 20);     /* double tag from the native VLAN */
+		EXPECT_OUT(sc, e, TAGGED("tr", 10, 0));    /* not vm10 */
+		e = SEND(sc, "up", .dst = BCAST, .src = h2, .tagged = true, .tpid = t, .vid = 20,
+			 .pcp = 7, .inner = true, .inner_tpid = TPID_8021AD, .inner_vid = 10);
+		EXPECT_OUT(sc, e, TAGGED("tr", 20, 7));    /* not vm20 */
+		e = SEND(sc, "up", .dst = BCAST, .src = h1, .tagged = true, .tpid = t, .vid = 0,
+			 .inner = true, .inner_tpid = t, .inner_vid = 20);
+		EXPECT_DROP(sc, e, MODEL_DROP_VLAN_HOP);
+	}
+
+	sc_next_round(sc);                                         /* unicast, all learned */
+	e = SEND(sc, "tr", .dst = v10, .src = h3, .tagged = true, .vid = 10, .inner = true,
+		 .inner_vid = 20);
+	EXPECT_DROP(sc, e, MODEL_DROP_VLAN_HOP);
+	e = SEND(sc, "tr", .dst = v10, .src = h3, .tagged = true, .tpid = TPID_QINQ, .vid = 10);
+	EXPECT_OUT(sc, e, UNTAGGED("vm10"));
+	e = SEND(sc, "tr", .dst = h1, .src = h3, .tagged = true, .tpid = TPID_QINQ, .vid = 10,
+		 .inner = true, .inner_tpid = TPID_QINQ, .inner_vid = 20);   /* native on up */
+	EXPECT_DROP(sc, e, MODEL_DROP_VLAN_HOP);
+	e = SEND(sc, "tr", .dst = h2, .src = h3, .tagged = true, .tpid = TPID_8021AD, .vid = 20,
+		 .inner = true, .inner_tpid = TPID_QINQ, .inner_vid = 5);    /* tagged on up */
+	EXPECT_OUT(sc, e, TAGGED("up", 20, 0));
+	e = SEND(sc, "vm10", .dst = h1, .src = v10);
+	EXPECT_OUT(sc, e, UNTAGGED("up"));
+
+	EXPECT_DROPS(sc, "tr", MODEL_DROP_VLAN_HOP, 3 * N_TPIDS + 2);
+	EXPECT_DROPS(sc, "tr", MODEL_DROP_VLAN, 2 * N_TPIDS);
+	EXPECT_DROPS(sc, "up", MODEL_DROP_VLAN_HOP, N_TPIDS);
+}
+
 const struct scenario_def scenario_defs[] = {
 	{ "learning", "unknown unicast floods, learned destinations go to one port", build_learning, NULL },
 	{ "flooding", "broadcast floods the VLAN, never back to the ingress port", build_flooding, NULL },
@@ -448,6 +609,10 @@ const struct scenario_def scenario_defs[] = {
 	{ "mac_move", "a MAC moves between ports; traffic follows", build_mac_move, NULL },
 	{ "edge", "runts, double tags, invalid and spoofed sources", build_edge, NULL },
 	{ "admin_down", "an admin-down port receives and forwards nothing", build_admin_down, NULL },
+	{ "vlan_hop", "access ports: every TPID, priority tags, stacked tags (#21 PoC)", build_vlan_hop,
+	  NULL },
+	{ "vlan_qinq", "trunks, native VLAN: every TPID, inner tags never exposed", build_vlan_qinq,
+	  NULL },
 	{ "mixed", "100000 random frames over 5 ports, checked by the model only",
 	  scenario_mixed_build, scenario_mixed_check },
 	{ NULL, NULL, NULL, NULL },
