@@ -5,7 +5,11 @@
  *   - every guest-writable word (avail idx, ring entries, descriptors) is read exactly once into a
  *     local before it is checked and used — no double fetch;
  *   - chain walks are bounded by the table size (loops), nested indirect tables, device-writable
- *     buffers, a segment limit and a length limit are all errors.
+ *     buffers, a segment limit and a length limit are all errors;
+ *   - every descriptor read counts against FERRY_VQ_MAX_LINKS, empty ones (also limited on their
+ *     own, FERRY_VQ_MAX_EMPTY) and the one naming an indirect table included: a chain costs at
+ *     most that many descriptor reads whatever the ring size, a burst of FERRY_BURST chains at
+ *     most FERRY_BURST x FERRY_VQ_MAX_LINKS.
  * The used ring is only ever written (ferry keeps its own indexes), so a guest scribbling on it
  * hurts only itself. Pure C over <linux/virtio_ring.h>: unit-tested and fuzzed without a vhost
  * device (tests/unit/test_virtq.c, tests/fuzz/fuzz_virtq.c). */
@@ -19,6 +23,16 @@
 #define FERRY_GMEM_MAX_REGIONS 8       /* VHOST_MEMORY_MAX_NREGIONS */
 #define FERRY_VQ_MAX_SEGS      64      /* buffer pieces per frame (Linux sends at most ~19) */
 #define FERRY_VQ_MAX_FRAME     16384   /* bytes after the virtio-net header */
+/* The cost of a chain, in descriptors read. Empty descriptors carry no piece, so FERRY_VQ_MAX_SEGS
+ * never bounded them: a valid frame behind 65 535 of them (a ring of 32768 plus an indirect
+ * table) took ~170 us. Now a chain may hold FERRY_VQ_MAX_EMPTY of them (drivers post none; ferry's
+ * own hostile-guest tests post up to 3), and the walk reads at most FERRY_VQ_MAX_LINKS
+ * descriptors: 64 pieces, the one naming an indirect table, 8 empty ones. A chain of empty
+ * descriptors is refused at its 9th: it costs about what a normal 2-descriptor frame costs; any
+ * chain costs at most 73 reads, 1.1x the largest frame a driver may post anyway (64 pieces), and
+ * so does a burst of FERRY_BURST chains. tests/unit/test_virtq.c (link_bound) measures it. */
+#define FERRY_VQ_MAX_EMPTY     8
+#define FERRY_VQ_MAX_LINKS     (FERRY_VQ_MAX_SEGS + 1 + FERRY_VQ_MAX_EMPTY)
 
 enum ferry_vq_err {
 	FERRY_VQ_OK = 0,
@@ -31,6 +45,7 @@ enum ferry_vq_err {
 	FERRY_VQ_ELONG,       /* too many pieces or too many bytes */
 	FERRY_VQ_ESHORT,      /* shorter than the virtio-net header */
 	FERRY_VQ_EDUP,        /* head already in flight (posted twice) */
+	FERRY_VQ_ELINKS,      /* more than FERRY_VQ_MAX_EMPTY empty or FERRY_VQ_MAX_LINKS descriptors */
 	FERRY_VQ_ERR_MAX
 };
 extern const char *const ferry_vq_err_names[FERRY_VQ_ERR_MAX];
@@ -81,6 +96,7 @@ struct ferry_vseg {
 struct ferry_vchain {
 	uint32_t len;
 	uint16_t n;
+	uint32_t links;          /* descriptors the walk read (also when it failed) */
 	struct ferry_vseg seg[FERRY_VQ_MAX_SEGS];
 };
 

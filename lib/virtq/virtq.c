@@ -14,6 +14,7 @@ const char *const ferry_vq_err_names[FERRY_VQ_ERR_MAX] = {
 	[FERRY_VQ_ELONG] = "too_long",
 	[FERRY_VQ_ESHORT] = "too_short",
 	[FERRY_VQ_EDUP] = "duplicate",
+	[FERRY_VQ_ELINKS] = "too_many_links",
 };
 
 int
@@ -90,20 +91,22 @@ enter_indirect(const struct ferry_gmem_map *m, const struct vring_desc *d,
 	return FERRY_VQ_OK;
 }
 
-enum ferry_vq_err
-ferry_vq_chain(const struct ferry_vring *vr, const struct ferry_gmem_map *m, uint16_t head,
-	       struct ferry_vchain *c)
+/* The walk itself; *links counts the descriptors read (kept in a register, stored once). */
+static inline enum ferry_vq_err
+chain_walk(const struct ferry_vring *vr, const struct ferry_gmem_map *m, uint16_t head,
+	   struct ferry_vchain *c, uint32_t *links)
 {
 	const struct vring_desc *tab = vr->desc;
-	uint32_t tsize = vr->size, budget = vr->size, idx = head;
+	uint32_t tsize = vr->size, budget = vr->size, idx = head, k = 0, empty = 0;
 	bool indirect = false;
 	enum ferry_vq_err rc;
 
-	c->n = 0;
-	c->len = 0;
 	if (head >= vr->size)
 		return FERRY_VQ_EHEAD;
 	for (;;) {
+		if (k == FERRY_VQ_MAX_LINKS)
+			return FERRY_VQ_ELINKS;   /* checked before a read: at most the bound */
+		*links = ++k;
 		struct vring_desc d = desc_read(&tab[idx]);
 		if (d.flags & VRING_DESC_F_INDIRECT) {
 			if (indirect)
@@ -117,8 +120,12 @@ ferry_vq_chain(const struct ferry_vring *vr, const struct ferry_gmem_map *m, uin
 		}
 		if (d.flags & VRING_DESC_F_WRITE)
 			return FERRY_VQ_EWRITE;
-		if (d.len != 0 && (rc = add_buffer(c, m, d.addr, d.len)) != FERRY_VQ_OK)
+		if (d.len == 0) {
+			if (++empty > FERRY_VQ_MAX_EMPTY)
+				return FERRY_VQ_ELINKS;
+		} else if ((rc = add_buffer(c, m, d.addr, d.len)) != FERRY_VQ_OK) {
 			return rc;
+		}
 		if (!(d.flags & VRING_DESC_F_NEXT))
 			return FERRY_VQ_OK;
 		if (--budget == 0)
@@ -127,6 +134,20 @@ ferry_vq_chain(const struct ferry_vring *vr, const struct ferry_gmem_map *m, uin
 		if (idx >= tsize)
 			return FERRY_VQ_ENEXT;
 	}
+}
+
+enum ferry_vq_err
+ferry_vq_chain(const struct ferry_vring *vr, const struct ferry_gmem_map *m, uint16_t head,
+	       struct ferry_vchain *c)
+{
+	uint32_t links = 0;
+	enum ferry_vq_err rc;
+
+	c->n = 0;
+	c->len = 0;
+	rc = chain_walk(vr, m, head, c, &links);
+	c->links = links;
+	return rc;
 }
 
 enum ferry_vq_err

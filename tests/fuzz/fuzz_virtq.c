@@ -6,17 +6,26 @@
  * event words are all the fuzzer's. Each region is its own exact-size allocation, so ASan reports
  * any access outside guest memory.
  *
- * For every avail entry the target runs ferry_vq_chain, ferry_vq_chain_pull(12) and
- * ferry_vq_chain_read like the transmit path would, and aborts unless:
+ * For every avail entry the target runs ferry_vq_chain, ferry_vq_chain_pull(hdr_len: 10 or 12,
+ * as negotiated) and ferry_vq_chain_read like the transmit path would, and aborts unless:
  *   - every segment lies inside one region, is non-empty, n <= FERRY_VQ_MAX_SEGS, the segment
  *     lengths sum to the chain length and that stays within the limits;
+ *   - the walk read at most FERRY_VQ_MAX_LINKS descriptors (empty ones included) and exactly as
+ *     many as the reference walk;
  *   - the result agrees with a reference walk written here with 128-bit address arithmetic
  *     (same error, in the same order of checks, and the same GPA pieces when OK);
- *   - the bytes read are the guest bytes the descriptors name, with the header pulled off.
- * Then the used ring is filled and published, and ferry_vring_need_call consulted.
+ *   - the bytes read are the guest bytes the descriptors name, with the header pulled off (the
+ *     header may be split over descriptors; ferry reads none of its fields: no offload is
+ *     negotiated, so flags, gso_type and the rest are the fuzzer's and must change nothing).
+ * Then the used ring is filled and published, and ferry_vring_need_call consulted. Then, if the
+ * input asks, the ring is resized: mapped again on the same memory with another size (the same
+ * addresses, or a layout for the new size), ferry's indexes carried over, and the avail entries
+ * not yet taken are walked on the new ring — heads and slots beyond the new size included.
  *
- * Input: header[6] = ring size (1 << (h0 % 9)), h1 = regions (1 + h1 % 4) | 0x80 event idx,
- * h2..h3 = first avail index, h4..h5 = first used index; then per region 8 bytes = mode, fill
+ * Input: header[8] = ring size (1 << (h0 % 9)), h1 = regions (1 + h1 % 4) | 0x80 event idx,
+ * h2..h3 = first avail index, h4..h5 = first used index, h6 = resize (low nibble < 9: new size
+ * 1 << it; 0x10: header of 10 bytes, else 12; 0x20: the new ring laid out for its size, else at
+ * the old addresses), h7 = entries taken before the resize; then per region 8 bytes = mode, fill
  * byte, size - 1 (le16), position (le32); then guest memory, region after region (the rest of a
  * region holds its fill byte). The ring sits at the start of region 0: desc table, then avail,
  * then used (4-aligned). Build and run: tests/fuzz/run.sh. Seeds: FUZZ_VIRTQ_SEEDS=dir fuzz_virtq
@@ -28,10 +37,9 @@
 #include <string.h>
 #include "ferry_virtq.h"
 
-#define HDR_LEN   6
+#define HDR_LEN   8
 #define SPEC_LEN  8
 #define MAX_REGS  4
-#define NET_HDR   12
 #define LIMIT     (FERRY_VQ_MAX_FRAME + 64)
 
 enum { M_ABS, M_ADJ, M_TOP, M_GAP };
@@ -110,7 +118,7 @@ struct piece {
 };
 
 struct ref_chain {
-	uint32_t n, len;
+	uint32_t n, len, reads;   /* reads: descriptors read */
 	struct piece p[FERRY_VQ_MAX_SEGS];
 };
 
@@ -145,15 +153,18 @@ static enum ferry_vq_err
 ref_chain(uint64_t desc_gpa, uint32_t qsz, uint16_t head, struct ref_chain *rc)
 {
 	uint64_t tab = desc_gpa;
-	uint32_t tsize = qsz, idx = head, links = 0;
+	uint32_t tsize = qsz, idx = head, links = 0, empty = 0;
 	bool indirect = false;
 	enum ferry_vq_err e;
 
-	rc->n = rc->len = 0;
+	rc->n = rc->len = rc->reads = 0;
 	if (head >= qsz)
 		return FERRY_VQ_EHEAD;
 	for (;;) {
 		struct vring_desc d;
+		if (rc->reads == FERRY_VQ_MAX_LINKS)   /* no descriptor read past the bound */
+			return FERRY_VQ_ELINKS;
+		rc->reads++;
 		const uint8_t *p = ref_one(tab + 16ull * idx, 16);
 		if (p == NULL)
 			fail("reference: table entry not mapped", head);
@@ -171,6 +182,8 @@ ref_chain(uint64_t desc_gpa, uint32_t qsz, uint16_t head, struct ref_chain *rc)
 		}
 		if (d.flags & VRING_DESC_F_WRITE)
 			return FERRY_VQ_EWRITE;
+		if (d.len == 0 && ++empty > FERRY_VQ_MAX_EMPTY)
+			return FERRY_VQ_ELINKS;
 		if (d.len != 0 && (e = ref_add(rc, d.addr, d.len)) != FERRY_VQ_OK)
 			return e;
 		if (!(d.flags & VRING_DESC_F_NEXT))
@@ -228,7 +241,8 @@ check_bytes(const struct ferry_vchain *c, const uint8_t *want, uint32_t len, uin
 }
 
 static void
-one_chain(const struct ferry_vring *vr, uint64_t desc_gpa, uint16_t head, uint32_t *used_len)
+one_chain(const struct ferry_vring *vr, uint64_t desc_gpa, uint16_t head, uint32_t hdr,
+	  uint32_t *used_len)
 {
 	struct ferry_vchain c;
 	struct ref_chain rc;
@@ -243,6 +257,8 @@ one_chain(const struct ferry_vring *vr, uint64_t desc_gpa, uint16_t head, uint32
 			ferry_vq_err_names[e], ferry_vq_err_names[want]);
 		fail("ferry_vq_chain disagrees with the reference walk", head);
 	}
+	if (c.links > FERRY_VQ_MAX_LINKS || c.links != rc.reads)
+		fail("ferry_vq_chain: descriptors read beyond the bound or unlike the reference", head);
 	if (e != FERRY_VQ_OK)
 		return;
 	check_segments(&c, LIMIT, head);
@@ -264,21 +280,78 @@ one_chain(const struct ferry_vring *vr, uint64_t desc_gpa, uint16_t head, uint32
 	check_bytes(&c, want_bytes, c.len, head);
 
 	uint32_t before = c.len;
-	e = ferry_vq_chain_pull(&c, NET_HDR);
-	if (before < NET_HDR) {
+	e = ferry_vq_chain_pull(&c, hdr);
+	if (before < hdr) {
 		if (e != FERRY_VQ_ESHORT)
 			fail("ferry_vq_chain_pull: short chain not refused", head);
-	} else if (before - NET_HDR > FERRY_VQ_MAX_FRAME) {
+	} else if (before - hdr > FERRY_VQ_MAX_FRAME) {
 		if (e != FERRY_VQ_ELONG)
 			fail("ferry_vq_chain_pull: long frame not refused", head);
 	} else {
-		if (e != FERRY_VQ_OK || c.len != before - NET_HDR)
+		if (e != FERRY_VQ_OK || c.len != before - hdr)
 			fail("ferry_vq_chain_pull: wrong result", head);
 		check_segments(&c, FERRY_VQ_MAX_FRAME, head);
-		check_bytes(&c, want_bytes + NET_HDR, c.len, head);
+		check_bytes(&c, want_bytes + hdr, c.len, head);
 		*used_len = before;
 	}
 	free(want_bytes);
+}
+
+/* Take up to `take` avail entries of vr (its table at desc_gpa), walk each, give it back. */
+static void
+run_ring(struct ferry_vring *vr, uint64_t desc_gpa, uint32_t hdr, uint16_t take)
+{
+	uint16_t n = ferry_vring_avail_count(vr), old_used = vr->last_used;
+	uint16_t claimed = (uint16_t)(vr->avail->idx - vr->last_avail);
+
+	if (n > vr->size || n != (claimed > vr->size ? vr->size : claimed))
+		fail("ferry_vring_avail_count: wrong count", 0);
+	if (n > take)
+		n = take;
+	for (uint16_t i = 0; i < n; i++) {
+		uint16_t prev = vr->last_avail, want = vr->avail->ring[prev & vr->mask], head;
+		uint32_t len;
+
+		head = ferry_vring_avail_take(vr);
+		if (head != want || vr->last_avail != (uint16_t)(prev + 1))
+			fail("ferry_vring_avail_take: wrong entry", head);
+		one_chain(vr, desc_gpa, head, hdr, &len);
+		uint16_t uslot = vr->last_used & vr->mask;
+		ferry_vring_used_put(vr, head, len);
+		if (vr->used->ring[uslot].id != head || vr->used->ring[uslot].len != len)
+			fail("ferry_vring_used_put: wrong slot", head);
+	}
+	ferry_vring_used_publish(vr);
+	if (vr->used->idx != vr->last_used || vr->last_used != (uint16_t)(old_used + n))
+		fail("ferry_vring_used_publish: wrong idx", 0);
+	(void)ferry_vring_need_call(vr, old_used);
+}
+
+/* The ring resized to qsz: mapped again at (desc, avail, used), ferry's indexes carried over
+ * (what a queue re-read after SET_VRING_NUM sees); the rest of the avail entries walked. */
+static void
+resize_ring(struct ferry_vring *vr, uint32_t qsz, uint64_t desc, uint64_t avail, uint64_t used,
+	    uint32_t hdr)
+{
+	struct ferry_vring nv;
+	bool fits = ref_one(desc, 16ull * qsz) != NULL && ref_one(avail, 4 + 2ull * qsz + 2) != NULL &&
+		    ref_one(used, 4 + 8ull * qsz + 2) != NULL;
+	int rc = ferry_vring_map(&nv, &gm, desc, avail, used, (uint16_t)qsz);
+
+	if ((rc == 0) != fits)
+		fail("ferry_vring_map after a resize: wrong verdict", 0);
+	if (rc != 0) {
+		if (nv.size != 0 || ferry_vq_chain(&nv, &gm, 0, &(struct ferry_vchain){ 0 }) !=
+		    FERRY_VQ_EHEAD)
+			fail("a refused map left a usable ring", 0);
+		return;
+	}
+	if (nv.size != qsz || nv.mask != qsz - 1 || nv.desc != (void *)ref_one(desc, 16))
+		fail("ferry_vring_map after a resize: wrong mapping", 0);
+	nv.last_avail = vr->last_avail;
+	nv.last_used = vr->last_used;
+	nv.event_idx = vr->event_idx;
+	run_ring(&nv, desc, hdr, UINT16_MAX);
 }
 
 int
@@ -286,7 +359,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	uint8_t *mem[MAX_REGS] = { NULL };
 	struct ferry_vring vr;
-	uint32_t qsz, nspec;
+	uint32_t qsz, qsz2 = 0, nspec, hdr;
 	const uint8_t *p;
 	size_t left;
 
@@ -294,6 +367,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	qsz = 1u << (data[0] % 9);
 	nspec = 1 + (data[1] & 3);
+	if ((data[6] & 0x0f) < 9)
+		qsz2 = 1u << (data[6] & 0x0f);
+	hdr = (data[6] & 0x10) ? 10 : 12;
 	if (size < HDR_LEN + SPEC_LEN * nspec)
 		return 0;
 	p = data + HDR_LEN + SPEC_LEN * nspec;
@@ -308,6 +384,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		if (i == 0 && sz < ring_bytes(qsz))
 			sz = ring_bytes(qsz);
+		if (i == 0 && (data[6] & 0x20) && qsz2 != 0 && sz < ring_bytes(qsz2))
+			sz = ring_bytes(qsz2);   /* room for the resized ring's own layout */
 		switch (s[0] & 3) {
 		case M_ABS: gpa = pos << 12; break;
 		case M_ADJ: gpa = (uint64_t)prev_end; break;
@@ -349,27 +427,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	vr.last_used = le16(data + 4);
 	vr.event_idx = data[1] & 0x80;
 
-	uint16_t n = ferry_vring_avail_count(&vr), old_used = vr.last_used;
-	uint16_t claimed = (uint16_t)(vr.avail->idx - vr.last_avail);
-	if (n > qsz || n != (claimed > qsz ? qsz : claimed))
-		fail("ferry_vring_avail_count: wrong count", 0);
-	for (uint16_t i = 0; i < n; i++) {
-		uint16_t prev = vr.last_avail, want = vr.avail->ring[prev & vr.mask], head;
-		uint32_t len;
-
-		head = ferry_vring_avail_take(&vr);
-		if (head != want || vr.last_avail != (uint16_t)(prev + 1))
-			fail("ferry_vring_avail_take: wrong entry", head);
-		one_chain(&vr, base, head, &len);
-		uint16_t uslot = vr.last_used & vr.mask;
-		ferry_vring_used_put(&vr, head, len);
-		if (vr.used->ring[uslot].id != head || vr.used->ring[uslot].len != len)
-			fail("ferry_vring_used_put: wrong slot", head);
-	}
-	ferry_vring_used_publish(&vr);
-	if (vr.used->idx != vr.last_used || vr.last_used != (uint16_t)(old_used + n))
-		fail("ferry_vring_used_publish: wrong idx", 0);
-	(void)ferry_vring_need_call(&vr, old_used);
+	run_ring(&vr, base, hdr, qsz2 != 0 ? data[7] : UINT16_MAX);
+	if (qsz2 != 0 && (data[6] & 0x20))
+		resize_ring(&vr, qsz2, base, base + avail_off(qsz2), base + used_off(qsz2), hdr);
+	else if (qsz2 != 0)
+		resize_ring(&vr, qsz2, base, base + avail_off(qsz), base + used_off(qsz), hdr);
 
 	for (uint32_t i = 0; i < gm.n; i++)
 		free(mem[i]);
@@ -406,6 +468,7 @@ seed_init(struct seed *s, uint8_t flags, int nreg, const uint32_t spec[][3], uin
 	memset(s, 0, sizeof(*s));
 	s->b[0] = 3;                              /* ring of 8 */
 	s->b[1] = (uint8_t)((nreg - 1) | flags);
+	s->b[6] = 0x0f;                           /* no resize, header of 12 */
 	for (int i = 0; i < nreg; i++) {
 		uint8_t *q = s->b + HDR_LEN + SPEC_LEN * i;
 		q[0] = (uint8_t)spec[i][0];
@@ -461,7 +524,7 @@ write_seeds(const char *dir)
 	const uint32_t three[][3] = { { M_ABS, 4096, 0x10 }, { M_ADJ, 2048, 0 }, { M_GAP, 512, 0x100 } };
 	const uint64_t g = 0x10000, tab = 0x400, tab2 = 0x800, buf = 0x600;
 	const uint16_t h1[] = { 0 }, h2[] = { 0, 1 }, h3[] = { 0, 2, 5 };
-	const uint16_t h8[] = { 0, 1, 2, 3, 4, 5, 6, 7 };
+	const uint16_t h8[] = { 0, 1, 2, 3, 4, 5, 6, 7 }, h042[] = { 0, 4, 2 };
 	struct seed s;
 
 	/* one descriptor */
@@ -506,6 +569,39 @@ write_seeds(const char *dir)
 	seed_desc(&s, 0, 7, g + tab, 16, VRING_DESC_F_INDIRECT | VRING_DESC_F_NEXT, 0);
 	seed_avail(&s, 8, h8);
 	seed_write(&s, dir, "bad");
+
+	/* a header of 10 split 4 + 6, one of 10 split inside the Ethernet header's first bytes
+	 * (3 + 9), and empty descriptors around the split (the bound: 8 per chain; head 2 has 9) */
+	seed_init(&s, 0, 3, three, g);
+	s.b[6] = 0x1f;
+	seed_desc(&s, 0, 0, g + buf, 4, VRING_DESC_F_NEXT, 1);
+	seed_desc(&s, 0, 1, g + buf + 4, 6, VRING_DESC_F_NEXT, 3);
+	seed_desc(&s, 0, 3, g + buf + 10, 60, 0, 0);
+	seed_desc(&s, 0, 4, g + buf, 3, VRING_DESC_F_NEXT, 5);
+	seed_desc(&s, 0, 5, g + buf + 3, 9, VRING_DESC_F_NEXT, 6);
+	seed_desc(&s, 0, 6, g + buf + 12, 0, VRING_DESC_F_NEXT, 7);
+	seed_desc(&s, 0, 7, g + buf + 12, 50, 0, 0);
+	seed_desc(&s, 0, 2, g + tab, 10 * 16, VRING_DESC_F_INDIRECT, 0);
+	for (uint16_t i = 0; i < 10; i++)
+		seed_desc(&s, tab, i, g + buf, i < 9 ? 0 : 80, i < 9 ? VRING_DESC_F_NEXT : 0,
+			  (uint16_t)(i + 1));
+	seed_avail(&s, 3, h042);
+	seed_write(&s, dir, "header10");
+
+	/* resizes: 8 -> 2 at the same addresses after one entry (heads 5 and 6 and slots 1..3 now
+	 * beyond the ring), and 8 -> 64 laid out for 64 after two */
+	const uint16_t h4[] = { 0, 5, 6, 1 };
+	seed_init(&s, 0, 3, three, g);
+	s.b[6] = 1;
+	s.b[7] = 1;
+	for (uint16_t i = 0; i < 8; i++)
+		seed_desc(&s, 0, i, g + buf + 16 * i, 40, 0, 0);
+	seed_avail(&s, 4, h4);
+	seed_write(&s, dir, "resize_shrink");
+	s.b[6] = 0x26;
+	s.b[7] = 2;
+	s.len = s.mem0 + ring_bytes(64);
+	seed_write(&s, dir, "resize_grow");
 
 	/* region 0 at GPA 0 and region 1 at the top of the space: a buffer may end at 2^64, one
 	 * running past it must not continue at GPA 0 */

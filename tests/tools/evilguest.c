@@ -145,9 +145,10 @@ struct evil_hdr {             /* right after the Ethernet header */
 
 /* ferry's bad_descriptors counters (lib/virtq ferry_vq_err_names, without "ok") */
 enum { C_BAD_HEAD, C_BAD_NEXT, C_LOOP, C_BAD_ADDR, C_WRITE, C_BAD_IND, C_LONG, C_SHORT, C_DUP,
-       C_MAX, C_NONE = -1 };
+       C_LINKS, C_MAX, C_NONE = -1 };
 static const char *const cnt_names[C_MAX] = { "bad_head", "bad_next", "loop", "bad_addr",
-	"write_flag", "bad_indirect", "too_long", "too_short", "duplicate" };
+	"write_flag", "bad_indirect", "too_long", "too_short", "duplicate", "too_many_links" };
+#define VQ_MAX_EMPTY 8   /* FERRY_VQ_MAX_EMPTY: empty descriptors a chain may hold */
 
 enum kind {
 	K_VALID, K_DUP, K_TOCTOU, K_EMPTY, K_REPAIRED, K_HOTPLUG,
@@ -155,7 +156,7 @@ enum kind {
 	K_LOOP_SELF, K_LOOP_TWO, K_LOOP_LONG, K_LOOP_FAT, K_NEXT_BEYOND, K_WRITE,
 	K_IND_NESTED, K_IND_MISALIGNED, K_IND_ZERO, K_IND_OUTSIDE, K_IND_NEXTFLAG,
 	K_IND_STRADDLE, K_IND_HUGE, K_IND_LOOP, K_IND_NEXT_BEYOND, K_IND_WRITE,
-	K_SHORT, K_ZERO, K_BAD_HEAD, K_MAX
+	K_SHORT, K_ZERO, K_BAD_HEAD, K_IND_EMPTY, K_MAX
 };
 
 #define KF_MAL     1   /* ferry's own dequeue must reject it: its frame never arrives */
@@ -202,6 +203,7 @@ static const struct kinfo KI[K_MAX] = {
 	[K_SHORT]          = { "shorter_than_hdr", C_SHORT,    KF_MAL | KF_AUTO, 3 },
 	[K_ZERO]           = { "zero_len",         C_SHORT,    KF_MAL | KF_AUTO, 2 },
 	[K_BAD_HEAD]       = { "head_beyond_ring", C_BAD_HEAD, KF_MAL | KF_ZC | KF_AUTO, 3 },
+	[K_IND_EMPTY]      = { "ind_empty_links",  C_LINKS,    KF_MAL | KF_AUTO, 2 },
 };
 
 /* valid layouts */
@@ -1057,6 +1059,25 @@ post_valid(enum kind k, int layout, bool large)
 
 /* A malicious (or odd) chain of kind k. Its head buffer carries a frame of kind k, so that a
  * chain wrongly accepted shows up in the capture. NULL: not enough descriptors now. */
+/* A loop through empty ring descriptors is refused as a loop when the ring's link budget runs
+ * out first (rings of 8: at most 8 reads), else at ferry's 9th empty one (too_many_links). */
+static int
+empty_loop_counter(void)
+{
+	return G.size <= VQ_MAX_EMPTY + 1 ? C_LOOP : C_LINKS;
+}
+
+/* post_new, counted in counter c instead of KI[k].cnt */
+static struct post *
+post_new_as(enum kind k, const uint16_t *d, unsigned nd, int c)
+{
+	struct post *p = post_new(k, d, nd);
+
+	G.inj[KI[k].cnt]--;
+	G.inj[c]++;
+	return p;
+}
+
 static struct post *
 post_bad(enum kind k)
 {
@@ -1136,17 +1157,17 @@ post_bad(enum kind k)
 			dset(h, A, n, NX, d[1]);
 			dset(d[1], B, 0, NX, d[1]);
 		}
-		break;
+		return post_new_as(k, d, nd, empty_loop_counter());
 	case K_LOOP_TWO:
 		dset(h, A, n, NX, d[1]);
 		dset(d[1], B, 0, NX, d[2]);
 		dset(d[2], B, 0, NX, d[1]);
-		break;
+		return post_new_as(k, d, nd, empty_loop_counter());
 	case K_LOOP_LONG:
 		dset(h, A, n, NX, d[1]);
 		for (unsigned i = 1; i < nd; i++)
 			dset(d[i], B, 0, NX, i + 1 < nd ? d[i + 1] : d[1]);
-		break;
+		return post_new_as(k, d, nd, empty_loop_counter());
 	case K_LOOP_FAT:   /* a loop through buffers with data: too many pieces before the loop */
 		dset(h, A, n, NX, d[1]);
 		dset(d[1], B, 8, NX, h);
@@ -1202,11 +1223,19 @@ post_bad(enum kind k)
 		tset(ITAB(h), 0, A, n, 0, 0);
 		dset(h, ITAB(h), rn(2) ? 0xfffffff0u : 16u * (32768 + rr(1, 1000)), IND, 0);
 		break;
-	case K_IND_LOOP: {
+	case K_IND_LOOP: {   /* a loop of ne - 1 empty entries: ferry's empty bound may come first */
 		unsigned ne = rr(3, ITAB_N);
 		tset(ITAB(h), 0, A, n, NX, 1);
 		for (unsigned i = 1; i < ne; i++)
 			tset(ITAB(h), i, B, 0, NX, (uint16_t)(i + 1 < ne ? i + 1 : 1));
+		dset(h, ITAB(h), 16u * ne, IND, 0);
+		return post_new_as(k, d, nd, ne <= VQ_MAX_EMPTY + 1 ? C_LOOP : C_LINKS);
+	}
+	case K_IND_EMPTY: {   /* a valid frame behind more empty entries than ferry walks */
+		unsigned ne = rr(VQ_MAX_EMPTY + 2, ITAB_N);
+		for (unsigned i = 0; i + 1 < ne; i++)
+			tset(ITAB(h), i, B, 0, NX, (uint16_t)(i + 1));
+		tset(ITAB(h), ne - 1, A, n, 0, 0);
 		dset(h, ITAB(h), 16u * ne, IND, 0);
 		break;
 	}
@@ -2076,8 +2105,33 @@ usage(void)
 		"usage: ferry-evilguest --socket PATH --mac MAC --dst MAC [--rpc PATH --port NAME]\n"
 		"         [--seed N] [--duration S] [--mode on|auto|off] [--event-idx 0|1] [--ring N]\n"
 		"         [--rate POSTINGS_PER_S] [--hotplug] [--migration] [--abrupt] [--report FILE]\n"
+		"         [--memflap N]\n"
 		"       ferry-evilguest --verify PCAP --report-in FILE [--mac MAC] [--report FILE]\n");
 	exit(2);
+}
+
+/* --memflap N (tests/vhost/zc_memstall.sh): after the handshake nothing but N memory tables, 20 ms
+ * apart, alternately with and without a 4th region, each acknowledged by the backend; no frame is
+ * posted. Reports the slowest acknowledgement (a backend mapping the table under its ring locks
+ * stalls every PMD that sends to this guest meanwhile). */
+static unsigned memflap_n;
+
+static int
+memflap(void)
+{
+	uint64_t worst = 0, t;
+	unsigned i;
+
+	for (i = 0; i < memflap_n && conn_alive(); i++) {
+		t = now_ns();
+		send_mem_table(G.nreg == 3 ? 4 : 3);
+		t = now_ns() - t;
+		worst = t > worst ? t : worst;
+		usleep(20000);
+	}
+	msg("memflap: %u memory tables sent, slowest acknowledged after %.1f ms", i, worst / 1e6);
+	close(G.sock);
+	return i == memflap_n ? 0 : 1;
 }
 
 int
@@ -2089,7 +2143,8 @@ main(int argc, char **argv)
 		{ "duration", 1, NULL, 't' }, { "mode", 1, NULL, 'M' }, { "event-idx", 1, NULL, 'e' },
 		{ "ring", 1, NULL, 'n' }, { "rate", 1, NULL, 'R' }, { "hotplug", 0, NULL, 'H' },
 		{ "abrupt", 0, NULL, 'A' }, { "report", 1, NULL, 'o' }, { "verify", 1, NULL, 'V' },
-		{ "report-in", 1, NULL, 'I' }, { "migration", 0, NULL, 'G' }, { NULL, 0, NULL, 0 } };
+		{ "report-in", 1, NULL, 'I' }, { "migration", 0, NULL, 'G' },
+		{ "memflap", 1, NULL, 'F' }, { NULL, 0, NULL, 0 } };
 	const char *vpcap = NULL, *rin = NULL;
 	int c;
 
@@ -2125,6 +2180,7 @@ main(int argc, char **argv)
 		case 'H': G.hotplug = true; break;
 		case 'A': G.abrupt = true; break;
 		case 'G': G.migration = true; break;
+		case 'F': memflap_n = (unsigned)atoi(optarg); break;
 		case 'o': G.report_path = optarg; break;
 		case 'V': vpcap = optarg; break;
 		case 'I': rin = optarg; break;
@@ -2168,6 +2224,8 @@ main(int argc, char **argv)
 	if (G.rpc_path != NULL)
 		msg("ferry reads the TX ring with %s dequeue (state %s)",
 		    strcmp(zs.state, "active") == 0 ? "its own" : "rte_vhost's", zs.state);
+	if (memflap_n != 0)
+		return memflap();
 
 	uint64_t start = now_ns(), end = start + (uint64_t)(G.duration * 1e9);
 	uint64_t next_settle = start + 700000000u, next_jump = start + 1500000000u;
