@@ -1,5 +1,6 @@
 /* test_pipeline.c — the classifier on real mbufs: learning, flooding (never back out), VLAN
- * isolation and tagging per egress port, source checks, admin state, burst-start lookups.
+ * isolation and tagging per egress port, stacked tags (no VLAN hop), source checks, admin state,
+ * burst-start lookups.
  * Ports are allocated but never opened: frames stop in the PMD's tx buffers, where we look. */
 #include <string.h>
 #include <rte_malloc.h>
@@ -25,8 +26,9 @@ static const char *port_json[] = {
 	"{\"name\":\"vm\",\"type\":\"dpdk\",\"devargs\":\"x5\",\"mac\":[\"52:54:00:00:00:01\"],\"vlan\":{\"mode\":\"access\",\"tag\":10}}",
 	"{\"name\":\"down\",\"type\":\"dpdk\",\"devargs\":\"x6\",\"admin\":\"down\",\"vlan\":{\"mode\":\"access\",\"tag\":10}}",
 	"{\"name\":\"p2\",\"type\":\"dpdk\",\"devargs\":\"x7\"}",
+	"{\"name\":\"nat\",\"type\":\"dpdk\",\"devargs\":\"x8\",\"vlan\":{\"mode\":\"trunk\",\"allowed\":[10,20],\"native\":10}}",
 };
-enum { P0, P1, ACC10, ACC20, TRUNK, VM, DOWN, P2 };
+enum { P0, P1, ACC10, ACC20, TRUNK, VM, DOWN, P2, NAT };
 
 static void
 setup(void)
@@ -221,6 +223,83 @@ vlan_filtering(void)
 	reset_tx();
 }
 
+static uint16_t
+be16_at(const struct rte_mbuf *m, unsigned off)
+{
+	uint16_t v;
+
+	memcpy(&v, rte_pktmbuf_mtod_offset(m, const uint8_t *, off), 2);
+	return rte_be_to_cpu_16(v);
+}
+
+static unsigned
+queued_total(void)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < n_ports; i++)
+		n += queued(i);
+	return n;
+}
+
+/* Security #21 item 2: a priority tag (any TPID) followed by a tag (any TPID) is dropped on an
+ * access port; a priority tag alone still works, and leaves the native trunk with nothing of a
+ * tag left. */
+static void
+vlan_hop_from_access(void)
+{
+	static const uint16_t tpid[] = { 0x8100, 0x88a8, 0x9100 };
+	uint64_t hop0 = drops(ACC10, FERRY_DROP_VLAN_HOP), vlan0 = drops(ACC10, FERRY_DROP_VLAN);
+
+	for (unsigned i = 0; i < RTE_DIM(tpid); i++) {
+		for (unsigned k = 0; k < RTE_DIM(tpid); k++) {
+			const uint16_t tags[] = { tpid[i], 0x0000, tpid[k], 20 };   /* [0][0]: the PoC */
+			inject1(ACC10, unit_frame(BC, "02:00:00:00:60:01", tags, 2, 0x0800, 46));
+		}
+		const uint16_t two_prio[] = { tpid[i], 0xa000, tpid[i], 0x0000 };
+		inject1(ACC10, unit_frame(BC, "02:00:00:00:60:01", two_prio, 2, 0x0800, 46));
+		const uint16_t vid20[] = { tpid[i], 20 };
+		inject1(ACC10, unit_frame(BC, "02:00:00:00:60:01", vid20, 1, 0x0800, 46));
+	}
+	CHECK(drops(ACC10, FERRY_DROP_VLAN_HOP) - hop0 == 12);
+	CHECK(drops(ACC10, FERRY_DROP_VLAN) - vlan0 == 3);
+	CHECK(queued_total() == 0);
+	const uint16_t prio[] = { 0x9100, 0x6000 };
+	inject1(ACC10, unit_frame(BC, "02:00:00:00:60:01", prio, 1, 0x0800, 46));
+	CHECK(queued(NAT) == 1 && queued(VM) == 1 && queued(TRUNK) == 1);
+	CHECK(be16_at(pmd->txb[NAT].m[0], 12) == 0x0800);
+	struct rte_mbuf *t = pmd->txb[TRUNK].m[0];
+	CHECK(be16_at(t, 12) == 0x8100 && be16_at(t, 14) == 0x600a);
+	reset_tx();
+}
+
+/* A tagged frame with an inner tag from a trunk is QinQ in its VLAN: the tagged ports get it with
+ * the inner tag untouched, the ports where the VLAN is untagged (access, native) never do. */
+static void
+vlan_hop_on_trunk_egress(void)
+{
+	const uint16_t qinq[] = { 0x88a8, 0x200a, 0x9100, 20 };
+	uint64_t hop0 = drops(TRUNK, FERRY_DROP_VLAN_HOP);
+
+	inject1(TRUNK, unit_frame(BC, "02:00:00:00:61:01", qinq, 2, 0x0800, 46));
+	CHECK(queued(ACC10) == 0 && queued(VM) == 0 && queued(NAT) == 0);
+	CHECK(queued(P0) == 1 && queued(P1) == 1 && queued(P2) == 1);
+	struct rte_mbuf *t = pmd->txb[P0].m[0];
+	CHECK(be16_at(t, 12) == 0x8100 && be16_at(t, 14) == 0x200a);
+	CHECK(be16_at(t, 16) == 0x9100 && be16_at(t, 18) == 20);
+	CHECK(drops(TRUNK, FERRY_DROP_VLAN_HOP) == hop0);   /* it went somewhere */
+	reset_tx();
+	/* unicast to a station in VLAN 10 on the native trunk, where VLAN 10 is untagged */
+	inject1(NAT, unit_frame(BC, "02:00:00:00:61:02", NULL, 0, 0x0800, 46));
+	reset_tx();
+	inject1(TRUNK, unit_frame("02:00:00:00:61:02", "02:00:00:00:61:01", qinq, 2, 0x0800, 46));
+	CHECK(drops(TRUNK, FERRY_DROP_VLAN_HOP) == hop0 + 1 && queued_total() == 0);
+	const uint16_t one[] = { 0x9100, 10 };             /* without the inner tag it goes */
+	inject1(TRUNK, unit_frame("02:00:00:00:61:02", "02:00:00:00:61:01", one, 1, 0x0800, 46));
+	CHECK(queued(NAT) == 1 && be16_at(pmd->txb[NAT].m[0], 12) == 0x0800);
+	reset_tx();
+}
+
 static void
 admin_down(void)
 {
@@ -256,6 +335,8 @@ suite_pipeline(void)
 	RUN("pipeline", bad_sources_dropped);
 	RUN("pipeline", spoofing_blocked);
 	RUN("pipeline", vlan_filtering);
+	RUN("pipeline", vlan_hop_from_access);
+	RUN("pipeline", vlan_hop_on_trunk_egress);
 	RUN("pipeline", admin_down);
 	RUN("pipeline", lookups_see_burst_start);
 	CHECK(rte_mempool_in_use_count(unit_pool) == 0);   /* nothing leaked */

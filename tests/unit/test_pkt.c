@@ -1,4 +1,5 @@
-/* test_pkt.c — Ethernet/VLAN parsing edge cases, in-place tag edits and the flow hash. */
+/* test_pkt.c — Ethernet/VLAN parsing edge cases (every tag TPID, inner tags), in-place tag edits
+ * and the flow hash. */
 #include <string.h>
 #include "unit.h"
 #include "ferry_pkt.h"
@@ -61,6 +62,48 @@ double_tags_outer_counts(void)
 	rte_pktmbuf_free(m);
 }
 
+/* 0x8100, 0x88a8 and 0x9100 are tags, outer or inner; other ethertypes (0x9200 too) are not. */
+static void
+tag_tpids_and_inner_tag(void)
+{
+	static const uint16_t tag[] = { 0x8100, 0x88a8, 0x9100 };
+	static const uint16_t next[] = { 0x8100, 0x88a8, 0x9100, 0x0800, 0x86dd, 0x9200, 0x8101 };
+	uint8_t b[64];
+	struct ferry_pkt pk;
+
+	memset(b, 0x02, sizeof(b));
+	for (unsigned i = 0; i < RTE_DIM(tag); i++) {
+		for (unsigned k = 0; k < RTE_DIM(next); k++) {
+			bool is_tag = k < 3;
+			b[12] = tag[i] >> 8, b[13] = tag[i] & 0xff;
+			b[14] = 0x20, b[15] = 0x00;                   /* PCP 1, VID 0 */
+			b[16] = next[k] >> 8, b[17] = next[k] & 0xff;
+			for (uint16_t len = 14; len < 18; len++) {    /* the outer tag cut off */
+				struct rte_mbuf *m = unit_raw(b, len);
+				CHECK(ferry_pkt_parse(m, &pk) == FERRY_DROP_RUNT + 1);
+				rte_pktmbuf_free(m);
+			}
+			/* 18 bytes: the inner TPID is there, its TCI is not: still an inner tag */
+			for (uint16_t len = 18; len <= 22; len += 4) {
+				struct rte_mbuf *m = unit_raw(b, len);
+				memset(&pk, 0xff, sizeof(pk));
+				CHECK(ferry_pkt_parse(m, &pk) == 0 && pk.tagged && pk.tci == 0x2000);
+				CHECK(pk.inner_tag == is_tag);
+				rte_pktmbuf_free(m);
+			}
+		}
+	}
+	/* untagged: whatever the ethertype, no inner tag */
+	for (unsigned k = 3; k < RTE_DIM(next); k++) {
+		b[12] = next[k] >> 8, b[13] = next[k] & 0xff;
+		b[16] = 0x81, b[17] = 0x00;
+		struct rte_mbuf *m = unit_raw(b, 14);
+		memset(&pk, 0xff, sizeof(pk));
+		CHECK(ferry_pkt_parse(m, &pk) == 0 && !pk.tagged && !pk.inner_tag && pk.tci == 0);
+		rte_pktmbuf_free(m);
+	}
+}
+
 static uint16_t
 be16_at(const struct rte_mbuf *m, unsigned off)
 {
@@ -95,6 +138,18 @@ vlan_push_pop_rewrite(void)
 	CHECK(be16_at(m, 16) == 0x8100 && be16_at(m, 18) == 20);       /* inner tag untouched */
 	struct ferry_pkt pk = { 0 };
 	CHECK(ferry_pkt_parse(m, &pk) == 0 && pk.src == unit_mac(A) && pk.dst == unit_mac(B));
+	CHECK(pk.inner_tag);
+	rte_pktmbuf_free(m);
+	/* 0x9100 outer tags too: rewritten as 802.1Q (or popped), the length follows */
+	const uint16_t old_qinq[] = { 0x9100, 0x300a };
+	m = unit_frame(B, A, old_qinq, 1, 0x0800, 46);
+	len = m->pkt_len;
+	CHECK(ferry_pkt_parse(m, &pk) == 0 && pk.tagged && !pk.inner_tag && pk.tci == 0x300a);
+	CHECK(ferry_pkt_vlan_edit(m, true, true, 20) == 0);
+	CHECK(m->pkt_len == len && be16_at(m, 12) == 0x8100 && be16_at(m, 14) == (0x3000 | 20));
+	CHECK(ferry_pkt_vlan_edit(m, true, false, 20) == 0);
+	CHECK(m->pkt_len == (uint32_t)len - 4 && m->data_len == m->pkt_len);
+	CHECK(be16_at(m, 12) == 0x0800);
 	rte_pktmbuf_free(m);
 }
 
@@ -156,6 +211,7 @@ suite_pkt(void)
 	RUN("pkt", runt_frames);
 	RUN("pkt", macs_and_group_bit);
 	RUN("pkt", double_tags_outer_counts);
+	RUN("pkt", tag_tpids_and_inner_tag);
 	RUN("pkt", vlan_push_pop_rewrite);
 	RUN("pkt", flow_hash);
 	RUN("pkt", unstrip_restores_tag);

@@ -1,4 +1,5 @@
-/* test_vlan.c — access, trunk, native and default VLAN rules at ingress and egress. */
+/* test_vlan.c — access, trunk, native and default VLAN rules at ingress and egress, and the
+ * stacked-tag rules (a priority tag before a tag; an inner tag never leaves untagged). */
 #include "unit.h"
 #include "ferry_vlan.h"
 
@@ -59,6 +60,38 @@ default_trunk_all(void)
 	CHECK(!ferry_vlan_egress_tagged(&p, 0) && ferry_vlan_egress_tagged(&p, 5));
 }
 
+static void
+stacked_tags(void)
+{
+	struct ferry_vlan_conf ca = { .mode = FERRY_VLAN_ACCESS, .tag = 10 };
+	struct ferry_vlan_conf ct = { .mode = FERRY_VLAN_TRUNK, .native = 10, .n_allowed = 1,
+				      .allowed = { 20 } };
+	struct ferry_vlan_conf cn = { .mode = FERRY_VLAN_TRUNK, .native = FERRY_VLAN_NONE,
+				      .n_allowed = 1, .allowed = { 20 } };
+	struct ferry_vlan_policy a, t, n;
+
+	ferry_vlan_policy_build(&ca, &a);
+	ferry_vlan_policy_build(&ct, &t);
+	ferry_vlan_policy_build(&cn, &n);
+	CHECK(FERRY_VLAN_NONE > FERRY_VLAN_HOP && FERRY_VLAN_HOP > 4095);
+	/* a priority tag followed by a tag (the #21 PoC): refused on every port, before the
+	 * native VLAN is even looked at */
+	CHECK(ferry_vlan_ingress(&a, true, 0, true) == FERRY_VLAN_HOP);
+	CHECK(ferry_vlan_ingress(&t, true, 0, true) == FERRY_VLAN_HOP);
+	CHECK(ferry_vlan_ingress(&n, true, 0, true) == FERRY_VLAN_HOP);
+	/* tagged with an inner tag: an access port drops it as any tagged frame, a trunk carries
+	 * it in the outer VID (QinQ) */
+	CHECK(ferry_vlan_ingress(&a, true, 10, true) == FERRY_VLAN_NONE);
+	CHECK(ferry_vlan_ingress(&a, true, 20, true) == FERRY_VLAN_NONE);
+	CHECK(ferry_vlan_ingress(&t, true, 20, true) == 20);
+	CHECK(ferry_vlan_ingress(&t, true, 10, true) == 10);
+	CHECK(ferry_vlan_ingress(&n, true, 30, true) == FERRY_VLAN_NONE);
+	/* egress: an inner tag never leaves untagged (access, native); tagged is QinQ passthrough */
+	CHECK(ferry_vlan_egress_hop(&a, 10, true) && !ferry_vlan_egress_hop(&a, 10, false));
+	CHECK(ferry_vlan_egress_hop(&t, 10, true) && !ferry_vlan_egress_hop(&t, 10, false));
+	CHECK(!ferry_vlan_egress_hop(&t, 20, true) && !ferry_vlan_egress_hop(&n, 20, true));
+}
+
 void
 suite_vlan(void)
 {
@@ -66,4 +99,5 @@ suite_vlan(void)
 	RUN("vlan", trunk_with_native);
 	RUN("vlan", trunk_without_native_drops_untagged);
 	RUN("vlan", default_trunk_all);
+	RUN("vlan", stacked_tags);
 }
