@@ -84,6 +84,12 @@ sw_post(struct ferry_switch *sw, enum sw_event ev, uint16_t idx, uint16_t q, int
 	}
 }
 
+struct ferry_switch *
+sw_vhost_switch(void)
+{
+	return vsw;
+}
+
 struct ferry_port *
 sw_port_of_vid(int vid)
 {
@@ -92,32 +98,64 @@ sw_port_of_vid(int vid)
 	return __atomic_load_n(&vsw->vid_port[vid], __ATOMIC_ACQUIRE);
 }
 
+static struct ferry_port *
+port_of_path(struct ferry_switch *sw, const char *path)
+{
+	for (int i = 0; i < FERRY_MAX_PORTS; i++) {
+		struct ferry_port *p = sw->ctl[i];
+		if (p != NULL && p->type == FERRY_PORT_VHOST && strcmp(p->conf.path, path) == 0)
+			return p;
+	}
+	return NULL;
+}
+
+/* rte_vhost's server socket accepts any number of connections, each a vid of its own; a port
+ * serves one guest. A second connection while one owns the port is refused (returning -1 makes
+ * rte_vhost close it, without a destroy_connection): it can neither take the port over nor, by
+ * leaving, tear down the guest that owns it. The owner is kept per port slot, so it holds from
+ * the first connection's new_connection to its destroy_connection (or the port's deletion),
+ * whatever order rte_vhost's threads (the fdset thread, client mode's reconnect thread) run in. */
 static int
 new_connection(int vid)
 {
 	char path[FERRY_PATH_MAX];
-	int rc = -1;
+	struct ferry_port *p;
+	struct sw_vconn *vc = NULL;
+	int owner = -1;
 
-	if (vsw == NULL || vid >= FERRY_MAX_VIDS || rte_vhost_get_ifname(vid, path, sizeof(path)) < 0)
+	if (vsw == NULL || vid < 0 || vid >= FERRY_MAX_VIDS ||
+	    rte_vhost_get_ifname(vid, path, sizeof(path)) < 0)
 		return -1;
 	pthread_mutex_lock(&vsw->lock);
-	for (int i = 0; i < FERRY_MAX_PORTS; i++) {
-		struct ferry_port *p = vsw->ctl[i];
-		if (p != NULL && p->type == FERRY_PORT_VHOST && strcmp(p->conf.path, path) == 0) {
+	p = port_of_path(vsw, path);
+	if (p != NULL) {
+		vc = &vsw->vconn[p->idx];
+		if (vc->owner != 0) {
+			owner = vc->owner - 1;
+			vc->refused++;
+			sw_post(vsw, EV_REFUSED, p->idx, 0, 0);
+		} else {
+			vc->owner = (uint16_t)(vid + 1);
 			__atomic_store_n(&vsw->vid_port[vid], p, __ATOMIC_RELEASE);
-			rc = 0;
-			break;
 		}
 	}
 	pthread_mutex_unlock(&vsw->lock);
-	if (rc < 0)
+	if (p == NULL) {
 		FERRY_LOG(WARNING, "vhost-user connection on %s matches no port: refused", path);
-	else if (rte_vhost_extern_callback_register(vid, &sw_zc_msg_ops, NULL) != 0)
+		return -1;
+	}
+	if (owner >= 0) {
+		FERRY_LOG(WARNING, "port %s: second vhost-user connection (vid %d) refused: the port's "
+			  "guest (vid %d) is still connected", p->conf.name, vid, owner);
+		return -1;
+	}
+	if (rte_vhost_extern_callback_register(vid, &sw_zc_msg_ops, NULL) != 0)
 		FERRY_LOG(WARNING, "vhost-user %s: no message hook: zero-copy will not follow guest "
 			  "memory hot-plug or live migration", path);
-	return rc;
+	return 0;
 }
 
+/* The connection is closed (after destroy_device if its device ran). Only the owner's counts. */
 static void
 destroy_connection(int vid)
 {
@@ -125,7 +163,8 @@ destroy_connection(int vid)
 
 	pthread_mutex_lock(&vsw->lock);
 	p = sw_port_of_vid(vid);
-	if (p != NULL) {
+	if (p != NULL && vsw->vconn[p->idx].owner == vid + 1) {
+		vsw->vconn[p->idx].owner = 0;
 		__atomic_store_n(&vsw->vid_port[vid], NULL, __ATOMIC_RELEASE);
 		__atomic_store_n(&p->vq_rx_on, 0, __ATOMIC_RELEASE);
 		__atomic_store_n(&p->vq_tx_on, 0, __ATOMIC_RELEASE);
@@ -149,7 +188,7 @@ new_device(int vid)
 		/* PMDs poll: tell the guest it need not kick us */
 		for (uint16_t i = 0; i < nr; i++)
 			rte_vhost_enable_guest_notification(vid, i, 0);
-		sw_zc_device_up(p, vid, nr);
+		sw_zc_device_up(vsw, p, vid, nr);
 		__atomic_store_n(&p->vid, vid, __ATOMIC_RELEASE);
 		sw_post(vsw, EV_CONNECTED, p->idx, nr / 2, 0);
 	}
@@ -164,15 +203,17 @@ destroy_device(int vid)
 
 	pthread_mutex_lock(&vsw->lock);
 	p = sw_port_of_vid(vid);
-	if (p != NULL)
+	if (p != NULL && __atomic_load_n(&p->vid, __ATOMIC_ACQUIRE) == vid)
 		__atomic_store_n(&p->vid, -1, __ATOMIC_RELEASE);
+	else
+		p = NULL;   /* its device never ran (or is already down) */
 	pthread_mutex_unlock(&vsw->lock);
 	if (p == NULL)
 		return;
 	/* rte_vhost unmaps guest memory when we return: wait until no PMD is inside a burst on it */
 	rte_rcu_qsbr_synchronize(vsw->dp.qsv, RTE_QSBR_THRID_INVALID);
 	/* our own queues: every descriptor back to the guest, rte_vhost's ring indexes in sync */
-	sw_zc_device_down(p);
+	sw_zc_device_down(vsw, p);
 	sw_post(vsw, EV_DISCONNECTED, p->idx, 0, 1);
 }
 
@@ -191,8 +232,11 @@ vring_state_changed(int vid, uint16_t vring, int enable)
 		return 0;
 	}
 	mask = (vring & 1) ? &p->vq_rx_on : &p->vq_tx_on;   /* odd: guest TX = our rx */
-	if (enable && (vring & 1) && __atomic_load_n(&p->vid, __ATOMIC_ACQUIRE) == vid) {
-		sw_zc_ring_up(p, vid, vring);
+	if ((vring & 1) && __atomic_load_n(&p->vid, __ATOMIC_ACQUIRE) == vid) {
+		if (!enable)
+			sw_zc_ring_down(vsw, p, vring);
+		else if (!sw_zc_ring_up(vsw, p, vid, vring))
+			return 0;   /* enabled (and announced) once the new memory table is mapped */
 	}
 	if (enable)
 		__atomic_or_fetch(mask, UINT32_C(1) << q, __ATOMIC_RELEASE);
@@ -216,11 +260,14 @@ sw_vhost_forget(struct ferry_switch *sw, struct ferry_port *p)
 {
 	pthread_mutex_lock(&sw->lock);
 	sw->ctl[p->idx] = NULL;
+	sw->vconn[p->idx].owner = 0;
+	sw->vconn[p->idx].refused = 0;
 	for (int v = 0; v < FERRY_MAX_VIDS; v++)
 		if (sw->vid_port[v] == p)
 			__atomic_store_n(&sw->vid_port[v], NULL, __ATOMIC_RELEASE);
 	__atomic_store_n(&p->vid, -1, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&sw->lock);
+	sw_zc_forget(sw, p->idx);
 }
 
 /* --- control thread side --- */
@@ -261,6 +308,19 @@ on_removed(struct ferry_switch *sw, struct ferry_port *p)
 		sw_emit(sw, "port.removed", json_pack("{s:s}", "name", name));
 }
 
+static void
+on_refused(struct ferry_switch *sw, struct ferry_port *p)
+{
+	uint32_t n;
+
+	pthread_mutex_lock(&sw->lock);
+	n = sw->vconn[p->idx].refused;
+	pthread_mutex_unlock(&sw->lock);
+	sw_emit(sw, "port.connection_refused", json_pack("{s:s, s:s, s:i}", "name", p->conf.name,
+							 "reason", "port has a guest", "refused",
+							 (int)n));
+}
+
 void
 sw_handle_events(struct ferry_switch *sw)
 {
@@ -270,6 +330,8 @@ sw_handle_events(struct ferry_switch *sw)
 	if (read(sw->event_fd, &cnt, sizeof(cnt)) < 0) {
 		/* EAGAIN: nothing signalled; the ring is drained anyway */
 	}
+	/* guests' new memory tables, whether an EV_REMAP woke us or not (one may have been lost) */
+	sw_zc_remap_pending(sw);
 	while (rte_ring_sc_dequeue(sw->events, &obj) == 0) {
 		uintptr_t w = (uintptr_t)obj;
 		uint16_t idx = (w >> 8) & 0xffff, q = (w >> 24) & 0xff, gen = (w >> 40) & 0xffff;
@@ -290,6 +352,11 @@ sw_handle_events(struct ferry_switch *sw)
 		case EV_DEVICE_REMOVED:
 			on_removed(sw, p);
 			break;
+		case EV_REFUSED:
+			on_refused(sw, p);
+			break;
+		case EV_REMAP:
+			break;   /* a wake-up: sw_zc_remap_pending ran above */
 		}
 	}
 }

@@ -10,7 +10,24 @@
 #define FERRY_MAX_VIDS 1024   /* rte_vhost's MAX_VHOST_DEVICE */
 
 /* Events posted by vhost callbacks and ethdev callbacks, handled on the control thread. */
-enum sw_event { EV_CONNECTED = 1, EV_DISCONNECTED, EV_QUEUE, EV_DEVICE_REMOVED };
+enum sw_event { EV_CONNECTED = 1, EV_DISCONNECTED, EV_QUEUE, EV_DEVICE_REMOVED, EV_REFUSED, EV_REMAP };
+
+/* A vhost-user port slot's connection, and what its zero-copy queues wait for (zeroed with the
+ * switch; reset by sw_vhost_forget). */
+struct sw_vconn {
+	/* under the switch mutex: one guest per port (a second connection is refused) */
+	uint16_t owner;                       /* vid + 1 of the connection owning the port, 0: none */
+	uint32_t refused;                     /* connections refused while it was owned */
+	/* under switch_vhost_zc.c's zc lock: a new memory table is mapped off rte_vhost's locks */
+	bool in_msg;                          /* between a message's pre and post hooks */
+	uint32_t mem_seq;                     /* memory tables seen (and devices gone) */
+	uint32_t mem_done;                    /* the one ferry's queues follow (== mem_seq: idle) */
+	struct rte_vhost_memory *snap;        /* table mem_seq, fds dup'ed: to be mapped */
+	struct ferry_zc_mem *mapped;          /* table mapped_seq, mapped: to be applied */
+	uint32_t mapped_seq;
+	bool map_failed;                      /* table mapped_seq could not be mapped */
+	uint32_t deferred;                    /* guest TX rings enabled meanwhile (bit = queue) */
+};
 
 struct ferry_switch {
 	struct ferry_dp dp;
@@ -24,6 +41,7 @@ struct ferry_switch {
 	pthread_mutex_t lock;
 	struct ferry_port *ctl[FERRY_MAX_PORTS];
 	struct ferry_port *vid_port[FERRY_MAX_VIDS];
+	struct sw_vconn vconn[FERRY_MAX_PORTS];
 
 	struct rte_ring *events;
 	int event_fd;
@@ -49,13 +67,18 @@ void sw_post(struct ferry_switch *sw, enum sw_event ev, uint16_t idx, uint16_t q
 void sw_handle_events(struct ferry_switch *sw);
 void sw_vhost_forget(struct ferry_switch *sw, struct ferry_port *p);
 struct ferry_port *sw_port_of_vid(int vid);   /* the port a vid's callbacks act on, or NULL */
+struct ferry_switch *sw_vhost_switch(void);   /* the switch rte_vhost's callbacks serve */
 
 /* switch_vhost_zc.c: ferry's own dequeue of guest TX rings (vhost thread) */
 struct rte_vhost_user_extern_ops;
 extern const struct rte_vhost_user_extern_ops sw_zc_msg_ops;
-void sw_zc_device_up(struct ferry_port *p, int vid, uint16_t nr);
-void sw_zc_ring_up(struct ferry_port *p, int vid, uint16_t vring);
-void sw_zc_device_down(struct ferry_port *p);
+void sw_zc_device_up(struct ferry_switch *sw, struct ferry_port *p, int vid, uint16_t nr);
+/* false: a memory table is being mapped; the ring is enabled once it is (EV_QUEUE then) */
+bool sw_zc_ring_up(struct ferry_switch *sw, struct ferry_port *p, int vid, uint16_t vring);
+void sw_zc_ring_down(struct ferry_switch *sw, struct ferry_port *p, uint16_t vring);
+void sw_zc_device_down(struct ferry_switch *sw, struct ferry_port *p);
+void sw_zc_forget(struct ferry_switch *sw, uint16_t idx);
+void sw_zc_remap_pending(struct ferry_switch *sw);   /* control thread: map, apply new tables */
 
 /* switch_zc.c */
 void sw_zc_port_join(struct ferry_switch *sw, struct ferry_port *p);

@@ -2,17 +2,48 @@
  * taking a guest's TX rings when its device starts or a ring is enabled, following the vhost-user
  * messages that change what those rings depend on (memory table, dirty log, ring addresses), and
  * stopping every queue when the device goes. Split out of switch_events.c (its rte_vhost
- * callbacks call these); the locking rules there apply. */
+ * callbacks call these); the locking rules there apply.
+ *
+ * Nothing slow runs under rte_vhost's ring locks (issue #21 item 7): rte_vhost holds every
+ * access_lock of a device while it calls the message hooks and vring_state_changed, and a PMD
+ * enqueueing to that guest spins on them, stalling every port it polls. A new memory table
+ * (SET_MEM_TABLE) is therefore only recorded there — a copy of the table with fds of ferry's own,
+ * a sequence number — and the device's queues stay held (PMDs skip them, they never wait); the
+ * control thread maps it (mmap, IOMMU) with no lock held, then, under zc_lock and only while no
+ * message of that device is being handled, moves the queues over and releases them. A later table,
+ * the device going down or the port leaving bump the sequence: stale work is dropped.
+ *
+ * zc_lock (this file) guards every port's zero-copy state (zc_mem, zcq[], zc_held, the remap part
+ * of struct sw_vconn); it is taken by the vhost thread (hooks, device up/down) and the control
+ * thread, never by a PMD, and never held across a mapping or a wait. Order: switch mutex, then
+ * zc_lock. */
+#include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <rte_cycles.h>
 #include <rte_vhost.h>
 #include "switch_private.h"
 
-/* --- ferry's own dequeue (lib/zc) for guests that can lend their buffers --- */
+/* Lent buffers a leaving guest waits for, all its queues together, before the rest are handed back
+ * (forced_returns). The datapath itself gives a buffer back once a NIC has held it for
+ * FERRY_ZC_RETURN_MS (10 ms): waiting twice that for the whole device is as patient as a running
+ * queue is, and bounds what destroy_device costs rte_vhost's single message thread (which serves
+ * every vhost-user socket) whatever the number of queues. The wait cannot move off that thread:
+ * rte_vhost answers GET_VRING_BASE right after destroy_device returns, with the ring indexes
+ * ferry_zcq_stop has synced. */
+#define ZC_STOP_WAIT_MS (2 * FERRY_ZC_RETURN_MS)
 
-#define ZC_STOP_WAIT_MS 500   /* lent buffers a stopping guest waits for before taking them back */
+static pthread_mutex_t zc_lock = PTHREAD_MUTEX_INITIALIZER;
 
-/* Own the guest TX ring `vring` if the device is lending and the ring is set up. vhost thread. */
+static bool
+remap_pending(const struct sw_vconn *vc)
+{
+	return vc->mem_seq != vc->mem_done;
+}
+
+/* Own the guest TX ring `vring` if the device is lending and the ring is set up. zc_lock. */
 static void
 zc_queue_up(struct ferry_port *p, int vid, uint16_t vring)
 {
@@ -28,70 +59,6 @@ zc_queue_up(struct ferry_port *p, int vid, uint16_t vring)
 		return;   /* ring not set up yet: retried when the guest enables it */
 	__atomic_store_n(&p->zcq[q], zq, __ATOMIC_RELEASE);
 }
-
-/* The guest's memory table changed (its rings were disabled for it): move every queue over. */
-static void
-zc_mem_refresh(struct ferry_port *p, int vid)
-{
-	char err[128];
-	struct ferry_zc_mem *m;
-
-	if (p->zc_mem == NULL || ferry_zc_mem_current(p->zc_mem, vid))
-		return;
-	m = ferry_zc_mem_create(vid, err, sizeof(err));
-	if (m == NULL) {
-		FERRY_LOG(ERR, "port %s: guest memory changed and cannot be mapped (%s): dropping its "
-			  "frames until it reconnects", p->conf.name, err);
-		return;
-	}
-	for (uint16_t q = 0; q < FERRY_MAX_QUEUES; q++)
-		if (p->zcq[q] != NULL && ferry_zcq_remap(p->zcq[q], m) != 0)
-			FERRY_LOG(ERR, "port %s: queue %u: ring not in the new guest memory",
-				  p->conf.name, q);
-	ferry_zc_mem_put(p->zc_mem);
-	p->zc_mem = m;
-	FERRY_LOG(INFO, "port %s: guest memory table changed: remapped", p->conf.name);
-}
-
-void
-sw_zc_device_up(struct ferry_port *p, int vid, uint16_t nr)
-{
-	uint64_t features = 0;
-	char err[128];
-
-	rte_vhost_get_negotiated_features(vid, &features);
-	p->zc_state = ferry_zc_eligible(p->conf.zero_copy, features);
-	if (p->zc_state == FERRY_ZC_ACTIVE) {
-		p->zc_mem = ferry_zc_mem_create(vid, err, sizeof(err));
-		if (p->zc_mem == NULL) {
-			FERRY_LOG(WARNING, "port %s: zero-copy off: %s", p->conf.name, err);
-			p->zc_state = FERRY_ZC_NO_MEM;
-		}
-	}
-	FERRY_LOG(INFO, "port %s: guest TX rings read by %s (zero_copy %s: %s)", p->conf.name,
-		  p->zc_state == FERRY_ZC_ACTIVE ? "ferry" : "rte_vhost",
-		  ferry_zc_mode_names[p->conf.zero_copy], ferry_zc_state_names[p->zc_state]);
-	for (uint16_t i = 1; i < nr; i += 2)
-		zc_queue_up(p, vid, i);
-}
-
-/* Messages ferry follows for its own queues; rte_vhost handles each, then calls zc_post_msg
- * (unless it failed). Vhost thread, every ring of the device locked by rte_vhost — but not ferry's
- * queues: those that make rte_vhost re-read the rings or replace the dirty log hold them out of
- * the datapath (ferry_zcq_hold: no used ring write logged into a log being unmapped, rte_vhost's
- * ring indexes exact when it compares them).
- * - SET_MEM_TABLE: a running guest may send a new memory table without disabling its rings (QEMU
- *   does on memory hot-plug), and rte_vhost tells no callback about it: follow it at once, or
- *   buffers in the new memory fail ferry's address checks (bad_addr) until a ring is re-enabled.
- * - SET_LOG_BASE, SET_FEATURES, SET_VRING_ADDR: live migration maps, resizes or switches on the
- *   dirty log and names the rings' log addresses; once QEMU hears the answer to VHOST_F_LOG_ALL,
- *   every used ring write is logged.
- * - SEND_RARP: the guest arrived here by live migration; announce its MAC. */
-enum {   /* VhostUserRequest: a message starts with it */
-	VHU_SET_FEATURES = 2, VHU_SET_MEM_TABLE = 5, VHU_SET_LOG_BASE = 6, VHU_SET_VRING_ADDR = 9,
-	VHU_SEND_RARP = 19
-};
-#define VHU_PAYLOAD 12   /* request, flags, size (u32 each), then the payload */
 
 static void
 zc_hold(struct ferry_port *p, bool on)
@@ -112,6 +79,278 @@ zc_hold(struct ferry_port *p, bool on)
 	}
 	p->zc_held = on;
 }
+
+/* --- a new memory table, mapped off rte_vhost's locks --- */
+
+static void
+snap_free(struct rte_vhost_memory *vm)
+{
+	if (vm == NULL)
+		return;
+	for (uint32_t i = 0; i < vm->nregions; i++)
+		if (vm->regions[i].fd >= 0)
+			close(vm->regions[i].fd);
+	free(vm);
+}
+
+/* rte_vhost's current table with fds of ferry's own: mappable on another thread whatever rte_vhost
+ * does meanwhile (it closes its fds with the next table; a reused fd number must not be mapped). */
+static struct rte_vhost_memory *
+snap_take(int vid)
+{
+	struct rte_vhost_memory *vm = NULL;
+	bool ok = true;
+
+	if (rte_vhost_get_mem_table(vid, &vm) != 0 || vm == NULL)
+		return NULL;
+	for (uint32_t i = 0; i < vm->nregions; i++) {
+		vm->regions[i].fd = fcntl(vm->regions[i].fd, F_DUPFD_CLOEXEC, 0);
+		ok = ok && vm->regions[i].fd >= 0;
+	}
+	if (!ok) {
+		snap_free(vm);
+		return NULL;
+	}
+	return vm;
+}
+
+/* Forget pending work of slot vc (zc_lock): its guest left, or a newer table supersedes it. */
+static void
+remap_cancel(struct sw_vconn *vc)
+{
+	snap_free(vc->snap);
+	vc->snap = NULL;
+	if (vc->mapped != NULL)
+		ferry_zc_mem_put(vc->mapped);
+	vc->mapped = NULL;
+	vc->deferred = 0;
+	vc->in_msg = false;
+	__atomic_store_n(&vc->mem_seq, vc->mem_seq + 1, __ATOMIC_RELEASE);
+	vc->mapped_seq = vc->mem_seq;
+	__atomic_store_n(&vc->mem_done, vc->mem_seq, __ATOMIC_RELEASE);
+}
+
+/* The guest's table changed (vhost thread, zc_lock, ring locks held): record it, keep the queues
+ * held until the control thread has mapped it. Only syscalls: a copy and a dup per region. */
+static void
+remap_request(struct ferry_switch *sw, struct ferry_port *p, int vid)
+{
+	struct sw_vconn *vc = &sw->vconn[p->idx];
+
+	snap_free(vc->snap);
+	vc->snap = snap_take(vid);   /* NULL: counted as a table that cannot be mapped */
+	__atomic_store_n(&vc->mem_seq, vc->mem_seq + 1, __ATOMIC_RELEASE);
+	zc_hold(p, true);   /* SET_MEM_TABLE's pre hook did already; a ring enable did not */
+}
+
+/* Control thread, zc_lock, no message of the device in progress: move every queue to the mapped
+ * table, bring up the rings enabled meanwhile, release the queues. */
+static void
+remap_apply(struct ferry_switch *sw, struct ferry_port *p, struct sw_vconn *vc)
+{
+	struct ferry_zc_mem *m = vc->mapped;
+	int vid = __atomic_load_n(&p->vid, __ATOMIC_ACQUIRE);
+
+	vc->mapped = NULL;
+	__atomic_store_n(&vc->mem_done, vc->mapped_seq, __ATOMIC_RELEASE);
+	if (m == NULL) {
+		FERRY_LOG(ERR, "port %s: guest memory changed and cannot be mapped: its queues keep "
+			  "the old table until it reconnects", p->conf.name);
+	} else {
+		for (uint16_t q = 0; q < FERRY_MAX_QUEUES; q++)
+			if (p->zcq[q] != NULL && ferry_zcq_remap(p->zcq[q], m) != 0)
+				FERRY_LOG(ERR, "port %s: queue %u: ring not in the new guest memory",
+					  p->conf.name, q);
+		ferry_zc_mem_put(p->zc_mem);
+		p->zc_mem = m;
+		FERRY_LOG(INFO, "port %s: guest memory table changed: remapped", p->conf.name);
+	}
+	zc_hold(p, false);
+	for (uint16_t q = 0; q < FERRY_MAX_QUEUES; q++) {
+		if (!(vc->deferred & (UINT32_C(1) << q)))
+			continue;
+		zc_queue_up(p, vid, (uint16_t)(2 * q + 1));
+		__atomic_or_fetch(&p->vq_rx_on, UINT32_C(1) << q, __ATOMIC_RELEASE);
+		sw_post(sw, EV_QUEUE, p->idx, q, 1 | 2);
+	}
+	vc->deferred = 0;
+}
+
+/* Control thread: map slot idx's newest table (no lock held: mmap, IOMMU), apply it if the device
+ * is quiet (else the post hook of the message in progress wakes us again). */
+static void
+remap_one(struct ferry_switch *sw, uint16_t idx)
+{
+	struct sw_vconn *vc = &sw->vconn[idx];
+	struct ferry_port *p = sw->ctl[idx];   /* only the control thread changes ctl[] */
+	struct ferry_zc_mem *m = NULL;
+	struct rte_vhost_memory *vm;
+	char err[128] = "no copy of the guest's memory table";
+	uint32_t seq;
+
+	pthread_mutex_lock(&zc_lock);
+	vm = vc->snap;
+	vc->snap = NULL;
+	seq = vc->mem_seq;
+	pthread_mutex_unlock(&zc_lock);
+	if (vm != NULL) {
+		m = ferry_zc_mem_create_table(vm, err, sizeof(err));
+		snap_free(vm);
+	}
+	pthread_mutex_lock(&zc_lock);
+	if (seq == vc->mem_seq && vc->mapped_seq != seq) {
+		if (m == NULL && p != NULL)
+			FERRY_LOG(ERR, "port %s: new guest memory table: %s", p->conf.name, err);
+		vc->mapped = m;
+		vc->mapped_seq = seq;
+		m = NULL;
+	}
+	if (p != NULL && remap_pending(vc) && vc->mapped_seq == vc->mem_seq && !vc->in_msg &&
+	    __atomic_load_n(&p->vid, __ATOMIC_ACQUIRE) >= 0 && p->zc_mem != NULL)
+		remap_apply(sw, p, vc);
+	pthread_mutex_unlock(&zc_lock);
+	if (m != NULL)
+		ferry_zc_mem_put(m);   /* superseded meanwhile */
+}
+
+void
+sw_zc_remap_pending(struct ferry_switch *sw)
+{
+	for (uint16_t i = 0; i < FERRY_MAX_PORTS; i++)
+		if (__atomic_load_n(&sw->vconn[i].mem_seq, __ATOMIC_ACQUIRE) !=
+		    __atomic_load_n(&sw->vconn[i].mem_done, __ATOMIC_ACQUIRE))
+			remap_one(sw, i);
+}
+
+/* --- device up and down, rings enabled --- */
+
+/* new_device (switch mutex held; no ring locks: the mapping here only keeps the vhost thread). */
+void
+sw_zc_device_up(struct ferry_switch *sw, struct ferry_port *p, int vid, uint16_t nr)
+{
+	uint64_t features = 0;
+	char err[128];
+	struct ferry_zc_mem *m = NULL;
+	uint8_t state;
+
+	rte_vhost_get_negotiated_features(vid, &features);
+	state = ferry_zc_eligible(p->conf.zero_copy, features);
+	if (state == FERRY_ZC_ACTIVE) {
+		m = ferry_zc_mem_create(vid, err, sizeof(err));
+		if (m == NULL) {
+			FERRY_LOG(WARNING, "port %s: zero-copy off: %s", p->conf.name, err);
+			state = FERRY_ZC_NO_MEM;
+		}
+	}
+	FERRY_LOG(INFO, "port %s: guest TX rings read by %s (zero_copy %s: %s)", p->conf.name,
+		  state == FERRY_ZC_ACTIVE ? "ferry" : "rte_vhost",
+		  ferry_zc_mode_names[p->conf.zero_copy], ferry_zc_state_names[state]);
+	pthread_mutex_lock(&zc_lock);
+	remap_cancel(&sw->vconn[p->idx]);
+	p->zc_state = state;
+	p->zc_mem = m;
+	for (uint16_t i = 1; i < nr; i += 2)
+		zc_queue_up(p, vid, i);
+	pthread_mutex_unlock(&zc_lock);
+}
+
+/* vring_state_changed(enable) of guest TX ring `vring` (ring locks held). */
+bool
+sw_zc_ring_up(struct ferry_switch *sw, struct ferry_port *p, int vid, uint16_t vring)
+{
+	struct sw_vconn *vc = &sw->vconn[p->idx];
+	uint16_t q = vring / 2;
+	bool now = true;
+
+	pthread_mutex_lock(&zc_lock);
+	/* a table rte_vhost took without SET_MEM_TABLE's post hook (the message failed after it) */
+	if (p->zc_mem != NULL && !remap_pending(vc) && !ferry_zc_mem_current(p->zc_mem, vid)) {
+		remap_request(sw, p, vid);
+		sw_post(sw, EV_REMAP, p->idx, 0, 0);
+	}
+	if (remap_pending(vc) && q < FERRY_MAX_QUEUES) {
+		vc->deferred |= UINT32_C(1) << q;   /* neither dequeue reads it before the table is in */
+		now = false;
+	} else {
+		zc_queue_up(p, vid, vring);
+	}
+	pthread_mutex_unlock(&zc_lock);
+	return now;
+}
+
+void
+sw_zc_ring_down(struct ferry_switch *sw, struct ferry_port *p, uint16_t vring)
+{
+	pthread_mutex_lock(&zc_lock);
+	sw->vconn[p->idx].deferred &= ~(UINT32_C(1) << (vring / 2 % 32));
+	pthread_mutex_unlock(&zc_lock);
+}
+
+/* After a grace period (no PMD inside the queues): stop every queue — all under one deadline —,
+ * release the memory. destroy_device: the vhost thread, or the control thread deleting the port. */
+void
+sw_zc_device_down(struct ferry_switch *sw, struct ferry_port *p)
+{
+	struct ferry_zcq *zq[FERRY_MAX_QUEUES];
+	struct ferry_zc_mem *m;
+	uint16_t n = 0;
+	uint64_t hz = rte_get_timer_hz(), deadline;
+
+	pthread_mutex_lock(&zc_lock);
+	for (uint16_t q = 0; q < FERRY_MAX_QUEUES; q++) {
+		if (p->zcq[q] == NULL)
+			continue;
+		zq[n++] = p->zcq[q];
+		__atomic_store_n(&p->zcq[q], NULL, __ATOMIC_RELEASE);
+	}
+	m = p->zc_mem;
+	p->zc_mem = NULL;
+	p->zc_held = false;
+	p->zc_state = FERRY_ZC_NO_GUEST;
+	remap_cancel(&sw->vconn[p->idx]);
+	pthread_mutex_unlock(&zc_lock);
+	/* every queue's lent buffers come back from the NICs at the same time: one deadline */
+	deadline = rte_get_timer_cycles() + hz * ZC_STOP_WAIT_MS / 1000;
+	for (uint16_t i = 0; i < n; i++) {
+		uint64_t now = rte_get_timer_cycles();
+		unsigned left = now < deadline ? (unsigned)((deadline - now) * 1000 / hz) : 0;
+		ferry_zcq_stop(zq[i], left);
+		ferry_zc_stats_add(&p->zc_total, &zq[i]->st);
+		ferry_zcq_retire(zq[i]);
+	}
+	if (m != NULL)
+		ferry_zc_mem_put(m);
+}
+
+/* The port slot is being reused or freed (control thread). */
+void
+sw_zc_forget(struct ferry_switch *sw, uint16_t idx)
+{
+	pthread_mutex_lock(&zc_lock);
+	remap_cancel(&sw->vconn[idx]);
+	pthread_mutex_unlock(&zc_lock);
+}
+
+/* --- vhost-user messages --- */
+
+/* Messages ferry follows for its own queues; rte_vhost handles each, then calls zc_post_msg
+ * (unless it failed). Vhost thread, every ring of the device locked by rte_vhost — but not ferry's
+ * queues: those that make rte_vhost re-read the rings or replace the dirty log hold them out of
+ * the datapath (ferry_zcq_hold: no used ring write logged into a log being unmapped, rte_vhost's
+ * ring indexes exact when it compares them).
+ * - SET_MEM_TABLE: a running guest may send a new memory table without disabling its rings (QEMU
+ *   does on memory hot-plug), and rte_vhost tells no callback about it: follow it at once, or
+ *   buffers in the new memory fail ferry's address checks (bad_addr) until a ring is re-enabled.
+ *   Mapped by the control thread (above); the queues stay held until then.
+ * - SET_LOG_BASE, SET_FEATURES, SET_VRING_ADDR: live migration maps, resizes or switches on the
+ *   dirty log and names the rings' log addresses; once QEMU hears the answer to VHOST_F_LOG_ALL,
+ *   every used ring write is logged.
+ * - SEND_RARP: the guest arrived here by live migration; announce its MAC. */
+enum {   /* VhostUserRequest: a message starts with it */
+	VHU_SET_FEATURES = 2, VHU_SET_MEM_TABLE = 5, VHU_SET_LOG_BASE = 6, VHU_SET_VRING_ADDR = 9,
+	VHU_SEND_RARP = 19
+};
+#define VHU_PAYLOAD 12   /* request, flags, size (u32 each), then the payload */
 
 /* From the first of ferry's queues; with none, rte_vhost reads the rings and announces itself. */
 static void
@@ -138,61 +377,51 @@ zc_port_of_msg(int vid)
 static enum rte_vhost_msg_result
 zc_pre_msg(int vid, void *msg)
 {
-	struct ferry_port *p = zc_port_of_msg(vid);
+	struct ferry_switch *sw = sw_vhost_switch();
 	uint32_t req = *(const uint32_t *)msg;
+	struct ferry_port *p;
 
+	pthread_mutex_lock(&zc_lock);
+	p = zc_port_of_msg(vid);
 	if (p != NULL) {
-		zc_hold(p, false);   /* left held by a message rte_vhost failed (no post hook then) */
+		sw->vconn[p->idx].in_msg = true;   /* the control thread leaves the device alone */
+		if (!remap_pending(&sw->vconn[p->idx]))
+			zc_hold(p, false);   /* left held by a message rte_vhost failed (no post hook) */
 		if (req == VHU_SET_FEATURES || req == VHU_SET_MEM_TABLE || req == VHU_SET_LOG_BASE ||
 		    req == VHU_SET_VRING_ADDR)
 			zc_hold(p, true);
 	}
+	pthread_mutex_unlock(&zc_lock);
 	return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
 }
 
 static enum rte_vhost_msg_result
 zc_post_msg(int vid, void *msg)
 {
-	struct ferry_port *p = zc_port_of_msg(vid);
+	struct ferry_switch *sw = sw_vhost_switch();
 	uint32_t req = *(const uint32_t *)msg;
+	struct ferry_port *p;
+	struct sw_vconn *vc;
 
-	if (p == NULL)
+	pthread_mutex_lock(&zc_lock);
+	p = zc_port_of_msg(vid);
+	if (p == NULL) {
+		pthread_mutex_unlock(&zc_lock);
 		return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
-	if (req == VHU_SET_MEM_TABLE)
-		zc_mem_refresh(p, vid);
-	zc_hold(p, false);
+	}
+	vc = &sw->vconn[p->idx];
+	vc->in_msg = false;
+	if (req == VHU_SET_MEM_TABLE && p->zc_mem != NULL &&
+	    (remap_pending(vc) || !ferry_zc_mem_current(p->zc_mem, vid)))
+		remap_request(sw, p, vid);
+	if (remap_pending(vc))
+		sw_post(sw, EV_REMAP, p->idx, 0, 0);   /* the queues stay held until it is applied */
+	else
+		zc_hold(p, false);
 	if (req == VHU_SEND_RARP)
 		zc_announce(p, (const uint8_t *)msg + VHU_PAYLOAD);
+	pthread_mutex_unlock(&zc_lock);
 	return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
-}
-
-/* After a grace period (no PMD inside the queues): stop every queue, release the memory. */
-void
-sw_zc_device_down(struct ferry_port *p)
-{
-	for (uint16_t q = 0; q < FERRY_MAX_QUEUES; q++) {
-		struct ferry_zcq *zq = p->zcq[q];
-		if (zq == NULL)
-			continue;
-		__atomic_store_n(&p->zcq[q], NULL, __ATOMIC_RELEASE);
-		ferry_zcq_stop(zq, ZC_STOP_WAIT_MS);
-		ferry_zc_stats_add(&p->zc_total, &zq->st);
-		ferry_zcq_retire(zq);
-	}
-	if (p->zc_mem != NULL) {
-		ferry_zc_mem_put(p->zc_mem);
-		p->zc_mem = NULL;
-	}
-	p->zc_held = false;
-	p->zc_state = FERRY_ZC_NO_GUEST;
-}
-
-/* A guest enabled its TX ring `vring` (vring_state_changed, every ring of the device locked). */
-void
-sw_zc_ring_up(struct ferry_port *p, int vid, uint16_t vring)
-{
-	zc_mem_refresh(p, vid);
-	zc_queue_up(p, vid, vring);
 }
 
 const struct rte_vhost_user_extern_ops sw_zc_msg_ops = {

@@ -144,6 +144,10 @@ struct ferry_zcq {
 
 /* --- guest memory (zc_mem.c); vhost and control threads --- */
 struct ferry_zc_mem *ferry_zc_mem_create(int vid, char *err, size_t errlen);
+/* The same from a copy of a table (rte_vhost_get_mem_table's, fds its own): off the vhost thread. */
+struct rte_vhost_memory;
+struct ferry_zc_mem *ferry_zc_mem_create_table(const struct rte_vhost_memory *vm, char *err,
+					       size_t errlen);
 /* Does vid's current memory table still match m? */
 bool ferry_zc_mem_current(const struct ferry_zc_mem *m, int vid);
 void ferry_zc_mem_get(struct ferry_zc_mem *m);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_malloc.h>
@@ -105,6 +106,47 @@ map_regions(struct ferry_zc_mem *m, const struct rte_vhost_memory *vm, char *err
 	return 0;
 }
 
+/* Test hook: FERRY_ZC_MAP_DELAY_MS=N makes every mapping N ms slower, as pinning a large guest into
+ * an IOMMU is (tests/vhost have no IOMMU; zc_memstall.sh shows who waits for it). */
+static void
+map_delay(void)
+{
+	const char *e = getenv("FERRY_ZC_MAP_DELAY_MS");
+	int ms = e != NULL ? atoi(e) : 0;
+
+	if (ms > 0)
+		usleep((useconds_t)ms * 1000);
+}
+
+struct ferry_zc_mem *
+ferry_zc_mem_create_table(const struct rte_vhost_memory *vm, char *err, size_t errlen)
+{
+	struct ferry_zc_mem *m;
+
+	if (vm->nregions > FERRY_GMEM_MAX_REGIONS) {
+		snprintf(err, errlen, "%u memory regions (at most %d)", vm->nregions,
+			 FERRY_GMEM_MAX_REGIONS);
+		return NULL;
+	}
+	m = rte_zmalloc("ferry_zc_mem", sizeof(*m), RTE_CACHE_LINE_SIZE);
+	if (m == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	if (map_regions(m, vm, err, errlen) < 0) {
+		mem_free(m);
+		return NULL;
+	}
+	map_delay();
+	m->refcnt = 1;
+	pthread_mutex_lock(&live_lock);
+	dma_map(m);
+	m->next = live;
+	live = m;
+	pthread_mutex_unlock(&live_lock);
+	return m;
+}
+
 struct ferry_zc_mem *
 ferry_zc_mem_create(int vid, char *err, size_t errlen)
 {
@@ -115,30 +157,8 @@ ferry_zc_mem_create(int vid, char *err, size_t errlen)
 		snprintf(err, errlen, "no memory table from the guest");
 		return NULL;
 	}
-	if (vm->nregions > FERRY_GMEM_MAX_REGIONS) {
-		snprintf(err, errlen, "%u memory regions (at most %d)", vm->nregions,
-			 FERRY_GMEM_MAX_REGIONS);
-		free(vm);
-		return NULL;
-	}
-	m = rte_zmalloc("ferry_zc_mem", sizeof(*m), RTE_CACHE_LINE_SIZE);
-	if (m == NULL) {
-		snprintf(err, errlen, "out of memory");
-		free(vm);
-		return NULL;
-	}
-	if (map_regions(m, vm, err, errlen) < 0) {
-		free(vm);
-		mem_free(m);
-		return NULL;
-	}
+	m = ferry_zc_mem_create_table(vm, err, errlen);
 	free(vm);
-	m->refcnt = 1;
-	pthread_mutex_lock(&live_lock);
-	dma_map(m);
-	m->next = live;
-	live = m;
-	pthread_mutex_unlock(&live_lock);
 	return m;
 }
 
