@@ -65,6 +65,7 @@ struct ferry_conf {
 	char rpc_socket[FERRY_PATH_MAX];
 	uint32_t rpc_mode;          /* file mode of the control socket */
 	char rpc_group[64];
+	unsigned rpc_idle_timeout_s;   /* close idle control clients after this long; 0 = never */
 	char vfio_vf_token[40];     /* UUID shared by SR-IOV PFs and VFs on vfio-pci, "" = none */
 	unsigned n_eal_args;
 	char *eal_args[32];         /* owned */
