@@ -37,6 +37,21 @@ cfg_get_string(json_t *obj, const char *where, const char *key, bool required, c
 }
 
 int
+cfg_get_bool(json_t *obj, const char *where, const char *key, bool dflt, bool *out,
+	     char *err, size_t errlen)
+{
+	json_t *v = json_object_get(obj, key);
+
+	*out = dflt;
+	if (v == NULL)
+		return 0;
+	if (!json_is_boolean(v))
+		return cfg_err(err, errlen, where, key, "must be true or false");
+	*out = json_is_true(v);
+	return 0;
+}
+
+int
 cfg_get_uint(json_t *obj, const char *where, const char *key, unsigned min, unsigned max,
 	     unsigned dflt, unsigned *out, char *err, size_t errlen)
 {

@@ -13,6 +13,8 @@ int cfg_err(char *err, size_t errlen, const char *where, const char *field, cons
 	__attribute__((format(printf, 5, 6)));
 int cfg_get_string(json_t *obj, const char *where, const char *key, bool required, const char **out,
 		   char *err, size_t errlen);
+int cfg_get_bool(json_t *obj, const char *where, const char *key, bool dflt, bool *out,
+		 char *err, size_t errlen);
 int cfg_get_uint(json_t *obj, const char *where, const char *key, unsigned min, unsigned max,
 		 unsigned dflt, unsigned *out, char *err, size_t errlen);
 /* Fail on any key of obj not in the NULL-terminated list. */
@@ -25,5 +27,10 @@ int cfg_check_unicast(const struct rte_ether_addr *a, const char *where, const c
 int ferry_vlan_conf_parse(json_t *v, const char *where, struct ferry_vlan_conf *c,
 			  char *err, size_t errlen);
 json_t *ferry_vlan_conf_to_json(const struct ferry_vlan_conf *c);
+
+/* ferry_config_policy.c: what an RPC client may make ferryd touch. rpc may be NULL (absent). */
+struct ferry_conf;
+int cfg_parse_rpc_policy(json_t *rpc, struct ferry_conf *c, char *err, size_t errlen);
+int cfg_parse_vhost(json_t *root, struct ferry_conf *c, char *err, size_t errlen);
 
 #endif

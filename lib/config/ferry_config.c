@@ -88,7 +88,8 @@ parse_sizes(json_t *root, struct ferry_conf *c, char *err, size_t errlen)
 static int
 parse_rpc(json_t *root, struct ferry_conf *c, char *err, size_t errlen)
 {
-	static const char *const keys[] = { "socket", "mode", "group", "idle_timeout", NULL };
+	static const char *const keys[] = { "socket", "mode", "group",
+					    "save_dir", "allow_host_devargs", NULL };
 	json_t *rpc = json_object_get(root, "rpc");
 	const char *s = "/run/ferry/ferryd.sock", *mode = "0660", *group = "";
 	char *end;
@@ -102,10 +103,6 @@ parse_rpc(json_t *root, struct ferry_conf *c, char *err, size_t errlen)
 		    cfg_get_string(rpc, "rpc", "group", false, &group, err, errlen) < 0)
 			return -1;
 	}
-	/* seconds without a complete request before a client is closed; 0 = never */
-	if (cfg_get_uint(rpc, "rpc", "idle_timeout", 0, 86400, 60, &c->rpc_idle_timeout_s, err,
-			 errlen) < 0)
-		return -1;
 	if (s[0] != '/' || strlen(s) >= sizeof(c->rpc_socket))
 		return cfg_err(err, errlen, "rpc", "socket", "must be an absolute path under %zu characters",
 			       sizeof(c->rpc_socket));
@@ -209,7 +206,8 @@ int
 ferry_config_parse(json_t *root, struct ferry_conf *c, char *err, size_t errlen)
 {
 	static const char *const keys[] = {
-		"lcores", "burst", "mbufs", "fdb", "rpc", "eal_args", "vfio_vf_token", "ports", NULL
+		"lcores", "burst", "mbufs", "fdb", "rpc", "eal_args", "vfio_vf_token", "vhost", "ports",
+		NULL
 	};
 
 	memset(c, 0, sizeof(*c));
@@ -219,6 +217,8 @@ ferry_config_parse(json_t *root, struct ferry_conf *c, char *err, size_t errlen)
 	    parse_lcores(root, c, err, errlen) < 0 || parse_sizes(root, c, err, errlen) < 0 ||
 	    parse_rpc(root, c, err, errlen) < 0 || parse_eal_args(root, c, err, errlen) < 0 ||
 	    parse_vf_token(root, c, err, errlen) < 0 ||
+	    cfg_parse_rpc_policy(json_object_get(root, "rpc"), c, err, errlen) < 0 ||
+	    cfg_parse_vhost(root, c, err, errlen) < 0 ||
 	    parse_ports(root, c, err, errlen) < 0) {
 		ferry_config_free(c);
 		return -1;

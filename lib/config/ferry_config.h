@@ -53,6 +53,10 @@ struct ferry_port_conf {
 	json_t *external_ids;       /* object of strings, owned (may be NULL) */
 };
 
+#define FERRY_MAX_SOCKET_DIRS 8
+/* vhost.socket_dirs when the configuration has none: /run/ferry, /var/lib/ferry (NULL-ended). */
+extern const char *const ferry_vhost_default_socket_dirs[];
+
 struct ferry_conf {
 	char path[256];             /* file it came from, "" for the built-in default */
 	unsigned main_lcore;
@@ -65,8 +69,12 @@ struct ferry_conf {
 	char rpc_socket[FERRY_PATH_MAX];
 	uint32_t rpc_mode;          /* file mode of the control socket */
 	char rpc_group[64];
-	unsigned rpc_idle_timeout_s;   /* close idle control clients after this long; 0 = never */
 	char vfio_vf_token[40];     /* UUID shared by SR-IOV PFs and VFs on vfio-pci, "" = none */
+	/* what an RPC client may make ferryd touch (ferry_config_policy.c); config ports are trusted */
+	char rpc_save_dir[256];     /* config.save may write inside it too; "" = the started file only */
+	bool rpc_allow_host_devargs;   /* port.add over RPC may name host files and interfaces */
+	unsigned n_vhost_socket_dirs;  /* vhost-user sockets of ports added over RPC: inside these */
+	char vhost_socket_dirs[FERRY_MAX_SOCKET_DIRS][FERRY_PATH_MAX];
 	unsigned n_eal_args;
 	char *eal_args[32];         /* owned */
 	unsigned n_ports;
@@ -81,6 +89,9 @@ int ferry_config_parse(json_t *root, struct ferry_conf *conf, char *err, size_t 
 int ferry_config_load_file(const char *file, struct ferry_conf *conf, char *err, size_t errlen);
 int ferry_config_load_string(const char *text, struct ferry_conf *conf, char *err, size_t errlen);
 void ferry_config_free(struct ferry_conf *conf);
+/* Adds rpc.save_dir, rpc.allow_host_devargs and vhost.socket_dirs to a configuration object
+ * (config.get), creating "rpc" if it has none. */
+void ferry_config_policy_to_json(const struct ferry_conf *conf, json_t *o);
 
 /* Parse one port object; `where` is its JSON path for messages ("ports[2]" or "params"). */
 int ferry_port_conf_parse(json_t *obj, const char *where, struct ferry_port_conf *pc,

@@ -15,6 +15,7 @@
 #include <rte_vhost.h>
 #include "ferry_common.h"
 #include "ferry_config.h"
+#include "ferry_sock.h"
 #include "ferry_vlan.h"
 #include "ferry_zc.h"
 
@@ -66,6 +67,7 @@ struct ferry_port {
 	struct ferry_zc_stats zc_total;   /* vhost: counters of stopped queues */
 	struct ferry_zc_stats zc_base;    /* vhost: stats.clear baseline */
 	struct ferry_port_conf conf;
+	struct ferry_sock_id sock_id;     /* vhost server: the socket file bound (removed only if so) */
 	uint16_t n_rxq;                   /* queues PMDs poll (vhost: grows as the guest enables) */
 	uint16_t n_pmds;
 	int socket;                       /* NUMA node */

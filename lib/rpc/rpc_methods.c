@@ -1,9 +1,9 @@
 /* rpc_methods.c — the JSON-RPC methods: the one method table (name, handler, params, one-line
- * description) and a small handler per method. Handlers validate their params strictly first, then
- * call the switch; errors are the switch's FERRY_E* code and message. */
+ * description) and a small handler per method. Handlers validate their params strictly first (and
+ * what a client may make ferryd touch on the host: rpc_policy.c), then call the switch; errors are
+ * the switch's FERRY_E* code and message. */
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +12,7 @@
 #include <rte_ether.h>
 #include "ferry_config.h"
 #include "ferry_switch.h"
+#include "rpc_policy.h"
 #include "rpc_private.h"
 
 static const char *const no_params[] = { NULL };
@@ -87,6 +88,8 @@ m_port_add(struct rpc_call *c, json_t **res)
 	if (ferry_port_conf_parse(c->params, "params", &pc, c->err, sizeof(c->err)) < 0)
 		return FERRY_EINVAL;
 	rc = rpc_need_switch(c);
+	if (rc == 0)
+		rc = rpc_policy_port_add(c, &pc);
 	if (rc == 0)
 		rc = ferry_switch_port_add(c->r->sw, &pc, c->err, sizeof(c->err));
 	if (rc >= 0)
@@ -297,21 +300,6 @@ m_config_get(struct rpc_call *c, json_t **res)
 	return simple(c, ferry_switch_config_get, res);
 }
 
-/* The file ferryd was started with ("" when it runs the built-in configuration). */
-static int
-default_config_path(struct rpc_call *c, char *buf, size_t len)
-{
-	json_t *info = ferry_switch_info(c->r->sw);
-	const char *p = json_string_value(json_object_get(info, "config"));
-
-	snprintf(buf, len, "%s", p != NULL ? p : "");
-	json_decref(info);
-	if (buf[0] == '\0')
-		return rpc_err(c, FERRY_EINVAL, "params.path: missing (ferryd runs the built-in "
-			       "configuration, so there is no default file)");
-	return 0;
-}
-
 static int
 write_all(int fd, const char *s, size_t n)
 {
@@ -327,49 +315,39 @@ write_all(int fd, const char *s, size_t n)
 	return 0;
 }
 
-static void
-fsync_dir_of(const char *path)
-{
-	char *copy = strdup(path);
-	int fd = copy != NULL ? open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
-
-	if (fd >= 0) {
-		fsync(fd);
-		close(fd);
-	}
-	free(copy);
-}
-
-/* Write text and a final newline to path atomically: a temporary file next to it, fsync, rename.
- * Keeps the mode of the file it replaces (0644 for a new one). */
+/* Write text and a final newline to the file name in directory dirfd atomically: a temporary
+ * file beside it (O_EXCL, O_NOFOLLOW), fsync, rename. Keeps the mode of the file it replaces (0644
+ * for a new one). */
 static int
-write_atomically(struct rpc_call *c, const char *path, const char *text)
+write_atomically(struct rpc_call *c, const struct rpc_save_target *t, const char *text)
 {
-	char tmp[4200];
+	char tmp[300];
 	struct stat st;
-	mode_t mode = stat(path, &st) == 0 ? (st.st_mode & 07777) : 0644;
+	mode_t mode = fstatat(t->dirfd, t->name, &st, AT_SYMLINK_NOFOLLOW) == 0 ?
+		(st.st_mode & 07777) : 0644;
 	int fd, saved;
 
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp-%ld", path, (long)getpid()) >= sizeof(tmp))
-		return rpc_err(c, FERRY_EINVAL, "params.path: too long");
-	unlink(tmp);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
+	snprintf(tmp, sizeof(tmp), "%s.tmp-%ld", t->name, (long)getpid());
+	unlinkat(t->dirfd, tmp, 0);
+	fd = openat(t->dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
 	if (fd < 0)
-		return rpc_err(c, FERRY_EINTERNAL, "cannot create %s: %s", tmp, strerror(errno));
+		return rpc_err(c, FERRY_EINTERNAL, "cannot create %s beside %s: %s", tmp, t->shown,
+			       strerror(errno));
 	if (write_all(fd, text, strlen(text)) < 0 || write_all(fd, "\n", 1) < 0 || fsync(fd) < 0) {
 		saved = errno;
 		close(fd);
-		unlink(tmp);
-		return rpc_err(c, FERRY_EINTERNAL, "cannot write %s: %s", tmp, strerror(saved));
-	}
-	close(fd);
-	if (rename(tmp, path) < 0) {
-		saved = errno;
-		unlink(tmp);
-		return rpc_err(c, FERRY_EINTERNAL, "cannot rename %s to %s: %s", tmp, path,
+		unlinkat(t->dirfd, tmp, 0);
+		return rpc_err(c, FERRY_EINTERNAL, "cannot write %s beside %s: %s", tmp, t->shown,
 			       strerror(saved));
 	}
-	fsync_dir_of(path);
+	close(fd);
+	if (renameat(t->dirfd, tmp, t->dirfd, t->name) < 0) {
+		saved = errno;
+		unlinkat(t->dirfd, tmp, 0);
+		return rpc_err(c, FERRY_EINTERNAL, "cannot rename %s to %s: %s", tmp, t->shown,
+			       strerror(saved));
+	}
+	fsync(t->dirfd);
 	return 0;
 }
 
@@ -388,38 +366,39 @@ check_loadable(struct rpc_call *c, json_t *cfg)
 }
 
 static int
-save_path(struct rpc_call *c, char *path, size_t len)
+save_target(struct rpc_call *c, struct rpc_save_target *t)
 {
 	static const char *const keys[] = { "path", NULL };
 	const char *given = NULL;
 	int rc;
 
+	t->dirfd = -1;
 	if ((rc = rpc_check_keys(c, keys)) != 0 || (rc = rpc_get_string(c, "path", false, &given)) != 0)
 		return rc;
-	if (given != NULL && (given[0] == '\0' || strlen(given) >= len))
-		return rpc_err(c, FERRY_EINVAL, "params.path: must be 1..%zu characters", len - 1);
+	if (given != NULL && (given[0] == '\0' || strlen(given) >= sizeof(t->shown)))
+		return rpc_err(c, FERRY_EINVAL, "params.path: must be 1..%zu characters",
+			       sizeof(t->shown) - 1);
 	if ((rc = rpc_need_switch(c)) != 0)
 		return rc;
-	if (given == NULL)
-		return default_config_path(c, path, len);
-	snprintf(path, len, "%s", given);
-	return 0;
+	return rpc_policy_save_target(c, given, t);
 }
 
 static int
 m_config_save(struct rpc_call *c, json_t **res)
 {
-	char path[4096], *text = NULL;
+	struct rpc_save_target t;
+	char *text = NULL;
 	json_t *cfg;
 	int rc;
 
-	if ((rc = save_path(c, path, sizeof(path))) != 0)
+	if ((rc = save_target(c, &t)) != 0)
 		return rc;
 	cfg = ferry_switch_config_get(c->r->sw);
 	if (cfg == NULL || (text = json_dumps(cfg, JSON_INDENT(2))) == NULL)
 		rc = no_memory(c);
-	else if ((rc = check_loadable(c, cfg)) == 0 && (rc = write_atomically(c, path, text)) == 0)
-		*res = json_pack("{s:s, s:I}", "path", path, "bytes", (json_int_t)strlen(text) + 1);
+	else if ((rc = check_loadable(c, cfg)) == 0 && (rc = write_atomically(c, &t, text)) == 0)
+		*res = json_pack("{s:s, s:I}", "path", t.shown, "bytes", (json_int_t)strlen(text) + 1);
+	close(t.dirfd);
 	json_decref(cfg);
 	free(text);
 	return rc != 0 ? rc : (*res == NULL ? no_memory(c) : 0);
@@ -476,7 +455,8 @@ static const struct rpc_method methods[] = {
 	{ "pmd.rebalance", m_pmd_rebalance, "", "reassign rx queues to PMDs by measured load" },
 	{ "config.get", m_config_get, "", "the running configuration, loadable as a config file" },
 	{ "config.save", m_config_save, "[path]",
-	  "write config.get atomically to path (default: the file ferryd was started with)" },
+	  "write config.get atomically to path: the file ferryd was started with (default) or a "
+	  "file inside rpc.save_dir" },
 	{ "events.subscribe", m_events_subscribe, "",
 	  "receive switch events on this connection as \"event\" notifications" },
 	{ "events.unsubscribe", m_events_unsubscribe, "", "stop receiving events" },

@@ -68,5 +68,7 @@ int ferry_switch_pmd_rebalance(struct ferry_switch *sw, char *err, size_t errlen
 /* Whole switch. */
 json_t *ferry_switch_info(struct ferry_switch *sw);
 json_t *ferry_switch_config_get(struct ferry_switch *sw);   /* loadable as a config file */
+/* The global settings ferryd was started with (its ports are not kept there). */
+const struct ferry_conf *ferry_switch_conf(const struct ferry_switch *sw);
 
 #endif

@@ -293,5 +293,12 @@ ferry_switch_config_get(struct ferry_switch *sw)
 		json_object_set_new(o, "eal_args", eal);
 	else
 		json_decref(eal);
+	ferry_config_policy_to_json(c, o);
 	return o;
+}
+
+const struct ferry_conf *
+ferry_switch_conf(const struct ferry_switch *sw)
+{
+	return &sw->conf;
 }
