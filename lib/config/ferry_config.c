@@ -88,7 +88,7 @@ parse_sizes(json_t *root, struct ferry_conf *c, char *err, size_t errlen)
 static int
 parse_rpc(json_t *root, struct ferry_conf *c, char *err, size_t errlen)
 {
-	static const char *const keys[] = { "socket", "mode", "group",
+	static const char *const keys[] = { "socket", "mode", "group", "idle_timeout",
 					    "save_dir", "allow_host_devargs", NULL };
 	json_t *rpc = json_object_get(root, "rpc");
 	const char *s = "/run/ferry/ferryd.sock", *mode = "0660", *group = "";
@@ -103,6 +103,10 @@ parse_rpc(json_t *root, struct ferry_conf *c, char *err, size_t errlen)
 		    cfg_get_string(rpc, "rpc", "group", false, &group, err, errlen) < 0)
 			return -1;
 	}
+	/* seconds without a complete request before a client is closed; 0 = never */
+	if (cfg_get_uint(rpc, "rpc", "idle_timeout", 0, 86400, 60, &c->rpc_idle_timeout_s, err,
+			 errlen) < 0)
+		return -1;
 	if (s[0] != '/' || strlen(s) >= sizeof(c->rpc_socket))
 		return cfg_err(err, errlen, "rpc", "socket", "must be an absolute path under %zu characters",
 			       sizeof(c->rpc_socket));

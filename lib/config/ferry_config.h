@@ -69,6 +69,7 @@ struct ferry_conf {
 	char rpc_socket[FERRY_PATH_MAX];
 	uint32_t rpc_mode;          /* file mode of the control socket */
 	char rpc_group[64];
+	unsigned rpc_idle_timeout_s;   /* close idle control clients after this long; 0 = never */
 	char vfio_vf_token[40];     /* UUID shared by SR-IOV PFs and VFs on vfio-pci, "" = none */
 	/* what an RPC client may make ferryd touch (ferry_config_policy.c); config ports are trusted */
 	char rpc_save_dir[256];     /* config.save may write inside it too; "" = the started file only */

@@ -17,6 +17,7 @@ struct ferry_rpc;
 #define FERRY_RPC_DEFAULT_MAX_REQUEST (1u << 20)   /* bytes in one request line */
 #define FERRY_RPC_DEFAULT_MAX_OUTPUT  (4u << 20)   /* unread output before a client is dropped */
 #define FERRY_RPC_DEFAULT_MAX_CLIENTS 256
+#define FERRY_RPC_DEFAULT_IDLE_TIMEOUT 60          /* seconds (config rpc.idle_timeout) */
 
 struct ferry_rpc_opts {
 	const char *path;      /* socket path; NULL or "" = the default. */
@@ -24,7 +25,10 @@ struct ferry_rpc_opts {
 	const char *group;     /* group owning the socket (by name); NULL or "" = leave it */
 	size_t max_request;    /* 0 = 1 MiB */
 	size_t max_output;     /* 0 = 4 MiB */
-	unsigned max_clients;  /* 0 = 256 */
+	unsigned max_clients;  /* 0 = 256; when full, the longest-idle client that is neither
+				* subscribed nor busy is closed to make room */
+	unsigned idle_timeout_s; /* close a client without a complete request for this long,
+				  * subscribers excepted; 0 = never */
 	int no_socket;         /* 1 = no socket at all: only ferry_rpc_handle() (tests, fuzzing) */
 };
 
@@ -39,6 +43,9 @@ int ferry_rpc_fd(const struct ferry_rpc *r);
 
 /* Non-blocking: accept, read, dispatch, write, drop dead clients. */
 void ferry_rpc_process(struct ferry_rpc *r);
+
+/* Change the idle timeout at runtime (seconds, 0 = never). */
+void ferry_rpc_set_idle_timeout(struct ferry_rpc *r, unsigned seconds);
 
 /* Closes every client, unregisters the event callback, removes the socket file. NULL is fine. */
 void ferry_rpc_destroy(struct ferry_rpc *r);

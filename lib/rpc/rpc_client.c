@@ -2,7 +2,10 @@
  * bounded output queue, non-blocking reads and writes, and the epoll interest that follows from
  * its state. A client is answered one request at a time: its next request is read only once the
  * previous answer has been handed to the kernel, so answers never pile up; only event
- * notifications can accumulate, and a client that lets them exceed max_output is dropped. */
+ * notifications can accumulate, and a client that lets them exceed max_output is dropped. A batch
+ * is answered a few requests per round (BATCH_STEP, and the round's deadline), so that other
+ * clients are answered in between. */
+#define _GNU_SOURCE   /* struct ucred */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +18,7 @@
 
 #define READ_BUDGET    (256 * 1024)   /* bytes read from one client per round */
 #define LINE_BUDGET    32             /* requests answered for one client per round */
+#define BATCH_STEP     32             /* requests of one batch answered per round */
 #define CLOSE_GRACE_MS 2000           /* a closing client gets this long to take its last answer */
 #define IN_MIN         4096
 #define OUT_KEEP       (64 * 1024)    /* output buffers larger than this are freed when empty */
@@ -41,6 +45,14 @@ rpc_client_new(struct ferry_rpc *r, int fd)
 		return NULL;
 	c->fd = fd;
 	c->id = ++r->next_id;
+	c->last_request_ms = rpc_now_ms();
+	struct ucred cred;
+	socklen_t cl = sizeof(cred);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) == 0 && cl == sizeof(cred)) {
+		c->has_cred = true;
+		c->peer_pid = cred.pid;
+		c->peer_uid = cred.uid;
+	}
 	ev.data.ptr = c;
 	if (epoll_ctl(r->epoll_fd, EPOLL_CTL_ADD, fd, &ev) < 0) {
 		free(c);
@@ -63,6 +75,12 @@ mark_dead(struct ferry_rpc *r, struct rpc_client *c, const char *why)
 	if (why != NULL)
 		FERRY_LOG(DEBUG, "rpc: client %u: %s", c->id, why);
 	rpc_wake(r);   /* the next ferry_rpc_process() reaps it */
+}
+
+void
+rpc_client_kill(struct ferry_rpc *r, struct rpc_client *c)
+{
+	mark_dead(r, c, NULL);
 }
 
 static void
@@ -98,6 +116,7 @@ rpc_client_free(struct ferry_rpc *r, struct rpc_client *c)
 	epoll_ctl(r->epoll_fd, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
 	FERRY_LOG(DEBUG, "rpc: client %u closed", c->id);
+	rpc_batch_free(c->batch);
 	free(c->in);
 	free(c->out);
 	free(c);
@@ -241,7 +260,8 @@ answer(struct ferry_rpc *r, struct rpc_client *c, const char *line, size_t len)
 		;
 	if (i == len)
 		return;   /* blank line: nothing asked */
-	text = rpc_handle_line(r, c, line, len);
+	c->last_request_ms = rpc_now_ms();
+	text = rpc_line_begin(r, c, line, len, &c->batch);
 	if (text != NULL) {
 		rpc_client_send_line(r, c, text);
 		free(text);
@@ -267,6 +287,31 @@ consume(struct rpc_client *c, size_t n)
 }
 
 bool
+rpc_client_busy(const struct rpc_client *c)
+{
+	return c->batch != NULL || out_pending(c) > 0 ||
+	       (c->in_len > 0 && memchr(c->in, '\n', c->in_len) != NULL);
+}
+
+/* The next requests of the batch being answered; true once it is done (answer queued). */
+static bool
+continue_batch(struct ferry_rpc *r, struct rpc_client *c, uint64_t deadline_ms)
+{
+	char *text;
+
+	c->last_request_ms = rpc_now_ms();
+	if (!rpc_batch_step(r, c, c->batch, BATCH_STEP, deadline_ms, &text))
+		return false;
+	rpc_batch_free(c->batch);
+	c->batch = NULL;
+	if (text != NULL) {
+		rpc_client_send_line(r, c, text);
+		free(text);
+	}
+	return true;
+}
+
+bool
 rpc_client_work(struct ferry_rpc *r, struct rpc_client *c, uint64_t deadline_ms)
 {
 	size_t start = 0, end;
@@ -274,6 +319,15 @@ rpc_client_work(struct ferry_rpc *r, struct rpc_client *c, uint64_t deadline_ms)
 	bool more = false;
 
 	while (!c->dead && !c->closing && out_pending(c) == 0) {
+		if (c->batch != NULL) {
+			if (budget == 0 || rpc_now_ms() >= deadline_ms ||
+			    !continue_batch(r, c, deadline_ms)) {
+				more = true;
+				break;
+			}
+			budget--;
+			continue;
+		}
 		char *nl = c->in_len > c->in_scan ?
 			   memchr(c->in + c->in_scan, '\n', c->in_len - c->in_scan) : NULL;
 		if (nl == NULL) {
@@ -302,7 +356,7 @@ rpc_client_work(struct ferry_rpc *r, struct rpc_client *c, uint64_t deadline_ms)
 		c->in_scan = start;
 	}
 	consume(c, start);
-	if (c->eof && c->in_len == 0 && !c->closing && !c->dead)
+	if (c->eof && c->in_len == 0 && c->batch == NULL && !c->closing && !c->dead)
 		begin_close(c);
 	return more;
 }

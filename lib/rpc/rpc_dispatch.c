@@ -1,6 +1,8 @@
 /* rpc_dispatch.c — JSON-RPC 2.0 framing of one request line: parse, single request or batch,
  * notifications, the standard error codes, and the response text. Transport-free: the server and
- * ferry_rpc_handle() both come here. */
+ * ferry_rpc_handle() both come here. A batch is run a few requests at a time (rpc_batch_step), so
+ * the server can answer other clients between the steps of a long one; its answer is still one
+ * array, in request order, bounded by max_output. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,7 +10,7 @@
 #include "ferry_common.h"
 #include "rpc_private.h"
 
-#define MAX_BATCH 1000   /* requests in one batch: bounds the work and output one line can cause */
+#define MAX_BATCH 1000   /* requests in one batch: bounds the work one line can cause */
 
 /* A jansson string even from invalid UTF-8 (a message cut inside a character): non-ASCII bytes
  * become '?' then. */
@@ -120,43 +122,149 @@ handle_request(struct ferry_rpc *r, struct rpc_client *client, json_t *req)
 	return call(r, client, m, params, id);
 }
 
-static json_t *
-handle_batch(struct ferry_rpc *r, struct rpc_client *client, json_t *batch)
-{
-	size_t n = json_array_size(batch), i;
-	json_t *out, *req;
+/* A batch being answered, possibly over several rounds of ferry_rpc_process(): the requests
+ * still to run and the answer text built so far ("[" + answers joined by ","). */
+struct rpc_batch {
+	json_t *reqs;              /* the batch array (owned) */
+	size_t next, n;            /* next request to run, requests in all */
+	char *out;                 /* the answer text so far, '\0'-terminated */
+	size_t out_len, out_cap;
+	size_t max_out;            /* past this many bytes of answers, the rest are not run */
+	bool oom;
+};
 
-	if (n == 0)
-		return error_response(NULL, FERRY_EINVALID_REQ, "invalid request: empty batch");
-	if (n > MAX_BATCH)
-		return error_response(NULL, FERRY_EINVALID_REQ,
-				      "invalid request: batch of %zu requests (at most %d)", n,
-				      MAX_BATCH);
-	out = json_array();
-	json_array_foreach(batch, i, req) {
-		json_t *resp = handle_request(r, client, req);
-		if (resp != NULL)
-			json_array_append_new(out, resp);
+void
+rpc_batch_free(struct rpc_batch *b)
+{
+	if (b == NULL)
+		return;
+	json_decref(b->reqs);
+	free(b->out);
+	free(b);
+}
+
+static void
+batch_append(struct rpc_batch *b, json_t *resp /* stolen */)
+{
+	char *text = json_dumps(resp, JSON_COMPACT);
+	size_t len = text != NULL ? strlen(text) : 0;
+
+	json_decref(resp);
+	if (text == NULL || b->oom) {
+		b->oom = true;
+		free(text);
+		return;
 	}
-	if (json_array_size(out) == 0) {   /* notifications only */
-		json_decref(out);
-		return NULL;
+	if (b->out_len + len + 3 > b->out_cap) {   /* separator, closing bracket, NUL */
+		size_t cap = b->out_cap * 2 > b->out_len + len + 3 ? b->out_cap * 2
+								   : b->out_len + len + 3;
+		char *nb = realloc(b->out, cap);
+		if (nb == NULL) {
+			b->oom = true;
+			free(text);
+			return;
+		}
+		b->out = nb;
+		b->out_cap = cap;
 	}
-	return out;
+	char sep = b->out_len == 0 ? '[' : ',';
+
+	b->out[b->out_len++] = sep;
+	memcpy(b->out + b->out_len, text, len);
+	b->out_len += len;
+	b->out[b->out_len] = '\0';
+	free(text);
+}
+
+/* The next request of the batch; once the answers exceed max_out, the rest are not run and
+ * each gets a -32004 error (notifications among them: nothing). */
+static void
+batch_run_one(struct ferry_rpc *r, struct rpc_client *client, struct rpc_batch *b)
+{
+	json_t *req = json_array_get(b->reqs, b->next++), *resp;
+
+	if (b->out_len > b->max_out) {
+		json_t *id = json_is_object(req) ? json_object_get(req, "id") : NULL;
+		if (json_is_object(req) && id == NULL)
+			return;   /* a notification: not run, not answered */
+		resp = error_response(valid_id(id) ? id : NULL, FERRY_ELIMIT,
+				      "batch answer over %zu bytes: request not run", b->max_out);
+	} else {
+		resp = handle_request(r, client, req);
+	}
+	if (resp != NULL)
+		batch_append(b, resp);
+}
+
+bool
+rpc_batch_step(struct ferry_rpc *r, struct rpc_client *client, struct rpc_batch *b,
+	       unsigned max_requests, uint64_t deadline_ms, char **text)
+{
+	*text = NULL;
+	for (unsigned i = 0; b->next < b->n && i < max_requests; i++) {
+		if (i > 0 && deadline_ms != 0 && rpc_now_ms() >= deadline_ms)
+			break;
+		batch_run_one(r, client, b);
+	}
+	if (b->next < b->n)
+		return false;
+	if (b->oom) {
+		json_t *e = error_response(NULL, FERRY_EINTERNAL, "out of memory for the batch answer");
+		*text = e != NULL ? json_dumps(e, JSON_COMPACT) : NULL;
+		json_decref(e);
+	} else if (b->out_len > 0) {   /* else notifications only: no answer */
+		b->out[b->out_len++] = ']';
+		b->out[b->out_len] = '\0';
+		*text = b->out;
+		b->out = NULL;
+	}
+	return true;
+}
+
+/* A batch array: refused whole (empty, too long) as *resp, or started as *batch. */
+static void
+batch_begin(struct ferry_rpc *r, json_t *root, json_t **resp, struct rpc_batch **batch)
+{
+	size_t n = json_array_size(root);
+	struct rpc_batch *b;
+
+	if (n == 0) {
+		*resp = error_response(NULL, FERRY_EINVALID_REQ, "invalid request: empty batch");
+		return;
+	}
+	if (n > MAX_BATCH) {
+		*resp = error_response(NULL, FERRY_EINVALID_REQ,
+				       "invalid request: batch too large: %zu requests (max %d)", n,
+				       MAX_BATCH);
+		return;
+	}
+	b = calloc(1, sizeof(*b));
+	if (b == NULL) {
+		*resp = error_response(NULL, FERRY_EINTERNAL, "out of memory");
+		return;
+	}
+	b->reqs = json_incref(root);
+	b->n = n;
+	b->max_out = r != NULL && r->max_output != 0 ? r->max_output
+						      : FERRY_RPC_DEFAULT_MAX_OUTPUT;
+	*batch = b;
 }
 
 char *
-rpc_handle_line(struct ferry_rpc *r, struct rpc_client *client, const char *line, size_t len)
+rpc_line_begin(struct ferry_rpc *r, struct rpc_client *client, const char *line, size_t len,
+	       struct rpc_batch **batch)
 {
 	json_error_t je;
-	json_t *root = json_loadb(line, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je), *resp;
+	json_t *root = json_loadb(line, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je);
+	json_t *resp = NULL;
 	char *text;
 
+	*batch = NULL;
 	if (root == NULL)
 		resp = error_response(NULL, FERRY_EPARSE, "parse error: %s (at byte %d)", je.text,
 				      je.position);
 	else if (json_is_array(root))
-		resp = handle_batch(r, client, root);
+		batch_begin(r, root, &resp, batch);
 	else
 		resp = handle_request(r, client, root);
 	json_decref(root);
@@ -164,6 +272,19 @@ rpc_handle_line(struct ferry_rpc *r, struct rpc_client *client, const char *line
 		return NULL;
 	text = json_dumps(resp, JSON_COMPACT);
 	json_decref(resp);
+	return text;
+}
+
+char *
+rpc_handle_line(struct ferry_rpc *r, struct rpc_client *client, const char *line, size_t len)
+{
+	struct rpc_batch *b;
+	char *text = rpc_line_begin(r, client, line, len, &b);
+
+	if (b != NULL) {   /* no connection to be fair to: the whole batch at once */
+		rpc_batch_step(r, client, b, MAX_BATCH, 0, &text);
+		rpc_batch_free(b);
+	}
 	return text;
 }
 

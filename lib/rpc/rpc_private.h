@@ -9,10 +9,17 @@
 #include <jansson.h>
 #include "ferry_rpc.h"
 
+struct rpc_batch;              /* rpc_dispatch.c: a batch being answered over several rounds */
+
 struct rpc_client {
 	struct rpc_client *next;
 	int fd;
 	unsigned id;               /* connection number, for logs */
+	bool has_cred;             /* peer_pid/peer_uid known (SO_PEERCRED) */
+	pid_t peer_pid;
+	uid_t peer_uid;
+	uint64_t last_request_ms;  /* connected, or last complete request handled: idle timer */
+	struct rpc_batch *batch;   /* the batch being answered, or NULL */
 	uint32_t epoll_events;     /* interest currently registered */
 	bool subscribed;           /* receives event notifications */
 	bool eof;                  /* peer shut down its side: answer what is buffered, then close */
@@ -36,6 +43,8 @@ struct ferry_rpc {
 	uint64_t accept_resume_ms;
 	size_t max_request, max_output;
 	unsigned max_clients, n_clients, next_id;
+	unsigned idle_timeout_s;   /* 0 = never close idle clients */
+	uint64_t next_sweep_ms;    /* next look for idle clients */
 	struct rpc_client *clients;
 };
 
@@ -60,8 +69,19 @@ struct rpc_method {
 const struct rpc_method *rpc_method_find(const char *name);
 json_t *rpc_methods_json(void);
 
-/* rpc_dispatch.c: one request line in, response text out (malloc'd, no newline) or NULL. */
+/* rpc_dispatch.c: one request line in, response text out (malloc'd, no newline) or NULL; a
+ * batch is answered whole. */
 char *rpc_handle_line(struct ferry_rpc *r, struct rpc_client *client, const char *line, size_t len);
+/* The same, except that a batch is only started: *batch is set (text NULL) and the caller runs it
+ * with rpc_batch_step() until that returns true. */
+char *rpc_line_begin(struct ferry_rpc *r, struct rpc_client *client, const char *line, size_t len,
+		     struct rpc_batch **batch);
+/* Run up to max_requests more requests of the batch (at least one; none once rpc_now_ms() passes
+ * deadline_ms, 0 = no deadline). Returns true when the batch is done: *text is then its answer
+ * (malloc'd; NULL for a batch of notifications only). */
+bool rpc_batch_step(struct ferry_rpc *r, struct rpc_client *client, struct rpc_batch *b,
+		    unsigned max_requests, uint64_t deadline_ms, char **text);
+void rpc_batch_free(struct rpc_batch *b);
 
 /* rpc_server.c */
 void rpc_client_subscribe(struct ferry_rpc *r, struct rpc_client *c, bool on);
@@ -75,6 +95,10 @@ void rpc_socket_close(struct ferry_rpc *r);
 /* rpc_client.c: one connection's buffers and I/O. */
 struct rpc_client *rpc_client_new(struct ferry_rpc *r, int fd);
 void rpc_client_free(struct ferry_rpc *r, struct rpc_client *c);
+/* Close it at the next reap (its buffered output is dropped). */
+void rpc_client_kill(struct ferry_rpc *r, struct rpc_client *c);
+/* Busy: a request is buffered or being answered, or an answer is not yet sent. */
+bool rpc_client_busy(const struct rpc_client *c);
 void rpc_client_ready(struct ferry_rpc *r, struct rpc_client *c, uint32_t events);
 /* Answer buffered requests: at most a few, and none once rpc_now_ms() passes deadline_ms.
  * Returns true if more are waiting. */

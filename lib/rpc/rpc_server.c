@@ -1,6 +1,7 @@
 /* rpc_server.c — the control socket server: create and destroy, the epoll loop step that
- * ferry_rpc_process() runs (accept, client I/O, answering, reaping), the client limit, and the
- * fan-out of switch events to subscribed clients. */
+ * ferry_rpc_process() runs (accept, client I/O, answering, reaping), the client limit (when the
+ * table is full, the longest-idle client that is neither subscribed nor busy makes room), the idle
+ * timeout, and the fan-out of switch events to subscribed clients. */
 #define _GNU_SOURCE   /* accept4 */
 #include <errno.h>
 #include <stdio.h>
@@ -19,6 +20,8 @@
 #define ACCEPT_BUDGET   32    /* connections accepted per ferry_rpc_process() */
 #define ACCEPT_PAUSE_MS 250   /* out of file descriptors: stop accepting this long */
 #define WORK_BUDGET_MS  20    /* answering per ferry_rpc_process(): the loop has more to do */
+#define SWEEP_MS        250   /* how often idle clients are looked for */
+#define CLOSE_LOGS      20    /* INFO lines about closed clients per second, then a count */
 
 uint64_t
 rpc_now_ms(void)
@@ -86,6 +89,136 @@ on_event(void *ctx, const char *event, json_t *params)
 	free(text);
 }
 
+/* --- idle and evicted clients --- */
+
+/* "client 7 (pid 1234, uid 0)": who it was, as far as SO_PEERCRED tells. */
+static void
+client_name(const struct rpc_client *c, char *buf, size_t len)
+{
+	if (c->has_cred)
+		snprintf(buf, len, "client %u (pid %ld, uid %lu)", c->id, (long)c->peer_pid,
+			 (unsigned long)c->peer_uid);
+	else
+		snprintf(buf, len, "client %u", c->id);
+}
+
+/* Close c with an INFO line; a flood of them is logged as a count once a second. */
+static void
+close_logged(struct ferry_rpc *r, struct rpc_client *c, const char *why)
+{
+	static uint64_t window_ms;
+	static unsigned logged, suppressed;
+	uint64_t now = rpc_now_ms();
+	char who[96];
+
+	if (now - window_ms >= 1000) {
+		if (suppressed > 0)
+			FERRY_LOG(INFO, "rpc: %u more clients closed (idle or evicted)", suppressed);
+		window_ms = now;
+		logged = suppressed = 0;
+	}
+	client_name(c, who, sizeof(who));
+	if (logged++ < CLOSE_LOGS)
+		FERRY_LOG(INFO, "rpc: %s %s: closed", who, why);
+	else
+		suppressed++;
+	rpc_client_kill(r, c);
+}
+
+static uint64_t
+idle_ms(const struct rpc_client *c, uint64_t now)
+{
+	return now > c->last_request_ms ? now - c->last_request_ms : 0;
+}
+
+/* Close clients without a complete request for idle_timeout_s (subscribers are exempt: they
+ * wait for events; so is a client whose batch is being answered). */
+static void
+sweep_idle(struct ferry_rpc *r)
+{
+	uint64_t now = rpc_now_ms(), limit = (uint64_t)r->idle_timeout_s * 1000;
+	char why[64];
+
+	if (r->idle_timeout_s == 0 || now < r->next_sweep_ms)
+		return;
+	r->next_sweep_ms = now + SWEEP_MS;
+	for (struct rpc_client *c = r->clients; c != NULL; c = c->next) {
+		if (c->dead || c->closing || c->subscribed || c->batch != NULL ||
+		    idle_ms(c, now) < limit)
+			continue;
+		snprintf(why, sizeof(why), "idle for %u s", r->idle_timeout_s);
+		close_logged(r, c, why);
+	}
+}
+
+static unsigned
+live_clients(const struct ferry_rpc *r)
+{
+	unsigned n = 0;
+
+	for (const struct rpc_client *c = r->clients; c != NULL; c = c->next)
+		n += !c->dead;
+	return n;
+}
+
+static unsigned
+clients_of_uid(const struct ferry_rpc *r, const struct rpc_client *of)
+{
+	unsigned n = 0;
+
+	for (const struct rpc_client *c = r->clients; c != NULL; c = c->next)
+		n += !c->dead && c->has_cred == of->has_cred && c->peer_uid == of->peer_uid;
+	return n;
+}
+
+/* a has been idle longer than b (the older connection when both were last active in the same
+ * millisecond). */
+static bool
+longer_idle(const struct rpc_client *a, const struct rpc_client *b)
+{
+	return a->last_request_ms < b->last_request_ms ||
+	       (a->last_request_ms == b->last_request_ms && a->id < b->id);
+}
+
+/* The table is full: close a client to make room for a new one, or return false if every
+ * client is subscribed or busy. The victim is the longest idle of the uid holding the most
+ * connections (a uid flooding the socket evicts its own connections first). */
+static bool
+evict_one(struct ferry_rpc *r)
+{
+	struct rpc_client *victim = NULL;
+	unsigned victim_n = 0;
+	uint64_t now = rpc_now_ms();
+	char why[64];
+
+	for (struct rpc_client *c = r->clients; c != NULL; c = c->next) {
+		if (c->dead || c->closing || c->subscribed || rpc_client_busy(c))
+			continue;
+		unsigned n = clients_of_uid(r, c);
+		if (victim == NULL || n > victim_n || (n == victim_n && longer_idle(c, victim))) {
+			victim = c;
+			victim_n = n;
+		}
+	}
+	if (victim == NULL)
+		return false;
+	snprintf(why, sizeof(why), "idle for %lu ms, evicted: %u clients connected",
+		 (unsigned long)idle_ms(victim, now), r->max_clients);
+	close_logged(r, victim, why);
+	return true;
+}
+
+void
+ferry_rpc_set_idle_timeout(struct ferry_rpc *r, unsigned seconds)
+{
+	if (r == NULL)
+		return;
+	if (r->idle_timeout_s != seconds)
+		FERRY_LOG(INFO, "rpc: idle timeout %u s%s", seconds, seconds ? "" : " (never)");
+	r->idle_timeout_s = seconds;
+	r->next_sweep_ms = 0;
+}
+
 /* --- accepting --- */
 
 static void
@@ -94,7 +227,8 @@ refuse(struct ferry_rpc *r, int fd)
 	static uint64_t last_log_ms;
 	char msg[200];
 	int n = snprintf(msg, sizeof(msg), "{\"jsonrpc\":\"2.0\",\"error\":{\"code\":%d,\"message\":"
-			 "\"too many clients (%u): try again later\"},\"id\":null}\n", FERRY_ELIMIT,
+			 "\"too many clients (%u, all subscribed or busy): try again later\"},"
+			 "\"id\":null}\n", FERRY_ELIMIT,
 			 r->max_clients);
 
 	if (send(fd, msg, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
@@ -139,7 +273,7 @@ accept_clients(struct ferry_rpc *r)
 				pause_accepting(r, errno);
 			return;   /* EAGAIN: nobody else is waiting */
 		}
-		if (r->n_clients >= r->max_clients)
+		if (live_clients(r) >= r->max_clients && !evict_one(r))
 			refuse(r, fd);
 		else if (rpc_client_new(r, fd) == NULL)
 			close(fd);
@@ -206,6 +340,7 @@ ferry_rpc_process(struct ferry_rpc *r)
 			more = true;
 		rpc_client_update(r, c);
 	}
+	sweep_idle(r);
 	reap(r);
 	rotate(r);
 	if (more)
@@ -226,6 +361,7 @@ apply_limits(struct ferry_rpc *r, const struct ferry_rpc_opts *o)
 	r->max_request = o->max_request ? o->max_request : FERRY_RPC_DEFAULT_MAX_REQUEST;
 	r->max_output = o->max_output ? o->max_output : FERRY_RPC_DEFAULT_MAX_OUTPUT;
 	r->max_clients = o->max_clients ? o->max_clients : FERRY_RPC_DEFAULT_MAX_CLIENTS;
+	r->idle_timeout_s = o->idle_timeout_s;
 }
 
 struct ferry_rpc *

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """test_clients.py — many clients at once, and clients that misbehave: 50 concurrent clients,
 a client that never reads its answers or its events while another keeps working (ferryd must
-never block on it, and drops it once its unread output exceeds 4 MiB), the 256-client limit,
-and clients that vanish mid-conversation."""
+never block on it, and drops it once its unread output exceeds 4 MiB), the 256-client limit
+(256 subscribers: the next client is refused; idle clients are evicted instead, see
+test_robust.py), and clients that vanish mid-conversation."""
 
 import json
 import socket
@@ -139,8 +140,9 @@ def t_never_reads_events(d):
 def t_too_many_clients(d):
     held = []
     try:
-        for _ in range(MAX_CLIENTS):
+        for _ in range(MAX_CLIENTS):   # subscribers: never evicted to make room
             held.append(Client(d.sock))
+            held[-1].result("events.subscribe")
         wait_for(lambda: held[-1].result("switch.info")["rpc"]["clients"] == MAX_CLIENTS,
                  what="256 clients connected")
         extra = socket.socket(socket.AF_UNIX)
