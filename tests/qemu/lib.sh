@@ -184,6 +184,7 @@ q_config() {   # q_config PORT_JSON...: $Q_DIR/cfg.json (Q_EAL: extra EAL argume
 	 "eal_args": [${Q_EAL:-}],
 	 "mbufs": 8192,
 	 "rpc": {"socket": "$Q_DIR/ctl.sock"},
+	 "vhost": {"socket_dirs": ["$Q_DIR"]},
 	 "ports": [$ports]}
 	EOF
 	jq . "$Q_DIR/cfg.json" >/dev/null || q_fail "generated an invalid config"

@@ -158,11 +158,14 @@ class Client:
 # ---------------------------------------------------------------------------------------------
 class Daemon:
     """A ferryd with its own directory, config and socket. ports: the config's port list, or a
-    function of the Daemon returning it (to place vhost-user sockets in d.path(...))."""
+    function of the Daemon returning it (to place vhost-user sockets in d.path(...)); rpc and vhost
+    too.
+    vhost: the config's "vhost" object; by default the Daemon's directory is vhost.socket_dirs, so
+    that vhost-user ports added over RPC may have their sockets there."""
 
     _count = 0
 
-    def __init__(self, ports, fdb_size=1024, rpc=None, socket_path=None, tag="rpc"):
+    def __init__(self, ports, fdb_size=1024, rpc=None, socket_path=None, tag="rpc", vhost=None):
         Daemon._count += 1
         self.dir = tempfile.mkdtemp(prefix="ferry-%s-" % tag)
         self.sock = socket_path or os.path.join(self.dir, "ferryd.sock")
@@ -170,8 +173,13 @@ class Daemon:
         self.cfg_path = os.path.join(self.dir, "ferryd.json")
         if callable(ports):
             ports = ports(self)
+        if callable(rpc):
+            rpc = rpc(self)
+        if callable(vhost):
+            vhost = vhost(self)
         cfg = {"lcores": {"main": 0, "pmd": [1]}, "mbufs": 8192,
-               "fdb": {"size": fdb_size, "aging": 300}, "ports": ports}
+               "fdb": {"size": fdb_size, "aging": 300}, "ports": ports,
+               "vhost": vhost if vhost is not None else {"socket_dirs": [self.dir]}}
         if rpc is not None:
             cfg["rpc"] = rpc
         with open(self.cfg_path, "w") as f:

@@ -19,7 +19,7 @@ def ports(d):
 
 
 def setup():
-    return Daemon(ports, tag="ctl").start()
+    return Daemon(ports, rpc=lambda d: {"save_dir": d.dir}, tag="ctl").start()
 
 
 def teardown(d):
@@ -127,7 +127,7 @@ def t_port_commands(d):
     fails(d, 1, "port", "set", "nope", "admin=up", stderr_has="(code -32002)")
     fails(d, 1, "port", "add", "vm3", "type=vhostuser", "path=" + d.path("vm2.sock"),
           stderr_has="(code -32001)")
-    fails(d, 1, "port", "add", "bad", "type=dpdk", "devargs=net_bogus0",
+    fails(d, 1, "port", "add", "bad", "type=dpdk", "devargs=net_ring9,nodeaction=nope:0:ATTACH",
           stderr_has="(code -32003)")
     check(ok(d, "port", "del", "vm2") == "port vm2 deleted\n", "port del")
     ok(d, "port", "del", "n1")
@@ -179,7 +179,7 @@ def t_pmd_switch_config(d):
     check(out.startswith("configuration saved to " + d.path("c.json")), "config save %r" % out)
     with open(d.path("c.json")) as f:
         check(json.load(f) == cfg, "saved == config get")
-    fails(d, 1, "config", "save", "/nonexistent-dir/c.json", stderr_has="(code -32603)")
+    fails(d, 1, "config", "save", "/nonexistent-dir/c.json", stderr_has="(code -32602)")
     out = ok(d, "call", "port.get", '{"name":"vm1"}')
     check(json.loads(out)["name"] == "vm1", "call with params")
     check(len(json.loads(ok(d, "call", "rpc.methods"))) == 20, "call rpc.methods")

@@ -24,7 +24,7 @@ def ports(d):
 
 
 def setup():
-    return Daemon(ports, fdb_size=512, tag="methods").start()
+    return Daemon(ports, fdb_size=512, rpc=lambda d: {"save_dir": d.dir}, tag="methods").start()
 
 
 def teardown(d):
@@ -107,7 +107,8 @@ def t_port_add_del(d):
                              "mac": ["ff:ff:ff:ff:ff:ff"]}, EINVAL, "params.mac")
         c.error("port.add", None, EINVAL, "params.name")
         # DPDK refuses the device
-        c.error("port.add", {"name": "bogus", "type": "dpdk", "devargs": "net_bogus0"}, EPROBE)
+        c.error("port.add", {"name": "bogus", "type": "dpdk",
+                             "devargs": "net_ring9,nodeaction=nope:0:ATTACH"}, EPROBE)
         check("bogus" not in names(c), "failed port.add leaves no port")
         check(c.result("port.del", {"name": "null1"}) == {"name": "null1", "deleted": True},
               "port.del null1")
@@ -261,8 +262,9 @@ def t_config(d):
             check(json.load(f) == saved, "config file rewritten")
         check(stat.S_IMODE(os.stat(d.cfg_path).st_mode) == 0o640, "mode kept")
         check(not [f for f in os.listdir(d.dir) if ".tmp-" in f], "no temp file left")
-        c.error("config.save", {"path": "/nonexistent-dir/x/y.json"}, EINTERNAL,
-                "/nonexistent-dir/x/y.json")
+        c.error("config.save", {"path": "/nonexistent-dir/x/y.json"}, EINVAL,
+                "/nonexistent-dir/x/y.json")         # outside rpc.save_dir (test_security.py)
+        c.error("config.save", {"path": d.path("n" * 250)}, EINTERNAL, "cannot create")
         c.error("config.save", {"path": ""}, EINVAL, "params.path")
         c.error("config.save", {"path": 1}, EINVAL, "params.path")
         c.error("config.get", {"path": "x"}, EINVAL, "params.path")

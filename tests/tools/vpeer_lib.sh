@@ -141,6 +141,7 @@ t_config() {
 	 "burst": 32,
 	 "mbufs": 8192,
 	 "rpc": {"socket": "$T_DIR/ferryd.sock"},
+	 "vhost": {"socket_dirs": ["$T_DIR"]},
 	 "ports": [$ports]}
 	EOF
 }
