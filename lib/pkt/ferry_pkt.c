@@ -60,10 +60,12 @@ ferry_pkt_flow_hash_sw(const struct rte_mbuf *m)
 	return rte_hash_crc(&t, sizeof(t), 0);
 }
 
+/* A frame too short for its two MACs is not given its tag back (the push would move 12 bytes it
+ * does not have): it is a runt either way, and the parse drops it as one. */
 int
 ferry_pkt_unstrip(struct rte_mbuf *m)
 {
-	if (ferry_pkt_vlan_push(m, m->vlan_tci) < 0)
+	if (m->data_len >= 2 * RTE_ETHER_ADDR_LEN && ferry_pkt_vlan_push(m, m->vlan_tci) < 0)
 		return -1;
 	m->ol_flags &= ~(RTE_MBUF_F_RX_VLAN_STRIPPED | RTE_MBUF_F_RX_VLAN);
 	return 0;

@@ -13,7 +13,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 bdir=${FUZZ_BUILD:-$root/build-fuzz}
 secs=${FUZZ_TIME:-45}
-targets=${FUZZ_TARGETS:-fuzz_rpc fuzz_virtq}
+targets=${FUZZ_TARGETS:-fuzz_rpc fuzz_virtq fuzz_pkt}
 logs=${FERRY_TEST_OUT:-/tmp/ferry-tests}/fuzz
 mkdir -p "$logs"
 
@@ -100,6 +100,7 @@ for t in $targets; do
 	case $t in
 	fuzz_rpc)   run_fuzz_rpc ;;
 	fuzz_virtq) run_fuzz_virtq ;;
+	fuzz_pkt)   mkdir -p "$bdir/corpus/pkt" && fuzz fuzz_pkt "$bdir/corpus/pkt" 512 -dict="$here/pkt.dict" ;;
 	*)          echo "FAIL: fuzz/$t: unknown target"; failed=1 ;;
 	esac
 done
