@@ -1,5 +1,6 @@
 /* ferryd.c — the ferry daemon: read and check the configuration, start DPDK on the configured
- * lcores, build the switch, serve the JSON-RPC control socket, and shut down cleanly on a signal. */
+ * lcores, build the switch, serve the JSON-RPC control socket, reload the configuration's ports on
+ * SIGHUP, and shut down cleanly on SIGINT, SIGTERM or SIGQUIT. */
 #include <errno.h>
 #include <getopt.h>
 #include <poll.h>
@@ -16,6 +17,7 @@
 #include "ferry_port.h"
 #include "ferry_rpc.h"
 #include "ferry_switch.h"
+#include "ferry_switch_reload.h"
 
 struct opts {
 	const char *config;
@@ -28,12 +30,28 @@ struct opts {
 };
 
 static volatile int quit;
+static volatile sig_atomic_t reload_asked;
 
 static void
 on_signal(int sig)
 {
-	(void)sig;
-	quit = 1;
+	if (sig == SIGHUP)
+		reload_asked = 1;
+	else
+		quit = 1;
+}
+
+static void
+set_signals(void)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGQUIT, &sa, NULL);   /* a clean stop too, not a core dump */
+	sigaction(SIGHUP, &sa, NULL);    /* reload the configuration file */
+	signal(SIGPIPE, SIG_IGN);
 }
 
 static void
@@ -54,7 +72,13 @@ usage(FILE *f)
 		"  -h, --help            this text\n"
 		"  -V, --version         version of ferry and of DPDK\n\n"
 		"EAL options after \"--\" are passed to DPDK after the ones ferryd derives from the\n"
-		"configuration (lcores, eal_args); e.g. -- --file-prefix ferry2 --in-memory\n");
+		"configuration (lcores, eal_args); e.g. -- --file-prefix ferry2 --in-memory\n\n"
+		"Signals: SIGINT, SIGTERM, SIGQUIT stop ferryd cleanly (ports closed, sockets\n"
+		"removed, counters logged, exit 0). SIGHUP re-reads --config: an invalid file\n"
+		"changes nothing; otherwise ports are added, deleted, changed (port.set fields) or\n"
+		"replaced (other fields); rpc.idle_timeout, rpc.save_dir, rpc.allow_host_devargs\n"
+		"and vhost.socket_dirs are applied; any other changed setting is logged as\n"
+		"needing a restart.\n");
 }
 
 static int
@@ -208,9 +232,157 @@ apply_log_level(const char *lvl)
 			rte_log_set_level(ferry_logtype, i);
 }
 
-/* The control loop: RPC, switch housekeeping, idle exit. */
+/* --- SIGHUP: reload --- */
+
+/* What a reload compares against: the configuration file as last applied (JSON), and how ferryd
+ * was started. */
+struct running {
+	const struct opts *o;
+	json_t *root;              /* the config file's JSON; NULL without --config */
+};
+
+/* "a.b" for nested objects of the config's top level, "a" otherwise. */
 static void
-run(struct ferry_switch *sw, struct ferry_rpc *rpc, long idle_exit_ms)
+key_path(char *buf, size_t len, const char *a, const char *b)
+{
+	snprintf(buf, len, "%s%s%s", a, b ? "." : "", b ? b : "");
+}
+
+/* Settings a reload applies at once (as "object", "key"): the idle timeout, and the limits on
+ * what RPC clients may make ferryd touch (read when a request comes). */
+static const char *const runtime_keys[][2] = {
+	{ "rpc", "idle_timeout" }, { "rpc", "save_dir" }, { "rpc", "allow_host_devargs" },
+	{ "vhost", "socket_dirs" },
+};
+
+static bool
+runtime_key(const char *path)
+{
+	char p[128];
+
+	for (size_t i = 0; i < RTE_DIM(runtime_keys); i++) {
+		key_path(p, sizeof(p), runtime_keys[i][0], runtime_keys[i][1]);
+		if (strcmp(path, p) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* One global setting of the new file against the running one: applied (runtime_key) or logged as
+ * needing a restart. Returns 1 if it differs. */
+static int
+diff_global(struct running *run, const char *path, json_t *old, json_t *new)
+{
+	if (json_equal(old, new) || (old == NULL && new == NULL))
+		return 0;
+	if (run->o->socket != NULL && strcmp(path, "rpc.socket") == 0)
+		return 0;   /* --socket wins over the file */
+	if (runtime_key(path))
+		FERRY_LOG(INFO, "reload: %s changed: applied", path);
+	else
+		FERRY_LOG(WARNING, "reload: %s changed: needs a restart (still the old value)", path);
+	return 1;
+}
+
+/* Every setting outside "ports", one level into objects (lcores.pmd, rpc.socket, fdb.size, ...):
+ * the ones that differ are logged; only runtime keys are applied (by the caller). */
+static void
+diff_globals(struct running *run, json_t *old_root, json_t *new_root)
+{
+	json_t *roots[2] = { old_root, new_root };
+	char path[128];
+
+	for (int side = 0; side < 2; side++) {
+		const char *k;
+		json_t *v;
+		json_object_foreach(roots[side], k, v) {
+			json_t *ov = json_object_get(old_root, k), *nv = json_object_get(new_root, k);
+			if (strcmp(k, "ports") == 0 || (side == 1 && ov != NULL))
+				continue;   /* keys on both sides: compared once */
+			if (!json_is_object(ov) && !json_is_object(nv)) {
+				diff_global(run, k, ov, nv);
+				continue;
+			}
+			json_t *sub = json_is_object(ov) ? ov : nv, *other = sub == ov ? nv : ov;
+			const char *sk;
+			json_t *sv;
+			json_object_foreach(sub, sk, sv) {
+				key_path(path, sizeof(path), k, sk);
+				json_t *o2 = json_object_get(other, sk);
+				diff_global(run, path, sub == ov ? sv : o2, sub == ov ? o2 : sv);
+			}
+			json_object_foreach(other, sk, sv) {
+				if (json_object_get(sub, sk) != NULL)
+					continue;
+				key_path(path, sizeof(path), k, sk);
+				diff_global(run, path, sub == ov ? NULL : sv, sub == ov ? sv : NULL);
+			}
+		}
+	}
+}
+
+/* The running file's JSON takes the new file's runtime keys (the others keep their old value:
+ * they still differ until a restart). */
+static void
+remember_runtime_keys(json_t *old_root, json_t *new_root)
+{
+	for (size_t i = 0; i < RTE_DIM(runtime_keys); i++) {
+		const char *obj = runtime_keys[i][0], *key = runtime_keys[i][1];
+		json_t *o = json_object_get(old_root, obj);
+		json_t *v = json_object_get(json_object_get(new_root, obj), key);
+		if (!json_is_object(o) && v != NULL) {
+			o = json_object();
+			json_object_set_new(old_root, obj, o);
+		}
+		if (v != NULL)
+			json_object_set(o, key, v);
+		else if (json_is_object(o))
+			json_object_del(o, key);
+	}
+}
+
+/* SIGHUP: re-read --config, validate it as --check does; if valid, apply its ports and runtime
+ * settings, log what needs a restart; if not, log why and change nothing. */
+static void
+reload(struct running *run, struct ferry_switch *sw, struct ferry_rpc *rpc)
+{
+	struct ferry_reload_result res;
+	struct ferry_conf nc;
+	json_error_t je;
+	json_t *root;
+	char err[1024];
+
+	if (run->o->config == NULL || run->root == NULL) {
+		FERRY_LOG(WARNING, "reload (SIGHUP): no config file to reload (started without "
+			  "--config): nothing changed");
+		return;
+	}
+	FERRY_LOG(INFO, "reload (SIGHUP): reading %s", run->o->config);
+	if (ferry_config_load_file(run->o->config, &nc, err, sizeof(err)) < 0) {
+		FERRY_LOG(ERR, "reload: %s: nothing changed", err);
+		return;
+	}
+	root = json_load_file(run->o->config, JSON_REJECT_DUPLICATES, &je);
+	if (!json_is_object(root)) {   /* the file changed again since it was validated */
+		FERRY_LOG(ERR, "reload: %s: changed while being read: nothing changed", run->o->config);
+		json_decref(root);
+		ferry_config_free(&nc);
+		return;
+	}
+	diff_globals(run, run->root, root);
+	ferry_rpc_set_idle_timeout(rpc, nc.rpc_idle_timeout_s);
+	ferry_switch_reload_settings(sw, &nc);
+	remember_runtime_keys(run->root, root);
+	ferry_switch_reload_ports(sw, &nc, &res);
+	FERRY_LOG(INFO, "reload: %u added, %u removed, %u changed, %u unchanged, %u failed",
+		  res.added, res.removed, res.changed, res.unchanged, res.failed);
+	json_decref(root);
+	ferry_config_free(&nc);
+}
+
+/* The control loop: RPC, switch housekeeping, reload, idle exit. */
+static void
+run(struct ferry_switch *sw, struct ferry_rpc *rpc, struct running *rs, long idle_exit_ms)
 {
 	struct pollfd pfd[2] = {
 		{ .fd = ferry_switch_event_fd(sw), .events = POLLIN },
@@ -221,6 +393,10 @@ run(struct ferry_switch *sw, struct ferry_rpc *rpc, long idle_exit_ms)
 	while (!quit) {
 		if (poll(pfd, 2, 50) < 0 && errno != EINTR)
 			break;
+		if (reload_asked) {
+			reload_asked = 0;
+			reload(rs, sw, rpc);
+		}
 		ferry_switch_poll(sw);
 		if (rpc != NULL)
 			ferry_rpc_process(rpc);
@@ -244,6 +420,7 @@ start_rpc(struct ferry_switch *sw, const struct ferry_conf *c)
 	struct ferry_rpc_opts ro = {
 		.path = c->rpc_socket, .mode = c->rpc_mode,
 		.group = c->rpc_group[0] ? c->rpc_group : NULL, .max_request = 1 << 20,
+		.idle_timeout_s = c->rpc_idle_timeout_s,
 	};
 	char err[512];
 	struct ferry_rpc *rpc = ferry_rpc_create(sw, &ro, &quit, err, sizeof(err));
@@ -260,11 +437,13 @@ main(int argc, char **argv)
 	struct ferry_conf conf;
 	struct ferry_switch *sw = NULL;
 	struct ferry_rpc *rpc = NULL;
+	struct running rs = { .o = &o };
 	char *eal_argv[128], err[1024];
 	int rc = 1;
 
 	if (parse_args(argc, argv, &o) < 0 || load_config(&o, &conf) < 0)
 		return 2;
+	set_signals();   /* before EAL init: a signal meanwhile stops (or reloads) once running */
 	/* another ferryd answering on our control socket: refuse before touching any device */
 	if (ferry_sock_state(conf.rpc_socket) == FERRY_SOCK_LIVE) {
 		fprintf(stderr, "ferryd: another ferryd is already serving %s\n", conf.rpc_socket);
@@ -289,9 +468,8 @@ main(int argc, char **argv)
 		return 1;
 	}
 	apply_log_level(o.log_level);
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
-	signal(SIGPIPE, SIG_IGN);
+	if (o.config != NULL)   /* what a SIGHUP reload compares against */
+		rs.root = json_load_file(o.config, JSON_REJECT_DUPLICATES, NULL);
 	FERRY_LOG(INFO, "ferryd %s on %s, %u PMD(s), NUMA %s", FERRY_VERSION, rte_version(),
 		  conf.n_pmds, numa_available() < 0 ? "unavailable" : "available");
 	if (ferry_switch_create(&conf, &sw, err, sizeof(err)) != 0) {
@@ -302,7 +480,7 @@ main(int argc, char **argv)
 	if (rpc == NULL || ferry_switch_start(sw) != 0)
 		goto out;
 	FERRY_LOG(INFO, "ferryd ready: %u ports, control socket %s", conf.n_ports, conf.rpc_socket);
-	run(sw, rpc, o.idle_exit_ms);
+	run(sw, rpc, &rs, o.idle_exit_ms);
 	FERRY_LOG(INFO, "shutting down");
 	log_final_stats(sw);
 	rc = 0;
@@ -313,5 +491,6 @@ out:
 	ferry_switch_destroy(sw);
 	rte_eal_cleanup();
 	ferry_config_free(&conf);
+	json_decref(rs.root);
 	return rc;
 }

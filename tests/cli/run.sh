@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # tests/cli/run.sh — ferryd as a program: help/version, the shipped configs, config errors (named by
-# JSON path, exit 2, no device touched), clean shutdown on SIGTERM and SIGINT (sockets removed,
-# pcap outputs complete), a live socket never stolen.
+# JSON path, exit 2, no device touched), clean shutdown on SIGTERM, SIGINT and SIGQUIT (sockets
+# removed, pcap outputs complete, counters logged), SIGHUP reloading (or, invalid, not), a live
+# socket never stolen.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 FERRYD=${FERRYD:-build/app/ferryd/ferryd}
@@ -50,7 +51,8 @@ J
 	for i in $(seq 100); do kill -0 $pid 2>/dev/null || break; sleep 0.1; done
 	wait $pid; local rc=$?
 	if [ $rc -eq 0 ] && [ ! -e "$OUT/$name-v.sock" ] && [ ! -e "$OUT/$name-ctl.sock" ] &&
-	   [ "$(stat -c %s "$OUT/$name-out.pcap" 2>/dev/null)" = 24 ]; then
+	   [ "$(stat -c %s "$OUT/$name-out.pcap" 2>/dev/null)" = 24 ] &&
+	   grep -q 'stats {"name":"p"' "$OUT/$name.log"; then
 		pass "$name"
 	else
 		fail "$name" "rc=$rc, sockets: $(ls "$OUT" | grep -c "$name.*sock"), log: $(tail -3 "$OUT/$name.log")"
@@ -58,6 +60,31 @@ J
 }
 shutdown_test TERM sigterm
 shutdown_test INT sigint
+shutdown_test QUIT sigquit
+
+# SIGHUP: a port added from the changed file; then an invalid file changes nothing, ferryd runs on
+cat > "$OUT/hup.json" <<J
+{"eal_args": ["--in-memory", "--no-telemetry"], "rpc": {"socket": "$OUT/hup-ctl.sock"},
+ "ports": [{"name": "v", "type": "vhostuser", "path": "$OUT/hup-v.sock"}]}
+J
+"$FERRYD" -c "$OUT/hup.json" -- --file-prefix ferry-cli-hup > "$OUT/hup.log" 2>&1 &
+pid=$!
+for i in $(seq 50); do grep -q "ferryd ready" "$OUT/hup.log" && break; sleep 0.1; done
+sed 's|"ports": \[|"ports": [{"name": "w", "type": "vhostuser", "path": "'"$OUT"'/hup-w.sock"},|' \
+	"$OUT/hup.json" > "$OUT/hup2.json" && mv "$OUT/hup2.json" "$OUT/hup.json"
+kill -HUP $pid
+for i in $(seq 50); do grep -q "reload: 1 added" "$OUT/hup.log" && break; sleep 0.1; done
+sed 's|"path": "'"$OUT"'/hup-w.sock"|"path": 7|' "$OUT/hup.json" > "$OUT/hup3.json" && mv "$OUT/hup3.json" "$OUT/hup.json"
+kill -HUP $pid
+for i in $(seq 50); do grep -q "nothing changed" "$OUT/hup.log" && break; sleep 0.1; done
+if grep -q "reload: 1 added, 0 removed, 0 changed, 1 unchanged, 0 failed" "$OUT/hup.log" &&
+   grep -q "hup.json: ports\[0\].path: .*nothing changed" "$OUT/hup.log" && [ -S "$OUT/hup-w.sock" ] &&
+   kill -0 $pid 2>/dev/null; then
+	pass sighup_reload
+else
+	fail sighup_reload "$(grep reload "$OUT/hup.log" | tail -3)"
+fi
+kill $pid; wait $pid
 
 # a socket another live ferryd serves is refused, not stolen
 cat > "$OUT/live.json" <<J
