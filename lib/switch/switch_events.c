@@ -161,6 +161,7 @@ destroy_connection(int vid)
 {
 	struct ferry_port *p;
 
+	ferry_zc_guard_forget(vid);   /* rte_vhost unmaps its copy of guest memory next */
 	pthread_mutex_lock(&vsw->lock);
 	p = sw_port_of_vid(vid);
 	if (p != NULL && vsw->vconn[p->idx].owner == vid + 1) {
@@ -268,6 +269,7 @@ sw_vhost_forget(struct ferry_switch *sw, struct ferry_port *p)
 	__atomic_store_n(&p->vid, -1, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&sw->lock);
 	sw_zc_forget(sw, p->idx);
+	ferry_zc_guard_forget_state(&p->zc_state);   /* its connections' mappings (unregister) */
 }
 
 /* --- control thread side --- */

@@ -51,7 +51,11 @@ zc_queue_up(struct ferry_port *p, int vid, uint16_t vring)
 	uint64_t features;
 	struct ferry_zcq *zq;
 
-	if (p->zc_mem == NULL || !(vring & 1) || q >= FERRY_MAX_QUEUES || p->zcq[q] != NULL ||
+	if ((vring & 1) && q < FERRY_MAX_QUEUES && p->zcq[q] != NULL) {
+		ferry_zcq_refresh(p->zcq[q]);   /* re-enabled: still the ring it was? (issue #21) */
+		return;
+	}
+	if (p->zc_mem == NULL || !(vring & 1) || q >= FERRY_MAX_QUEUES ||
 	    rte_vhost_get_negotiated_features(vid, &features) != 0)
 		return;
 	zq = ferry_zcq_create(vid, vring, p->zc_mem, features, p->conf.zero_copy, p->socket);
@@ -347,10 +351,33 @@ sw_zc_forget(struct ferry_switch *sw, uint16_t idx)
  *   every used ring write is logged.
  * - SEND_RARP: the guest arrived here by live migration; announce its MAC. */
 enum {   /* VhostUserRequest: a message starts with it */
-	VHU_SET_FEATURES = 2, VHU_SET_MEM_TABLE = 5, VHU_SET_LOG_BASE = 6, VHU_SET_VRING_ADDR = 9,
-	VHU_SEND_RARP = 19
+	VHU_SET_FEATURES = 2, VHU_SET_MEM_TABLE = 5, VHU_SET_LOG_BASE = 6, VHU_SET_VRING_NUM = 8,
+	VHU_SET_VRING_ADDR = 9, VHU_SET_VRING_BASE = 10, VHU_SEND_RARP = 19
 };
 #define VHU_PAYLOAD 12   /* request, flags, size (u32 each), then the payload */
+
+/* SET_VRING_NUM / SET_VRING_BASE for a ring that runs: refused (lib/zc ferry_zc_ring_msg_ok, issue
+ * #21 item 1). p: the running device's port or NULL. zc_lock. */
+static bool
+zc_ring_msg_ok(struct ferry_port *p, int vid, uint32_t req, const void *msg)
+{
+	const uint32_t *st = (const uint32_t *)((const uint8_t *)msg + VHU_PAYLOAD);   /* index, num */
+	uint32_t q = st[0] / 2;
+
+	if (req != VHU_SET_VRING_NUM && req != VHU_SET_VRING_BASE)
+		return true;
+	return ferry_zc_ring_msg_ok(vid, p != NULL && (st[0] & 1) && q < FERRY_MAX_QUEUES ?
+				    p->zcq[q] : NULL, st[0], req == VHU_SET_VRING_NUM, st[1]);
+}
+
+/* Where a guest's SIGBUS or refused ring is reported: its port's zc_state (lib/zc zc_guard.c). */
+static uint8_t *
+zc_state_of(int vid)
+{
+	struct ferry_port *p = sw_port_of_vid(vid);
+
+	return p != NULL ? &p->zc_state : NULL;
+}
 
 /* From the first of ferry's queues; with none, rte_vhost reads the rings and announces itself. */
 static void
@@ -381,8 +408,13 @@ zc_pre_msg(int vid, void *msg)
 	uint32_t req = *(const uint32_t *)msg;
 	struct ferry_port *p;
 
+	ferry_zc_guard_msg(vid, req, false, zc_state_of(vid));   /* before rte_vhost unmaps */
 	pthread_mutex_lock(&zc_lock);
 	p = zc_port_of_msg(vid);
+	if (!zc_ring_msg_ok(p, vid, req, msg)) {
+		pthread_mutex_unlock(&zc_lock);
+		return RTE_VHOST_MSG_RESULT_ERR;   /* NACK (REPLY_ACK), else the connection closes */
+	}
 	if (p != NULL) {
 		sw->vconn[p->idx].in_msg = true;   /* the control thread leaves the device alone */
 		if (!remap_pending(&sw->vconn[p->idx]))
@@ -403,6 +435,7 @@ zc_post_msg(int vid, void *msg)
 	struct ferry_port *p;
 	struct sw_vconn *vc;
 
+	ferry_zc_guard_msg(vid, req, true, NULL);   /* rte_vhost's new mappings */
 	pthread_mutex_lock(&zc_lock);
 	p = zc_port_of_msg(vid);
 	if (p == NULL) {

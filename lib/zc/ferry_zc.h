@@ -55,6 +55,9 @@ enum ferry_zc_state {
 	FERRY_ZC_IN_ORDER,       /* IN_ORDER negotiated: completions here are out of order */
 	FERRY_ZC_NO_MEM,         /* guest memory could not be mapped */
 	FERRY_ZC_NO_GUEST,       /* no guest connected */
+	FERRY_ZC_BAD_RING,       /* the guest resized or moved a running ring beyond use: that ring is
+				  * out of the datapath until the guest resets the device */
+	FERRY_ZC_BAD_MEM,        /* the guest truncated a memory file under ferry (SIGBUS caught) */
 	FERRY_ZC_STATE_MAX
 };
 extern const char *const ferry_zc_state_names[FERRY_ZC_STATE_MAX];
@@ -91,6 +94,8 @@ struct ferry_zc_stats {
 	uint64_t early;          /* lent buffers given back after FERRY_ZC_RETURN_MS at the NIC */
 	uint64_t calls;          /* guest interrupts raised */
 	uint64_t announced;      /* RARPs sent for a guest that moved here (live migration) */
+	uint64_t bad_ring;       /* ring changes refused (resize, unmappable re-address) */
+	uint64_t readdressed;    /* ring moves followed (SET_VRING_ADDR to new valid addresses) */
 	uint32_t inflight_max;
 };
 
@@ -116,7 +121,13 @@ struct ferry_zc_slot {
 };
 
 /* One guest TX ring. Its owner is whoever holds lock: the PMD polling it (trylock per burst) or
- * the thread stopping it. Completions arrive on `done` from any thread. */
+ * the thread stopping it. Completions arrive on `done` from any thread.
+ * Ring changes while the queue runs (issue #21): slot[], free_idx[], head_lent[] and done are
+ * sized for nslots, the ring size at creation, and nothing ever changes that — every point that
+ * re-reads the ring from rte_vhost (remap, release, re-enable) refuses a ring of another size
+ * (the queue leaves the datapath for good: FERRY_ZCQ_BROKEN). A ring moved to new addresses
+ * (SET_VRING_ADDR) is followed through ferry's own memory table (validated like at creation). A
+ * new base (SET_VRING_BASE) is never adopted: ferry's indexes stand (see ferry_zc_ring_msg_ok). */
 struct ferry_zcq {
 	rte_spinlock_t lock;
 	struct ferry_vring vr;
@@ -125,9 +136,11 @@ struct ferry_zcq {
 	uint16_t vring;          /* rte_vhost ring index (guest TX: odd) */
 	uint16_t hdr_len;        /* virtio-net header: 10 or 12 */
 	uint16_t bound;          /* buffers lent at most */
+	uint16_t nslots;         /* ring size the arrays were built for: never changes */
+	uint64_t ring_gpa[3];    /* desc, avail, used as mapped (guest physical) */
 	uint8_t mode;            /* enum ferry_zc_mode, may change at runtime */
 	uint8_t log;             /* VHOST_F_LOG_ALL negotiated: dirty-log used ring writes */
-	uint8_t hold;            /* out of the datapath while the dirty log changes (under lock) */
+	uint8_t hold;            /* FERRY_ZCQ_HELD | FERRY_ZCQ_BROKEN: out of the datapath (lock) */
 	uint8_t call_pending;    /* an interrupt could not be raised (ring locked): retry */
 	uint64_t announce;       /* a MAC to announce (RARP) in the next burst, bit 48 set; 0: none */
 	uint32_t inflight;       /* lent and not yet back with the guest (owner writes) */
@@ -160,9 +173,26 @@ void ferry_zc_mem_dma_retry(void);
 unsigned ferry_zc_reap(void);
 unsigned ferry_zc_mem_reap(void);   /* (the memory part of ferry_zc_reap) */
 
+/* --- SIGBUS in guest memory (zc_guard.c): a guest truncating its memory file cannot kill ferryd;
+ * see the file's top comment --- */
+void ferry_zc_guard_add(void *base, uint64_t len, int fd);   /* ferry's own mapping of fd */
+void ferry_zc_guard_del(void *base);                         /* ... before it is unmapped */
+/* From the vhost-user message hooks of device vid, before (post false) and after rte_vhost
+ * handled request req: follows rte_vhost's own mappings (regions, dirty log). state: where a
+ * fault (or a refused ring) marks the device (the port's zc_state), NULL: unchanged. */
+void ferry_zc_guard_msg(int vid, uint32_t req, bool post, uint8_t *state);
+void ferry_zc_guard_forget(int vid);         /* the connection is gone (before rte_vhost unmaps) */
+void ferry_zc_guard_forget_state(const uint8_t *state);   /* the port is gone */
+void ferry_zc_guard_mark(int vid, uint8_t zc_state);      /* vid's state := zc_state */
+uint64_t ferry_zc_guard_hits(void);          /* SIGBUS repaired so far */
+void ferry_zc_guard_report(void);            /* control thread: log new hits */
+
 /* --- queues (zc_ctl.c) --- */
 /* Is ferry's own dequeue possible for this device? FERRY_ZC_ACTIVE or the reason it is not. */
 enum ferry_zc_state ferry_zc_eligible(uint8_t mode, uint64_t features);
+#define FERRY_ZCQ_HELD   1   /* ferry_zcq_hold .. ferry_zcq_release */
+#define FERRY_ZCQ_BROKEN 2   /* a ring change was refused: never back in the datapath */
+
 struct ferry_zcq *ferry_zcq_create(int vid, uint16_t vring, struct ferry_zc_mem *mem,
 				   uint64_t features, uint8_t mode, int socket);
 /* Stop: take the ring, wait up to wait_ms for lent buffers, give every remaining one back to the
@@ -171,8 +201,23 @@ struct ferry_zcq *ferry_zcq_create(int vid, uint16_t vring, struct ferry_zc_mem 
 void ferry_zcq_stop(struct ferry_zcq *q, unsigned wait_ms);
 /* Hand a stopped queue to ferry_zc_reap (it is freed once nothing is lent any more). */
 void ferry_zcq_retire(struct ferry_zcq *q);
-/* Switch a queue to a new memory table (after the guest's memory changed; ring disabled). */
+/* Switch a queue to a new memory table (after the guest's memory changed; ring disabled). -1: the
+ * ring is not in it (the queue keeps the old table), or has another size (the queue is broken). */
 int ferry_zcq_remap(struct ferry_zcq *q, struct ferry_zc_mem *mem);
+/* The guest re-enabled the ring (or rte_vhost re-read it): compare rte_vhost's ring with the
+ * queue's — another size breaks the queue, new addresses are followed. Returns false if broken. */
+bool ferry_zcq_refresh(struct ferry_zcq *q);
+static inline bool
+ferry_zcq_broken(const struct ferry_zcq *q)
+{
+	return __atomic_load_n(&q->hold, __ATOMIC_RELAXED) & FERRY_ZCQ_BROKEN;
+}
+/* vhost thread, before rte_vhost handles SET_VRING_NUM (resize) or SET_VRING_BASE for ring
+ * `vring` of device vid; q: ferry's queue on that ring or NULL. false: refuse the message —
+ * a running ring ferry reads is never resized or re-based, and no ring rte_vhost has mapped is
+ * resized (rte_vhost would index it with the new size through pointers checked for the old). */
+bool ferry_zc_ring_msg_ok(int vid, struct ferry_zcq *q, uint32_t vring, bool resize,
+			  uint32_t num);
 /* Live migration and memory changes. rte_vhost swaps or maps the dirty log, and re-reads ring
  * addresses, while it handles SET_LOG_BASE, SET_FEATURES (VHOST_F_LOG_ALL), SET_VRING_ADDR and
  * SET_MEM_TABLE under its own ring locks, which ferry's dequeue does not take. hold takes the
@@ -180,7 +225,7 @@ int ferry_zcq_remap(struct ferry_zcq *q, struct ferry_zc_mem *mem);
  * rte_vhost's ring indexes synced; release puts it back, dirty-logging its used ring writes from
  * then on if log. */
 void ferry_zcq_hold(struct ferry_zcq *q);
-void ferry_zcq_release(struct ferry_zcq *q, bool log);
+void ferry_zcq_release(struct ferry_zcq *q, bool log);   /* also ferry_zcq_refresh's checks */
 /* The guest moved here (QEMU's SEND_RARP after a live migration; rte_vhost would inject the RARP
  * into its own dequeue, which this ring does not use): the next burst starts with a RARP
  * broadcast from mac, so switches learn where it went. */

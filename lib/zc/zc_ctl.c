@@ -1,8 +1,10 @@
 /* zc_ctl.c — life cycle of ferry's own guest TX queues: whether a device can use them, creating
  * one when the guest's ring is ready, stopping it (every lent buffer accounted for and the guest
- * given back every descriptor) and freeing it once the last lent buffer has come home. */
+ * given back every descriptor) and freeing it once the last lent buffer has come home; and what
+ * a running ring may not do (be resized or re-based; a move is followed): see ferry_zc.h. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 #include <linux/virtio_config.h>
 #include <linux/virtio_net.h>
@@ -41,6 +43,8 @@ const char *const ferry_zc_state_names[FERRY_ZC_STATE_MAX] = {
 	[FERRY_ZC_IN_ORDER] = "in_order",
 	[FERRY_ZC_NO_MEM] = "no_memory_map",
 	[FERRY_ZC_NO_GUEST] = "no_guest",
+	[FERRY_ZC_BAD_RING] = "bad_ring",
+	[FERRY_ZC_BAD_MEM] = "bad_memory",
 };
 
 static pthread_mutex_t dead_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -88,25 +92,82 @@ lib_to_gpa(const struct ferry_zc_mem *m, const void *p, uint64_t *gpa)
 	return -1;
 }
 
+/* rte_vhost's current view of a guest ring, as guest physical addresses in mem. */
+struct ring_view {
+	uint64_t gpa[3];         /* desc, avail, used */
+	uint16_t size;
+	bool mapped;             /* rte_vhost has the ring and mem holds every part of it */
+};
+
 static int
-map_ring(struct ferry_zcq *q, struct ferry_zc_mem *mem)
+ring_view(const struct ferry_zcq *q, const struct ferry_zc_mem *mem, struct ring_view *v)
 {
 	struct rte_vhost_vring vring;
-	uint64_t d, a, u;
-	uint16_t last_avail, last_used;
 
-	if (rte_vhost_get_vhost_vring(q->vid, q->vring, &vring) != 0 || vring.desc == NULL ||
-	    lib_to_gpa(mem, vring.desc, &d) < 0 || lib_to_gpa(mem, vring.avail, &a) < 0 ||
-	    lib_to_gpa(mem, vring.used, &u) < 0 ||
-	    rte_vhost_get_vring_base(q->vid, q->vring, &last_avail, &last_used) != 0)
+	memset(v, 0, sizeof(*v));
+	if (rte_vhost_get_vhost_vring(q->vid, q->vring, &vring) != 0)
 		return -1;
-	bool event_idx = q->vr.event_idx;
-	if (ferry_vring_map(&q->vr, &mem->map, d, a, u, vring.size) != 0)
-		return -1;
-	q->vr.event_idx = event_idx;
-	q->vr.last_avail = last_avail;
-	q->vr.last_used = last_used;
+	v->size = vring.size;
+	v->mapped = vring.desc != NULL && lib_to_gpa(mem, vring.desc, &v->gpa[0]) == 0 &&
+		    lib_to_gpa(mem, vring.avail, &v->gpa[1]) == 0 &&
+		    lib_to_gpa(mem, vring.used, &v->gpa[2]) == 0;
 	return 0;
+}
+
+/* Point q->vr at the ring v names through ferry's own mapping mem (every part checked again
+ * there, for q->nslots entries); ferry's indexes and event_idx stand. */
+static int
+map_view(struct ferry_zcq *q, const struct ferry_zc_mem *mem, const struct ring_view *v)
+{
+	struct ferry_vring vr = q->vr;
+
+	if (!v->mapped || v->size != q->nslots ||
+	    ferry_vring_map(&vr, &mem->map, v->gpa[0], v->gpa[1], v->gpa[2], q->nslots) != 0)
+		return -1;
+	vr.event_idx = q->vr.event_idx;
+	vr.last_avail = q->vr.last_avail;
+	vr.last_used = q->vr.last_used;
+	q->vr = vr;
+	memcpy(q->ring_gpa, v->gpa, sizeof(q->ring_gpa));
+	return 0;
+}
+
+/* The queue refuses a ring change for good (owner, under the lock): out of the datapath. */
+static void
+ring_break(struct ferry_zcq *q, const char *why, const struct ring_view *v)
+{
+	q->hold |= FERRY_ZCQ_BROKEN;
+	q->st.bad_ring++;
+	ferry_zc_guard_mark(q->vid, FERRY_ZC_BAD_RING);
+	FERRY_LOG(ERR, "zero-copy: vhost device %d vring %u: %s (ring of %u entries, rte_vhost now "
+		  "says %u): ring refused, out of the datapath until the guest resets the device",
+		  q->vid, q->vring, why, q->nslots, v->size);
+}
+
+/* After rte_vhost re-read the ring (release, re-enable): another size → broken; the same ring
+ * → nothing; new addresses in the table ferry maps → followed, validated; new addresses
+ * outside it → left for ferry_zcq_remap (the table itself may be changing). Owner. */
+static void
+ring_follow(struct ferry_zcq *q)
+{
+	struct ring_view v;
+
+	if (q->hold & FERRY_ZCQ_BROKEN || ring_view(q, q->mem, &v) != 0 || v.size == 0)
+		return;   /* (size 0: rte_vhost has no ring here now; nothing to compare) */
+	if (v.size != q->nslots) {
+		ring_break(q, "ring resized while ferry reads it", &v);
+		return;
+	}
+	if (!v.mapped || memcmp(v.gpa, q->ring_gpa, sizeof(v.gpa)) == 0)
+		return;
+	if (map_view(q, q->mem, &v) != 0) {
+		ring_break(q, "ring moved where ferry cannot map it", &v);
+		return;
+	}
+	q->st.readdressed++;
+	FERRY_LOG(INFO, "zero-copy: vhost device %d vring %u moved (desc 0x%" PRIx64 ", avail 0x%"
+		  PRIx64 ", used 0x%" PRIx64 "): followed", q->vid, q->vring, v.gpa[0], v.gpa[1],
+		  v.gpa[2]);
 }
 
 /* FERRY_ZC_RETURN_MS, or the environment's (tests hold buffers at a NIC on purpose). */
@@ -125,19 +186,23 @@ ferry_zcq_create(int vid, uint16_t vring_idx, struct ferry_zc_mem *mem, uint64_t
 		 uint8_t mode, int socket)
 {
 	struct rte_vhost_vring vring;
+	struct ring_view v;
 	struct ferry_zcq *q;
+	uint16_t last_avail, last_used;
 	char name[RTE_RING_NAMESIZE];
 
-	if (rte_vhost_get_vhost_vring(vid, vring_idx, &vring) != 0 || vring.size == 0)
+	if (rte_vhost_get_vhost_vring(vid, vring_idx, &vring) != 0 || vring.size == 0 ||
+	    vring.size > 32768 || (vring.size & (vring.size - 1)) != 0)
 		return NULL;
-	/* slots, then the free-slot stack, then the per-head flags */
+	/* slots, then the free-slot stack, then the per-head flags: nslots of each, for good */
 	q = rte_zmalloc_socket("ferry_zcq", sizeof(*q) + vring.size * (sizeof(q->slot[0]) +
 			       sizeof(q->free_idx[0]) + sizeof(q->head_lent[0])),
 			       RTE_CACHE_LINE_SIZE, socket);
 	if (q == NULL)
 		return NULL;
-	q->free_idx = (uint16_t *)&q->slot[vring.size];
-	q->head_lent = (uint8_t *)&q->free_idx[vring.size];
+	q->nslots = (uint16_t)vring.size;
+	q->free_idx = (uint16_t *)&q->slot[q->nslots];
+	q->head_lent = (uint8_t *)&q->free_idx[q->nslots];
 	q->return_tsc = rte_get_tsc_hz() * return_ms() / 1000;
 	rte_spinlock_init(&q->lock);
 	q->vid = vid;
@@ -147,20 +212,24 @@ ferry_zcq_create(int vid, uint16_t vring_idx, struct ferry_zc_mem *mem, uint64_t
 	q->hdr_len = (features & ((1ULL << VIRTIO_F_VERSION_1) | (1ULL << VIRTIO_NET_F_MRG_RXBUF))) ?
 		     12 : 10;
 	q->log = !!(features & (1ULL << VHOST_F_LOG_ALL));
-	q->bound = (uint16_t)(vring.size / 2);
+	q->bound = (uint16_t)(q->nslots / 2);
 	snprintf(name, sizeof(name), "zc_done_%u", __atomic_fetch_add(&ring_seq, 1, __ATOMIC_RELAXED));
-	q->done = rte_ring_create(name, vring.size, socket, RING_F_SC_DEQ | RING_F_EXACT_SZ);
-	if (q->done == NULL || map_ring(q, mem) != 0) {
+	q->done = rte_ring_create(name, q->nslots, socket, RING_F_SC_DEQ | RING_F_EXACT_SZ);
+	/* the ring as rte_vhost has it now (re-read: it must still be the size the arrays have) */
+	if (q->done == NULL || ring_view(q, mem, &v) != 0 || map_view(q, mem, &v) != 0 ||
+	    rte_vhost_get_vring_base(vid, vring_idx, &last_avail, &last_used) != 0) {
 		rte_ring_free(q->done);
 		rte_free(q);
 		return NULL;
 	}
-	for (uint16_t i = 0; i < vring.size; i++) {
+	q->vr.last_avail = last_avail;   /* the only time ferry adopts rte_vhost's indexes */
+	q->vr.last_used = last_used;
+	for (uint16_t i = 0; i < q->nslots; i++) {
 		q->slot[i].q = q;
 		q->slot[i].idx = i;
-		q->free_idx[i] = (uint16_t)(vring.size - 1 - i);
+		q->free_idx[i] = (uint16_t)(q->nslots - 1 - i);
 	}
-	q->n_free = vring.size;
+	q->n_free = q->nslots;
 	ferry_zc_mem_get(mem);
 	q->mem = mem;
 	return q;
@@ -170,18 +239,24 @@ int
 ferry_zcq_remap(struct ferry_zcq *q, struct ferry_zc_mem *mem)
 {
 	struct ferry_zc_mem *old = q->mem;
-	struct ferry_vring keep;
+	struct ring_view v;
 
-	rte_spinlock_lock(&q->lock);
-	keep = q->vr;   /* under the lock: a burst in progress moves the indexes until it ends */
-	if (map_ring(q, mem) != 0) {
-		q->vr = keep;
+	rte_spinlock_lock(&q->lock);   /* a burst in progress moves the indexes until it ends */
+	if (q->hold & FERRY_ZCQ_BROKEN || ring_view(q, mem, &v) != 0) {
 		rte_spinlock_unlock(&q->lock);
 		return -1;
 	}
-	/* ferry's indexes stand: rte_vhost's may lag (it does not see this ring being used) */
-	q->vr.last_avail = keep.last_avail;
-	q->vr.last_used = keep.last_used;
+	if (v.size != q->nslots) {
+		ring_break(q, "ring resized while ferry reads it (new memory table)", &v);
+		rte_spinlock_unlock(&q->lock);
+		return -1;
+	}
+	/* the ring's addresses as the new table has them (a move is followed here too); ferry's
+	 * indexes stand: rte_vhost's may lag (it does not see this ring being used) */
+	if (map_view(q, mem, &v) != 0) {
+		rte_spinlock_unlock(&q->lock);
+		return -1;
+	}
 	ferry_zc_mem_get(mem);
 	q->mem = mem;
 	rte_spinlock_unlock(&q->lock);
@@ -189,11 +264,50 @@ ferry_zcq_remap(struct ferry_zcq *q, struct ferry_zc_mem *mem)
 	return 0;
 }
 
+bool
+ferry_zcq_refresh(struct ferry_zcq *q)
+{
+	bool ok;
+
+	rte_spinlock_lock(&q->lock);
+	ring_follow(q);
+	ok = !(q->hold & FERRY_ZCQ_BROKEN);
+	rte_spinlock_unlock(&q->lock);
+	return ok;
+}
+
+/* SET_VRING_NUM / SET_VRING_BASE while a ring runs. rte_vhost 22.11 takes both on a live ring:
+ * a new size is used at once with ring pointers it checked for the old one, and ferry's arrays
+ * have the old one; a new base moves rte_vhost's indexes under ferry's. Neither is ever sent by
+ * QEMU or virtio-user to a running ring (they stop it first: GET_VRING_BASE, after which
+ * rte_vhost destroys the device and ferry's queues with it), so both are refused: rte_vhost
+ * answers a NACK (REPLY_ACK) or closes the connection. A re-base is refused rather than
+ * followed: following it with buffers lent would hand them back at positions the guest did not
+ * expect, and there is no legitimate use to serve. */
+bool
+ferry_zc_ring_msg_ok(int vid, struct ferry_zcq *q, uint32_t vring, bool resize, uint32_t num)
+{
+	struct rte_vhost_vring vr;
+
+	if (q != NULL && (!resize || num != q->nslots)) {
+		FERRY_LOG(ERR, "vhost device %d: %s %u for vring %u while ferry reads it: refused",
+			  vid, resize ? "SET_VRING_NUM" : "SET_VRING_BASE", num, vring);
+		return false;
+	}
+	if (resize && rte_vhost_get_vhost_vring(vid, (uint16_t)vring, &vr) == 0 &&
+	    vr.desc != NULL && num != vr.size) {
+		FERRY_LOG(ERR, "vhost device %d: SET_VRING_NUM %u for vring %u, a running ring of %u "
+			  "entries: refused", vid, num, vring, vr.size);
+		return false;
+	}
+	return true;
+}
+
 void
 ferry_zcq_hold(struct ferry_zcq *q)
 {
 	rte_spinlock_lock(&q->lock);   /* a PMD holds it for one burst at most, never waiting */
-	q->hold = 1;
+	q->hold |= FERRY_ZCQ_HELD;
 	/* rte_vhost's indexes exact while it looks: on SET_VRING_ADDR it compares its last used
 	 * index with the ring's and, if they differ, moves its own ("packets maybe resent") */
 	rte_vhost_set_vring_base(q->vid, q->vring, q->vr.last_avail, q->vr.last_used);
@@ -205,7 +319,8 @@ ferry_zcq_release(struct ferry_zcq *q, bool log)
 {
 	rte_spinlock_lock(&q->lock);
 	q->log = log;
-	q->hold = 0;
+	ring_follow(q);   /* the message may have been SET_VRING_ADDR: a moved ring */
+	q->hold &= (uint8_t)~FERRY_ZCQ_HELD;
 	rte_spinlock_unlock(&q->lock);
 }
 
@@ -225,7 +340,7 @@ give_back_all(struct ferry_zcq *q)
 {
 	unsigned n = 0;
 
-	for (uint16_t i = 0; i < q->vr.size; i++)
+	for (uint16_t i = 0; i < q->nslots; i++)
 		n += ferry_zcq_give_back(q, &q->slot[i]);
 	return n;
 }
@@ -301,5 +416,6 @@ ferry_zc_reap(void)
 	}
 	pthread_mutex_unlock(&dead_lock);
 	ferry_zc_mem_reap();
+	ferry_zc_guard_report();
 	return waiting;
 }

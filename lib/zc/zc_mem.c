@@ -1,13 +1,18 @@
 /* zc_mem.c — guest memory as ferry maps it for lending: its own MAP_SHARED mapping of each region
  * (from the fds rte_vhost received), the VFIO container mapping for DMA devices, and the reference
  * counting that keeps both alive until the last lent buffer is back. Unmapping is a syscall, so it
- * happens on the control thread (ferry_zc_reap), never where the last reference is dropped. */
+ * happens on the control thread (ferry_zc_reap), never where the last reference is dropped.
+ * A guest file too short for its region is refused, a sealable one sealed against shrinking
+ * (region_check); a later truncation is zc_guard.c's. */
+#define _GNU_SOURCE   /* F_GET_SEALS, F_ADD_SEALS */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
@@ -79,9 +84,39 @@ mem_free(struct ferry_zc_mem *m)
 {
 	dma_unmap(m);
 	for (uint32_t i = 0; i < m->map.n; i++)
-		if (m->base[i] != NULL)
+		if (m->base[i] != NULL) {
+			ferry_zc_guard_del(m->base[i]);
 			munmap(m->base[i], m->len[i]);
+		}
 	rte_free(m);
+}
+
+/* Can the guest's file back [off, off + size) now and, as far as ferry can make it, for good?
+ * A memfd that may still be sealed (MFD_ALLOW_SEALING, not F_SEAL_SEAL) is sealed against
+ * shrinking here (F_SEAL_SHRINK: QEMU's memory-backend-memfd seals it so by default); then the
+ * file must be long enough. Files that cannot be sealed (DPDK's virtio-user, memfds made without
+ * MFD_ALLOW_SEALING, hugetlbfs files) can still be shrunk later: zc_guard.c covers that. */
+static int
+region_check(int fd, uint32_t i, uint64_t off, uint64_t size, char *err, size_t errlen)
+{
+	int seals = fcntl(fd, F_GET_SEALS);
+	struct stat st;
+
+	if (seals >= 0 && !(seals & (F_SEAL_SHRINK | F_SEAL_SEAL)) &&
+	    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK) != 0)
+		FERRY_LOG(WARNING, "zero-copy: guest region %u: cannot seal its memfd against "
+			  "shrinking (%s)", i, strerror(errno));
+	if (fstat(fd, &st) != 0) {
+		snprintf(err, errlen, "guest region %u: fstat: %s", i, strerror(errno));
+		return -1;
+	}
+	if (off > UINT64_MAX - size || (uint64_t)st.st_size < off + size) {
+		snprintf(err, errlen, "guest region %u needs bytes up to %" PRIu64 " of its file, "
+			 "which has %" PRIu64 " (a short memory file: refused)", i, off + size,
+			 (uint64_t)st.st_size);
+		return -1;
+	}
+	return 0;
 }
 
 static int
@@ -90,12 +125,15 @@ map_regions(struct ferry_zc_mem *m, const struct rte_vhost_memory *vm, char *err
 	for (uint32_t i = 0; i < vm->nregions; i++) {
 		const struct rte_vhost_mem_region *r = &vm->regions[i];
 		uint64_t off = r->host_user_addr - (uint64_t)(uintptr_t)r->mmap_addr;
+		if (region_check(r->fd, i, off, r->size, err, errlen) != 0)
+			return -1;
 		void *base = mmap(NULL, r->mmap_size, PROT_READ | PROT_WRITE, MAP_SHARED, r->fd, 0);
 		if (base == MAP_FAILED) {
 			snprintf(err, errlen, "cannot map guest region %u (%" PRIu64 " bytes): %s", i,
 				 r->mmap_size, strerror(errno));
 			return -1;
 		}
+		ferry_zc_guard_add(base, r->mmap_size, r->fd);
 		m->base[i] = base;
 		m->len[i] = r->mmap_size;
 		m->lib_va[i] = r->host_user_addr;

@@ -115,7 +115,7 @@ give_back_stale(struct ferry_zcq *q)
 	if (q->inflight == 0 || q->now < q->next_check)
 		return;
 	q->next_check = q->now + rte_get_tsc_hz() / 1000;
-	for (uint16_t i = 0; i < q->vr.size; i++) {
+	for (uint16_t i = 0; i < q->nslots; i++) {
 		struct ferry_zc_slot *s = &q->slot[i];
 		if (s->state == FERRY_ZC_SLOT_LENT && q->now - s->tsc > q->return_tsc && ferry_zcq_give_back(q, s))
 			q->st.early++;
@@ -142,6 +142,8 @@ log_used(struct ferry_zcq *q, uint16_t from, uint16_t to)
 static void
 call_guest(struct ferry_zcq *q)
 {
+	if (unlikely(q->hold & FERRY_ZCQ_BROKEN))
+		return;   /* a hostile ring: rte_vhost's view of it is not to be trusted */
 	if (q->vr.event_idx)
 		rte_vhost_set_vring_base(q->vid, q->vring, q->vr.last_avail, q->vr.last_used);
 	if (rte_vhost_vring_call_nonblock(q->vid, q->vring) == -EAGAIN) {
@@ -286,7 +288,7 @@ take_one(struct ferry_zcq *q, struct rte_mempool *mp, uint8_t mode, uint16_t hea
 	enum ferry_zc_why why;
 	struct rte_mbuf *m = NULL;
 
-	if (unlikely(head >= q->vr.size)) {
+	if (unlikely(head >= q->nslots)) {   /* (== vr.size: ring_follow never lets them differ) */
 		q->st.bad[FERRY_VQ_EHEAD]++;
 		return NULL;   /* no such buffer to give back */
 	}
@@ -352,7 +354,7 @@ ferry_zcq_rx(struct ferry_zcq *q, struct rte_mempool *mp, struct rte_mbuf **pkts
 		return 0;   /* another PMD (poll lists moving) or the stop path has it */
 	if (unlikely(q->hold)) {
 		rte_spinlock_unlock(&q->lock);
-		return 0;   /* the dirty log is changing (ferry_zcq_hold) */
+		return 0;   /* the dirty log is changing (ferry_zcq_hold), or the ring was refused */
 	}
 	if (unlikely(__atomic_load_n(&q->announce, __ATOMIC_RELAXED) != 0) && n != 0) {
 		k = announce(q, mp, pkts);

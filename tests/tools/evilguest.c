@@ -240,6 +240,11 @@ static struct {
 	unsigned ring;
 	unsigned rate;
 	bool hotplug, abrupt, migration;
+	const char *attack;  /* --attack: ring and memory attacks after setup */
+	bool r0_only;       /* valid frames only in R0 (the rest of the file is gone) */
+	unsigned refused;
+	uint64_t probe_sent, probe_back;
+	char zc_after[32];
 	/* connection */
 	int sock;
 	int kick[2], call[2];
@@ -987,7 +992,7 @@ post_valid(enum kind k, int layout, bool large)
 	uint16_t h = d[0];
 	switch (layout) {
 	case L_SINGLE:
-		gpa = rn(2) ? BUFA(h) : BUFB(h);
+		gpa = rn(2) || G.r0_only ? BUFA(h) : BUFB(h);
 		gwrite(gpa, img, n);
 		dset(h, gpa, n, 0, 0);
 		break;
@@ -1773,6 +1778,361 @@ post_one(struct post **toctou, unsigned *ntoctou)
 	}
 }
 
+/* ---- ring and memory attacks after setup (--attack, tests/vhost/zc_ring_evil.sh) ----
+ * resize      SET_VRING_NUM 32768 on the running TX ring, then a changed SET_MEM_TABLE
+ * resize2     a changed SET_MEM_TABLE, SET_VRING_NUM 32768, SET_VRING_ADDR (same), the old table
+ * resize3     the ring disabled, SET_VRING_NUM 32768, enabled again, a changed SET_MEM_TABLE
+ *             (each: then heads beyond 256 where a ring of 32768 has them; the resize must be
+ *             refused and the ring keep working at its size)
+ * readdr      SET_VRING_ADDR outside guest memory, then the ring copied to new addresses and
+ *             SET_VRING_ADDR there: ferry must follow (frames on the new ring come back)
+ * rebase      SET_VRING_BASE on the running ring, and again while it is disabled: refused
+ * short       the memfd shorter than the regions at SET_MEM_TABLE, then a frame in the missing
+ *             part: zero-copy refused (short file), rte_vhost's copy must not kill ferryd
+ * truncate    the memfd truncated under ferry while frames flow, then frames in the cut part
+ * sealed      a sealable memfd: ferry must seal it against shrinking (F_SEAL_SHRINK)
+ * Each ends with valid frames on the same ring (they must come back) and, after a reconnect
+ * with fresh memory, again (and they must be forwarded: the script counts them at the NIC). */
+
+#define TX2_D 0x5a0000   /* where readdr moves the TX ring (R1) */
+#define TX2_A 0x5a4000
+#define TX2_U 0x5a6000
+
+static bool
+vu_ring_msg(uint32_t req, uint32_t idx, uint32_t num)   /* true: the backend took it */
+{
+	struct { uint32_t index, num; } st = { idx, num };
+
+	return vu_req(req, &st, sizeof(st), NULL, 0);
+}
+
+/* A message that ferry must refuse: note it, fail if it was taken. */
+static void
+expect_refused(const char *what, bool taken)
+{
+	if (G.dead)
+		return;
+	if (taken) {
+		fail("%s on the running TX ring was accepted", what);
+		return;
+	}
+	G.refused++;
+	msg("%s refused, as it must be", what);
+}
+
+/* n valid frames (alone on the ring, buffers in R0 with r0_only), all must come back. */
+static void
+probe(const char *what, unsigned n)
+{
+	struct post *p[64];
+	unsigned k = 0, back = 0;
+
+	if (G.dead)
+		return;
+	for (; k < n && k < 64 && (p[k] = post_valid(K_VALID, L_SINGLE, false)) != NULL; k++)
+		avail_push(p[k]->d[0]);
+	avail_publish();
+	uint64_t t_end = now_ns() + 5 * UINT64_C(1000000000);
+	for (unsigned i = 0; i < k; i++)
+		back += wait_returned(p[i], p[i]->d[0], now_ns() < t_end ? t_end - now_ns() : 0);
+	G.probe_sent += k;
+	G.probe_back += back;
+	if (back != n)
+		fail("%s: %u of %u valid frames came back", what, back, n);
+	else
+		msg("%s: %u valid frames came back", what, n);
+}
+
+/* Junk heads (beyond 256) at the next n avail entries as a ring of 256 and one of 32768 see
+ * them (avail idx is a multiple of 32768 here: the same slots), published. */
+static void
+junk_heads(unsigned n)
+{
+	for (unsigned k = 0; k < n; k++)
+		G.avail->ring[(G.avail_idx + k) & G.mask] = (uint16_t)(G.size + k);
+	G.avail_idx = (uint16_t)(G.avail_idx + n);
+	G.jump_entries += n;
+	avail_publish();
+	usleep(100000);
+}
+
+/* Junk heads until avail idx is a multiple of 32768, all taken by ferry (bad_head). */
+static void
+align_avail(void)
+{
+	struct zstats z;
+	uint64_t t_end = now_ns() + 10 * UINT64_C(1000000000), want;
+	unsigned j = (32768u - (G.avail_idx & 32767u)) & 32767u;
+
+	if (j == 0 || !zc_stats(&z))
+		return;
+	want = z.bad[C_BAD_HEAD] + j;
+	for (unsigned i = 0; i < G.size; i++)
+		G.avail->ring[i] = (uint16_t)(G.size + i);
+	G.avail_idx = (uint16_t)(G.avail_idx + j);
+	avail_publish();
+	while (G.mode != M_OFF && zc_stats(&z) && z.bad[C_BAD_HEAD] < want && now_ns() < t_end)
+		usleep(2000);
+}
+
+static void
+attack_resize(int order)
+{
+	settle("before the resize");
+	if (G.mode != M_OFF)   /* (rte_vhost's dequeue stops for good at a head beyond the ring) */
+		align_avail();
+	switch (order) {
+	case 0:
+		expect_refused("SET_VRING_NUM 32768", vu_ring_msg(VU_SET_VRING_NUM, 1, 32768));
+		send_mem_table(4);
+		break;
+	case 1: {
+		struct { uint32_t index, flags; uint64_t desc, used, avail, log; } ad = {
+			1, 0, uaddr(TXD_GPA), uaddr(TXU_GPA), uaddr(TXA_GPA), 0 };
+		send_mem_table(4);
+		expect_refused("SET_VRING_NUM 32768", vu_ring_msg(VU_SET_VRING_NUM, 1, 32768));
+		if (!vu_req(VU_SET_VRING_ADDR, &ad, sizeof(ad), NULL, 0))
+			fail("SET_VRING_ADDR (the same addresses) refused");
+		send_mem_table(3);
+		break;
+	}
+	default:
+		if (!vu_ring_msg(VU_SET_VRING_ENABLE, 1, 0))
+			fail("SET_VRING_ENABLE 0 refused");
+		expect_refused("SET_VRING_NUM 32768 (ring disabled)",
+			       vu_ring_msg(VU_SET_VRING_NUM, 1, 32768));
+		if (!vu_ring_msg(VU_SET_VRING_ENABLE, 1, 1))
+			fail("SET_VRING_ENABLE 1 refused");
+		send_mem_table(4);
+		break;
+	}
+	G.hotplugged = G.nreg == 4;
+	if (G.mode != M_OFF)
+		junk_heads(64);
+	probe("after the resize", 32);
+}
+
+static void
+vu_ring_addr(uint64_t d, uint64_t a, uint64_t u, bool expect_ok)
+{
+	struct { uint32_t index, flags; uint64_t desc, used, avail, log; } ad = { 1, 0, d, u, a, 0 };
+
+	if (vu_req(VU_SET_VRING_ADDR, &ad, sizeof(ad), NULL, 0) != expect_ok)
+		fail("SET_VRING_ADDR %s", expect_ok ? "refused" : "accepted");
+}
+
+static void
+attack_readdr(void)
+{
+	uint64_t far = (uint64_t)(uintptr_t)G.mem + 64 * MB;   /* no region's address */
+
+	settle("before the move");
+	vu_ring_addr(far, far + 0x4000, far + 0x6000, true);   /* rte_vhost takes, cannot map */
+	usleep(50000);
+	/* the ring, as it is, at new addresses in R1 */
+	gwrite(TX2_D, G.desc, 16u * G.size);
+	gwrite(TX2_A, G.avail, 6u + 2u * G.size);
+	gwrite(TX2_U, G.used, 6u + 8u * G.size);
+	G.desc = (struct vring_desc *)g2p(TX2_D, 16u * G.size);
+	G.avail = (struct vring_avail *)g2p(TX2_A, 6u + 2u * G.size);
+	G.used = (struct vring_used *)g2p(TX2_U, 6u + 8u * G.size);
+	vu_ring_addr(uaddr(TX2_D), uaddr(TX2_A), uaddr(TX2_U), true);
+	usleep(50000);
+	probe("after the ring moved", 32);
+}
+
+static void
+attack_rebase(void)
+{
+	settle("before the re-base");
+	expect_refused("SET_VRING_BASE", vu_ring_msg(VU_SET_VRING_BASE, 1, G.avail_idx + 1000u));
+	probe("after SET_VRING_BASE", 16);
+	if (!vu_ring_msg(VU_SET_VRING_ENABLE, 1, 0))
+		fail("SET_VRING_ENABLE 0 refused");
+	expect_refused("SET_VRING_BASE (ring disabled)",
+		       vu_ring_msg(VU_SET_VRING_BASE, 1, (uint32_t)G.avail_idx + 77u));
+	if (!vu_ring_msg(VU_SET_VRING_ENABLE, 1, 1))
+		fail("SET_VRING_ENABLE 1 refused");
+	probe("after SET_VRING_BASE on the disabled ring", 16);
+}
+
+/* One frame whose buffer lies in the part of the file that is gone (R1): whoever reads it. */
+static void
+frame_in_cut(unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		uint16_t d;
+		if (!d_alloc(&d, 1))
+			break;
+		dset(d, BUFB(d), VHDR + 600, 0, 0);
+		struct post *p = post_new(K_TOCTOU, &d, 1);   /* (a frame that may or may not arrive) */
+		avail_push(p->d[0]);
+	}
+	avail_publish();
+	usleep(200000);
+	reap_used();
+}
+
+static void
+attack_short(void)
+{
+	struct zstats z;
+
+	if (zc_stats(&z)) {
+		snprintf(G.zc_after, sizeof(G.zc_after), "%s", z.state);
+		if (G.mode != M_OFF && strcmp(z.state, "active") == 0)
+			fail("zero-copy is active on a memory file shorter than its regions");
+	}
+	probe("short memfd, frames in what exists", 16);
+	frame_in_cut(8);
+	probe("short memfd, after frames in what is missing", 16);
+}
+
+static void
+attack_truncate(void)
+{
+	uint8_t img[VHDR + FRAME_MAX];
+
+	probe("before the truncation", 16);
+	/* frames in R1 written while it exists, posted once it is gone */
+	for (unsigned h = 0; h < G.size; h++)
+		gwrite(BUFB(h), img, image(img, K_TOCTOU, h, 600));
+	settle("before the truncation");
+	if (ftruncate(G.memfd, (off_t)(2 * MB)) != 0)
+		die("ftruncate: %s", strerror(errno));
+	G.r0_only = true;
+	msg("memory file truncated to 2 MiB (R1, R2 gone) under ferry");
+	frame_in_cut(32);
+	probe("after the truncation", 16);
+}
+
+static void
+attack_sealed(void)
+{
+	int seals = fcntl(G.memfd, F_GET_SEALS);
+
+	if (!(seals >= 0 && (seals & F_SEAL_SHRINK)))
+		fail("ferry mapped a sealable memory file without sealing it against shrinking "
+		     "(seals 0x%x)", seals);
+	else if (ftruncate(G.memfd, (off_t)MB) == 0)
+		fail("the memory file could still be shrunk");
+	else
+		G.refused++;
+	probe("sealed memfd", 16);
+}
+
+/* Leave, and come back as a fresh guest: the port must work again. */
+static void
+reconnect_probe(void)
+{
+	struct zstats z;
+	uint64_t t_end = now_ns() + 10 * UINT64_C(1000000000);
+
+	close(G.sock);
+	while (zc_stats(&z) && strcmp(z.state, "no_guest") != 0 && now_ns() < t_end)
+		usleep(10000);
+	usleep(200000);   /* (the old connection's teardown ends after the device's) */
+	munmap(G.mem, MEMFD_SIZE);
+	close(G.memfd);
+	G.memfd = memfd_create("evilguest", MFD_CLOEXEC);
+	if (G.memfd < 0 || ftruncate(G.memfd, (off_t)MEMFD_SIZE) != 0)
+		die("memfd: %s", strerror(errno));
+	G.mem = mmap(NULL, MEMFD_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, G.memfd, 0);
+	if (G.mem == MAP_FAILED)
+		die("mmap: %s", strerror(errno));
+	memset(G.post, 0, sizeof(G.post));
+	G.nfree = G.active = G.extras = 0;
+	G.avail_idx = G.used_seen = 0;
+	G.nreg = 3;
+	G.dead = false;
+	G.r0_only = false;
+	ring_init();
+	handshake();
+	t_end = now_ns() + 10 * UINT64_C(1000000000);
+	while (zc_stats(&z) && strcmp(z.state, "no_guest") == 0 && now_ns() < t_end)
+		usleep(10000);
+	if (G.mode != M_OFF && strcmp(z.state, "active") != 0)
+		fail("after reconnecting, zero_copy state is \"%s\", not \"active\"", z.state);
+	probe("reconnected", 32);
+}
+
+static void
+run_attack(void)
+{
+	struct zstats z;
+
+	if (!strcmp(G.attack, "resize"))
+		attack_resize(0);
+	else if (!strcmp(G.attack, "resize2"))
+		attack_resize(1);
+	else if (!strcmp(G.attack, "resize3"))
+		attack_resize(2);
+	else if (!strcmp(G.attack, "readdr"))
+		attack_readdr();
+	else if (!strcmp(G.attack, "rebase"))
+		attack_rebase();
+	else if (!strcmp(G.attack, "short"))
+		attack_short();
+	else if (!strcmp(G.attack, "truncate"))
+		attack_truncate();
+	else if (!strcmp(G.attack, "sealed"))
+		attack_sealed();
+	else
+		die("unknown --attack %s", G.attack);
+	if (zc_stats(&z))
+		snprintf(G.zc_after, sizeof(G.zc_after), "%s", z.state);
+	else
+		fail("ferryd's control socket does not answer after the attack");
+	if (!G.dead && strcmp(G.attack, "short") && strcmp(G.attack, "truncate")) {
+		/* stop the ring as QEMU does: ferry's index is the guest's (a re-base never took) */
+		struct { uint32_t index, num; } st = { 1, 0 };
+		struct vu_msg r;
+		settle("after the attack");
+		vu_send(VU_GET_VRING_BASE, &st, sizeof(st), NULL, 0, false);
+		if (!vu_reply(VU_GET_VRING_BASE, &r))
+			fail("no reply to GET_VRING_BASE");
+		else if ((uint16_t)r.p.state.num != G.avail_idx)
+			fail("GET_VRING_BASE says ring 1 stopped at avail %u, the guest posted up to %u",
+			     r.p.state.num, G.avail_idx);
+	}
+	reconnect_probe();
+}
+
+static int
+attack_main(void)
+{
+	FILE *f;
+
+	if (!strcmp(G.attack, "short") && ftruncate(G.memfd, (off_t)MB) != 0)
+		die("ftruncate: %s", strerror(errno));
+	if (!strcmp(G.attack, "short"))
+		G.r0_only = true;
+	handshake();
+	uint64_t t_end = now_ns() + 10 * UINT64_C(1000000000);
+	struct zstats z;
+	while (zc_stats(&z) && strcmp(z.state, "no_guest") == 0 && now_ns() < t_end)
+		usleep(10000);
+	msg("attack %s (ferry's dequeue state %s)", G.attack, z.state);
+	run_attack();
+	f = G.report_path ? fopen(G.report_path, "w") : stdout;
+	if (f == NULL)
+		f = stdout;
+	fprintf(f, "{\"attack\":\"%s\",\"mode\":\"%s\",\"refused\":%u,\"probe_sent\":%" PRIu64
+		",\"probe_back\":%" PRIu64 ",\"zc_state_after\":\"%s\",\"errors\":[", G.attack,
+		mode_names[G.mode], G.refused, G.probe_sent, G.probe_back, G.zc_after);
+	for (unsigned i = 0; i < G.nerr && i < sizeof(G.err) / sizeof(G.err[0]); i++) {
+		fprintf(f, "%s\"", i ? "," : "");
+		for (const char *c = G.err[i]; *c; c++)
+			fprintf(f, (*c == '"' || *c == '\\') ? "\\%c" : "%c", *c);
+		fprintf(f, "\"");
+	}
+	fprintf(f, "],\"ok\":%s}\n", G.nerr == 0 ? "true" : "false");
+	if (f != stdout)
+		fclose(f);
+	close(G.sock);
+	return G.nerr == 0 ? 0 : 1;
+}
+
 /* ---- report ---- */
 
 static void
@@ -2105,6 +2465,7 @@ usage(void)
 		"usage: ferry-evilguest --socket PATH --mac MAC --dst MAC [--rpc PATH --port NAME]\n"
 		"         [--seed N] [--duration S] [--mode on|auto|off] [--event-idx 0|1] [--ring N]\n"
 		"         [--rate POSTINGS_PER_S] [--hotplug] [--migration] [--abrupt] [--report FILE]\n"
+		"         [--attack resize|resize2|resize3|readdr|rebase|short|truncate|sealed]\n"
 		"         [--memflap N]\n"
 		"       ferry-evilguest --verify PCAP --report-in FILE [--mac MAC] [--report FILE]\n");
 	exit(2);
@@ -2145,6 +2506,7 @@ main(int argc, char **argv)
 		{ "abrupt", 0, NULL, 'A' }, { "report", 1, NULL, 'o' }, { "verify", 1, NULL, 'V' },
 		{ "report-in", 1, NULL, 'I' }, { "migration", 0, NULL, 'G' },
 		{ "memflap", 1, NULL, 'F' }, { NULL, 0, NULL, 0 } };
+		{ "attack", 1, NULL, 'X' },
 	const char *vpcap = NULL, *rin = NULL;
 	int c;
 
@@ -2181,6 +2543,7 @@ main(int argc, char **argv)
 		case 'A': G.abrupt = true; break;
 		case 'G': G.migration = true; break;
 		case 'F': memflap_n = (unsigned)atoi(optarg); break;
+		case 'X': G.attack = optarg; break;
 		case 'o': G.report_path = optarg; break;
 		case 'V': vpcap = optarg; break;
 		case 'I': rin = optarg; break;
@@ -2200,7 +2563,8 @@ main(int argc, char **argv)
 		G.event_idx = (int)(G.seed & 1);
 	G.size = (uint16_t)G.ring;
 
-	G.memfd = memfd_create("evilguest", MFD_CLOEXEC);
+	G.memfd = memfd_create("evilguest", MFD_CLOEXEC |
+			       (G.attack && !strcmp(G.attack, "sealed") ? MFD_ALLOW_SEALING : 0));
 	if (G.memfd < 0 || ftruncate(G.memfd, (off_t)MEMFD_SIZE) != 0)
 		die("memfd: %s", strerror(errno));
 	G.mem = mmap(NULL, MEMFD_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, G.memfd, 0);
@@ -2210,6 +2574,8 @@ main(int argc, char **argv)
 	ring_init();
 
 	struct zstats z0 = { 0 }, z1 = { 0 }, zs;
+	if (G.attack != NULL)
+		return attack_main();
 	bool have0 = G.rpc_path != NULL && zc_stats(&z0);
 	handshake();
 	/* wait until ferry runs the device (its report says which dequeue reads the ring) */
