@@ -109,6 +109,7 @@ struct vpeer_stats {
 	struct vpeer_sender senders[VPEER_MAX_SENDERS];
 	uint64_t last_test_rx_ns;  /* 0 = none yet */
 	uint64_t max_gap_ms;
+	uint64_t max_gap_us;       /* longest wait between two test frames, however short */
 	uint32_t nb_gaps, nb_link_events;
 	struct vpeer_event gaps[VPEER_MAX_EVENTS];
 	struct vpeer_event link_events[VPEER_MAX_EVENTS];

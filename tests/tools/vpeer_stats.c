@@ -91,6 +91,8 @@ static void account_test_frame(struct vpeer_stats *st, struct vpeer_sender *s,
 		if (gap_ms > st->max_gap_ms)
 			st->max_gap_ms = gap_ms;
 	}
+	if (st->last_test_rx_ns != 0 && (now_ns - st->last_test_rx_ns) / 1000 > st->max_gap_us)
+		st->max_gap_us = (now_ns - st->last_test_rx_ns) / 1000;
 	st->last_test_rx_ns = now_ns;
 	if (st->first_rx_ms == 0)
 		st->first_rx_ms = now_ns / 1000000;
@@ -226,6 +228,7 @@ static json_t *report_json(const struct vpeer_stats *st, const struct vpeer_repo
 	json_object_set_new(r, "link_events", events_json(st->link_events, st->nb_link_events, "up"));
 	json_object_set_new(r, "rx_gaps", events_json(st->gaps, st->nb_gaps, "ms"));
 	json_object_set_new(r, "rx_max_gap_ms", json_integer((json_int_t)st->max_gap_ms));
+	json_object_set_new(r, "rx_max_gap_us", json_integer((json_int_t)st->max_gap_us));
 	json_object_set_new(r, "poll_gap_max_us", json_integer((json_int_t)st->poll_gap_max_us));
 	json_object_set_new(r, "poll_gaps_over_5ms", json_integer((json_int_t)st->poll_gaps_over_5ms));
 	json_object_set_new(r, "first_tx_ms", json_integer((json_int_t)st->first_tx_ms));
