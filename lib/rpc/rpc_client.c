@@ -289,8 +289,10 @@ consume(struct rpc_client *c, size_t n)
 bool
 rpc_client_busy(const struct rpc_client *c)
 {
+	/* only the bytes after in_scan can hold a '\n' (a 1 MiB partial line is not rescanned) */
 	return c->batch != NULL || out_pending(c) > 0 ||
-	       (c->in_len > 0 && memchr(c->in, '\n', c->in_len) != NULL);
+	       (c->in_len > c->in_scan &&
+		memchr(c->in + c->in_scan, '\n', c->in_len - c->in_scan) != NULL);
 }
 
 /* The next requests of the batch being answered; true once it is done (answer queued). */

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """test_robust.py — the control socket against clients that hold it hostage: 256 idle connections
-(the next client still gets in: the longest-idle one is evicted), a table full of subscribers (the
+(the next client still gets in: the longest-idle one is evicted, not a busy one), a table full of subscribers (the
 next one is refused with -32004), the idle timeout (idle and slowloris connections closed after
 rpc.idle_timeout, subscribers and active clients kept, the log names the peer's pid and uid), and
 big batches (another client's switch.info answered promptly while a batch of 1000 expensive
@@ -21,6 +21,7 @@ MAX_OUTPUT = 4 << 20
 # another client's request while a big batch runs: measured 20-60 ms on the 2-core box
 # (the budget per round is 20 ms); generous for a noisy machine
 LATENCY_LIMIT = 0.5
+SLOW_REQUEST_LIMIT = 1.5
 
 
 def ports(d):
@@ -84,11 +85,28 @@ def close_all(cs):
 
 # --- connection table -----------------------------------------------------------------------
 
+def stuck_client(d):
+    """A client that pipelines requests and never reads: busy (its answer is not taken)."""
+    c = Client(d.sock)
+    c.sock.setblocking(False)
+    req = (json.dumps({"jsonrpc": "2.0", "method": "port.list", "id": 1}) + "\n").encode()
+    end = time.monotonic() + 5
+    while time.monotonic() < end:
+        try:
+            c.sock.send(req * 100)
+        except BlockingIOError:
+            break
+    c.sock.setblocking(True)
+    return c
+
+
 def t_idle_256_orchestrator_served(ctx):
     d = ctx.d
     held = []
     try:
-        for _ in range(MAX_CLIENTS):
+        held.append(stuck_client(d))      # the oldest, but busy: never evicted
+        time.sleep(1.0)                   # until ferryd has answered what the socket takes
+        for _ in range(MAX_CLIENTS - 1):
             held.append(Client(d.sock))
         wait_for(lambda: held[-1].result("switch.info")["rpc"]["clients"] == MAX_CLIENTS,
                  what="256 clients connected")
@@ -99,8 +117,9 @@ def t_idle_256_orchestrator_served(ctx):
             except OSError as e:
                 r = "%s (refused and closed)" % e
             check("result" in r, "the orchestrator was refused with 256 idle connections: %s" % r)
-            # the victim is the longest idle: the first connection (never sent a request)
-            check(is_closed(held[0], 5), "the longest-idle connection was not the one evicted")
+            # the victim is the longest idle one that is not busy: the second connection
+            # (one newcomer, one eviction: held[1] closed means the older, busy held[0] was not)
+            check(is_closed(held[1], 5), "the longest-idle connection was not the one evicted")
             check(not is_closed(held[-1], 0.2), "a recently active connection was evicted")
             check(orch.result("port.list")[0]["name"] == "null0", "orchestrator keeps working")
         log = d.log()
@@ -297,7 +316,10 @@ def t_batch_slow_requests_interleaved(ctx):
     check([x["id"] for x in r] == list(range(MAX_BATCH)), "answers in request order")
     print("  port.add/del batch: %.2f s; probe worst %.0f ms over %d calls" %
           (took, worst * 1000, n), flush=True)
-    check(worst < LATENCY_LIMIT, "switch.info took %.0f ms during the batch" % (worst * 1000))
+    # one vhost-user port.add/del waits for an RCU grace period of the PMDs, 100+ ms when other
+    # busy PMDs share their core: the probe waits for one such request, never for the batch
+    check(worst < SLOW_REQUEST_LIMIT, "switch.info took %.0f ms during the batch" %
+          (worst * 1000))
 
 
 def t_batch_100k(ctx):
