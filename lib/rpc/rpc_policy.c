@@ -167,15 +167,20 @@ check_devargs(struct rpc_call *c, const char *devargs, json_t *ports)
 	char pci[16];
 
 	for (const char *s = devargs; *s != '\0'; s++)
-		if (!isgraph((unsigned char)*s) || (unsigned char)*s >= 0x80 || *s == '[' || *s == ']')
-			return refuse_devargs(c, "'%.64s' has a space, a control character, a bracket or "
-					      "a non-ASCII byte", devargs);
-	if (pci_name(devargs, n, pci))
+		if (!isgraph((unsigned char)*s) || (unsigned char)*s >= 0x80)
+			return refuse_devargs(c, "'%.64s' has a space, a control character or a non-ASCII "
+					      "byte", devargs);
+	if (pci_name(devargs, n, pci)) {   /* the driver's own keys, but no host path in them */
+		if (strchr(devargs + n, '/') != NULL)
+			return refuse_devargs(c, "a PCI device's arguments may not name a path ('/')");
 		return check_pci(c, pci);
+	}
 	r = vdev_rule(devargs, n);
 	if (r == NULL)
 		return refuse_devargs(c, "'%.*s' is not allowed over RPC: it may name host files or "
 				      "interfaces", (int)RTE_MIN(n, (size_t)64), devargs);
+	if (strpbrk(devargs + n, "[]") != NULL)   /* kvargs lists: none of these keys takes one */
+		return refuse_devargs(c, "brackets in %s arguments", r->driver);
 	for (const char *kv = devargs + n; *kv == ','; ) {
 		kv++;
 		size_t len = strcspn(kv, ",");

@@ -157,7 +157,8 @@ def t_devargs_tricks(d):
            "net_memif0,socket=/tmp/memif.sock", "net_virtio_user0,path=/dev/vhost-net",
            "net_vhost0,iface=/tmp/v.sock", "net_failsafe0,exec(touch /tmp/pwned)",
            "net_bonding0,mode=0,slave=net_pcap9", "bus=vdev,name=net_pcap5/class=eth",
-           "net_tun0", "net_tap7,persist", "0000:00:1f.7", "00:1f.7", "0000:00:1f.8",
+           "net_tun0", "net_tap7,persist", "ffff:ff:1f.7", "ff:1f.7", "0000:00:1f.8",
+           "ffff:ff:1f.7,x=/etc/shadow",
            "net_null4,size=64\u00e9", "net_kni0", "crypto_null0"]
     with d.client() as c:
         for i, dev in enumerate(bad):
