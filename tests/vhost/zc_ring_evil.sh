@@ -22,7 +22,8 @@
 # Checks per guest: its report (ok), ferryd alive and answering, "cap" sent at least the valid
 # frames that came back, ferryd's log line for the attack; at the end ferryd exits 0 on SIGTERM and
 # (ASan) logged no sanitizer report.
-# Environment: RING_EVIL_PHASES (default "normal asan"), RING_EVIL_ATTACKS (vm1's, default all),
+# Environment: RING_EVIL_PHASES (default "normal asan"), RING_EVIL_ATTACKS (vm1's, default all; "" none),
+# RING_EVIL_ATTACKS_OFF (vm2's, default "resize short truncate"; "" none),
 # FERRYD_ASAN (the ASan ferryd; "none" skips that phase; default build-fuzz/app/ferryd/ferryd if
 # it exists), RING_EVIL_LIMIT (seconds for the whole scenario, default 300).
 set -u
@@ -34,8 +35,8 @@ FERRYD_EAL_EXTRA="${FERRYD_EAL_EXTRA:-} --iova-mode=va"
 
 EVIL=$BUILD/tests/tools/ferry-evilguest
 PHASES=${RING_EVIL_PHASES:-normal asan}
-ATTACKS=${RING_EVIL_ATTACKS:-resize resize2 resize3 readdr rebase short truncate sealed}
-ATTACKS_OFF="resize short truncate"
+ATTACKS=${RING_EVIL_ATTACKS-resize resize2 resize3 readdr rebase short truncate sealed}
+ATTACKS_OFF=${RING_EVIL_ATTACKS_OFF-resize short truncate}
 M1=52:54:00:00:0e:11
 M3=52:54:00:00:0e:13
 M2=02:00:00:00:0e:12
