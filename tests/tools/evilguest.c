@@ -2472,9 +2472,9 @@ usage(void)
 }
 
 /* --memflap N (tests/vhost/zc_memstall.sh): after the handshake nothing but N memory tables, 20 ms
- * apart, alternately with and without a 4th region, each acknowledged by the backend; no frame is
- * posted. Reports the slowest acknowledgement (a backend mapping the table under its ring locks
- * stalls every PMD that sends to this guest meanwhile). */
+ * apart, alternately with and without a 4th region, each acknowledged by the backend, then 1 s
+ * idle; no frame is posted. Reports the slowest acknowledgement (a backend mapping the table
+ * under its ring locks stalls every PMD that sends to this guest meanwhile). */
 static unsigned memflap_n;
 
 static int
@@ -2491,6 +2491,7 @@ memflap(void)
 		usleep(20000);
 	}
 	msg("memflap: %u memory tables sent, slowest acknowledged after %.1f ms", i, worst / 1e6);
+	usleep(1000000);   /* connected a while longer: the backend may still be mapping the last */
 	close(G.sock);
 	return i == memflap_n ? 0 : 1;
 }
@@ -2505,8 +2506,8 @@ main(int argc, char **argv)
 		{ "ring", 1, NULL, 'n' }, { "rate", 1, NULL, 'R' }, { "hotplug", 0, NULL, 'H' },
 		{ "abrupt", 0, NULL, 'A' }, { "report", 1, NULL, 'o' }, { "verify", 1, NULL, 'V' },
 		{ "report-in", 1, NULL, 'I' }, { "migration", 0, NULL, 'G' },
-		{ "memflap", 1, NULL, 'F' }, { NULL, 0, NULL, 0 } };
 		{ "attack", 1, NULL, 'X' },
+		{ "memflap", 1, NULL, 'F' }, { NULL, 0, NULL, 0 } };
 	const char *vpcap = NULL, *rin = NULL;
 	int c;
 
