@@ -1,10 +1,12 @@
 /* ferry_fdb.c — MAC+VLAN table on rte_hash: bulk lookup and learning for PMDs, aging and edits for
  * the control thread. See ferry_fdb.h for the concurrency rules. */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <rte_hash.h>
 #include <rte_hash_crc.h>
 #include <rte_malloc.h>
+#include <rte_pause.h>
 #include "ferry_fdb.h"
 
 struct ferry_fdb *
@@ -136,6 +138,50 @@ entry_publish(struct ferry_fdb_entry *e, uint64_t key, uint16_t port, bool is_st
 	__atomic_store_n(&e->key, key, __ATOMIC_RELEASE);
 }
 
+/* Room for n more entries, taken atomically (PMDs learn concurrently): false when full. */
+static bool
+reserve(struct ferry_fdb *fdb, uint32_t n)
+{
+	uint32_t u = __atomic_load_n(&fdb->used, __ATOMIC_RELAXED);
+
+	do {
+		if (u > fdb->size || n > fdb->size - u)
+			return false;
+	} while (!__atomic_compare_exchange_n(&fdb->used, &u, u + n, true, __ATOMIC_RELAXED,
+					      __ATOMIC_RELAXED));
+	return true;
+}
+
+static void
+give_back(struct ferry_fdb *fdb, uint32_t n)
+{
+	if (n != 0)
+		__atomic_sub_fetch(&fdb->used, n, __ATOMIC_RELAXED);
+}
+
+enum insert_rc { INSERT_NEW, INSERT_EXISTS, INSERT_FAIL };
+
+/* Add a key not found in the table, its room reserved by the caller. INSERT_NEW: published here
+ * (the room is used); INSERT_EXISTS: another thread has it, published or about to be (the room
+ * is not used); INSERT_FAIL: rte_hash refused. *pos: its position. */
+static enum insert_rc
+insert_key(struct ferry_fdb *fdb, uint64_t key, uint16_t port, bool is_static, uint32_t now,
+	   int32_t *pos)
+{
+	struct ferry_fdb_entry *e;
+
+	*pos = rte_hash_add_key(fdb->h, &key);
+	if (*pos < 0)
+		return INSERT_FAIL;
+	e = &fdb->e[*pos];
+	/* learned meanwhile by another PMD, earlier in this burst, or being published right now */
+	if (__atomic_load_n(&e->key, __ATOMIC_ACQUIRE) == key ||
+	    __atomic_exchange_n(&e->claimed, 1, __ATOMIC_ACQ_REL) != 0)
+		return INSERT_EXISTS;
+	entry_publish(e, key, port, is_static, now);
+	return INSERT_NEW;
+}
+
 enum ferry_learn
 ferry_fdb_learn_slow(struct ferry_fdb *fdb, uint64_t key, uint16_t port, int32_t pos, uint32_t now)
 {
@@ -152,38 +198,222 @@ ferry_fdb_learn_slow(struct ferry_fdb *fdb, uint64_t key, uint16_t port, int32_t
 		__atomic_store_n(&e->port, port, __ATOMIC_RELAXED);
 		return FERRY_LEARN_MOVED;
 	}
-	pos = rte_hash_add_key(fdb->h, &key);
-	if (pos < 0)
+	if (!reserve(fdb, 1))
 		return FERRY_LEARN_FULL;
-	e = &fdb->e[pos];
-	if (e->key == key) {   /* learned meanwhile by another PMD or earlier in this burst */
-		if (e->is_static || e->port == port)
-			return FERRY_LEARN_OK;
-		__atomic_store_n(&e->port, port, __ATOMIC_RELAXED);
-		return FERRY_LEARN_MOVED;
+	switch (insert_key(fdb, key, port, false, now, &pos)) {
+	case INSERT_NEW:
+		return FERRY_LEARN_NEW;
+	case INSERT_FAIL:
+		give_back(fdb, 1);
+		return FERRY_LEARN_FULL;
+	default:
+		break;
 	}
-	entry_publish(e, key, port, false, now);
-	return FERRY_LEARN_NEW;
+	give_back(fdb, 1);
+	e = &fdb->e[pos];
+	if (__atomic_load_n(&e->key, __ATOMIC_ACQUIRE) != key || e->is_static || e->port == port)
+		return FERRY_LEARN_OK;   /* (not published yet: its inserter's port stands) */
+	__atomic_store_n(&e->port, port, __ATOMIC_RELAXED);
+	return FERRY_LEARN_MOVED;
+}
+
+/* The position of the live entry for key, or -1. */
+static int32_t
+live_pos(const struct ferry_fdb *fdb, uint64_t key)
+{
+	int32_t pos = rte_hash_lookup(fdb->h, &key);
+
+	return pos >= 0 && __atomic_load_n(&fdb->e[pos].key, __ATOMIC_ACQUIRE) == key ? pos : -1;
+}
+
+/* Make key a static entry of port (control thread), overwriting what the table has for it.
+ * *before: that entry (key 0: there was none). *budget: reserved room, one used for a new key.
+ * 0, or -ENOSPC (no budget left, or rte_hash refused). */
+static int
+pin_key(struct ferry_fdb *fdb, uint64_t key, uint16_t port, bool is_static, uint32_t seen,
+	struct ferry_fdb_entry *before, uint32_t *budget)
+{
+	int32_t pos = live_pos(fdb, key);
+
+	before->key = 0;
+	if (pos < 0) {
+		if (*budget == 0)
+			return -ENOSPC;
+		switch (insert_key(fdb, key, port, is_static, seen, &pos)) {
+		case INSERT_NEW:
+			(*budget)--;
+			return 0;
+		case INSERT_FAIL:
+			return -ENOSPC;
+		default:   /* a PMD is publishing it as learned: wait, then overwrite it */
+			while (__atomic_load_n(&fdb->e[pos].key, __ATOMIC_ACQUIRE) != key)
+				rte_pause();
+			break;
+		}
+	}
+	*before = fdb->e[pos];
+	entry_publish(&fdb->e[pos], key, port, is_static, seen);
+	return 0;
 }
 
 int
 ferry_fdb_add_static(struct ferry_fdb *fdb, uint64_t key, uint16_t port)
 {
-	int32_t pos = rte_hash_add_key(fdb->h, &key);
+	struct ferry_fdb_entry before;
+	uint32_t budget = 0;
+	int rc;
 
-	if (pos < 0)
-		return pos;
-	entry_publish(&fdb->e[pos], key, port, true, ferry_now_s);
-	return 0;
+	if (live_pos(fdb, key) >= 0)   /* there already: needs no room */
+		return pin_key(fdb, key, port, true, ferry_now_s, &before, &budget);
+	if (!reserve(fdb, 1))
+		return -ENOSPC;
+	budget = 1;
+	rc = pin_key(fdb, key, port, true, ferry_now_s, &before, &budget);
+	give_back(fdb, budget);
+	return rc;
 }
 
+/* give: return its room (a deletion for good; not while a pins change holds it) */
 static void
-entry_delete(struct ferry_fdb *fdb, struct ferry_fdb_entry *e)
+entry_delete(struct ferry_fdb *fdb, struct ferry_fdb_entry *e, bool give)
 {
 	uint64_t key = e->key;
 
 	__atomic_store_n(&e->key, 0, __ATOMIC_RELEASE);
 	rte_hash_del_key(fdb->h, &key);
+	/* only now: an inserter that found the key still in rte_hash must not publish it */
+	__atomic_store_n(&e->claimed, 0, __ATOMIC_RELEASE);
+	if (give)
+		give_back(fdb, 1);
+}
+
+static int
+cmp_key(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Sort and deduplicate k[0, n); returns the new n. */
+static unsigned
+sort_unique(uint64_t *k, unsigned n)
+{
+	unsigned m = 0;
+
+	qsort(k, n, sizeof(*k), cmp_key);
+	for (unsigned i = 0; i < n; i++)
+		if (m == 0 || k[m - 1] != k[i])
+			k[m++] = k[i];
+	return m;
+}
+
+static void
+pins_free(struct ferry_fdb_pins *t)
+{
+	free(t->keys);
+	free(t->before);
+	t->keys = NULL;
+	t->before = NULL;
+}
+
+int
+ferry_fdb_pins_prepare(struct ferry_fdb *fdb, uint16_t port, const uint64_t *old_keys,
+		       unsigned n_old, const uint64_t *new_keys, unsigned n_new,
+		       struct ferry_fdb_pins *t, unsigned *need)
+{
+	uint32_t absent = 0, held, extra, avail;
+
+	memset(t, 0, sizeof(*t));
+	t->fdb = fdb;
+	t->port = port;
+	*need = 0;
+	t->keys = malloc(sizeof(*t->keys) * (n_new + n_old + 1));
+	t->before = calloc(n_new + n_old + 1, sizeof(*t->before));
+	if (t->keys == NULL || t->before == NULL) {
+		pins_free(t);
+		return -ENOMEM;
+	}
+	memcpy(t->keys, new_keys, sizeof(*t->keys) * n_new);
+	t->n_new = sort_unique(t->keys, n_new);
+	/* the old pins to drop: this port's static entries that the new set does not keep */
+	for (unsigned i = 0; i < n_old; i++) {
+		int32_t pos = live_pos(fdb, old_keys[i]);
+		if (pos < 0 || !fdb->e[pos].is_static || fdb->e[pos].port != port ||
+		    bsearch(&old_keys[i], t->keys, t->n_new, sizeof(*t->keys), cmp_key) != NULL)
+			continue;
+		t->keys[t->n_new + t->n_old++] = old_keys[i];
+	}
+	t->n_old = sort_unique(t->keys + t->n_new, t->n_old);
+	for (unsigned i = 0; i < t->n_new; i++)
+		absent += live_pos(fdb, t->keys[i]) < 0;
+	/* the dropped pins' room goes to the new keys (held, not given back, until commit) */
+	held = t->n_old;
+	extra = absent > held ? absent - held : 0;
+	if (!reserve(fdb, extra)) {
+		avail = ferry_fdb_free_count(fdb);
+		*need = extra > avail ? extra - avail : 1;
+		pins_free(t);
+		return -ENOSPC;
+	}
+	t->budget = extra;
+	for (unsigned j = 0; j < t->n_old; j++) {
+		struct ferry_fdb_entry *e = &fdb->e[live_pos(fdb, t->keys[t->n_new + j])];
+		t->before[t->n_new + j] = *e;
+		entry_delete(fdb, e, false);
+		t->budget++;
+	}
+	for (; t->n_done < t->n_new; t->n_done++) {
+		if (pin_key(fdb, t->keys[t->n_done], port, true, ferry_now_s, &t->before[t->n_done],
+			    &t->budget) != 0) {
+			ferry_fdb_pins_abort(t);
+			*need = 1;
+			return -ENOSPC;
+		}
+	}
+	return 0;
+}
+
+void
+ferry_fdb_pins_commit(struct ferry_fdb_pins *t)
+{
+	give_back(t->fdb, t->budget);
+	pins_free(t);
+}
+
+void
+ferry_fdb_pins_abort(struct ferry_fdb_pins *t)
+{
+	struct ferry_fdb *fdb = t->fdb;
+	struct ferry_fdb_entry scratch;
+
+	for (uint32_t i = 0; i < t->n_done; i++) {   /* the new keys: as they were */
+		const struct ferry_fdb_entry *b = &t->before[i];
+		int32_t pos = live_pos(fdb, t->keys[i]);
+		if (pos < 0)
+			continue;
+		if (b->key == 0) {
+			entry_delete(fdb, &fdb->e[pos], false);
+			t->budget++;
+		} else {
+			entry_publish(&fdb->e[pos], b->key, b->port, b->is_static, b->seen);
+		}
+	}
+	for (uint32_t j = 0; j < t->n_old; j++) {    /* the dropped pins back, in their held room */
+		const struct ferry_fdb_entry *b = &t->before[t->n_new + j];
+		if (pin_key(fdb, b->key, b->port, b->is_static, b->seen, &scratch, &t->budget) != 0)
+			FERRY_LOG(ERR, "fdb: could not restore a static entry of port %u", b->port);
+	}
+	give_back(fdb, t->budget);
+	pins_free(t);
+}
+
+unsigned
+ferry_fdb_free_count(const struct ferry_fdb *fdb)
+{
+	uint32_t u = __atomic_load_n(&fdb->used, __ATOMIC_RELAXED);
+
+	return u >= fdb->size ? 0 : fdb->size - u;
 }
 
 int
@@ -193,7 +423,7 @@ ferry_fdb_del(struct ferry_fdb *fdb, uint64_t key)
 
 	if (pos < 0 || fdb->e[pos].key != key)
 		return -ENOENT;
-	entry_delete(fdb, &fdb->e[pos]);
+	entry_delete(fdb, &fdb->e[pos], true);
 	return 0;
 }
 
@@ -208,7 +438,7 @@ ferry_fdb_flush(struct ferry_fdb *fdb, uint16_t port, bool include_static)
 			continue;
 		if (port != FERRY_PORT_NONE && e->port != port)
 			continue;
-		entry_delete(fdb, e);
+		entry_delete(fdb, e, true);
 		n++;
 	}
 	return n;
@@ -223,7 +453,7 @@ ferry_fdb_age(struct ferry_fdb *fdb, uint32_t now, uint32_t max_age)
 		struct ferry_fdb_entry *e = &fdb->e[i];
 		if (e->key == 0 || e->is_static || (uint32_t)(now - e->seen) < max_age)
 			continue;
-		entry_delete(fdb, e);
+		entry_delete(fdb, e, true);
 		n++;
 	}
 	return n;

@@ -8,7 +8,13 @@
  *  - a new MAC (or an aged one coming back) takes rte_hash's writer lock inside rte_hash_add_key:
  *    the only lock a PMD can touch, held for one insert, never on lookup or refresh;
  *  - deletions (aging, RPC, port removal) happen on the control thread; freed key slots are reused only
- *    after every PMD has passed a quiescent state (rte_hash's RCU integration on the PMDs' QSBR). */
+ *    after every PMD has passed a quiescent state (rte_hash's RCU integration on the PMDs' QSBR).
+ * Capacity: exactly `size` entries. rte_hash itself takes more (with MULTI_WRITER_ADD it keeps
+ * 63 spare slots per possible lcore for its per-lcore caches: a table of 64 took ~4000), so
+ * ferry counts: every insert first reserves one of `size` (an atomic add on the new-MAC path
+ * only, which takes rte_hash's writer lock anyway), every delete gives one back. Static entries a
+ * port needs are changed all or nothing (ferry_fdb_pins_*): a full table refuses the change and
+ * leaves the old pins in place. */
 #ifndef FERRY_FDB_H
 #define FERRY_FDB_H
 
@@ -21,7 +27,7 @@ struct ferry_fdb_entry {
 	uint64_t key;        /* 0 = free (a zero MAC is never learned) */
 	uint16_t port;
 	uint8_t is_static;
-	uint8_t pad;
+	uint8_t claimed;     /* an inserter owns this new slot (two PMDs learning one MAC at once) */
 	uint32_t seen;       /* ferry_now_s when last refreshed */
 };
 
@@ -30,6 +36,7 @@ struct ferry_fdb {
 	struct ferry_fdb_entry *e;   /* indexed by rte_hash key position */
 	uint32_t n_slots;
 	uint32_t size;
+	uint32_t used;               /* entries live or reserved, <= size (atomic) */
 };
 
 enum ferry_learn { FERRY_LEARN_OK, FERRY_LEARN_NEW, FERRY_LEARN_MOVED, FERRY_LEARN_FULL };
@@ -86,8 +93,30 @@ ferry_fdb_learn(struct ferry_fdb *fdb, uint64_t key, uint16_t port, int32_t pos,
 	return ferry_fdb_learn_slow(fdb, key, port, pos, now);
 }
 
-/* Control thread. */
+/* Control thread. 0, or -ENOSPC when the table holds `size` entries already. */
 int ferry_fdb_add_static(struct ferry_fdb *fdb, uint64_t key, uint16_t port);
+
+/* Replacing one port's static entries (old keys -> new keys) all or nothing. prepare reserves
+ * room for the new keys that are not in the table yet and adds every new key (an entry there
+ * before, learned or another port's, is kept aside); the old keys stay. Then commit deletes the
+ * old keys not in the new set, or abort puts everything back as it was. prepare returns 0, or
+ * -ENOSPC (table full: nothing changed; *need says how many free entries it lacked) or -ENOMEM. */
+struct ferry_fdb_pins {
+	struct ferry_fdb *fdb;
+	uint16_t port;
+	uint32_t n_new, n_old;
+	uint32_t n_done;                 /* new keys added so far */
+	uint32_t budget;                 /* entries reserved and not used yet */
+	uint64_t *keys;                  /* n_new new keys, then n_old old ones not among them */
+	struct ferry_fdb_entry *before;  /* [n_new + n_old]: what the table held for each key */
+};
+int ferry_fdb_pins_prepare(struct ferry_fdb *fdb, uint16_t port, const uint64_t *old_keys,
+			   unsigned n_old, const uint64_t *new_keys, unsigned n_new,
+			   struct ferry_fdb_pins *t, unsigned *need);
+void ferry_fdb_pins_commit(struct ferry_fdb_pins *t);
+void ferry_fdb_pins_abort(struct ferry_fdb_pins *t);
+/* Entries that can still be added (size minus live and reserved ones). */
+unsigned ferry_fdb_free_count(const struct ferry_fdb *fdb);
 int ferry_fdb_del(struct ferry_fdb *fdb, uint64_t key);            /* 0 or -ENOENT */
 /* Remove entries of port (FERRY_PORT_NONE = all ports); static ones only if include_static. */
 unsigned ferry_fdb_flush(struct ferry_fdb *fdb, uint16_t port, bool include_static);

@@ -1,6 +1,8 @@
 /* switch.c — the switch's life cycle and its ports: create (mempools, FDB, PMDs), add/remove ports at
  * runtime without disturbing the others, rx queue assignment to PMDs, and periodic housekeeping. */
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/eventfd.h>
@@ -252,25 +254,66 @@ pmds_of(const struct ferry_switch *sw, const struct ferry_port *p)
 
 /* --- ports --- */
 
-void
-sw_add_static_macs(struct ferry_switch *sw, struct ferry_port *p)
+/* The static FDB keys of MACs macs[0, n) (ferry_pkt form) on VLANs v into keys (room for
+ * n * (n_allowed + 1)); returns how many. A trunk of every VLAN pins none (learned instead). */
+static unsigned
+pin_keys(const struct ferry_vlan_conf *v, const uint64_t *macs, unsigned n, uint64_t *keys)
 {
-	const struct ferry_port_conf *c = &p->conf;
-	const struct ferry_vlan_conf *v = &c->vlan;
+	unsigned k = 0;
 
-	for (unsigned i = 0; i < c->n_macs; i++) {
-		uint64_t mac = p->policy->macs[i];
+	for (unsigned i = 0; i < n; i++) {
 		if (v->mode == FERRY_VLAN_ACCESS) {
-			ferry_fdb_add_static(sw->dp.fdb, ferry_fdb_key(mac, v->tag), p->idx);
+			keys[k++] = ferry_fdb_key(macs[i], v->tag);
 			continue;
 		}
 		if (v->all)
-			continue;   /* every VLAN: learned instead */
-		for (unsigned k = 0; k < v->n_allowed; k++)
-			ferry_fdb_add_static(sw->dp.fdb, ferry_fdb_key(mac, v->allowed[k]), p->idx);
+			continue;
+		for (unsigned j = 0; j < v->n_allowed; j++)
+			keys[k++] = ferry_fdb_key(macs[i], v->allowed[j]);
 		if (v->native != FERRY_VLAN_NONE)
-			ferry_fdb_add_static(sw->dp.fdb, ferry_fdb_key(mac, v->native), p->idx);
+			keys[k++] = ferry_fdb_key(macs[i], v->native);
 	}
+	return k;
+}
+
+static uint64_t *
+pin_keys_alloc(const struct ferry_vlan_conf *v, const struct ferry_port_policy *pol, unsigned *n)
+{
+	uint64_t *keys = malloc(sizeof(*keys) * (pol->n_macs * (v->n_allowed + 1u) + 1));
+
+	if (keys != NULL)
+		*n = pin_keys(v, pol->macs, pol->n_macs, keys);
+	return keys;
+}
+
+/* Prepare port p's static FDB entries for going from (ov, opol) (NULL: none) to (nv, npol): see
+ * ferry_fdb_pins_prepare. 0; FERRY_ELIMIT when the FDB has no room for them (nothing changed;
+ * err names the FDB), FERRY_EINTERNAL. */
+int
+sw_pins_prepare(struct ferry_switch *sw, struct ferry_port *p, const struct ferry_vlan_conf *ov,
+		const struct ferry_port_policy *opol, const struct ferry_vlan_conf *nv,
+		const struct ferry_port_policy *npol, struct ferry_fdb_pins *t, char *err,
+		size_t errlen)
+{
+	unsigned n_old = 0, n_new = 0, need = 0;
+	uint64_t *old = ov != NULL ? pin_keys_alloc(ov, opol, &n_old) : malloc(sizeof(*old));
+	uint64_t *new = pin_keys_alloc(nv, npol, &n_new);
+	int rc = old == NULL || new == NULL ? -ENOMEM :
+		 ferry_fdb_pins_prepare(sw->dp.fdb, p->idx, old, n_old, new, n_new, t, &need);
+
+	free(old);
+	free(new);
+	if (rc == -ENOSPC) {
+		snprintf(err, errlen, "the FDB is full (fdb.size %u, %u free): port %s needs %u more "
+			 "entries for its static MACs", sw->conf.fdb_size,
+			 ferry_fdb_free_count(sw->dp.fdb), p->conf.name, need);
+		return FERRY_ELIMIT;
+	}
+	if (rc != 0) {
+		snprintf(err, errlen, "out of memory for port %s's static MACs", p->conf.name);
+		return FERRY_EINTERNAL;
+	}
+	return 0;
 }
 
 static int
@@ -324,6 +367,7 @@ ferry_switch_port_add(struct ferry_switch *sw, const struct ferry_port_conf *pc,
 		      size_t errlen)
 {
 	int rc = check_conflicts(sw, pc, err, errlen), idx;
+	struct ferry_fdb_pins pins;
 	struct ferry_port *p;
 
 	if (rc != 0)
@@ -337,17 +381,25 @@ ferry_switch_port_add(struct ferry_switch *sw, const struct ferry_port_conf *pc,
 		snprintf(err, errlen, "out of memory for port %s", pc->name);
 		return FERRY_EINTERNAL;
 	}
+	/* its static MACs first: a full FDB refuses the port before any device is touched (frames to
+	 * them are dropped as no_dest until the port is visible) */
+	rc = sw_pins_prepare(sw, p, NULL, NULL, &p->conf.vlan, p->policy, &pins, err, errlen);
+	if (rc != 0) {
+		ferry_port_free(p);
+		return rc;
+	}
 	pthread_mutex_lock(&sw->lock);
 	sw->gen[idx]++;
 	sw->ctl[idx] = p;                 /* vhost callbacks can find it from now on */
 	pthread_mutex_unlock(&sw->lock);
 	rc = open_device(sw, p, err, errlen);
 	if (rc != 0) {
+		ferry_fdb_pins_abort(&pins);
 		sw_vhost_forget(sw, p);
 		ferry_port_free(p);
 		return rc;
 	}
-	sw_add_static_macs(sw, p);
+	ferry_fdb_pins_commit(&pins);
 	sw_zc_port_join(sw, p);
 	__atomic_store_n(&sw->dp.ports[idx], p, __ATOMIC_RELEASE);
 	if (idx >= sw->dp.n_slots)

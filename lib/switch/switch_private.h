@@ -58,7 +58,11 @@ void sw_emit(struct ferry_switch *sw, const char *event, json_t *params /* stole
 struct ferry_port *sw_port_by_name(struct ferry_switch *sw, const char *name);
 void sw_assign_rxqs(struct ferry_switch *sw, struct ferry_port *p, uint16_t from, uint16_t to);
 void sw_rebuild_polls(struct ferry_switch *sw, uint32_t pmd_mask);
-void sw_add_static_macs(struct ferry_switch *sw, struct ferry_port *p);
+struct ferry_fdb_pins;
+int sw_pins_prepare(struct ferry_switch *sw, struct ferry_port *p, const struct ferry_vlan_conf *ov,
+		    const struct ferry_port_policy *opol, const struct ferry_vlan_conf *nv,
+		    const struct ferry_port_policy *npol, struct ferry_fdb_pins *t, char *err,
+		    size_t errlen);
 
 /* switch_events.c */
 extern const struct rte_vhost_device_ops sw_vhost_ops;

@@ -48,27 +48,45 @@ merge_conf(struct ferry_port *p, json_t *changes, struct ferry_port_conf *nc,
 	return rc < 0 ? FERRY_EINVAL : 0;
 }
 
-static int
-swap_policy(struct ferry_switch *sw, struct ferry_port *p, const struct ferry_port_conf *nc,
-	    char *err, size_t errlen)
+/* Publish pol as p's policy; the old one is freed after a grace period. */
+static void
+publish_policy(struct ferry_switch *sw, struct ferry_port *p, struct ferry_port_policy *pol)
 {
-	struct ferry_port_policy *pol = ferry_port_policy_build(nc), *old = p->policy;
+	struct ferry_port_policy *old = p->policy;
 
-	if (pol == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return FERRY_EINTERNAL;
-	}
 	__atomic_store_n(&p->policy, pol, __ATOMIC_RELEASE);
 	rte_rcu_qsbr_synchronize(sw->dp.qsv, RTE_QSBR_THRID_INVALID);
 	rte_free(old);
-	return 0;
 }
 
-static void
-redo_static_macs(struct ferry_switch *sw, struct ferry_port *p)
+/* Everything port.set can refuse, before anything changes: the new policy, room in the FDB for
+ * the new static MACs (the old pins stay until commit), the device's MTU. On failure nothing
+ * changed: the port keeps its configuration, MACs and pins. */
+static int
+set_prepare(struct ferry_switch *sw, struct ferry_port *p, const struct ferry_port_conf *nc,
+	    bool vlan_or_mac, struct ferry_port_policy **pol, struct ferry_fdb_pins *pins,
+	    char *err, size_t errlen)
 {
-	ferry_fdb_flush(sw->dp.fdb, p->idx, true);
-	sw_add_static_macs(sw, p);
+	int rc;
+
+	*pol = ferry_port_policy_build(nc);
+	if (*pol == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return FERRY_EINTERNAL;
+	}
+	if (vlan_or_mac && (rc = sw_pins_prepare(sw, p, &p->conf.vlan, p->policy, &nc->vlan, *pol,
+						 pins, err, errlen)) != 0)
+		goto fail;
+	if (nc->mtu != p->conf.mtu && nc->mtu != 0 &&
+	    (rc = ferry_port_dpdk_set_mtu(p, nc->mtu, err, errlen)) != 0) {
+		if (vlan_or_mac)
+			ferry_fdb_pins_abort(pins);
+		goto fail;
+	}
+	return 0;
+fail:
+	rte_free(*pol);
+	return rc;
 }
 
 int
@@ -76,6 +94,8 @@ ferry_switch_port_set(struct ferry_switch *sw, const char *name, json_t *changes
 		      size_t errlen)
 {
 	struct ferry_port *p = sw_port_by_name(sw, name);
+	struct ferry_port_policy *pol;
+	struct ferry_fdb_pins pins;
 	struct ferry_port_conf nc;
 	int rc;
 
@@ -89,19 +109,23 @@ ferry_switch_port_set(struct ferry_switch *sw, const char *name, json_t *changes
 	}
 	if ((rc = merge_conf(p, changes, &nc, err, errlen)) != 0)
 		return rc;
-	if (nc.mtu != p->conf.mtu && nc.mtu != 0 &&
-	    (rc = ferry_port_dpdk_set_mtu(p, nc.mtu, err, errlen)) != 0)
-		goto out;
 	bool vlan_or_mac = memcmp(&nc.vlan, &p->conf.vlan, sizeof(nc.vlan)) != 0 ||
 			   nc.n_macs != p->conf.n_macs ||
 			   memcmp(nc.macs, p->conf.macs, sizeof(nc.macs[0]) * nc.n_macs) != 0;
-	if ((rc = swap_policy(sw, p, &nc, err, errlen)) != 0)
-		goto out;
+	if ((rc = set_prepare(sw, p, &nc, vlan_or_mac, &pol, &pins, err, errlen)) != 0) {
+		ferry_port_conf_clear(&nc);
+		return rc;
+	}
+	publish_policy(sw, p, pol);
 	ferry_port_conf_clear(&p->conf);
 	p->conf = nc;                     /* takes nc's external_ids */
 	nc.external_ids = NULL;
-	if (vlan_or_mac)
-		redo_static_macs(sw, p);
+	if (vlan_or_mac) {
+		/* the old pins the new set does not keep go; so do the port's learned entries
+		 * (some may be on VLANs it no longer carries) */
+		ferry_fdb_pins_commit(&pins);
+		ferry_fdb_flush(sw->dp.fdb, p->idx, false);
+	}
 	/* queues ferry already reads follow at once; whether ferry reads them at all is decided
 	 * when the guest (re)connects */
 	for (uint16_t q = 0; p->type == FERRY_PORT_VHOST && q < FERRY_MAX_QUEUES; q++) {
@@ -111,9 +135,6 @@ ferry_switch_port_set(struct ferry_switch *sw, const char *name, json_t *changes
 	}
 	sw_emit(sw, "port.changed", json_pack("{s:s}", "name", name));
 	return 0;
-out:
-	ferry_port_conf_clear(&nc);
-	return rc;
 }
 
 /* --- FDB --- */
@@ -157,7 +178,7 @@ ferry_switch_fdb_add(struct ferry_switch *sw, const char *mac, uint16_t vlan, co
 		return FERRY_EINVAL;
 	}
 	if (ferry_fdb_add_static(sw->dp.fdb, key, p->idx) < 0) {
-		snprintf(err, errlen, "the FDB is full (%u entries)", sw->conf.fdb_size);
+		snprintf(err, errlen, "the FDB is full (fdb.size %u entries)", sw->conf.fdb_size);
 		return FERRY_ELIMIT;
 	}
 	return 0;

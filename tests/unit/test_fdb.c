@@ -1,4 +1,6 @@
-/* test_fdb.c — learning, moves, static pinning, aging, flushing and a full table. */
+/* test_fdb.c — learning, moves, static pinning, aging, flushing, a full table (exactly `size`
+ * entries) and changing a port's static entries all or nothing on a full table. */
+#include <errno.h>
 #include <rte_malloc.h>
 #include "unit.h"
 #include "ferry_fdb.h"
@@ -102,9 +104,104 @@ table_full_is_reported(void)
 		full += r == FERRY_LEARN_FULL;
 	}
 	CHECK(full == 1);
-	CHECK(added >= 64 && added < 4096);
+	CHECK(added == 64);   /* exactly fdb.size (rte_hash alone takes thousands more) */
 	for (uint64_t i = 1; i <= added; i++)   /* everything learned before is still there */
 		CHECK(lookup(f, ferry_fdb_key(i << 8, 1)) >= 0);
+	ferry_fdb_free(f);
+	rte_free(v);
+}
+
+/* rte_hash's own capacity is not fdb.size: with MULTI_WRITER_ADD it keeps spare slots for its
+ * per-lcore caches. ferry counts entries itself: learned and static ones alike stop at size,
+ * an existing key needs no room, and a deletion gives room back. */
+static void
+table_size_is_exact(void)
+{
+	struct rte_rcu_qsbr *v = qsbr();
+	struct ferry_fdb *f = ferry_fdb_create("t_fdb7", 64, 0, v);
+	uint64_t k0 = ferry_fdb_key(1 << 8, 1);
+
+	CHECK(f->n_slots > 64 + 1000);   /* what rte_hash would take */
+	for (uint64_t i = 1; i <= 63; i++)
+		CHECK(ferry_fdb_learn(f, ferry_fdb_key(i << 8, 1), 1, -1, 1) == FERRY_LEARN_NEW);
+	CHECK(ferry_fdb_free_count(f) == 1);
+	CHECK(ferry_fdb_add_static(f, ferry_fdb_key(0xabc, 7), 2) == 0);
+	CHECK(ferry_fdb_free_count(f) == 0 && ferry_fdb_count(f) == 64);
+	CHECK(ferry_fdb_add_static(f, ferry_fdb_key(0xabd, 7), 2) == -ENOSPC);
+	CHECK(ferry_fdb_learn(f, ferry_fdb_key(0xabe, 7), 2, -1, 1) == FERRY_LEARN_FULL);
+	CHECK(ferry_fdb_add_static(f, k0, 3) == 0);   /* there already: made static in place */
+	CHECK(ferry_fdb_entry(f, lookup(f, k0))->is_static && ferry_fdb_count(f) == 64);
+	CHECK(ferry_fdb_del(f, k0) == 0 && ferry_fdb_free_count(f) == 1);
+	CHECK(ferry_fdb_add_static(f, ferry_fdb_key(0xabd, 7), 2) == 0);
+	CHECK(ferry_fdb_flush(f, 1, false) == 62 && ferry_fdb_free_count(f) == 62);
+	CHECK(ferry_fdb_age(f, 1000, 300) == 0 && ferry_fdb_flush(f, FERRY_PORT_NONE, true) == 2);
+	CHECK(ferry_fdb_free_count(f) == 64 && ferry_fdb_count(f) == 0);
+	ferry_fdb_free(f);
+	rte_free(v);
+}
+
+static bool
+has(struct ferry_fdb *f, uint64_t key, uint16_t port, bool is_static)
+{
+	int32_t pos = lookup(f, key);
+
+	return pos >= 0 && ferry_fdb_entry(f, pos)->port == port &&
+	       ferry_fdb_entry(f, pos)->is_static == is_static;
+}
+
+/* A port's pins changed on a full table: refused with nothing changed, or done in the room the
+ * dropped pins leave; abort puts back what was there, learned entries included. */
+static void
+pins_all_or_nothing(void)
+{
+	struct rte_rcu_qsbr *v = qsbr();
+	struct ferry_fdb *f = ferry_fdb_create("t_fdb8", 64, 0, v);
+	uint64_t a = ferry_fdb_key(0xa, 10), b = ferry_fdb_key(0xb, 10), c = ferry_fdb_key(0xc, 10);
+	uint64_t d = ferry_fdb_key(0xd, 10), l = ferry_fdb_key(0xe, 10);
+	uint64_t ab[] = { a, b, a }, ac[] = { a, c }, acd[] = { a, c, d }, al[] = { a, l };
+	struct ferry_fdb_pins t;
+	unsigned need;
+
+	CHECK(ferry_fdb_pins_prepare(f, 5, NULL, 0, ab, 3, &t, &need) == 0);   /* a repeat: once */
+	ferry_fdb_pins_commit(&t);
+	CHECK(has(f, a, 5, true) && has(f, b, 5, true) && ferry_fdb_count(f) == 2);
+	CHECK(ferry_fdb_learn(f, l, 2, -1, 1) == FERRY_LEARN_NEW);
+	for (uint64_t i = 1; ferry_fdb_free_count(f) != 0; i++)
+		ferry_fdb_learn(f, ferry_fdb_key(i << 8, 1), 1, -1, 1);
+	CHECK(ferry_fdb_count(f) == 64);
+
+	/* {a, b} -> {a, c, d}: two new entries, one freed: one short, nothing changed */
+	CHECK(ferry_fdb_pins_prepare(f, 5, ab, 2, acd, 3, &t, &need) == -ENOSPC && need == 1);
+	CHECK(has(f, a, 5, true) && has(f, b, 5, true) && lookup(f, c) < 0 && lookup(f, d) < 0);
+	CHECK(ferry_fdb_count(f) == 64 && ferry_fdb_free_count(f) == 0);
+
+	/* {a, b} -> {a, c}: b's room goes to c; abort brings b back, c gone */
+	CHECK(ferry_fdb_pins_prepare(f, 5, ab, 2, ac, 2, &t, &need) == 0);
+	CHECK(has(f, c, 5, true) && lookup(f, b) < 0 && ferry_fdb_free_count(f) == 0);
+	CHECK(ferry_fdb_learn(f, ferry_fdb_key(0xf00, 1), 1, -1, 1) == FERRY_LEARN_FULL);
+	ferry_fdb_pins_abort(&t);
+	CHECK(has(f, a, 5, true) && has(f, b, 5, true) && lookup(f, c) < 0);
+	CHECK(ferry_fdb_count(f) == 64 && ferry_fdb_free_count(f) == 0);
+	/* ... and commit keeps it */
+	CHECK(ferry_fdb_pins_prepare(f, 5, ab, 2, ac, 2, &t, &need) == 0);
+	ferry_fdb_pins_commit(&t);
+	CHECK(has(f, a, 5, true) && has(f, c, 5, true) && lookup(f, b) < 0);
+	CHECK(ferry_fdb_count(f) == 64 && ferry_fdb_free_count(f) == 0);
+
+	/* a learned entry (another port's) pinned: needs no room; abort makes it learned again */
+	CHECK(ferry_fdb_pins_prepare(f, 5, ac, 2, al, 2, &t, &need) == 0);
+	CHECK(has(f, l, 5, true) && lookup(f, c) < 0);
+	CHECK(ferry_fdb_free_count(f) == 0);   /* c's room is held until commit or abort */
+	ferry_fdb_pins_abort(&t);
+	CHECK(has(f, l, 2, false) && has(f, c, 5, true) && ferry_fdb_free_count(f) == 0);
+	CHECK(ferry_fdb_pins_prepare(f, 5, ac, 2, al, 2, &t, &need) == 0);
+	ferry_fdb_pins_commit(&t);
+	CHECK(has(f, l, 5, true) && lookup(f, c) < 0 && ferry_fdb_free_count(f) == 1);
+
+	/* no pins at all (a trunk of every VLAN) always fits */
+	CHECK(ferry_fdb_pins_prepare(f, 6, NULL, 0, NULL, 0, &t, &need) == 0);
+	ferry_fdb_pins_commit(&t);
+	CHECK(ferry_fdb_count(f) == 63 && ferry_fdb_free_count(f) == 1);
 	ferry_fdb_free(f);
 	rte_free(v);
 }
@@ -172,5 +269,7 @@ suite_fdb(void)
 	RUN("fdb", static_never_moves_or_ages);
 	RUN("fdb", flush_and_delete);
 	RUN("fdb", table_full_is_reported);
+	RUN("fdb", table_size_is_exact);
+	RUN("fdb", pins_all_or_nothing);
 	RUN("fdb", bulk_lookup_mixed);
 }
