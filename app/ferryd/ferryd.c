@@ -269,56 +269,69 @@ runtime_key(const char *path)
 }
 
 /* One global setting of the new file against the running one: applied (runtime_key) or logged as
- * needing a restart. Returns 1 if it differs. */
-static int
+ * needing a restart. */
+static void
 diff_global(struct running *run, const char *path, json_t *old, json_t *new)
 {
 	if (json_equal(old, new) || (old == NULL && new == NULL))
-		return 0;
+		return;
 	if (run->o->socket != NULL && strcmp(path, "rpc.socket") == 0)
-		return 0;   /* --socket wins over the file */
+		return;   /* --socket wins over the file */
 	if (runtime_key(path))
 		FERRY_LOG(INFO, "reload: %s changed: applied", path);
 	else
 		FERRY_LOG(WARNING, "reload: %s changed: needs a restart (still the old value)", path);
-	return 1;
 }
 
-/* Every setting outside "ports", one level into objects (lcores.pmd, rpc.socket, fdb.size, ...):
- * the ones that differ are logged; only runtime keys are applied (by the caller). */
+typedef void (*diff_fn)(struct running *run, const char *parent, const char *key, json_t *old,
+			json_t *new);
+
+/* fn for every member of old or new (old NULL or new NULL: absent). */
+static void
+diff_members(struct running *run, const char *parent, json_t *old, json_t *new, diff_fn fn)
+{
+	const char *k;
+	json_t *v;
+
+	json_object_foreach(old, k, v)
+		fn(run, parent, k, v, json_object_get(new, k));
+	json_object_foreach(new, k, v)
+		if (json_object_get(old, k) == NULL)
+			fn(run, parent, k, NULL, v);
+}
+
+static void
+diff_leaf(struct running *run, const char *parent, const char *key, json_t *old, json_t *new)
+{
+	char path[128];
+
+	if (parent != NULL)
+		key_path(path, sizeof(path), parent, key);
+	else
+		snprintf(path, sizeof(path), "%s", key);
+	diff_global(run, path, old, new);
+}
+
+/* A top-level key: objects (lcores, fdb, rpc, vhost) are compared member by member. */
+static void
+diff_top(struct running *run, const char *parent, const char *key, json_t *old, json_t *new)
+{
+	(void)parent;
+	if (strcmp(key, "ports") == 0)
+		return;   /* ferry_switch_reload_ports() */
+	if (json_is_object(old) || json_is_object(new))
+		diff_members(run, key, json_is_object(old) ? old : NULL,
+			     json_is_object(new) ? new : NULL, diff_leaf);
+	else
+		diff_leaf(run, NULL, key, old, new);
+}
+
+/* Every setting outside "ports" that differs is logged; only runtime keys are applied (by the
+ * caller). */
 static void
 diff_globals(struct running *run, json_t *old_root, json_t *new_root)
 {
-	json_t *roots[2] = { old_root, new_root };
-	char path[128];
-
-	for (int side = 0; side < 2; side++) {
-		const char *k;
-		json_t *v;
-		json_object_foreach(roots[side], k, v) {
-			json_t *ov = json_object_get(old_root, k), *nv = json_object_get(new_root, k);
-			if (strcmp(k, "ports") == 0 || (side == 1 && ov != NULL))
-				continue;   /* keys on both sides: compared once */
-			if (!json_is_object(ov) && !json_is_object(nv)) {
-				diff_global(run, k, ov, nv);
-				continue;
-			}
-			json_t *sub = json_is_object(ov) ? ov : nv, *other = sub == ov ? nv : ov;
-			const char *sk;
-			json_t *sv;
-			json_object_foreach(sub, sk, sv) {
-				key_path(path, sizeof(path), k, sk);
-				json_t *o2 = json_object_get(other, sk);
-				diff_global(run, path, sub == ov ? sv : o2, sub == ov ? o2 : sv);
-			}
-			json_object_foreach(other, sk, sv) {
-				if (json_object_get(sub, sk) != NULL)
-					continue;
-				key_path(path, sizeof(path), k, sk);
-				diff_global(run, path, sub == ov ? NULL : sv, sub == ov ? sv : NULL);
-			}
-		}
-	}
+	diff_members(run, NULL, old_root, new_root, diff_top);
 }
 
 /* The running file's JSON takes the new file's runtime keys (the others keep their old value:
