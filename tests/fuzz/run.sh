@@ -3,6 +3,7 @@
 # instrumented too) in their own build directory, and fuzz each for a bounded time:
 #   fuzz_rpc    the JSON-RPC request handler
 #   fuzz_virtq  lib/virtq walking a malicious guest's split ring
+#   fuzz_zcring lib/zc's queues while a guest resizes, moves and re-bases its ring
 # Prints `PASS: fuzz/<target>` or `FAIL: fuzz/<target>: <reason>`; exits non-zero on failure.
 #   FUZZ_TIME=seconds per target (default 45)   FUZZ_BUILD=build dir (default build-fuzz)
 #   FUZZ_TARGETS="fuzz_rpc fuzz_virtq" (default: all)
@@ -13,7 +14,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 bdir=${FUZZ_BUILD:-$root/build-fuzz}
 secs=${FUZZ_TIME:-45}
-targets=${FUZZ_TARGETS:-fuzz_rpc fuzz_virtq fuzz_pkt}
+targets=${FUZZ_TARGETS:-fuzz_rpc fuzz_virtq fuzz_pkt fuzz_zcring}
 logs=${FERRY_TEST_OUT:-/tmp/ferry-tests}/fuzz
 mkdir -p "$logs"
 
@@ -96,10 +97,24 @@ run_fuzz_virtq() {
 	fuzz fuzz_virtq "$corpus" 8192 -dict="$here/virtq.dict"
 }
 
+run_fuzz_zcring() {
+	# seed corpus: a ring of 256 with buffers lent, resized to 32768 and remapped, refreshed,
+	# moved, re-based (the input format is in fuzz_zcring.c)
+	corpus=$bdir/corpus/zcring
+	mkdir -p "$corpus"
+	printf '\010\020\022\030\006\001\001\000\000\017\000\000\002\000\000\000\003\000\000\000' \
+		> "$corpus/resize_remap"
+	printf '\010\020\022\030\006\007\000\000\001\100\102\110\004\000\000\000\005\350\003\000' \
+		> "$corpus/move_rebase"
+	printf '\017\020\120\200\000\010\000\000\003\000\000\000\002\000\000\000' > "$corpus/shrink"
+	fuzz fuzz_zcring "$corpus" 1024
+}
+
 for t in $targets; do
 	case $t in
 	fuzz_rpc)   run_fuzz_rpc ;;
 	fuzz_virtq) run_fuzz_virtq ;;
+	fuzz_zcring) run_fuzz_zcring ;;
 	fuzz_pkt)   mkdir -p "$bdir/corpus/pkt" && fuzz fuzz_pkt "$bdir/corpus/pkt" 512 -dict="$here/pkt.dict" ;;
 	*)          echo "FAIL: fuzz/$t: unknown target"; failed=1 ;;
 	esac
