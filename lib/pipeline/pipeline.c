@@ -46,7 +46,7 @@ stage_filter(struct ferry_pmd *pmd, struct burst *b, struct ferry_port *in,
 			continue;
 		}
 		uint16_t vlan = ferry_vlan_ingress(&pol->vlan, pk->tagged, pk->tci & 0xfff,
-						   pk->inner_tag);
+						   ferry_pkt_inner_tag(pk));
 		if (unlikely(vlan >= FERRY_VLAN_HOP)) {   /* FERRY_VLAN_HOP or FERRY_VLAN_NONE */
 			drop(pmd, b, in, m,
 			     vlan == FERRY_VLAN_HOP ? FERRY_DROP_VLAN_HOP : FERRY_DROP_VLAN);
@@ -139,14 +139,11 @@ forward_unicast(struct ferry_pmd *pmd, struct burst *b, struct ferry_port *in, u
 		drop(pmd, b, in, m, FERRY_DROP_NO_DEST);
 		return;
 	}
-	if (unlikely(ferry_vlan_egress_hop(&pol->vlan, b->vlan[i], b->pk[i].inner_tag))) {
-		drop(pmd, b, in, m, FERRY_DROP_VLAN_HOP);
-		return;
-	}
-	if (unlikely(ferry_pkt_vlan_edit(m, b->pk[i].tagged,
-					 ferry_vlan_egress_tagged(&pol->vlan, b->vlan[i]),
-					 b->vlan[i]) < 0)) {
-		drop(pmd, b, in, m, FERRY_DROP_NO_MBUF);
+	int rc = ferry_pkt_vlan_edit(m, b->pk[i].tagged,
+				     ferry_vlan_egress_tagged(&pol->vlan, b->vlan[i]), b->vlan[i]);
+	if (unlikely(rc != 0)) {   /* no headroom for the tag, or popping it would expose another */
+		drop(pmd, b, in, m,
+		     rc == FERRY_PKT_EDIT_HOP ? FERRY_DROP_VLAN_HOP : FERRY_DROP_NO_MBUF);
 		return;
 	}
 	ferry_pmd_tx(pmd, out->idx, m);
@@ -165,8 +162,8 @@ send_shared(struct ferry_pmd *pmd, struct rte_mbuf *m, const uint16_t *ports, ui
 
 /* Broadcast, multicast, unknown unicast: every other port of the VLAN. Ports wanting the frame
  * tagged share one mbuf, ports wanting it untagged share another (a copy): at most one copy.
- * A frame with an inner tag skips the untagged ports (ferry_vlan_egress_hop); if that leaves
- * none, it is dropped as `vlan_hop`. */
+ * A frame with an inner tag skips the untagged ports (popping its tag would expose the inner
+ * one: FERRY_PKT_EDIT_HOP); if that leaves none, it is dropped as `vlan_hop`. */
 static void
 forward_flood(struct ferry_pmd *pmd, struct burst *b, struct ferry_port *in, uint16_t i)
 {
@@ -183,7 +180,7 @@ forward_flood(struct ferry_pmd *pmd, struct burst *b, struct ferry_port *in, uin
 			continue;
 		if (ferry_vlan_egress_tagged(&pol->vlan, vlan))
 			tagged[nt++] = j;
-		else if (likely(!b->pk[i].inner_tag))
+		else if (likely(!ferry_pkt_inner_tag(&b->pk[i])))
 			untagged[nu++] = j;
 		else
 			hop = true;

@@ -19,10 +19,10 @@
 struct ferry_pkt {
 	uint64_t dst;
 	uint64_t src;
-	uint16_t tci;      /* outer tag, host order; valid if tagged */
-	uint8_t tagged;    /* the frame data carries an outer tag (TPID 0x8100, 0x88a8 or 0x9100) */
-	uint8_t inner_tag; /* tagged, and the ethertype after the outer tag is a tag TPID too */
-	uint8_t pad[4];
+	uint16_t tci;        /* outer tag, host order; valid if tagged */
+	uint16_t inner_type; /* the ethertype after the outer tag, big-endian; 0 if untagged */
+	uint8_t tagged;      /* the frame data has an outer tag (TPID 0x8100, 0x88a8 or 0x9100) */
+	uint8_t pad[3];
 };
 
 static inline bool
@@ -45,13 +45,14 @@ ferry_fdb_key(uint64_t mac, uint16_t vlan)
 static inline bool
 ferry_ethertype_is_vlan(uint16_t be_type)
 {
-	return be_type == RTE_BE16(RTE_ETHER_TYPE_VLAN) ||
-	       be_type == RTE_BE16(RTE_ETHER_TYPE_QINQ) ||
-	       be_type == RTE_BE16(FERRY_TPID_QINQ_OLD);
+	/* 0x8100 and 0x9100 differ in bit 12 only */
+	RTE_BUILD_BUG_ON((RTE_ETHER_TYPE_VLAN | 0x1000) != FERRY_TPID_QINQ_OLD);
+	return (be_type & RTE_BE16(0xefff)) == RTE_BE16(RTE_ETHER_TYPE_VLAN) ||
+	       be_type == RTE_BE16(RTE_ETHER_TYPE_QINQ);
 }
 
-/* Parse the first segment's Ethernet header: MACs, the outer tag and whether an inner tag follows
- * it (the 2 bytes after the outer tag, inside the 18 bytes a tagged header needs anyway).
+/* Parse the first segment's Ethernet header: MACs, the outer tag and the ethertype after it (in the
+ * 18 bytes a tagged header needs anyway; ferry_pkt_inner_tag looks at it only where it matters).
  * Returns 0, or FERRY_DROP_RUNT + 1 (a drop reason + 1). */
 static inline int
 ferry_pkt_parse(struct rte_mbuf *m, struct ferry_pkt *p)
@@ -73,14 +74,21 @@ ferry_pkt_parse(struct rte_mbuf *m, struct ferry_pkt *p)
 		uint16_t tag[2];
 		memcpy(tag, d + 14, 4);
 		p->tci = rte_be_to_cpu_16(tag[0]);
+		p->inner_type = tag[1];
 		p->tagged = 1;
-		p->inner_tag = ferry_ethertype_is_vlan(tag[1]);
 	} else {
 		p->tci = 0;
+		p->inner_type = 0;
 		p->tagged = 0;
-		p->inner_tag = 0;
 	}
 	return 0;
+}
+
+/* The frame has an inner tag: a tag TPID right after its outer tag (never for untagged frames). */
+static inline bool
+ferry_pkt_inner_tag(const struct ferry_pkt *p)
+{
+	return ferry_ethertype_is_vlan(p->inner_type);
 }
 
 /* Push an 802.1Q tag with `tci` in front of the ethertype. Returns 0, or -1 without headroom. */
@@ -97,10 +105,14 @@ ferry_pkt_vlan_push(struct rte_mbuf *m, uint16_t tci)
 	return 0;
 }
 
+#define FERRY_PKT_EDIT_NO_HEADROOM (-1)
+#define FERRY_PKT_EDIT_HOP         (-2)
+
 /* Make the frame leave with an 802.1Q tag (TPID 0x8100, VID = vlan, the PCP/DEI of a tag it came
- * with) or untagged. The mbuf must not be shared. Returns 0, or -1 if there is no headroom for a tag.
- * Untagged is only for a frame without an inner tag (ferry_vlan_egress_hop): popping the outer tag
- * of one with an inner tag would expose that tag, a VLAN the frame was never classified in. */
+ * with) or untagged. The mbuf must not be shared; a tagged_in frame has been parsed (18 bytes).
+ * Returns 0, FERRY_PKT_EDIT_NO_HEADROOM (no room to push a tag) or FERRY_PKT_EDIT_HOP, unchanged:
+ * the frame has an inner tag and is to leave untagged — popping the outer tag would put the inner
+ * one on the wire, a VLAN the frame was never classified in (doc/semantics.md, step 6). */
 static inline int
 ferry_pkt_vlan_edit(struct rte_mbuf *m, bool tagged_in, bool tag_out, uint16_t vlan)
 {
@@ -116,6 +128,10 @@ ferry_pkt_vlan_edit(struct rte_mbuf *m, bool tagged_in, bool tag_out, uint16_t v
 			memcpy(d + 12, want, 4);
 	} else if (tagged_in) {
 		d = rte_pktmbuf_mtod(m, uint8_t *);
+		uint16_t next;
+		memcpy(&next, d + RTE_ETHER_HDR_LEN + 2, 2);
+		if (unlikely(ferry_ethertype_is_vlan(next)))
+			return FERRY_PKT_EDIT_HOP;
 		memmove(d + RTE_VLAN_HLEN, d, 2 * RTE_ETHER_ADDR_LEN);
 		rte_pktmbuf_adj(m, RTE_VLAN_HLEN);
 	} else if (tag_out) {

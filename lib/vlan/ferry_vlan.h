@@ -6,7 +6,8 @@
  * allowed, untagged frames to the native VLAN if one is set (else dropped); frames of the native VLAN
  * leave untagged, all others tagged. Only the outer tag classifies: an inner tag is payload, but
  * one must never become the outer tag (doc/semantics.md, "Tags"): a priority tag followed by a tag
- * is dropped at ingress (FERRY_VLAN_HOP), and a frame with an inner tag never leaves untagged. */
+ * is dropped at ingress (FERRY_VLAN_HOP), and a frame with an inner tag never leaves untagged
+ * (ferry_pkt_vlan_edit refuses to pop a tag onto another; the flood skips those ports). */
 #ifndef FERRY_VLAN_H
 #define FERRY_VLAN_H
 
@@ -47,7 +48,7 @@ ferry_vlan_member(const struct ferry_vlan_policy *p, uint16_t vlan)
 /* Ingress: the VLAN a frame belongs to, FERRY_VLAN_NONE or FERRY_VLAN_HOP (drop; both are above
  * every VID). tagged/vid from the outer tag; inner_tag: a tag TPID follows the outer tag. A
  * priority-tagged frame (VID 0) with an inner tag is refused on every port: once its priority
- * tag is popped, the inner tag would classify it again, downstream, into a VLAN the sender chose. */
+ * tag is popped, the inner tag would classify it again, downstream, in a VLAN the sender chose. */
 static inline uint16_t
 ferry_vlan_ingress(const struct ferry_vlan_policy *p, bool tagged, uint16_t vid, bool inner_tag)
 {
@@ -72,15 +73,6 @@ static inline bool
 ferry_vlan_egress_tagged(const struct ferry_vlan_policy *p, uint16_t vlan)
 {
 	return vlan != p->untagged_vlan;
-}
-
-/* Egress: true if the frame must not leave this port (drop `vlan_hop`): it has an inner tag and
- * `vlan` leaves here untagged, so the inner tag would become the outer one. Tagged egress is
- * fine: the outer tag is rewritten to `vlan` and the inner tag stays payload (QinQ passthrough). */
-static inline bool
-ferry_vlan_egress_hop(const struct ferry_vlan_policy *p, uint16_t vlan, bool inner_tag)
-{
-	return inner_tag && !ferry_vlan_egress_tagged(p, vlan);
 }
 
 #endif

@@ -88,7 +88,7 @@ tag_tpids_and_inner_tag(void)
 				struct rte_mbuf *m = unit_raw(b, len);
 				memset(&pk, 0xff, sizeof(pk));
 				CHECK(ferry_pkt_parse(m, &pk) == 0 && pk.tagged && pk.tci == 0x2000);
-				CHECK(pk.inner_tag == is_tag);
+				CHECK(ferry_pkt_inner_tag(&pk) == is_tag);
 				rte_pktmbuf_free(m);
 			}
 		}
@@ -99,7 +99,7 @@ tag_tpids_and_inner_tag(void)
 		b[16] = 0x81, b[17] = 0x00;
 		struct rte_mbuf *m = unit_raw(b, 14);
 		memset(&pk, 0xff, sizeof(pk));
-		CHECK(ferry_pkt_parse(m, &pk) == 0 && !pk.tagged && !pk.inner_tag && pk.tci == 0);
+		CHECK(ferry_pkt_parse(m, &pk) == 0 && !pk.tagged && !ferry_pkt_inner_tag(&pk) && pk.tci == 0);
 		rte_pktmbuf_free(m);
 	}
 }
@@ -138,19 +138,44 @@ vlan_push_pop_rewrite(void)
 	CHECK(be16_at(m, 16) == 0x8100 && be16_at(m, 18) == 20);       /* inner tag untouched */
 	struct ferry_pkt pk = { 0 };
 	CHECK(ferry_pkt_parse(m, &pk) == 0 && pk.src == unit_mac(A) && pk.dst == unit_mac(B));
-	CHECK(pk.inner_tag);
+	CHECK(ferry_pkt_inner_tag(&pk));
 	rte_pktmbuf_free(m);
 	/* 0x9100 outer tags too: rewritten as 802.1Q (or popped), the length follows */
 	const uint16_t old_qinq[] = { 0x9100, 0x300a };
 	m = unit_frame(B, A, old_qinq, 1, 0x0800, 46);
 	len = m->pkt_len;
-	CHECK(ferry_pkt_parse(m, &pk) == 0 && pk.tagged && !pk.inner_tag && pk.tci == 0x300a);
+	CHECK(ferry_pkt_parse(m, &pk) == 0 && pk.tagged && !ferry_pkt_inner_tag(&pk) && pk.tci == 0x300a);
 	CHECK(ferry_pkt_vlan_edit(m, true, true, 20) == 0);
 	CHECK(m->pkt_len == len && be16_at(m, 12) == 0x8100 && be16_at(m, 14) == (0x3000 | 20));
 	CHECK(ferry_pkt_vlan_edit(m, true, false, 20) == 0);
 	CHECK(m->pkt_len == (uint32_t)len - 4 && m->data_len == m->pkt_len);
 	CHECK(be16_at(m, 12) == 0x0800);
 	rte_pktmbuf_free(m);
+}
+
+/* A tag is never popped onto another (whatever their TPIDs): the frame stays as it was. Tagged
+ * egress is QinQ passthrough: the outer tag rewritten, the inner one untouched. */
+static void
+vlan_pop_never_exposes_a_tag(void)
+{
+	static const uint16_t tpid[] = { 0x8100, 0x88a8, 0x9100 };
+	uint8_t before[64];
+
+	for (unsigned i = 0; i < RTE_DIM(tpid); i++) {
+		for (unsigned k = 0; k < RTE_DIM(tpid); k++) {
+			const uint16_t tags[] = { tpid[i], 0x000a, tpid[k], 20 };
+			struct rte_mbuf *m = unit_frame(B, A, tags, 2, 0x0800, 46);
+			uint32_t len = m->pkt_len;
+			memcpy(before, rte_pktmbuf_mtod(m, uint8_t *), sizeof(before));
+			CHECK(ferry_pkt_vlan_edit(m, true, false, 10) == FERRY_PKT_EDIT_HOP);
+			CHECK(m->pkt_len == len &&
+			      memcmp(before, rte_pktmbuf_mtod(m, uint8_t *), sizeof(before)) == 0);
+			CHECK(ferry_pkt_vlan_edit(m, true, true, 10) == 0);
+			CHECK(m->pkt_len == len && be16_at(m, 12) == 0x8100 && be16_at(m, 14) == 10);
+			CHECK(be16_at(m, 16) == tpid[k] && be16_at(m, 18) == 20);
+			rte_pktmbuf_free(m);
+		}
+	}
 }
 
 static struct rte_mbuf *
@@ -213,6 +238,7 @@ suite_pkt(void)
 	RUN("pkt", double_tags_outer_counts);
 	RUN("pkt", tag_tpids_and_inner_tag);
 	RUN("pkt", vlan_push_pop_rewrite);
+	RUN("pkt", vlan_pop_never_exposes_a_tag);
 	RUN("pkt", flow_hash);
 	RUN("pkt", unstrip_restores_tag);
 }
