@@ -13,6 +13,8 @@ const char *const ferry_drop_names[FERRY_DROP_MAX] = {
 	[FERRY_DROP_TX_FULL] = "tx_full",
 	[FERRY_DROP_NO_MBUF] = "no_mbuf",
 	[FERRY_DROP_NOT_READY] = "not_ready",
+	[FERRY_DROP_MTU] = "mtu",
+	[FERRY_DROP_TX_SEGS] = "tx_segs",
 };
 
 RTE_LOG_REGISTER(ferry_logtype, ferry, INFO);
