@@ -242,6 +242,7 @@ static struct {
 	bool hotplug, abrupt, migration;
 	const char *attack;  /* --attack: ring and memory attacks after setup */
 	bool r0_only;       /* valid frames only in R0 (the rest of the file is gone) */
+	bool hugetlb;       /* --hugetlb: guest memory on 2 MiB pages (MFD_HUGETLB) */
 	unsigned refused;
 	uint64_t probe_sent, probe_back;
 	char zc_after[32];
@@ -1791,6 +1792,7 @@ post_one(struct post **toctou, unsigned *ntoctou)
  *             part: zero-copy refused (short file), rte_vhost's copy must not kill ferryd
  * truncate    the memfd truncated under ferry while frames flow, then frames in the cut part
  * sealed      a sealable memfd: ferry must seal it against shrinking (F_SEAL_SHRINK)
+ * (--hugetlb: the memfd on 2 MiB pages, so that a repaired fault replaces a whole huge page)
  * Each ends with valid frames on the same ring (they must come back) and, after a reconnect
  * with fresh memory, again (and they must be forwarded: the script counts them at the NIC). */
 
@@ -2465,7 +2467,7 @@ usage(void)
 		"usage: ferry-evilguest --socket PATH --mac MAC --dst MAC [--rpc PATH --port NAME]\n"
 		"         [--seed N] [--duration S] [--mode on|auto|off] [--event-idx 0|1] [--ring N]\n"
 		"         [--rate POSTINGS_PER_S] [--hotplug] [--migration] [--abrupt] [--report FILE]\n"
-		"         [--attack resize|resize2|resize3|readdr|rebase|short|truncate|sealed]\n"
+		"         [--attack resize|resize2|resize3|readdr|rebase|short|truncate|sealed] [--hugetlb]\n"
 		"         [--memflap N]\n"
 		"       ferry-evilguest --verify PCAP --report-in FILE [--mac MAC] [--report FILE]\n");
 	exit(2);
@@ -2506,7 +2508,7 @@ main(int argc, char **argv)
 		{ "ring", 1, NULL, 'n' }, { "rate", 1, NULL, 'R' }, { "hotplug", 0, NULL, 'H' },
 		{ "abrupt", 0, NULL, 'A' }, { "report", 1, NULL, 'o' }, { "verify", 1, NULL, 'V' },
 		{ "report-in", 1, NULL, 'I' }, { "migration", 0, NULL, 'G' },
-		{ "attack", 1, NULL, 'X' },
+		{ "attack", 1, NULL, 'X' }, { "hugetlb", 0, NULL, 'U' },
 		{ "memflap", 1, NULL, 'F' }, { NULL, 0, NULL, 0 } };
 	const char *vpcap = NULL, *rin = NULL;
 	int c;
@@ -2545,6 +2547,7 @@ main(int argc, char **argv)
 		case 'G': G.migration = true; break;
 		case 'F': memflap_n = (unsigned)atoi(optarg); break;
 		case 'X': G.attack = optarg; break;
+		case 'U': G.hugetlb = true; break;
 		case 'o': G.report_path = optarg; break;
 		case 'V': vpcap = optarg; break;
 		case 'I': rin = optarg; break;
@@ -2564,7 +2567,7 @@ main(int argc, char **argv)
 		G.event_idx = (int)(G.seed & 1);
 	G.size = (uint16_t)G.ring;
 
-	G.memfd = memfd_create("evilguest", MFD_CLOEXEC |
+	G.memfd = memfd_create("evilguest", MFD_CLOEXEC | (G.hugetlb ? MFD_HUGETLB : 0) |
 			       (G.attack && !strcmp(G.attack, "sealed") ? MFD_ALLOW_SEALING : 0));
 	if (G.memfd < 0 || ftruncate(G.memfd, (off_t)MEMFD_SIZE) != 0)
 		die("memfd: %s", strerror(errno));

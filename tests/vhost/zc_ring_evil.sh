@@ -15,7 +15,8 @@
 #                  are in the missing part: zero-copy refused ("short memory file"), rte_vhost's
 #                  copy of those frames must not kill ferryd (SIGBUS repaired);
 #   truncate       the memfd cut to 2 MiB under ferry, then frames in the cut part: SIGBUS repaired,
-#                  zero_copy state "bad_memory";
+#                  zero_copy state "bad_memory"; truncate-huge: the same on 2 MiB pages (MFD_HUGETLB:
+#                  the repair replaces whole huge pages), when 16 hugepages are free;
 #   sealed         a sealable memfd: ferry seals it against shrinking.
 # Port vm1 (zero_copy on: ferry's own dequeue) gets every attack; vm2 (zero_copy off: rte_vhost's
 # dequeue) resize, short and truncate. Both forward to a net_pcap port "cap" (MAC pinned).
@@ -35,8 +36,10 @@ FERRYD_EAL_EXTRA="${FERRYD_EAL_EXTRA:-} --iova-mode=va"
 
 EVIL=$BUILD/tests/tools/ferry-evilguest
 PHASES=${RING_EVIL_PHASES:-normal asan}
-ATTACKS=${RING_EVIL_ATTACKS-resize resize2 resize3 readdr rebase short truncate sealed}
-ATTACKS_OFF=${RING_EVIL_ATTACKS_OFF-resize short truncate}
+HUGE=
+[ "$(awk '/^HugePages_Free/ {print $2}' /proc/meminfo)" -ge 16 ] 2>/dev/null && HUGE=truncate-huge
+ATTACKS=${RING_EVIL_ATTACKS-resize resize2 resize3 readdr rebase short truncate $HUGE sealed}
+ATTACKS_OFF=${RING_EVIL_ATTACKS_OFF-resize short truncate $HUGE}
 M1=52:54:00:00:0e:11
 M3=52:54:00:00:0e:13
 M2=02:00:00:00:0e:12
@@ -61,7 +64,7 @@ expect_log() {
 	rebase)  echo "SET_VRING_BASE [0-9]+ for vring 1 while ferry reads it: refused" ;;
 	readdr)  echo "vring 1 moved .*followed" ;;
 	short)   echo "short memory file|SIGBUS in guest memory" ;;
-	truncate) echo "SIGBUS in guest memory" ;;
+	truncate*) echo "SIGBUS in guest memory" ;;
 	*)       echo "." ;;
 	esac
 }
@@ -69,12 +72,14 @@ expect_log() {
 cap_tx() { ferryd_port_stat cap .tx_packets; }
 
 attack() {   # attack PHASE PORT MAC MODE NAME
-	local phase=$1 port=$2 mac=$3 mode=$4 a=$5 rep log rc tx0 tx1 back state
+	local phase=$1 port=$2 mac=$3 mode=$4 a=$5 rep log rc tx0 tx1 back state args
 	rep=$T_DIR/$phase-$port-$a.json
 	log=$T_DIR/$phase-$port-$a.log
+	args=(--attack "$a")
+	[ "$a" = truncate-huge ] && args=(--attack truncate --hugetlb)
 	tx0=$(cap_tx)
 	timeout 60 "$EVIL" --socket "$T_DIR/$port.sock" --rpc "$T_DIR/ferryd.sock" --port "$port" \
-		--mac "$mac" --dst $M2 --mode "$mode" --seed 7 --attack "$a" --report "$rep" > "$log" 2>&1
+		--mac "$mac" --dst $M2 --mode "$mode" --seed 7 "${args[@]}" --report "$rep" > "$log" 2>&1
 	rc=$?
 	ferryd_alive
 	ferryd_rpc switch.info | grep -q '"uptime' || t_fail "$phase $port $a: ferryd's control socket does not answer"
@@ -91,7 +96,7 @@ attack() {   # attack PHASE PORT MAC MODE NAME
 	[ $((tx1 - tx0)) -ge "$back" ] || t_fail "$phase $port $a: $back valid frames came back, cap sent only $((tx1 - tx0))"
 	grep -qE "$(expect_log "$a")" "$FERRYD_LOG" || t_fail "$phase $port $a: no ferryd log line matching '$(expect_log "$a")'"
 	case $a in
-	truncate) [ "$state" = bad_memory ] || t_fail "$phase $port $a: zero_copy state \"$state\", not bad_memory" ;;
+	truncate*) [ "$state" = bad_memory ] || t_fail "$phase $port $a: zero_copy state \"$state\", not bad_memory" ;;
 	short) [ "$mode" = off ] || [ "$state" != active ] || t_fail "$phase $port $a: zero-copy active on a short file" ;;
 	esac
 	t_log "$phase $port ($mode) $a: refused $(jq -r .refused "$rep"), $back valid frames back and sent by cap, zero_copy state after: $state"
