@@ -11,7 +11,10 @@
  * a sequence number — and the device's queues stay held (PMDs skip them, they never wait); the
  * control thread maps it (mmap, IOMMU) with no lock held, then, under zc_lock and only while no
  * message of that device is being handled, moves the queues over and releases them. A later table,
- * the device going down or the port leaving bump the sequence: stale work is dropped.
+ * the device going down or the port leaving bump the sequence: stale work is dropped. The first
+ * table, when the device starts, goes the same way (new_device runs on rte_vhost's only message
+ * thread, which serves every socket): the guest's TX rings are read by neither dequeue until it
+ * is mapped.
  *
  * zc_lock (this file) guards every port's zero-copy state (zc_mem, zcq[], zc_held, the remap part
  * of struct sw_vconn); it is taken by the vhost thread (hooks, device up/down) and the control
@@ -157,9 +160,15 @@ remap_apply(struct ferry_switch *sw, struct ferry_port *p, struct sw_vconn *vc)
 
 	vc->mapped = NULL;
 	__atomic_store_n(&vc->mem_done, vc->mapped_seq, __ATOMIC_RELEASE);
-	if (m == NULL) {
+	if (m == NULL && p->zc_mem == NULL) {
+		p->zc_state = FERRY_ZC_NO_MEM;   /* rte_vhost's dequeue reads the rings */
+		FERRY_LOG(WARNING, "port %s: zero-copy off: guest memory cannot be mapped", p->conf.name);
+	} else if (m == NULL) {
 		FERRY_LOG(ERR, "port %s: guest memory changed and cannot be mapped: its queues keep "
 			  "the old table until it reconnects", p->conf.name);
+	} else if (p->zc_mem == NULL) {
+		p->zc_mem = m;
+		FERRY_LOG(INFO, "port %s: guest memory mapped", p->conf.name);
 	} else {
 		for (uint16_t q = 0; q < FERRY_MAX_QUEUES; q++)
 			if (p->zcq[q] != NULL && ferry_zcq_remap(p->zcq[q], m) != 0)
@@ -210,7 +219,7 @@ remap_one(struct ferry_switch *sw, uint16_t idx)
 		m = NULL;
 	}
 	if (p != NULL && remap_pending(vc) && vc->mapped_seq == vc->mem_seq && !vc->in_msg &&
-	    __atomic_load_n(&p->vid, __ATOMIC_ACQUIRE) >= 0 && p->zc_mem != NULL)
+	    __atomic_load_n(&p->vid, __ATOMIC_ACQUIRE) >= 0 && p->zc_state == FERRY_ZC_ACTIVE)
 		remap_apply(sw, p, vc);
 	pthread_mutex_unlock(&zc_lock);
 	if (m != NULL)
@@ -228,33 +237,30 @@ sw_zc_remap_pending(struct ferry_switch *sw)
 
 /* --- device up and down, rings enabled --- */
 
-/* new_device (switch mutex held; no ring locks: the mapping here only keeps the vhost thread). */
+/* new_device (switch mutex held, no ring locks). The guest's memory is mapped by the control thread
+ * (remap_one); its TX rings wait for it: p->vid is not published yet, so no PMD reads them now. */
 void
 sw_zc_device_up(struct ferry_switch *sw, struct ferry_port *p, int vid, uint16_t nr)
 {
+	struct sw_vconn *vc = &sw->vconn[p->idx];
 	uint64_t features = 0;
-	char err[128];
-	struct ferry_zc_mem *m = NULL;
 	uint8_t state;
 
 	rte_vhost_get_negotiated_features(vid, &features);
 	state = ferry_zc_eligible(p->conf.zero_copy, features);
-	if (state == FERRY_ZC_ACTIVE) {
-		m = ferry_zc_mem_create(vid, err, sizeof(err));
-		if (m == NULL) {
-			FERRY_LOG(WARNING, "port %s: zero-copy off: %s", p->conf.name, err);
-			state = FERRY_ZC_NO_MEM;
-		}
-	}
 	FERRY_LOG(INFO, "port %s: guest TX rings read by %s (zero_copy %s: %s)", p->conf.name,
 		  state == FERRY_ZC_ACTIVE ? "ferry" : "rte_vhost",
 		  ferry_zc_mode_names[p->conf.zero_copy], ferry_zc_state_names[state]);
 	pthread_mutex_lock(&zc_lock);
-	remap_cancel(&sw->vconn[p->idx]);
+	remap_cancel(vc);
 	p->zc_state = state;
-	p->zc_mem = m;
-	for (uint16_t i = 1; i < nr; i += 2)
-		zc_queue_up(p, vid, i);
+	p->zc_mem = NULL;
+	if (state == FERRY_ZC_ACTIVE) {
+		remap_request(sw, p, vid);
+		/* rings enabled so far: brought up (and announced again) once the memory is mapped */
+		vc->deferred = __atomic_exchange_n(&p->vq_rx_on, 0, __ATOMIC_ACQ_REL);
+		sw_post(sw, EV_REMAP, p->idx, 0, 0);
+	}
 	pthread_mutex_unlock(&zc_lock);
 }
 
@@ -444,8 +450,8 @@ zc_post_msg(int vid, void *msg)
 	}
 	vc = &sw->vconn[p->idx];
 	vc->in_msg = false;
-	if (req == VHU_SET_MEM_TABLE && p->zc_mem != NULL &&
-	    (remap_pending(vc) || !ferry_zc_mem_current(p->zc_mem, vid)))
+	if (req == VHU_SET_MEM_TABLE && p->zc_state == FERRY_ZC_ACTIVE &&
+	    (remap_pending(vc) || p->zc_mem == NULL || !ferry_zc_mem_current(p->zc_mem, vid)))
 		remap_request(sw, p, vid);
 	if (remap_pending(vc))
 		sw_post(sw, EV_REMAP, p->idx, 0, 0);   /* the queues stay held until it is applied */

@@ -12,7 +12,7 @@
 #   1. a1 sends 200 frames (128 lent and stuck in the hole, 72 copied), then is killed (SIGKILL).
 #   2. a2 connects to vm1 (a new guest, ring indexes from 0), sends 200, is stopped with SIGTERM
 #      (virtio-user stops its rings: a clean driver shutdown).
-#   3. a3 connects and sends 6000 at 3 kpps; mid-traffic, with 128 of its buffers stuck in the
+#   3. a3 connects and sends 12000 at 3 kpps; mid-traffic, with 128 of its buffers stuck in the
 #      hole, vm1 is deleted (port.del) and added again (port.add) while a3 keeps running: ferry
 #      hands every descriptor back and connects to a3 again; rte_vhost resumes a3's ring from
 #      the used index ferry wrote.
@@ -39,7 +39,7 @@ MD=52:54:00:00:73:04
 QSIZE=256
 BOUND=$(( QSIZE / 2 ))
 N12=200                # a1 and a2: 128 lent + 72 copied each
-N3=6000
+N3=12000              # a3: 4 s at 3 kpps (still sending when vm1 is deleted, also on a busy box)
 RATE=3000
 FOREVER=100000000
 export T_PMDS="[1, 2]" T_EAL='"--lcores", "0@0,1@1,2@1", "--iova-mode=va"' T_ZC=on
