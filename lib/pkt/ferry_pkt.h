@@ -71,10 +71,11 @@ ferry_pkt_parse(struct rte_mbuf *m, struct ferry_pkt *p)
 	if (ferry_ethertype_is_vlan(type)) {
 		if (unlikely(m->data_len < RTE_ETHER_HDR_LEN + RTE_VLAN_HLEN))
 			return FERRY_DROP_RUNT + 1;
-		uint16_t tag[2];
-		memcpy(tag, d + 14, 4);
-		p->tci = rte_be_to_cpu_16(tag[0]);
-		p->inner_type = tag[1];
+		uint16_t tci, next;
+		memcpy(&tci, d + 14, 2);
+		memcpy(&next, d + 16, 2);
+		p->tci = rte_be_to_cpu_16(tci);
+		p->inner_type = next;
 		p->tagged = 1;
 	} else {
 		p->tci = 0;
