@@ -1790,6 +1790,8 @@ post_one(struct post **toctou, unsigned *ntoctou)
  * rebase      SET_VRING_BASE on the running ring, and again while it is disabled: refused
  * short       the memfd shorter than the regions at SET_MEM_TABLE, then a frame in the missing
  *             part: zero-copy refused (short file), rte_vhost's copy must not kill ferryd
+ * short2      a running guest's new SET_MEM_TABLE (R3 added) on a 64 KiB file: rte_vhost reads the rings
+ *             beyond its end inside the message (SIGBUS on the vhost thread)
  * truncate    the memfd truncated under ferry while frames flow, then frames in the cut part
  * sealed      a sealable memfd: ferry must seal it against shrinking (F_SEAL_SHRINK)
  * (--hugetlb: the memfd on 2 MiB pages, so that a repaired fault replaces a whole huge page)
@@ -1990,6 +1992,26 @@ attack_short(void)
 	probe("short memfd, after frames in what is missing", 16);
 }
 
+/* A new table naming a file of 64 KiB for the same addresses: rte_vhost maps it and reads the
+ * rings (used->idx) beyond its end while it handles the message, before ferry can know the new
+ * mapping; ferry refuses to map it (short) and keeps reading the old one. */
+static void
+attack_short2(void)
+{
+	int keep = G.memfd, fd = memfd_create("evilguest-short", MFD_CLOEXEC);
+
+	if (fd < 0 || ftruncate(fd, 64 << 10) != 0)
+		die("memfd: %s", strerror(errno));
+	settle("before the short table");
+	G.memfd = fd;
+	send_mem_table(4);   /* (4 regions: a table rte_vhost sees as changed; it compares no fds) */
+	G.memfd = keep;
+	close(fd);
+	usleep(200000);
+	if (G.mode != M_OFF)   /* (rte_vhost's dequeue reads the short file: nothing to read) */
+		probe("after a short memory table", 16);
+}
+
 static void
 attack_truncate(void)
 {
@@ -2075,6 +2097,8 @@ run_attack(void)
 		attack_rebase();
 	else if (!strcmp(G.attack, "short"))
 		attack_short();
+	else if (!strcmp(G.attack, "short2"))
+		attack_short2();
 	else if (!strcmp(G.attack, "truncate"))
 		attack_truncate();
 	else if (!strcmp(G.attack, "sealed"))
@@ -2085,7 +2109,7 @@ run_attack(void)
 		snprintf(G.zc_after, sizeof(G.zc_after), "%s", z.state);
 	else
 		fail("ferryd's control socket does not answer after the attack");
-	if (!G.dead && strcmp(G.attack, "short") && strcmp(G.attack, "truncate")) {
+	if (!G.dead && strncmp(G.attack, "short", 5) && strcmp(G.attack, "truncate")) {
 		/* stop the ring as QEMU does: ferry's index is the guest's (a re-base never took) */
 		struct { uint32_t index, num; } st = { 1, 0 };
 		struct vu_msg r;
@@ -2467,7 +2491,8 @@ usage(void)
 		"usage: ferry-evilguest --socket PATH --mac MAC --dst MAC [--rpc PATH --port NAME]\n"
 		"         [--seed N] [--duration S] [--mode on|auto|off] [--event-idx 0|1] [--ring N]\n"
 		"         [--rate POSTINGS_PER_S] [--hotplug] [--migration] [--abrupt] [--report FILE]\n"
-		"         [--attack resize|resize2|resize3|readdr|rebase|short|truncate|sealed] [--hugetlb]\n"
+		"         [--attack resize|resize2|resize3|readdr|rebase|short|short2|truncate|sealed]\n"
+		"         [--hugetlb]\n"
 		"         [--memflap N]\n"
 		"       ferry-evilguest --verify PCAP --report-in FILE [--mac MAC] [--report FILE]\n");
 	exit(2);

@@ -13,18 +13,21 @@
 #   rebase         SET_VRING_BASE on the running ring, and while it is disabled: refused;
 #   short          the memfd shorter than its regions at SET_MEM_TABLE, then frames whose buffers
 #                  are in the missing part: zero-copy refused ("short memory file"), rte_vhost's
-#                  copy of those frames must not kill ferryd (SIGBUS repaired);
+#                  copy of those frames must not kill ferryd (SIGBUS repaired); short2: a running
+#                  guest's new table names a 64 KiB file, rte_vhost reads the rings beyond its end
+#                  while it handles the message (SIGBUS on the vhost thread, repaired), ferry keeps
+#                  the old table;
 #   truncate       the memfd cut to 2 MiB under ferry, then frames in the cut part: SIGBUS repaired,
 #                  zero_copy state "bad_memory"; truncate-huge: the same on 2 MiB pages (MFD_HUGETLB:
 #                  the repair replaces whole huge pages), when 16 hugepages are free;
 #   sealed         a sealable memfd: ferry seals it against shrinking.
 # Port vm1 (zero_copy on: ferry's own dequeue) gets every attack; vm2 (zero_copy off: rte_vhost's
-# dequeue) resize, short and truncate. Both forward to a net_pcap port "cap" (MAC pinned).
-# Checks per guest: its report (ok), ferryd alive and answering, "cap" sent at least the valid
-# frames that came back, ferryd's log line for the attack; at the end ferryd exits 0 on SIGTERM and
-# (ASan) logged no sanitizer report.
-# Environment: RING_EVIL_PHASES (default "normal asan"), RING_EVIL_ATTACKS (vm1's, default all; "" none),
-# RING_EVIL_ATTACKS_OFF (vm2's, default "resize short truncate"; "" none),
+# dequeue) resize, short, short2 and the truncations. Both forward to a net_pcap port "cap" (MAC
+# pinned). Checks per guest: its report (ok), ferryd alive and answering, "cap" sent at least the
+# valid frames that came back, ferryd's log line for the attack; at the end ferryd exits 0 on
+# SIGTERM and (ASan) logged no sanitizer report.
+# Environment: RING_EVIL_PHASES (default "normal asan"), RING_EVIL_ATTACKS (vm1's, default all;
+# "" none), RING_EVIL_ATTACKS_OFF (vm2's, default "resize short short2 truncate truncate-huge"),
 # FERRYD_ASAN (the ASan ferryd; "none" skips that phase; default build-fuzz/app/ferryd/ferryd if
 # it exists), RING_EVIL_LIMIT (seconds for the whole scenario, default 300).
 set -u
@@ -38,8 +41,8 @@ EVIL=$BUILD/tests/tools/ferry-evilguest
 PHASES=${RING_EVIL_PHASES:-normal asan}
 HUGE=
 [ "$(awk '/^HugePages_Free/ {print $2}' /proc/meminfo)" -ge 16 ] 2>/dev/null && HUGE=truncate-huge
-ATTACKS=${RING_EVIL_ATTACKS-resize resize2 resize3 readdr rebase short truncate $HUGE sealed}
-ATTACKS_OFF=${RING_EVIL_ATTACKS_OFF-resize short truncate $HUGE}
+ATTACKS=${RING_EVIL_ATTACKS-resize resize2 resize3 readdr rebase short short2 truncate $HUGE sealed}
+ATTACKS_OFF=${RING_EVIL_ATTACKS_OFF-resize short short2 truncate $HUGE}
 M1=52:54:00:00:0e:11
 M3=52:54:00:00:0e:13
 M2=02:00:00:00:0e:12
@@ -64,6 +67,7 @@ expect_log() {
 	rebase)  echo "SET_VRING_BASE [0-9]+ for vring 1 while ferry reads it: refused" ;;
 	readdr)  echo "vring 1 moved .*followed" ;;
 	short)   echo "short memory file|SIGBUS in guest memory" ;;
+	short2)  echo "SIGBUS in guest memory" ;;
 	truncate*) echo "SIGBUS in guest memory" ;;
 	*)       echo "." ;;
 	esac
