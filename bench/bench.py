@@ -459,7 +459,10 @@ class Ferry(Switch):
         access = {"mode": "access", "tag": 10}
         for i, p in enumerate(case.ports):
             if p["kind"] in ("pcap", "null"):
-                ports.append({"name": p["name"], "type": "dpdk", "devargs": dev_devargs(i, p)})
+                # ferry drops frames longer than a port's MTU + 14 (+4 per tag) on egress, and
+                # the benchmark's frames go up to 9000 bytes (1518 untagged): a jumbo MTU
+                ports.append({"name": p["name"], "type": "dpdk", "devargs": dev_devargs(i, p),
+                              "mtu": 9000})
                 if case.topo in ("pvp", "vm2nic"):
                     ports[-1]["vlan"] = access
                 if p.get("mac"):

@@ -50,7 +50,71 @@ ferry_pmd_set_poll(struct ferry_pmd *pmd, struct ferry_poll_list *pl)
 	rte_free(old);
 }
 
-/* Byte counts are taken before a burst: once a driver has the mbufs it may free them at once. */
+/* VLAN tags at the head of m (0x8100, 0x88a8, 0x9100), at most 2: what its egress limit allows
+ * for beyond the untagged MTU + 14. */
+static uint32_t
+head_tags(const struct rte_mbuf *m)
+{
+	uint32_t n = 0;
+
+	for (uint32_t off = 12; n < 2; off += 4, n++) {
+		uint16_t be, *t = (uint16_t *)(uintptr_t)rte_pktmbuf_read(m, off, 2, &be);
+		uint16_t tpid = t != NULL ? rte_be_to_cpu_16(*t) : 0;
+		if (tpid != RTE_ETHER_TYPE_VLAN && tpid != RTE_ETHER_TYPE_QINQ &&
+		    tpid != RTE_ETHER_TYPE_QINQ1)
+			break;
+	}
+	return n;
+}
+
+/* The slow path of tx_fit: m is longer than max_len untagged or has more than max_segs
+ * segments. Too long even with its tags: dropped (mtu). Too many segments: copied into a fresh
+ * chain when that has few enough (a lent guest frame of many pieces), else dropped (tx_segs).
+ * Returns what to send, or NULL. */
+static __rte_noinline struct rte_mbuf *
+tx_fix(struct ferry_pmd *pmd, struct ferry_port *p, struct rte_mbuf *m, uint32_t max_len,
+       uint16_t max_segs)
+{
+	struct rte_mbuf *c;
+
+	if (m->pkt_len > max_len && m->pkt_len > max_len + 4 * head_tags(m)) {
+		ferry_pmd_count_drop(pmd, p, FERRY_DROP_MTU, 1);
+		rte_pktmbuf_free(m);
+		return NULL;
+	}
+	if (m->nb_segs <= max_segs)
+		return m;
+	c = rte_pktmbuf_copy(m, pmd->pool, 0, UINT32_MAX);
+	if (c == NULL || c->nb_segs > max_segs) {
+		rte_pktmbuf_free(c);
+		ferry_pmd_count_drop(pmd, p, FERRY_DROP_TX_SEGS, 1);
+		rte_pktmbuf_free(m);
+		return NULL;
+	}
+	rte_pktmbuf_free(m);
+	return c;
+}
+
+/* Keep what port p can send out of m[0, n) (order kept) and take byte counts, before a burst:
+ * once a driver has the mbufs it may free them at once. Per frame: one length and one segment
+ * compare, the slow path only for frames beyond a limit. Returns how many remain. */
+static uint16_t
+tx_fit(struct ferry_pmd *pmd, struct ferry_port *p, struct rte_mbuf **m, uint16_t n,
+       uint32_t max_len, uint16_t max_segs, uint32_t *len)
+{
+	uint16_t k = 0;
+
+	for (uint16_t i = 0; i < n; i++) {
+		struct rte_mbuf *x = m[i];
+		if (unlikely((x->pkt_len > max_len) | (x->nb_segs > max_segs)) &&
+		    (x = tx_fix(pmd, p, x, max_len, max_segs)) == NULL)
+			continue;
+		len[k] = x->pkt_len;
+		m[k++] = x;
+	}
+	return k;
+}
+
 static void
 lengths(struct rte_mbuf **m, uint16_t n, uint32_t *len)
 {
@@ -84,7 +148,10 @@ flush_dpdk(struct ferry_pmd *pmd, struct ferry_port *p, struct rte_mbuf **m, uin
 	uint16_t q = pmd->idx % p->n_txq, sent;
 	uint32_t len[FERRY_TXBUF_SIZE];
 
-	lengths(m, n, len);
+	n = tx_fit(pmd, p, m, n, __atomic_load_n(&p->tx_max_len, __ATOMIC_RELAXED), p->tx_max_segs,
+		   len);
+	if (n == 0)
+		return;
 	if (p->txq_shared)
 		rte_spinlock_lock(&p->txq_lock[q]);
 	sent = rte_eth_tx_burst(p->eth_port, q, m, n);
@@ -132,14 +199,31 @@ enqueue_guest(struct ferry_pmd *pmd, struct ferry_port *p, int vid, uint16_t q,
 	tx_done(pmd, p, q, len, n, sent);
 }
 
+/* A guest's egress limit: its MTU + 14 (+4 per tag) when it negotiated VIRTIO_NET_F_MTU (QEMU's
+ * host_mtu), else none beyond what rte_vhost can enqueue (it copies chains of any length into
+ * the guest's buffers). Read once per burst: a table lookup and a feature test. */
+static uint32_t
+vhost_max_len(int vid)
+{
+	uint16_t mtu;
+
+	return rte_vhost_get_mtu(vid, &mtu) == 0 && mtu != 0 ? (uint32_t)mtu + RTE_ETHER_HDR_LEN :
+	       UINT32_MAX;
+}
+
 static void
 flush_vhost(struct ferry_pmd *pmd, struct ferry_port *p, struct rte_mbuf **m, uint16_t n)
 {
 	int vid = __atomic_load_n(&p->vid, __ATOMIC_ACQUIRE);
 	uint32_t on = __atomic_load_n(&p->vq_tx_on, __ATOMIC_RELAXED);
+	uint32_t len[FERRY_TXBUF_SIZE];
 	uint16_t rings[FERRY_MAX_QUEUES];
 	unsigned nr;
 
+	if (vid >= 0 && on != 0)
+		n = tx_fit(pmd, p, m, n, vhost_max_len(vid), UINT16_MAX, len);
+	if (n == 0)
+		return;
 	if (vid < 0 || on == 0 || (nr = vhost_rings(pmd, on, rings)) == 0) {
 		ferry_pmd_count_drop(pmd, p, FERRY_DROP_NOT_READY, n);
 	} else if (nr == 1) {

@@ -48,6 +48,8 @@ struct ferry_port {
 	int vid;                          /* vhost: device id while a guest runs, else -1 */
 	uint32_t vq_rx_on;                /* vhost: guest TX rings enabled, bit q (ferry's rx q) */
 	uint32_t vq_tx_on;                /* vhost: guest RX rings enabled, bit q (ferry's tx q) */
+	uint32_t tx_max_len;              /* dpdk: egress frame limit untagged, MTU + 14 (+4 a tag) */
+	uint16_t tx_max_segs;             /* dpdk: segments per frame its device sends */
 	struct ferry_port_policy *policy; /* RCU-replaced */
 	struct ferry_zcq *zcq[FERRY_MAX_QUEUES];   /* vhost: ferry's own dequeue of guest TX ring q */
 	struct rte_mempool *pool;         /* vhost dequeue */

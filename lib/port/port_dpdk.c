@@ -1,6 +1,8 @@
 /* port_dpdk.c — a DPDK ethdev as a switch port: probe by devargs (PCI or vdev), configure one rx
- * queue per PMD (RSS) and one tx queue per PMD where the device has them, start, and release. */
+ * queue per PMD (RSS) and one tx queue per PMD where the device has them, start, and release;
+ * and the egress limits PMDs check per frame (MTU, segments per frame). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <rte_bus.h>
 #include <rte_dev.h>
@@ -103,12 +105,43 @@ zc_caps(struct ferry_port *p, const struct rte_eth_dev_info *di)
 	p->zc_dma = !ferry_devargs_is_vdev(p->conf.devargs);
 }
 
+/* What a frame leaving this port may be (checked per frame in lib/pmd):
+ *   - length: the device's MTU (the L3 MTU, rte_eth_dev_get_mtu; the configured "mtu" on a device
+ *     that cannot set one, e.g. net_pcap and net_ring, which default to 1500) + 14 for the
+ *     Ethernet header, + 4 per VLAN tag the frame carries on egress (at most 2: what NICs allow
+ *     for, e.g. i40e/ice's 2 x VLAN overhead). FCS not included.
+ *   - segments: the device's tx_desc_lim nb_seg_max and nb_mtu_seg_max (0: no limit); 1 for a
+ *     device that cannot send chained mbufs. Test hook: FERRY_TEST_TX_SEG_MAX=N in ferryd's
+ *     environment caps it for every DPDK port (the vdevs used in tests report no limit). */
+static void
+tx_limits(struct ferry_port *p, const struct rte_eth_dev_info *di, uint16_t soft_mtu)
+{
+	uint16_t mtu = soft_mtu, segs = UINT16_MAX;
+	const char *env = getenv("FERRY_TEST_TX_SEG_MAX");
+
+	if (mtu == 0 && (rte_eth_dev_get_mtu(p->eth_port, &mtu) != 0 || mtu == 0))
+		mtu = RTE_ETHER_MTU;
+	if (di->tx_desc_lim.nb_seg_max != 0)
+		segs = di->tx_desc_lim.nb_seg_max;
+	if (di->tx_desc_lim.nb_mtu_seg_max != 0)
+		segs = RTE_MIN(segs, di->tx_desc_lim.nb_mtu_seg_max);
+	if (p->zc_noseg)
+		segs = 1;
+	if (env != NULL && atoi(env) > 0)
+		segs = (uint16_t)RTE_MIN(segs, atoi(env));
+	p->tx_max_len = (uint32_t)mtu + RTE_ETHER_HDR_LEN;
+	p->tx_max_segs = segs;
+	FERRY_LOG(INFO, "port %s: egress limit %u bytes untagged (MTU %u%s), %u segments",
+		  p->conf.name, p->tx_max_len, mtu, soft_mtu ? ", ferry's own" : "", segs);
+}
+
 static int
 configure(struct ferry_port *p, struct rte_mempool *const *pools, unsigned n_pmds,
 	  char *err, size_t errlen)
 {
 	struct rte_eth_dev_info di;
 	struct rte_eth_conf ec;
+	uint16_t soft_mtu = 0;
 	int socket, rc;
 
 	memset(&ec, 0, sizeof(ec));
@@ -130,10 +163,14 @@ configure(struct ferry_port *p, struct rte_mempool *const *pools, unsigned n_pmd
 	if (rc < 0)
 		goto fail;
 	if (p->conf.mtu != 0 && (rc = rte_eth_dev_set_mtu(p->eth_port, p->conf.mtu)) < 0) {
-		snprintf(err, errlen, "port %s: MTU %u refused: %s", p->conf.name, p->conf.mtu,
-			 rte_strerror(-rc));
-		return FERRY_EPROBE;
+		if (rc != -ENOTSUP) {
+			snprintf(err, errlen, "port %s: MTU %u refused: %s", p->conf.name,
+				 p->conf.mtu, rte_strerror(-rc));
+			return FERRY_EPROBE;
+		}
+		soft_mtu = p->conf.mtu;   /* a device without an MTU: ferry enforces it on egress */
 	}
+	tx_limits(p, &di, soft_mtu);
 	if (setup_queues(p, pools[p->socket], p->socket, err, errlen) < 0)
 		return FERRY_EPROBE;
 	return 0;
@@ -201,6 +238,7 @@ ferry_port_dpdk_set_mtu(struct ferry_port *p, uint16_t mtu, char *err, size_t er
 		return FERRY_EINVAL;
 	}
 	p->conf.mtu = mtu;
+	__atomic_store_n(&p->tx_max_len, (uint32_t)mtu + RTE_ETHER_HDR_LEN, __ATOMIC_RELAXED);
 	return 0;
 }
 
