@@ -91,7 +91,8 @@ sw_zc_stats_json(const struct ferry_port *p)
 	uint32_t inflight, held;
 
 	zc_sum(p, &t, &inflight, &held);
-	return json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:o, s:o, s:i, s:i, s:i, s:I, s:I, s:I, s:I, s:I}",
+	return json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:o, s:o, s:i, s:i, s:i, s:I, s:I, s:I, s:I, s:I, "
+			 "s:I, s:I}",
 			 "mode", ferry_zc_mode_names[p->conf.zero_copy],
 			 "state", ferry_zc_state_names[p->zc_state],
 			 "lent", (json_int_t)t.zc, "lent_bytes", (json_int_t)t.zc_bytes,
@@ -100,6 +101,8 @@ sw_zc_stats_json(const struct ferry_port *p)
 			 "bad_descriptors", counts_json(ferry_vq_err_names + 1, t.bad + 1,
 							 FERRY_VQ_ERR_MAX - 1),
 			 "inflight", inflight, "inflight_max", t.inflight_max, "held", held,
-			 "returned_early", (json_int_t)t.early, "forced_returns", (json_int_t)t.forced, "no_mbuf", (json_int_t)t.no_mbuf,
-			 "guest_calls", (json_int_t)t.calls, "announced", (json_int_t)t.announced);
+			 "returned_early", (json_int_t)t.early, "forced_returns", (json_int_t)t.forced,
+			 "no_mbuf", (json_int_t)t.no_mbuf,
+			 "guest_calls", (json_int_t)t.calls, "announced", (json_int_t)t.announced,
+			 "bad_ring", (json_int_t)t.bad_ring, "readdressed", (json_int_t)t.readdressed);
 }
