@@ -210,6 +210,16 @@ print_zero_copy(const json_t *st)
 	print_nonzero("bad descriptors", json_object_get(zc, "bad_descriptors"));
 }
 
+/* a vhostuser port's refused second connections (absent for dpdk ports) */
+static void
+print_refused(const json_t *st)
+{
+	const json_t *v = json_object_get(st, "connections_refused");
+
+	if (v != NULL)
+		printf("connections refused: %lld\n", (long long)json_integer_value(v));
+}
+
 static void
 stats_row(struct ctl_table *t, const json_t *s)
 {
@@ -236,6 +246,7 @@ print_stats(const json_t *res, const char *arg)
 		stats_row(t, res);
 		ctl_table_print(t);
 		print_drops(res);
+		print_refused(res);
 		print_zero_copy(res);
 		return;
 	}

@@ -263,6 +263,7 @@ sw_vhost_forget(struct ferry_switch *sw, struct ferry_port *p)
 	sw->ctl[p->idx] = NULL;
 	sw->vconn[p->idx].owner = 0;
 	sw->vconn[p->idx].refused = 0;
+	sw->vconn[p->idx].refused_base = 0;
 	for (int v = 0; v < FERRY_MAX_VIDS; v++)
 		if (sw->vid_port[v] == p)
 			__atomic_store_n(&sw->vid_port[v], NULL, __ATOMIC_RELEASE);
@@ -270,6 +271,25 @@ sw_vhost_forget(struct ferry_switch *sw, struct ferry_port *p)
 	pthread_mutex_unlock(&sw->lock);
 	sw_zc_forget(sw, p->idx);
 	ferry_zc_guard_forget_state(&p->zc_state);   /* its connections' mappings (unregister) */
+}
+
+uint32_t
+sw_vconn_refused(struct ferry_switch *sw, const struct ferry_port *p)
+{
+	uint32_t n;
+
+	pthread_mutex_lock(&sw->lock);
+	n = sw->vconn[p->idx].refused - sw->vconn[p->idx].refused_base;
+	pthread_mutex_unlock(&sw->lock);
+	return n;
+}
+
+void
+sw_vconn_refused_clear(struct ferry_switch *sw, const struct ferry_port *p)
+{
+	pthread_mutex_lock(&sw->lock);
+	sw->vconn[p->idx].refused_base = sw->vconn[p->idx].refused;
+	pthread_mutex_unlock(&sw->lock);
 }
 
 /* --- control thread side --- */

@@ -88,8 +88,11 @@ sw_port_stats_json(struct ferry_switch *sw, struct ferry_port *p)
 			 "mac_moves", (json_int_t)(t.mac_moves - b->mac_moves),
 			 "learn_full", (json_int_t)(t.learn_full - b->learn_full),
 			 "rxq", rxq, "txq", txq);
-	if (p->type == FERRY_PORT_VHOST)
+	if (p->type == FERRY_PORT_VHOST) {
+		json_object_set_new(o, "connections_refused",
+				    json_integer(sw_vconn_refused(sw, p)));
 		json_object_set_new(o, "zero_copy", sw_zc_stats_json(p));
+	}
 	return o;
 }
 
@@ -118,8 +121,10 @@ clear_port(struct ferry_switch *sw, struct ferry_port *p)
 {
 	sum_stats(sw, p, &p->base);
 	memcpy(p->rxq_base, p->rxq_stats, sizeof(p->rxq_base));
-	if (p->type == FERRY_PORT_VHOST)
+	if (p->type == FERRY_PORT_VHOST) {
 		sw_zc_stats_clear(p);
+		sw_vconn_refused_clear(sw, p);
+	}
 	for (uint16_t q = 0; q < FERRY_MAX_QUEUES; q++)
 		sum_txq(sw, p, q, &p->txq_base[q]);
 }

@@ -18,6 +18,7 @@ struct sw_vconn {
 	/* under the switch mutex: one guest per port (a second connection is refused) */
 	uint16_t owner;                       /* vid + 1 of the connection owning the port, 0: none */
 	uint32_t refused;                     /* connections refused while it was owned */
+	uint32_t refused_base;                /* port.stats.clear baseline of refused */
 	/* under switch_vhost_zc.c's zc lock: a new memory table is mapped off rte_vhost's locks */
 	bool in_msg;                          /* between a message's pre and post hooks */
 	uint32_t mem_seq;                     /* memory tables seen (and devices gone) */
@@ -71,6 +72,9 @@ void sw_post(struct ferry_switch *sw, enum sw_event ev, uint16_t idx, uint16_t q
 void sw_handle_events(struct ferry_switch *sw);
 void sw_vhost_forget(struct ferry_switch *sw, struct ferry_port *p);
 struct ferry_port *sw_port_of_vid(int vid);   /* the port a vid's callbacks act on, or NULL */
+/* port.stats connections_refused: refusals since the port was added or its stats cleared */
+uint32_t sw_vconn_refused(struct ferry_switch *sw, const struct ferry_port *p);
+void sw_vconn_refused_clear(struct ferry_switch *sw, const struct ferry_port *p);
 struct ferry_switch *sw_vhost_switch(void);   /* the switch rte_vhost's callbacks serve */
 
 /* switch_vhost_zc.c: ferry's own dequeue of guest TX rings (vhost thread) */

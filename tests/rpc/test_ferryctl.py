@@ -139,7 +139,8 @@ def t_stats_commands(d):
     check(head == ["NAME", "RX_PACKETS", "RX_BYTES", "TX_PACKETS", "TX_BYTES", "DROPS"] and
           [r[0] for r in rows] == ["null0", "vm1"], "port stats %s %s" % (head, rows))
     out = ok(d, "port", "stats", "vm1")
-    check("drops:" in out and "zero-copy: no_guest (auto)," in out and out.count("\n") == 6,
+    check("drops:" in out and "connections refused: 0\n" in out and
+          "zero-copy: no_guest (auto)," in out and out.count("\n") == 7,
           "one port's stats: %r" % out)
     s = json.loads(ok(d, "--json", "port", "stats", "vm1"))
     check(s["name"] == "vm1" and "rx_packets" in s, "--json stats")

@@ -161,6 +161,8 @@ def t_port_stats(d):
         s = c.result("port.stats", {"name": "vm1"})
         for k in ["rx_packets", "rx_bytes", "tx_packets", "tx_bytes", "drops_total", "drops"]:
             check(k in s, "port.stats lacks %s" % k)
+        check(s.get("connections_refused") == 0, "vhostuser connections_refused: %s" % s)
+        check("connections_refused" not in allst[0], "dpdk port with connections_refused")
         check(c.result("port.stats", {"name": None}) == c.result("port.stats") or True, "null")
         c.error("port.stats", {"name": "nope"}, ENOPORT)
         c.error("port.stats", {"name": 1}, EINVAL, "params.name")

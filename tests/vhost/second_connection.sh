@@ -9,7 +9,8 @@
 #     must close it unanswered (and log the refusal);
 #   - twice, a complete second guest (ferry-vpeer a_dup, same socket) tries to start: refused,
 #     its device never starts.
-# Proves: every second connection is refused (no answer; ferryd logs each one), a <-> c lose
+# Proves: every second connection is refused (no answer; ferryd logs each one and counts it in
+# vm1's port.stats connections_refused, which port.stats.clear resets), a <-> c lose
 # nothing and a's ring never stalls (a leaving second connection used to clear the port's ring
 # bits and overwrite its device, zero-copy memory map included); vm1's zero-copy counters end
 # with nothing in flight or held; once a has left, a new guest on vm1 is accepted and forwards
@@ -92,6 +93,20 @@ peers_wait_progress rx_test 1000 10 a c >/dev/null || t_fail "a <-> c stalled af
 n_ref=$(grep -c "second vhost-user connection .* refused" "$FERRYD_LOG")
 [ "$n_ref" -ge $(( PROBES + 2 )) ] || t_fail "ferryd logged $n_ref refusals, expected at least $(( PROBES + 2 ))"
 t_log "ferryd logged $n_ref refused second connections: $(grep -m1 "second vhost-user connection" "$FERRYD_LOG" | sed 's/.*port /port /')"
+
+# --- port.stats counts them (connections_refused), port.stats.clear resets it ---
+n_cnt=$(ferryd_port_stat vm1 .connections_refused)
+[ "$n_cnt" = "$n_ref" ] || t_fail "vm1 connections_refused $n_cnt, ferryd refused $n_ref"
+[ "$(ferryd_port_stat vm2 .connections_refused)" = 0 ] ||
+	t_fail "vm2 connections_refused $(ferryd_port_stat vm2 .connections_refused), expected 0"
+ferryd_rpc port.stats.clear '{"name":"vm1"}' >/dev/null
+[ "$(ferryd_port_stat vm1 .connections_refused)" = 0 ] ||
+	t_fail "vm1 connections_refused $(ferryd_port_stat vm1 .connections_refused) after port.stats.clear"
+res=$(vhu_probe "$T_DIR/vm1.sock" 3) || t_fail "probe failed: $res"
+[ "$res" = "refused 3 answered 0" ] || t_fail "second connections after the clear not all refused: $res"
+[ "$(ferryd_port_stat vm1 .connections_refused)" = 3 ] ||
+	t_fail "vm1 connections_refused $(ferryd_port_stat vm1 .connections_refused) after 3 more, expected 3"
+t_log "vm1 connections_refused: $n_cnt (= refusals logged), 0 after port.stats.clear, 3 after 3 more"
 
 peers_wait_value tx $N 30 a c || t_fail "a/c did not send their $N frames"
 peer_finish a c
