@@ -102,7 +102,7 @@ QDATA=()
 for d in ${QEMU_DATA:-}; do QDATA+=(-L "$d"); done
 # Wiring: hub 0 = igb nic0 (01:00.0) + e1000e em0 (03:00.0); hub 1 = igb nic1 (02:00.0) + e1000e
 # em1 (04:00.0). Each hub is one cable: a ferryd port on one end, a test peer on the other, no loop.
-say "booting the lab guest ($("$QEMU" --version | head -n 1 | sed 's/ (.*//'), TCG, ${MEM} MiB, kernel $KV): ${scen[*]}"
+say "booting the lab guest (QEMU $QEMU_VERSION, TCG, ${MEM} MiB, kernel $KV): ${scen[*]}"
 env ${QEMU_MODULE_DIR:+QEMU_MODULE_DIR=$QEMU_MODULE_DIR} "$QEMU" "${QDATA[@]}" \
 	-machine q35 -accel tcg,thread=multi,tb-size=256 -cpu max -smp 2 -m "$MEM" \
 	-device intel-iommu,intremap=on,caching-mode=on \

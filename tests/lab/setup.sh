@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # setup.sh — one-time setup of the virtual hardware lab (tests/lab/README.md): QEMU >= 8 (igb),
 # a Debian kernel for the lab guest, busybox-static; everything cached under $FERRY_LAB_CACHE
-# (default /var/cache/ferry-lab). Idempotent: a second run only checks. Needs root and Debian's
-# package archive (apt-get); adds bookworm-backports to apt's sources if it is not there yet.
+# (default /var/cache/ferry-lab). Idempotent: a second run only checks (well under a second).
+# Needs root and Debian's package archive (apt-get); adds bookworm-backports to apt's sources if it
+# is not there yet. Concurrent runs on one cache wait for each other (flock on $CACHE/setup.lock).
+#
+#   tests/lab/setup.sh          QEMU, kernel and busybox (tests/lab/run.sh)
+#   tests/lab/setup.sh qemu     QEMU only (tests/qemu/run.sh: its guests run on this QEMU too)
 #
 #   FERRY_LAB_QEMU=auto     (default) use an installed qemu-system-x86_64 if it is >= 8, else unpack
 #                           qemu-system-x86 from bookworm-backports into the cache (installed
@@ -10,19 +14,36 @@
 #   FERRY_LAB_QEMU=install  apt-get install -t bookworm-backports qemu-system-x86 (simplest on a CI box)
 #   FERRY_LAB_QEMU=unpack   always unpack into the cache
 #
-# Prints "lab-setup: ready: <qemu version>, kernel <version>" on success; exit 1 on failure.
+# Writes $CACHE/qemu.env (sourced by tests/lab/run.sh and tests/qemu/lib.sh): QEMU= (binary),
+# QEMU_MODULE_DIR=, QEMU_DATA= (-L directories), QEMU_VERSION= (e.g. 10.0.2), QEMU_MAJOR= (e.g. 10).
+# Prints "lab-setup: ready: <qemu version>[, kernel <version>]" on success; exit 1 on failure.
 set -euo pipefail
 CACHE=${FERRY_LAB_CACHE:-/var/cache/ferry-lab}
 MODE=${FERRY_LAB_QEMU:-auto}
+WHAT=${1:-all}
+case $WHAT in all|qemu) ;; *) echo "usage: $0 [qemu]" >&2; exit 2 ;; esac
 say() { echo "lab-setup: $*" >&2; }
 die() { say "ERROR: $*"; exit 1; }
 [ "$(id -u)" -eq 0 ] || die "needs root"
 mkdir -p "$CACHE/debs"
+exec 9> "$CACHE/setup.lock"
+flock -w 900 9 || die "another setup.sh held $CACHE/setup.lock for 15 minutes"
 
-qemu_major() {   # qemu_major BINARY [MODULE_DIR]: major version, 0 if it does not run
+# The one place that reads QEMU's version: qemu.env carries it to its users (QEMU_VERSION, QEMU_MAJOR).
+qemu_version() {   # qemu_version BINARY [MODULE_DIR]: e.g. 10.0.2, 0 if it does not run
 	local v
-	v=$(env ${2:+QEMU_MODULE_DIR=$2} "$1" --version 2>/dev/null | sed -n 's/^QEMU emulator version \([0-9]*\)\..*/\1/p')
+	v=$(env ${2:+QEMU_MODULE_DIR=$2} "$1" --version 2>/dev/null | sed -n 's/^QEMU emulator version \([0-9][0-9.]*\).*/\1/p')
 	echo "${v:-0}"
+}
+qemu_major() { local v; v=$(qemu_version "$@"); echo "${v%%.*}"; }   # qemu_major BINARY [MODULE_DIR]
+
+write_env() {   # write_env BINARY MODULE_DIR DATA_DIRS: $QEMU_ENV, replaced atomically (readers may be running)
+	local v
+	v=$(qemu_version "$1" "$2")
+	[ "${v%%.*}" -ge 8 ] || die "$1 does not run or is older than QEMU 8 ($v): $(env ${2:+QEMU_MODULE_DIR=$2} "$1" --version 2>&1 | head -n 2)"
+	printf 'QEMU=%s\nQEMU_MODULE_DIR=%s\nQEMU_DATA="%s"\nQEMU_VERSION=%s\nQEMU_MAJOR=%s\n' \
+		"$1" "$2" "$3" "$v" "${v%%.*}" > "$QEMU_ENV.tmp.$$"
+	mv -f "$QEMU_ENV.tmp.$$" "$QEMU_ENV"
 }
 
 backports() {   # make bookworm-backports known to apt (same mirror as the main suite)
@@ -39,18 +60,17 @@ backports() {   # make bookworm-backports known to apt (same mirror as the main 
 }
 
 # ---- QEMU ----
-QEMU_ENV=$CACHE/qemu.env   # sourced by run.sh: QEMU=... QEMU_MODULE_DIR=... QEMU_DATA=...
+QEMU_ENV=$CACHE/qemu.env   # sourced by tests/lab/run.sh and tests/qemu/lib.sh
 setup_qemu() {
 	local sys=/usr/bin/qemu-system-x86_64
 	if [ "$MODE" = auto ] && [ -x $sys ] && [ "$(qemu_major $sys)" -ge 8 ]; then
-		printf 'QEMU=%s\nQEMU_MODULE_DIR=\nQEMU_DATA=\n' $sys > "$QEMU_ENV"; return 0
+		write_env $sys "" ""; return 0
 	fi
 	if [ "$MODE" = install ]; then
 		backports
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -t bookworm-backports qemu-system-x86 >&2 ||
 			die "apt-get install qemu-system-x86/bookworm-backports failed"
-		[ "$(qemu_major $sys)" -ge 8 ] || die "$sys is still older than QEMU 8"
-		printf 'QEMU=%s\nQEMU_MODULE_DIR=\nQEMU_DATA=\n' $sys > "$QEMU_ENV"; return 0
+		write_env $sys "" ""; return 0
 	fi
 	local q=$CACHE/qemu/usr/bin/qemu-system-x86_64 md=$CACHE/qemu/usr/lib/x86_64-linux-gnu/qemu
 	if ! [ -x "$q" ] || [ "$(qemu_major "$q" "$md")" -lt 8 ]; then
@@ -70,9 +90,7 @@ setup_qemu() {
 		# audio-pipewire needs libpipewire, which a server does not have
 		rm -f "$md"/audio-pipewire.so
 	fi
-	[ "$(qemu_major "$q" "$md")" -ge 8 ] || die "unpacked QEMU does not run: $(QEMU_MODULE_DIR=$md $q --version 2>&1 | head -n 2)"
-	printf 'QEMU=%s\nQEMU_MODULE_DIR=%s\nQEMU_DATA="%s %s"\n' "$q" "$md" \
-		"$CACHE/qemu/usr/share/qemu" "$CACHE/qemu/usr/share/seabios" > "$QEMU_ENV"
+	write_env "$q" "$md" "$CACHE/qemu/usr/share/qemu $CACHE/qemu/usr/share/seabios"
 }
 
 # ---- guest kernel and busybox ----
@@ -97,10 +115,14 @@ setup_kernel() {
 	echo "$kv" > "$CACHE/kernel/modules.dep.ok"
 }
 
-[ -x /usr/bin/dpdk-testpmd ] || [ -e /usr/lib/x86_64-linux-gnu/librte_eal.so.23 ] ||
+[ "$WHAT" = qemu ] || [ -x /usr/bin/dpdk-testpmd ] || [ -e /usr/lib/x86_64-linux-gnu/librte_eal.so.23 ] ||
 	die "DPDK 22.11 (Debian's dpdk package) must be installed on the host: the lab guest runs the host's /"
 setup_qemu
-setup_kernel
 # shellcheck disable=SC1090
 . "$QEMU_ENV"
-say "ready: $(env ${QEMU_MODULE_DIR:+QEMU_MODULE_DIR=$QEMU_MODULE_DIR} "$QEMU" --version | head -n 1), kernel $(cat "$CACHE/kernel/modules.dep.ok")"
+if [ "$WHAT" = qemu ]; then
+	say "ready: QEMU $QEMU_VERSION ($QEMU)"
+	exit 0
+fi
+setup_kernel
+say "ready: QEMU $QEMU_VERSION ($QEMU), kernel $(cat "$CACHE/kernel/modules.dep.ok")"

@@ -9,6 +9,7 @@
 #   FERRY_QEMU_ACCEL  auto (default) | tcg | kvm: auto = KVM only if /dev/kvm is writable AND the
 #                   CPU flags show vmx/svm (this host's /dev/kvm is a nested PVM that hangs stock
 #                   guest kernels and shows neither)
+#   FERRY_QEMU_ENV  the QEMU to run (see q_pick_qemu; default: the lab's QEMU 10 when set up)
 #   QEMU_TEST_LIMIT seconds before a test is aborted (default 150)
 
 Q_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -61,6 +62,9 @@ q_init() {   # q_init NAME
 	  wait $s && kill -USR1 $$ ) >/dev/null 2>&1 &
 	Q_WATCHDOG=$!
 	Q_START_NS=$(date +%s%N)
+	local irq=MSI-X
+	[ -z "$Q_NIC_EXTRA" ] || irq="INTx (${Q_NIC_EXTRA#,})"
+	q_log "$Q_QEMU_DESC, $Q_ACCEL, virtio-net-pci interrupts: $irq"
 }
 
 # A previous run of this test that was SIGKILLed (no trap) may have left QEMUs or a ferryd: their
@@ -77,16 +81,26 @@ q_reap_previous() {
 
 q_track() { Q_PIDS+=("$1"); echo "$1" >> "$Q_DIR/pids"; }
 
-# FERRY_QEMU_ENV=FILE: run another QEMU, named as tests/lab/setup.sh names it (QEMU=, QEMU_MODULE_DIR=,
-# QEMU_DATA=), e.g. /var/cache/ferry-lab/qemu.env for the lab's QEMU 10. Default: the installed one.
+# The QEMU: FERRY_QEMU_ENV=FILE, in the form tests/lab/setup.sh writes it (QEMU=, QEMU_MODULE_DIR=,
+# QEMU_DATA=, QEMU_VERSION=, QEMU_MAJOR=). Unset: the lab's QEMU 10 ($FERRY_LAB_CACHE/qemu.env, which
+# run.sh has tests/lab/setup.sh prepare) if it is there, else the installed one. Empty: the
+# installed qemu-system-x86_64, whose version is not read here (setup.sh is the one place that
+# reads it): taken as Debian 12's 7.2, so INTx under TCG (see q_pick_accel).
 q_pick_qemu() {
-	local QEMU=qemu-system-x86_64 QEMU_DATA= d
-	[ -z "${FERRY_QEMU_ENV:-}" ] || . "$FERRY_QEMU_ENV" ||
-		{ echo "FAIL: qemu/$Q_NAME: cannot read $FERRY_QEMU_ENV"; exit 1; }
+	local QEMU=qemu-system-x86_64 QEMU_DATA= QEMU_VERSION= QEMU_MAJOR= d
+	local env=${FERRY_QEMU_ENV-${FERRY_LAB_CACHE:-/var/cache/ferry-lab}/qemu.env}
+	[ -n "${FERRY_QEMU_ENV+set}" ] || [ -f "$env" ] || env=
+	[ -z "$env" ] || . "$env" || { echo "FAIL: qemu/$Q_NAME: cannot read $env"; exit 1; }
 	Q_QEMU=$QEMU Q_QEMU_ARGS=()
 	[ -z "${QEMU_MODULE_DIR:-}" ] || export QEMU_MODULE_DIR   # (global: every QEMU started needs it)
 	for d in $QEMU_DATA; do Q_QEMU_ARGS+=(-L "$d"); done
-	Q_QEMU_MAJOR=$("$Q_QEMU" --version 2>/dev/null | sed -n 's/^QEMU emulator version \([0-9]*\)\..*/\1/p')
+	Q_QEMU_MAJOR=${QEMU_MAJOR:-0}
+	if [ -n "$env" ]; then
+		[ -n "$QEMU_MAJOR" ] || echo "qemu/$Q_NAME: $env names no QEMU_MAJOR (written by an older tests/lab/setup.sh?): INTx"
+		Q_QEMU_DESC="QEMU ${QEMU_VERSION:-?} from $env"
+	else
+		Q_QEMU_DESC="the installed $QEMU"
+	fi
 }
 
 q_pick_accel() {
