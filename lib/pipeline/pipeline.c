@@ -1,7 +1,9 @@
 /* pipeline.c — the switch's per-burst pipeline, in stages over the whole burst:
  *   parse + ingress filter (runt, VLAN, source MAC)  →  one bulk FDB lookup of sources and
  *   destinations  →  learn  →  forward (unicast or flood, VLAN push/pop/rewrite per egress port).
- * Lookups see the FDB as it was when the burst began (doc/semantics.md). */
+ * The result is that of processing the frames one by one (doc/semantics.md steps 4-5): each
+ * frame's source is learned before its destination is resolved, so a MAC learned or moved by a
+ * frame is seen by every later frame of the same burst (the bulk lookup's answers are fixed up). */
 #include <rte_mbuf.h>
 #include "ferry_pipeline.h"
 #include "ferry_pkt.h"
@@ -65,8 +67,9 @@ stage_filter(struct ferry_pmd *pmd, struct burst *b, struct ferry_port *in,
 	}
 }
 
-/* Stage 4: bulk lookup; resolve destinations now, before this burst's learning changes them.
- * A source pinned (static) to another port is a spoof: the frame is marked with a NULL mbuf. */
+/* Stage 4: bulk lookup of the whole burst, as the FDB was when it began; stage_learn corrects
+ * the destinations that the burst's own learning changes. A source pinned (static) to another port
+ * is a spoof: the frame is marked with a NULL mbuf. */
 static void
 stage_lookup(struct ferry_pmd *pmd, struct burst *b, struct ferry_port *in)
 {
@@ -92,28 +95,60 @@ stage_lookup(struct ferry_pmd *pmd, struct burst *b, struct ferry_port *in)
 	}
 }
 
-/* Stage 5: learn sources in frame order (consecutive frames of one station learn once). */
+/* The keys this burst learned or moved, all now on the ingress port (a failed learn is not one). */
+struct learned {
+	uint64_t key[FERRY_BURST];
+	uint16_t n;
+};
+
+static inline bool
+learned_has(const struct learned *l, uint64_t key)
+{
+	for (uint16_t k = 0; k < l->n; k++)
+		if (l->key[k] == key)
+			return true;
+	return false;
+}
+
+/* Stage 5: learn sources in frame order (consecutive frames of one station learn once), each
+ * before its own frame's destination is resolved, as if frames were switched one at a time.
+ * Only frames after a new or moved MAC can be affected: while the burst has learned none (the
+ * usual case) this costs one branch per frame. */
 static void
 stage_learn(struct ferry_pmd *pmd, struct burst *b, struct ferry_port *in)
 {
 	struct ferry_port_pmd_stats *st = &in->stats[pmd->idx];
+	struct learned l;
 	uint32_t now = ferry_now_s;
 	uint64_t last = 0;
 
+	l.n = 0;
 	for (uint16_t i = 0; i < b->n; i++) {
-		if (b->m[i] == NULL || b->key[i] == last)
+		if (b->m[i] == NULL)
 			continue;
-		last = b->key[i];
-		switch (ferry_fdb_learn(pmd->dp->fdb, b->key[i], in->idx, b->pos[i], now)) {
-		case FERRY_LEARN_MOVED:
-			st->mac_moves++;
-			break;
-		case FERRY_LEARN_FULL:
-			st->learn_full++;
-			break;
-		default:
-			break;
+		/* a source this burst learned already is on `in`: its burst-start pos is stale */
+		if (b->key[i] != last && !(unlikely(l.n != 0) && learned_has(&l, b->key[i]))) {
+			last = b->key[i];
+			switch (ferry_fdb_learn(pmd->dp->fdb, b->key[i], in->idx, b->pos[i], now)) {
+			case FERRY_LEARN_NEW:
+				l.key[l.n++] = b->key[i];
+				break;
+			case FERRY_LEARN_MOVED:
+				st->mac_moves++;
+				l.key[l.n++] = b->key[i];
+				break;
+			case FERRY_LEARN_FULL:
+				st->learn_full++;
+				break;
+			default:
+				break;
+			}
 		}
+		/* frame i's destination as the FDB is now: a key learned or moved so far (this
+		 * frame's own source included) is on `in`, whatever the burst-start lookup said; a
+		 * group destination never matches (group sources are dropped before learning) */
+		if (unlikely(l.n != 0) && learned_has(&l, b->key[b->n + i]))
+			b->dport[i] = in->idx;
 	}
 }
 

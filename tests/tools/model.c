@@ -233,7 +233,7 @@ check_ingress(const struct model *m, int p, const struct model_frame *f, struct 
 	return MODEL_FORWARDED;
 }
 
-/* Step 5 (applied after the burst): learn src (mac, vlan) -> p unless static. */
+/* Step 5: learn src (mac, vlan) -> p unless static, before the frame's destination is looked up. */
 static int
 learn(struct model *m, const uint8_t *mac, int vlan, int p)
 {
@@ -308,7 +308,8 @@ would_hop(const struct model *m, int q, const struct l2 *h, int vlan)
 	return h->inner && vlan == model_port_untagged_vlan(&m->cfg[q]);
 }
 
-/* Step 6, with the destination looked up in the FDB as it was when the burst began. Sets
+/* Step 6, with the destination looked up in the FDB as it is now: after the learning of this frame
+ * and of every frame switched before it (of this burst too). Sets
  * *withheld if a port was left out by the hop rule (the frame's drop reason if it went nowhere). */
 static int
 forward(struct model *m, int p, const struct model_frame *f, const struct l2 *h, int vlan,
@@ -337,15 +338,13 @@ forward(struct model *m, int p, const struct model_frame *f, const struct l2 *h,
 	return 0;
 }
 
-/* One rx burst of n frames from port p, starting at input index first. Learning is deferred to
- * the end of the burst, so that every lookup of the burst (steps 4 and 6) sees the FDB as it was
- * when the burst began; entries are then learned in frame order. */
+/* One rx burst of n frames from port p, starting at input index first. Frames are switched one
+ * at a time, each one completely (checks, learning, forwarding) before the next: the burst size
+ * changes nothing but the order in which the ports' inputs are polled. */
 static int
 process_burst(struct model *m, int p, size_t first, size_t n)
 {
 	struct model_port_io *io = &m->io[p];
-	struct { const uint8_t *mac; int vlan; } pending[n];
-	size_t n_pending = 0;
 
 	for (size_t i = first; i < first + n; i++) {
 		const struct model_frame *f = &io->in[i];
@@ -359,8 +358,8 @@ process_burst(struct model *m, int p, size_t first, size_t n)
 			io->drops[fate->verdict]++;
 			continue;
 		}
-		pending[n_pending].mac = h.src;
-		pending[n_pending++].vlan = fate->vlan;
+		if (learn(m, h.src, fate->vlan, p) != 0)
+			return -1;
 		if (forward(m, p, f, &h, fate->vlan, fate, &withheld) != 0)
 			return -1;
 		if (fate->n_out == 0) {
@@ -368,9 +367,6 @@ process_burst(struct model *m, int p, size_t first, size_t n)
 			io->drops[fate->verdict]++;
 		}
 	}
-	for (size_t i = 0; i < n_pending; i++)
-		if (learn(m, pending[i].mac, pending[i].vlan, p) != 0)
-			return -1;
 	return 0;
 }
 

@@ -1,6 +1,6 @@
 /* test_pipeline.c — the classifier on real mbufs: learning, flooding (never back out), VLAN
  * isolation and tagging per egress port, stacked tags (no VLAN hop), source checks, admin state,
- * burst-start lookups.
+ * learning seen by the later frames of a burst.
  * Ports are allocated but never opened: frames stop in the PMD's tx buffers, where we look. */
 #include <string.h>
 #include <rte_malloc.h>
@@ -309,19 +309,36 @@ admin_down(void)
 	reset_tx();
 }
 
+/* Learning is per frame (doc/semantics.md steps 4-5): a MAC learned or moved by a frame is seen
+ * by the later frames of the same burst, exactly as with bursts of one frame. */
 static void
-lookups_see_burst_start(void)
+learning_within_burst(void)
 {
-	/* frame 0 teaches C on p0; frame 1 (same burst, from p1) to C still floods */
+	const char *c = "02:00:00:00:00:0c", *d = "02:00:00:00:00:0d", *e = "02:00:00:00:00:0e";
+	uint64_t nd0 = drops(P0, FERRY_DROP_NO_DEST), nd1 = drops(P1, FERRY_DROP_NO_DEST);
+	uint64_t moves = dp.ports[P1]->stats[0].mac_moves;
+	/* frame 0 teaches C on p0; frame 1 (same burst, from p0) to C: C is on p0 now */
 	struct rte_mbuf *m[2] = {
-		unit_frame(BC, "02:00:00:00:00:0c", NULL, 0, 0x0800, 46),
-		unit_frame("02:00:00:00:00:0c", "02:00:00:00:00:0d", NULL, 0, 0x0800, 46),
+		unit_frame(BC, c, NULL, 0, 0x0800, 46),
+		unit_frame(c, d, NULL, 0, 0x0800, 46),
 	};
 	inject(P0, m, 2);
-	CHECK(queued(P1) == 2 && queued(P2) == 2);   /* both flooded */
+	CHECK(queued(P1) == 1 && queued(P2) == 1);   /* frame 0 flooded, frame 1 not */
+	CHECK(drops(P0, FERRY_DROP_NO_DEST) == nd0 + 1);
 	reset_tx();
-	inject1(P1, unit_frame("02:00:00:00:00:0c", "02:00:00:00:00:0e", NULL, 0, 0x0800, 46));
-	CHECK(queued(P0) == 1 && queued(P2) == 0);   /* next burst: known */
+	/* a move inside a burst: to C (on p0), C itself from p1, to C again (now on p1) */
+	struct rte_mbuf *mv[3] = {
+		unit_frame(c, e, NULL, 0, 0x0800, 46),
+		unit_frame(BC, c, NULL, 0, 0x0800, 46),
+		unit_frame(c, e, NULL, 0, 0x0800, 46),
+	};
+	inject(P1, mv, 3);
+	CHECK(queued(P0) == 2 && queued(P2) == 1);   /* frame 0 to p0, frame 1 flooded */
+	CHECK(dp.ports[P1]->stats[0].mac_moves == moves + 1);
+	CHECK(drops(P1, FERRY_DROP_NO_DEST) == nd1 + 1);   /* frame 2: C is on p1 */
+	reset_tx();
+	inject1(P2, unit_frame(c, "02:00:00:00:00:0f", NULL, 0, 0x0800, 46));
+	CHECK(queued(P1) == 1 && queued(P0) == 0);   /* next burst: C on p1 */
 	reset_tx();
 }
 
@@ -338,7 +355,7 @@ suite_pipeline(void)
 	RUN("pipeline", vlan_hop_from_access);
 	RUN("pipeline", vlan_hop_on_trunk_egress);
 	RUN("pipeline", admin_down);
-	RUN("pipeline", lookups_see_burst_start);
+	RUN("pipeline", learning_within_burst);
 	CHECK(rte_mempool_in_use_count(unit_pool) == 0);   /* nothing leaked */
 	teardown();
 }
