@@ -37,7 +37,37 @@
 #ifndef FERRY_FILTER_H
 #define FERRY_FILTER_H
 
+#ifdef __bpf__
+/* clang -target bpf has no libc: the fixed-width types, and (unless <linux/bpf.h> came first,
+ * which needs -I/usr/include/$(multiarch)) what <bpf/bpf_helpers.h> and map definitions use.
+ * Include this header before <bpf/bpf_helpers.h>. */
+typedef __UINT8_TYPE__ uint8_t;
+typedef __UINT16_TYPE__ uint16_t;
+typedef __UINT32_TYPE__ uint32_t;
+typedef __UINT64_TYPE__ uint64_t;
+typedef __INT32_TYPE__ int32_t;
+typedef __INT64_TYPE__ int64_t;
+#ifndef _ASM_GENERIC_INT_LL64_H
+#define _ASM_GENERIC_INT_LL64_H
+typedef signed char __s8;
+typedef unsigned char __u8;
+typedef short __s16;
+typedef unsigned short __u16;
+typedef int __s32;
+typedef unsigned int __u32;
+typedef long long __s64;
+typedef unsigned long long __u64;
+typedef __u16 __be16;
+typedef __u32 __be32;
+typedef __u32 __wsum;
+#endif
+#ifndef _UAPI__LINUX_BPF_H__
+#define _UAPI__LINUX_BPF_H__
+enum bpf_map_type { BPF_MAP_TYPE_UNSPEC, BPF_MAP_TYPE_HASH, BPF_MAP_TYPE_ARRAY };
+#endif
+#else
 #include <stdint.h>
+#endif
 
 #define FERRY_FILTER_WINDOW 256   /* bytes guaranteed contiguous at R1 */
 
