@@ -34,5 +34,6 @@ void suite_fdb(void);
 void suite_config(void);
 void suite_pipeline(void);
 void suite_virtq(void);
+void suite_filter(void);
 
 #endif

@@ -80,6 +80,8 @@ main(int argc, char **argv)
 		suite_pipeline();
 	if (!only || strcmp(only, "virtq") == 0)
 		suite_virtq();
+	if (!only || strcmp(only, "filter") == 0)
+		suite_filter();
 	rte_eal_cleanup();
 	return unit_failures ? 1 : 0;
 }

@@ -1,0 +1,52 @@
+/* ferry_bpf_filter.h — eBPF filter programs (plugins/include/ferry_filter.h is their ABI):
+ * an object file opened with libbpf (never loaded into the kernel), its "filter" section's
+ * instructions relocated against maps ferry owns, verified and run by DPDK's rte_bpf (JIT where the
+ * CPU allows). One struct ferry_filter per attached instance; it registers the "bpf" stage type. */
+#ifndef FERRY_BPF_FILTER_H
+#define FERRY_BPF_FILTER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <jansson.h>
+#include <rte_mbuf.h>
+#include <rte_per_lcore.h>
+
+#define FERRY_FILTER_WINDOW   256   /* bytes contiguous at R1 (the ABI) */
+#define FERRY_FILTER_MAX_MAPS 8
+#define FERRY_FILTER_LIST_MAX 64    /* map values filter.list shows per map */
+
+/* A map as the program sees it: ld_imm64 of a map symbol loads this descriptor's address. */
+struct ferry_filter_map {
+	uint32_t type, key_size, value_size, max_entries;
+	uint8_t *values;                /* max_entries * value_size, rte_zmalloc'ed, cache-aligned */
+	char name[64];
+};
+
+struct rte_bpf;
+
+struct ferry_filter {
+	uint64_t (*jit)(void *);        /* NULL: the interpreter */
+	struct rte_bpf *bpf;
+	unsigned n_maps;
+	struct ferry_filter_map maps[FERRY_FILTER_MAX_MAPS];
+	char path[4096];
+};
+
+/* Open, relocate and verify path's "filter" program. Control thread (rte_bpf's verifier messages
+ * are captured from the DPDK log). Returns 0, or -1 with the reason in err. */
+int ferry_filter_load(const char *path, struct ferry_filter **out, char *err, size_t errlen);
+void ferry_filter_free(struct ferry_filter *f);
+/* The maps as filter.list shows them: [{name, type, key_size, value_size, max_entries, values}]. */
+json_t *ferry_filter_maps_json(const struct ferry_filter *f);
+
+/* Per-lcore context the helpers read (set before every run). */
+RTE_DECLARE_PER_LCORE(uint32_t, ferry_filter_len);
+RTE_DECLARE_PER_LCORE(uint32_t, ferry_filter_port);
+
+/* Run f on one frame: nonzero = pass. Datapath, no allocation. */
+uint64_t ferry_filter_exec(const struct ferry_filter *f, struct rte_mbuf *m);
+
+/* Registers the "bpf" stage type with lib/stage (called once, at switch creation). */
+void ferry_filter_stage_register(void);
+
+#endif
