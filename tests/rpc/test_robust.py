@@ -316,10 +316,12 @@ def t_batch_slow_requests_interleaved(ctx):
     check([x["id"] for x in r] == list(range(MAX_BATCH)), "answers in request order")
     print("  port.add/del batch: %.2f s; probe worst %.0f ms over %d calls" %
           (took, worst * 1000, n), flush=True)
-    # one vhost-user port.add/del waits for an RCU grace period of the PMDs, 100+ ms when other
-    # busy PMDs share their core: the probe waits for one such request, never for the batch
-    check(worst < SLOW_REQUEST_LIMIT, "switch.info took %.0f ms during the batch" %
-          (worst * 1000))
+    # one vhost-user port.add/del waits for an RCU grace period of the PMDs, 100+ ms (seen: 1.7 s)
+    # when other busy PMDs share their core: the probe waits for one such request, never for the
+    # batch (answered whole, the probe would wait about as long as the batch took)
+    limit = max(SLOW_REQUEST_LIMIT, took / 2)
+    check(worst < limit, "switch.info took %.0f ms during the %.1f s batch (limit %.0f ms)" %
+          (worst * 1000, took, limit * 1000))
 
 
 def t_batch_100k(ctx):
