@@ -181,7 +181,24 @@ pmd_load(const struct ferry_switch *sw, uint16_t pmd)
 	return n;
 }
 
-/* Give queues [from, to) of p to the least-loaded PMDs, preferring p's NUMA socket. */
+/* How unsuited PMD k is to poll one more queue of p, lowest first: fewest of p's own queues
+ * (a port's queues spread over every PMD: its load is shared, and a guest's RX rings are split
+ * among PMDs, so the frames p receives reach every ring of their destination only when every
+ * PMD forwards some of them), then fewest queues in all, then p's NUMA socket. */
+static uint64_t
+rxq_cost(const struct ferry_switch *sw, const struct ferry_port *p, uint16_t k)
+{
+	uint64_t own = 0;
+
+	for (uint16_t q = 0; q < p->n_rxq; q++)
+		own += sw->rxq_pmd[p->idx][q] == k;
+	return own << 32 | (uint64_t)pmd_load(sw, k) << 1 | (sw->pmds[k]->socket != p->socket);
+}
+
+/* Give queues [from, to) of p to the PMDs with the fewest of p's queues, then the least loaded,
+ * preferring p's NUMA socket. Queues are assigned in the order guests enable them, which for
+ * two guests starting together interleaves their ports; a port's own count keeps each port
+ * spread whatever that order. */
 void
 sw_assign_rxqs(struct ferry_switch *sw, struct ferry_port *p, uint16_t from, uint16_t to)
 {
@@ -191,11 +208,12 @@ sw_assign_rxqs(struct ferry_switch *sw, struct ferry_port *p, uint16_t from, uin
 	for (uint16_t q = from; q < to; q++)
 		sw->rxq_pmd[p->idx][q] = FERRY_PORT_NONE;
 	for (uint16_t q = from; q < to; q++) {
-		unsigned best = 0, best_load = ~0u;
+		unsigned best = 0;
+		uint64_t best_cost = UINT64_MAX;
 		for (uint16_t k = 0; k < sw->dp.n_pmds; k++) {
-			unsigned load = pmd_load(sw, k) * 2 + (sw->pmds[k]->socket != p->socket);
-			if (load < best_load) {
-				best_load = load;
+			uint64_t cost = rxq_cost(sw, p, k);
+			if (cost < best_cost) {
+				best_cost = cost;
 				best = k;
 			}
 		}

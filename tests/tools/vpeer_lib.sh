@@ -360,13 +360,13 @@ check_nothing_from() {   # check_nothing_from RX TX: RX saw no frame of TX's, ad
 # ---- diagnostics ----
 
 # ferryd_rpc METHOD [PARAMS_JSON]: one JSON-RPC call on ferryd's control socket (needs python3);
-# prints the result (or error) object.
+# prints the result (or error) object. FERRYD_RPC_TIMEOUT: seconds to wait for the answer (3).
 ferryd_rpc() {
 	command -v python3 >/dev/null || { echo '{"error":"python3 missing"}'; return 1; }
 	python3 - "$T_DIR/ferryd.sock" "$1" "${2:-null}" <<-'PY'
-	import json, socket, sys
+	import json, os, socket, sys
 	s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-	s.settimeout(3)
+	s.settimeout(float(os.environ.get("FERRYD_RPC_TIMEOUT", "3")))
 	s.connect(sys.argv[1])
 	req = {"jsonrpc": "2.0", "id": 1, "method": sys.argv[2]}
 	if sys.argv[3] != "null":
