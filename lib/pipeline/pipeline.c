@@ -95,60 +95,87 @@ stage_lookup(struct ferry_pmd *pmd, struct burst *b, struct ferry_port *in)
 	}
 }
 
-/* The keys this burst learned or moved, all now on the ingress port (a failed learn is not one). */
-struct learned {
-	uint64_t key[FERRY_BURST];
-	uint16_t n;
-};
-
-static inline bool
-learned_has(const struct learned *l, uint64_t key)
+static void __attribute__((noinline))
+count_learn(struct ferry_pmd *pmd, struct ferry_port *in, enum ferry_learn r)
 {
-	for (uint16_t k = 0; k < l->n; k++)
-		if (l->key[k] == key)
+	struct ferry_port_pmd_stats *st = &in->stats[pmd->idx];
+
+	if (r == FERRY_LEARN_MOVED)
+		st->mac_moves++;
+	else
+		st->learn_full++;
+}
+
+/* Learn frame i's source on `in`, counting moves and a full table. */
+static inline enum ferry_learn
+learn_one(struct ferry_pmd *pmd, struct burst *b, struct ferry_port *in, uint16_t i, uint32_t now)
+{
+	enum ferry_learn r = ferry_fdb_learn(pmd->dp->fdb, b->key[i], in->idx, b->pos[i], now);
+
+	if (unlikely(r >= FERRY_LEARN_MOVED))   /* MOVED or FULL */
+		count_learn(pmd, in, r);
+	return r;
+}
+
+/* Is key one of the n keys this burst learned or moved (all now on the ingress port)? */
+static inline bool
+learned_has(const uint64_t *learned, uint16_t n, uint64_t key)
+{
+	for (uint16_t k = 0; k < n; k++)
+		if (learned[k] == key)
 			return true;
 	return false;
 }
 
+/* The rest of stage_learn once frame `first` has learned or moved its source: from here on each
+ * frame's destination is checked against the keys learned so far (its own source included). */
+static void
+learn_rest(struct ferry_pmd *pmd, struct burst *b, struct ferry_port *in, uint16_t first,
+	   uint32_t now)
+{
+	uint64_t learned[FERRY_BURST];
+	uint16_t n_learned = 1, n = b->n;
+	uint64_t last = b->key[first];
+
+	learned[0] = last;
+	for (uint16_t i = first; i < n; i++) {
+		uint64_t key = b->key[i];
+
+		if (b->m[i] == NULL)
+			continue;
+		/* a source learned earlier in the burst is on `in`: its burst-start pos is stale */
+		if (key != last && !learned_has(learned, n_learned, key)) {
+			last = key;
+			enum ferry_learn r = learn_one(pmd, b, in, i, now);
+			if (r == FERRY_LEARN_NEW || r == FERRY_LEARN_MOVED)
+				learned[n_learned++] = key;
+		}
+		/* frame i's destination as the FDB is now, whatever the burst-start lookup said; a
+		 * group destination never matches (group sources are dropped before learning) */
+		if (learned_has(learned, n_learned, b->key[n + i]))
+			b->dport[i] = in->idx;
+	}
+}
+
 /* Stage 5: learn sources in frame order (consecutive frames of one station learn once), each
  * before its own frame's destination is resolved, as if frames were switched one at a time.
- * Only frames after a new or moved MAC can be affected: while the burst has learned none (the
- * usual case) this costs one branch per frame. */
+ * Only the frames from the first new or moved MAC on can see a change (a failed learn changes
+ * nothing): until then (usually the whole burst) this is the plain learning loop. */
 static void
 stage_learn(struct ferry_pmd *pmd, struct burst *b, struct ferry_port *in)
 {
-	struct ferry_port_pmd_stats *st = &in->stats[pmd->idx];
-	struct learned l;
 	uint32_t now = ferry_now_s;
 	uint64_t last = 0;
 
-	l.n = 0;
 	for (uint16_t i = 0; i < b->n; i++) {
-		if (b->m[i] == NULL)
+		if (b->m[i] == NULL || b->key[i] == last)
 			continue;
-		/* a source this burst learned already is on `in`: its burst-start pos is stale */
-		if (b->key[i] != last && !(unlikely(l.n != 0) && learned_has(&l, b->key[i]))) {
-			last = b->key[i];
-			switch (ferry_fdb_learn(pmd->dp->fdb, b->key[i], in->idx, b->pos[i], now)) {
-			case FERRY_LEARN_NEW:
-				l.key[l.n++] = b->key[i];
-				break;
-			case FERRY_LEARN_MOVED:
-				st->mac_moves++;
-				l.key[l.n++] = b->key[i];
-				break;
-			case FERRY_LEARN_FULL:
-				st->learn_full++;
-				break;
-			default:
-				break;
-			}
+		last = b->key[i];
+		enum ferry_learn r = learn_one(pmd, b, in, i, now);
+		if (unlikely(r == FERRY_LEARN_NEW || r == FERRY_LEARN_MOVED)) {
+			learn_rest(pmd, b, in, i, now);
+			return;
 		}
-		/* frame i's destination as the FDB is now: a key learned or moved so far (this
-		 * frame's own source included) is on `in`, whatever the burst-start lookup said; a
-		 * group destination never matches (group sources are dropped before learning) */
-		if (unlikely(l.n != 0) && learned_has(&l, b->key[b->n + i]))
-			b->dport[i] = in->idx;
 	}
 }
 

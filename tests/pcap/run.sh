@@ -5,14 +5,18 @@
 # --idle-exit), and compare every port's output with ferry-pcapcmp.
 #
 # The per-port drop counters ferryd logs on exit are compared with the model's (ferry-dropcmp).
+# Scenarios in BURST_SCENARIOS (one sending port per round: learn_in_burst, mixed_rounds) are
+# replayed a second time with "burst": 1, and those outputs must equal the burst-32 ones frame for
+# frame (ferry-pcapcmp), and the drops the model's: learning is per frame (doc/semantics.md).
 #
 # Usage: tests/pcap/run.sh [SCENARIO...]
 # Environment: BUILD (build dir, default build), FERRYD (default $BUILD/app/ferryd/ferryd),
 #   FERRY_TEST_OUT (default /tmp/ferry-tests; scenario dirs go to $FERRY_TEST_OUT/pcap/<scenario>),
 #   FERRY_PCAP_SEED (seed for the random scenarios, default: pcapgen's, 1),
 #   FERRY_PCAP_TIMEOUT (seconds per daemon run, default 60).
-# Prints "PASS: pcap/<scenario>" or "FAIL: pcap/<scenario>: <reason>" per scenario; exits 1 if
-# any failed, 2 if the tools are missing ("FAIL: pcap: ...").
+# Prints "PASS: pcap/<scenario>" or "FAIL: pcap/<scenario>: <reason>" per scenario (and
+# "pcap/<scenario>/burst1" for the second replay); exits 1 if any failed, 2 if the tools are
+# missing ("FAIL: pcap: ...").
 set -u
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -33,6 +37,7 @@ DROPCMP=$BUILD/tests/tools/ferry-dropcmp
 OUT=${FERRY_TEST_OUT:-/tmp/ferry-tests}/pcap
 TIMEOUT=${FERRY_PCAP_TIMEOUT:-60}
 TAIL_LINES=40
+BURST_SCENARIOS=" learn_in_burst mixed_rounds "
 
 for tool in "$PCAPGEN" "$PCAPCMP" "$DROPCMP" "$FERRYD"; do
 	if [ ! -x "$tool" ]; then
@@ -123,6 +128,53 @@ run_scenario() {
 	echo "PASS: pcap/$sc"
 }
 
+# The second replay of a BURST_SCENARIOS scenario: config.json with "burst": 1 and its outputs in
+# out-burst1/, compared with the burst-32 replay's out/ frame for frame, drops with the model's.
+run_burst1() {
+	local sc=$1 dir=$OUT/$1 name=$1/burst1 rc port bad=""
+	rm -rf "$dir/out-burst1"
+	mkdir -p "$dir/out-burst1"
+	if ! python3 - "$dir" <<'PY'
+import json, sys
+d = sys.argv[1]
+c = json.load(open(d + "/config.json"))
+c["burst"] = 1
+c["rpc"]["socket"] = c["rpc"]["socket"].replace(".sock", "-burst1.sock")
+for p in c["ports"]:
+    p["devargs"] = p["devargs"].replace("tx_pcap=" + d + "/out/", "tx_pcap=" + d + "/out-burst1/")
+json.dump(c, open(d + "/config-burst1.json", "w"), indent=1)
+PY
+	then
+		fail "$name" "could not write config-burst1.json"
+		return
+	fi
+	timeout -k 5 "$TIMEOUT" "$FERRYD" --config "$dir/config-burst1.json" --idle-exit 500 \
+		-- --file-prefix "ferry-pcap-$sc-b1" --in-memory > "$dir/ferryd-burst1.log" 2>&1
+	rc=$?
+	if [ $rc -ne 0 ]; then
+		fail "$name" "ferryd (burst 1) exited with status $rc" "$dir/ferryd-burst1.log"
+		return
+	fi
+	: > "$dir/cmp-burst1.log"
+	for exp in "$dir"/expected/*.pcap; do
+		port=$(basename "$exp" .pcap)
+		echo "== $port: burst 32 (out/) vs burst 1 (out-burst1/):" >> "$dir/cmp-burst1.log"
+		"$PCAPCMP" "$dir/out/$port.pcap" "$dir/out-burst1/$port.pcap" >> "$dir/cmp-burst1.log" 2>&1 ||
+			bad="$bad $port"
+	done
+	if [ -n "$bad" ]; then
+		fail "$name" "burst 1 and burst 32 outputs differ on port(s):$bad (see $dir/cmp-burst1.log)" \
+			"$dir/cmp-burst1.log" head
+		return
+	fi
+	if ! "$DROPCMP" "$dir/expected/drops.json" "$dir/ferryd-burst1.log" >> "$dir/cmp-burst1.log" 2>&1; then
+		fail "$name" "drop counters (burst 1) differ from the model's (see $dir/cmp-burst1.log)" \
+			"$dir/cmp-burst1.log"
+		return
+	fi
+	echo "PASS: pcap/$name"
+}
+
 if [ $# -gt 0 ]; then
 	scenarios=("$@")
 else
@@ -130,5 +182,6 @@ else
 fi
 for sc in "${scenarios[@]}"; do
 	run_scenario "$sc"
+	case $BURST_SCENARIOS in *" $sc "*) run_burst1 "$sc" ;; esac
 done
 exit $failed

@@ -3,7 +3,8 @@
  * from ~200 stations: unicast, broadcast, IPv4/IPv6 multicast, unknown unicast, VLANs allowed and
  * not, invalid and spoofed sources, runts, occasional MAC moves, outer tags of every TPID, and
  * inner tags (QinQ on trunks, priority tag + tag everywhere). Only the model computes the
- * expected output; scenario_mixed_check asserts that the traffic exercised what it should. */
+ * expected output; scenario_mixed_check asserts that the traffic exercised what it should.
+ * mixed_rounds is the same traffic laid out one sending port per round (see below). */
 #include <string.h>
 
 #include "scenario.h"
@@ -199,38 +200,107 @@ choose_traffic(struct mixed *mx, const struct station *s, struct frame_spec *fs,
 	}
 }
 
-static void
-mixed_frame(struct mixed *mx)
+/* The next random frame: fills *fs (its MACs in dst and src) and returns its ingress port. */
+static int
+mixed_spec(struct mixed *mx, struct frame_spec *fs, uint8_t *dst, uint8_t *src)
 {
 	struct station *s = &mx->st[below(mx, N_STATIONS)];
-	uint8_t dst[6], src[6];
-	struct frame_spec fs = { .dst = dst, .src = src, .ipv6 = below(mx, 2), .tcp = below(mx, 2) };
 	int port, vlan = s->vlan;
+
+	*fs = (struct frame_spec){ .dst = dst, .src = src, .ipv6 = below(mx, 2), .tcp = below(mx, 2) };
 
 	if (s->home != VM1 && below(mx, 500) == 0)      /* MAC move */
 		s->home = random_home(mx, s->vlan, s->home);
 	port = s->home;
 	memcpy(src, s->mac, 6);
-	choose_traffic(mx, s, &fs, dst, src, &port, &vlan);
-	encode_vlan(mx, &fs, port, vlan);
-	encode_tags(mx, &fs);
-	fs.len = random_len(mx) + (fs.tagged ? 4 : 0) + (fs.inner ? 4 : 0);   /* pkt_build caps */
+	choose_traffic(mx, s, fs, dst, src, &port, &vlan);
+	encode_vlan(mx, fs, port, vlan);
+	encode_tags(mx, fs);
+	fs->len = random_len(mx) + (fs->tagged ? 4 : 0) + (fs->inner ? 4 : 0);   /* pkt_build caps */
+	return port;
+}
+
+static void
+mixed_frame(struct mixed *mx)
+{
+	uint8_t dst[6], src[6];
+	struct frame_spec fs;
+	int port = mixed_spec(mx, &fs, dst, src);
+
 	sc_send(mx->sc, mx->sc->port[port].name, &fs);
 }
 
-void
-scenario_mixed_build(struct scenario *sc)
+static struct mixed *
+mixed_init(struct scenario *sc, bool free_running)
 {
 	static struct mixed mx;
 
 	memset(&mx, 0, sizeof(mx));
 	mx.sc = sc;
 	mx.rng = sc->seed;
-	sc->free_running = true;
+	sc->free_running = free_running;
 	make_ports(sc);
 	make_stations(&mx);
+	return &mx;
+}
+
+void
+scenario_mixed_build(struct scenario *sc)
+{
+	struct mixed *mx = mixed_init(sc, true);
+
 	for (int i = 0; i < MIXED_FRAMES; i++)
-		mixed_frame(&mx);
+		mixed_frame(mx);
+}
+
+/* mixed_rounds: the same random traffic, each port's frames held back until it has a burst of
+ * them (SC_BURST), which then makes up a whole round alone (the other ports get filler frames
+ * there). Only one port sends per round, so the frames are switched in the same order with
+ * bursts of 1 and of 32, and the outputs must be the same (tests/pcap/run.sh replays both). */
+struct held {
+	uint8_t data[SC_BURST][PKT_MAX];
+	uint32_t len[SC_BURST];
+	unsigned n;
+};
+
+static void
+release_round(struct scenario *sc, int port, struct held *h)
+{
+	for (unsigned i = 0; i < h->n; i++)
+		sc_send_raw(sc, port, h->data[i], h->len[i]);
+	h->n = 0;
+	sc_next_round(sc);
+}
+
+void
+scenario_mixed_rounds_build(struct scenario *sc)
+{
+	static struct held held[N_MIXED_PORTS];
+	struct mixed *mx = mixed_init(sc, false);
+
+	for (int p = 0; p < N_MIXED_PORTS; p++)
+		held[p].n = 0;
+	for (int i = 0; i < MIXED_FRAMES; i++) {
+		uint8_t dst[6], src[6];
+		struct frame_spec fs;
+		int port = mixed_spec(mx, &fs, dst, src);
+		struct held *h = &held[port];
+
+		fs.seq = (uint32_t)i;
+		h->len[h->n] = pkt_build(h->data[h->n], &fs);
+		if (++h->n == sc->burst)
+			release_round(sc, port, h);
+	}
+	for (int p = 0; p < N_MIXED_PORTS; p++)
+		if (held[p].n != 0)
+			release_round(sc, p, &held[p]);
+}
+
+void
+scenario_mixed_rounds_check(struct scenario *sc)
+{
+	scenario_mixed_check(sc);
+	sc_check_burst_invariant(sc);
 }
 
 void

@@ -405,6 +405,38 @@ sc_check_expectations(struct scenario *sc)
 			report_failure(sc, &sc->exp[i]);
 }
 
+static bool
+same_frames(const struct model_port_io *a, const struct model_port_io *b)
+{
+	if (a->n_out != b->n_out || memcmp(a->drops, b->drops, sizeof(a->drops)) != 0)
+		return false;
+	for (size_t i = 0; i < a->n_out; i++)
+		if (a->out[i].len != b->out[i].len ||
+		    memcmp(a->out[i].data, b->out[i].data, a->out[i].len) != 0)
+			return false;
+	return true;
+}
+
+void
+sc_check_burst_invariant(struct scenario *sc)
+{
+	struct model_port_io io1[MODEL_MAX_PORTS];
+	struct model_stats st;
+
+	memset(io1, 0, sizeof(io1));
+	for (int p = 0; p < sc->n_ports; p++) {
+		io1[p].in = sc->io[p].in;
+		io1[p].n_in = sc->io[p].n_in;
+	}
+	if (model_run(sc->port, io1, sc->n_ports, 1, &st) != 0)
+		die("out of memory");
+	for (int p = 0; p < sc->n_ports; p++)
+		if (!same_frames(&sc->io[p], &io1[p]))
+			sc_fail(sc, "model: port %s: the output or drops with burst 1 differ from burst %u",
+				sc->port[p].name, sc->burst);
+	model_io_free(io1, sc->n_ports);
+}
+
 int
 sc_run_model(struct scenario *sc)
 {

@@ -106,6 +106,9 @@ void sc_fail(struct scenario *sc, const char *fmt, ...) __attribute__((format(pr
 
 int sc_run_model(struct scenario *sc);       /* 0 or -1 */
 void sc_check_expectations(struct scenario *sc);
+/* The model's outputs and drops with bursts of one frame must equal those with sc->burst (true
+ * when only one port sends per round, since learning is per frame): a scenario check. */
+void sc_check_burst_invariant(struct scenario *sc);
 void sc_free(struct scenario *sc);
 
 /* ---- the scenarios ---- */
@@ -121,5 +124,7 @@ extern const struct scenario_def scenario_defs[];   /* terminated by { NULL } */
 
 void scenario_mixed_build(struct scenario *sc);
 void scenario_mixed_check(struct scenario *sc);
+void scenario_mixed_rounds_build(struct scenario *sc);
+void scenario_mixed_rounds_check(struct scenario *sc);
 
 #endif

@@ -599,6 +599,81 @@ build_vlan_qinq(struct scenario *sc)
 	EXPECT_DROPS(sc, "up", MODEL_DROP_VLAN_HOP, N_TPIDS);
 }
 
+/* Learning within one burst (doc/semantics.md steps 4-5): each frame sees what the frames before
+ * it taught, those of its own burst and its own source included, so the outputs are the same with
+ * bursts of 32 and of one frame (checked by the model, and by tests/pcap/run.sh on ferryd). Only
+ * one port sends per round, so the burst size does not change the order the frames are switched
+ * in. */
+static void
+build_learn_in_burst(struct scenario *sc)
+{
+	const uint8_t *a = HOST(0x0a), *b = HOST(0x0b), *c = HOST(0x0c), *x = HOST(0x58);
+	const uint8_t *v1 = VM(1), *y = VM(2), *z = VM(0x1a), *h = HOST(0x68);
+	size_t e;
+
+	port_access(sc_port(sc, "vm1"), 10);
+	port_access(sc_port(sc, "vm2"), 10);
+	port_trunk(sc_port(sc, "uplink"), ALLOWED(10, 20), 0);
+	sc_port(sc, "hub");
+
+	/* round 0, uplink: two hosts behind the uplink talk to each other */
+	e = SEND(sc, "uplink", .dst = b, .src = a, .tagged = true, .vid = 10);    /* b unknown */
+	EXPECT_OUT(sc, e, UNTAGGED("vm1"), UNTAGGED("vm2"), TAGGED("hub", 10, 0));
+	e = SEND(sc, "uplink", .dst = a, .src = b, .tagged = true, .vid = 10);    /* a: frame 0 */
+	EXPECT_DROP(sc, e, MODEL_DROP_NO_DEST);
+	e = SEND(sc, "uplink", .dst = b, .src = a, .tagged = true, .vid = 10, .tcp = true);
+	EXPECT_DROP(sc, e, MODEL_DROP_NO_DEST);
+	e = SEND(sc, "uplink", .dst = b, .src = a, .tagged = true, .vid = 20);    /* b is in 10 only */
+	EXPECT_OUT(sc, e, TAGGED("hub", 20, 0));
+	e = SEND(sc, "uplink", .dst = c, .src = c, .tagged = true, .vid = 10);    /* its own source */
+	EXPECT_DROP(sc, e, MODEL_DROP_NO_DEST);
+	sc_next_round(sc);
+
+	/* round 1, vm1: v1 learned there */
+	e = SEND(sc, "vm1", .dst = BCAST, .src = v1);
+	EXPECT_OUT(sc, e, UNTAGGED("vm2"), TAGGED("uplink", 10, 0), TAGGED("hub", 10, 0));
+	sc_next_round(sc);
+
+	/* round 2, uplink: v1 moves to the uplink in the middle of the burst */
+	e = SEND(sc, "uplink", .dst = v1, .src = x, .tagged = true, .vid = 10);
+	EXPECT_OUT(sc, e, UNTAGGED("vm1"));
+	e = SEND(sc, "uplink", .dst = BCAST, .src = v1, .tagged = true, .vid = 10, .pcp = 2);
+	EXPECT_OUT(sc, e, UNTAGGED("vm1"), UNTAGGED("vm2"), TAGGED("hub", 10, 2));
+	e = SEND(sc, "uplink", .dst = v1, .src = x, .tagged = true, .vid = 10);   /* v1 is here now */
+	EXPECT_DROP(sc, e, MODEL_DROP_NO_DEST);
+	sc_next_round(sc);
+
+	/* round 3, vm2: traffic follows the move */
+	e = SEND(sc, "vm2", .dst = v1, .src = y);
+	EXPECT_OUT(sc, e, TAGGED("uplink", 10, 0));
+	e = SEND(sc, "vm2", .dst = a, .src = y, .ipv6 = true);
+	EXPECT_OUT(sc, e, TAGGED("uplink", 10, 0));
+	sc_next_round(sc);
+
+	/* round 4, vm1: v1 comes back; a new station z on vm1 */
+	e = SEND(sc, "vm1", .dst = BCAST, .src = v1);
+	EXPECT_OUT(sc, e, UNTAGGED("vm2"), TAGGED("uplink", 10, 0), TAGGED("hub", 10, 0));
+	e = SEND(sc, "vm1", .dst = y, .src = v1);
+	EXPECT_OUT(sc, e, UNTAGGED("vm2"));
+	e = SEND(sc, "vm1", .dst = v1, .src = z);                 /* v1 moved back by frame 0 */
+	EXPECT_DROP(sc, e, MODEL_DROP_NO_DEST);
+	sc_next_round(sc);
+
+	/* round 5, hub: z moves to the hub, learned per VLAN */
+	e = SEND(sc, "hub", .dst = v1, .src = h, .tagged = true, .vid = 10);
+	EXPECT_OUT(sc, e, UNTAGGED("vm1"));
+	e = SEND(sc, "hub", .dst = BCAST, .src = z, .tagged = true, .vid = 10);
+	EXPECT_OUT(sc, e, UNTAGGED("vm1"), UNTAGGED("vm2"), TAGGED("uplink", 10, 0));
+	e = SEND(sc, "hub", .dst = z, .src = h, .tagged = true, .vid = 10);
+	EXPECT_DROP(sc, e, MODEL_DROP_NO_DEST);
+	e = SEND(sc, "hub", .dst = z, .src = h, .tagged = true, .vid = 20);      /* z unknown in 20 */
+	EXPECT_OUT(sc, e, TAGGED("uplink", 20, 0));
+
+	EXPECT_DROPS(sc, "uplink", MODEL_DROP_NO_DEST, 4);
+	EXPECT_DROPS(sc, "vm1", MODEL_DROP_NO_DEST, 1);
+	EXPECT_DROPS(sc, "hub", MODEL_DROP_NO_DEST, 1);
+}
+
 const struct scenario_def scenario_defs[] = {
 	{ "learning", "unknown unicast floods, learned destinations go to one port", build_learning, NULL },
 	{ "flooding", "broadcast floods the VLAN, never back to the ingress port", build_flooding, NULL },
@@ -615,5 +690,9 @@ const struct scenario_def scenario_defs[] = {
 	  NULL },
 	{ "mixed", "100000 random frames over 5 ports, checked by the model only",
 	  scenario_mixed_build, scenario_mixed_check },
+	{ "learn_in_burst", "learning and MAC moves seen by later frames of the same burst",
+	  build_learn_in_burst, sc_check_burst_invariant },
+	{ "mixed_rounds", "mixed's traffic, one sending port per round (burst 1 = burst 32)",
+	  scenario_mixed_rounds_build, scenario_mixed_rounds_check },
 	{ NULL, NULL, NULL, NULL },
 };

@@ -342,6 +342,28 @@ learning_within_burst(void)
 	reset_tx();
 }
 
+/* A full table learns nothing, and a failed learn changes nothing: a later frame of the same
+ * burst to the MAC that could not be learned still floods. Runs last: it fills the table. */
+static void
+learn_full_within_burst(void)
+{
+	const char *f = "02:00:00:00:00:f0";
+	unsigned room = ferry_fdb_free_count(dp.fdb);
+	uint64_t full0 = dp.ports[P0]->stats[0].learn_full;
+
+	for (uint64_t k = 1; k <= room; k++)
+		CHECK(ferry_fdb_learn(dp.fdb, ferry_fdb_key(k << 8, 4000), P2, -1, 1) == FERRY_LEARN_NEW);
+	struct rte_mbuf *m[2] = {
+		unit_frame(BC, f, NULL, 0, 0x0800, 46),              /* f: not learned (full) */
+		unit_frame(f, "02:00:00:00:00:f1", NULL, 0, 0x0800, 46),
+	};
+	inject(P0, m, 2);
+	CHECK(dp.ports[P0]->stats[0].learn_full == full0 + 2);
+	CHECK(queued(P1) == 2 && queued(P2) == 2);   /* both flooded */
+	reset_tx();
+	ferry_fdb_flush(dp.fdb, P2, false);
+}
+
 void
 suite_pipeline(void)
 {
@@ -356,6 +378,7 @@ suite_pipeline(void)
 	RUN("pipeline", vlan_hop_on_trunk_egress);
 	RUN("pipeline", admin_down);
 	RUN("pipeline", learning_within_burst);
+	RUN("pipeline", learn_full_within_burst);
 	CHECK(rte_mempool_in_use_count(unit_pool) == 0);   /* nothing leaked */
 	teardown();
 }
