@@ -38,7 +38,7 @@ _ferryctl()
         if [[ $cur == -* ]]; then
             COMPREPLY=($(compgen -W "--socket --json --timeout --help --version" -- "$cur"))
         else
-            COMPREPLY=($(compgen -W "port fdb pmd switch config events call" -- "$cur"))
+            COMPREPLY=($(compgen -W "port fdb filter pmd switch config events call" -- "$cur"))
         fi
         return
     fi
@@ -46,12 +46,13 @@ _ferryctl()
         case $noun in
         port) COMPREPLY=($(compgen -W "add del list show set stats stats-clear" -- "$cur")) ;;
         fdb) COMPREPLY=($(compgen -W "list add del flush" -- "$cur")) ;;
+        filter) COMPREPLY=($(compgen -W "attach detach list" -- "$cur")) ;;
         pmd) COMPREPLY=($(compgen -W "list rebalance" -- "$cur")) ;;
         switch) COMPREPLY=($(compgen -W "info shutdown" -- "$cur")) ;;
         config) COMPREPLY=($(compgen -W "get save" -- "$cur")) ;;
         call) COMPREPLY=($(compgen -W "rpc.methods switch.info switch.shutdown port.add port.del
               port.list port.get port.set port.stats port.stats.clear fdb.list fdb.add fdb.del
-              fdb.flush pmd.list pmd.rebalance config.get config.save events.subscribe
+              fdb.flush filter.attach filter.detach filter.list pmd.list pmd.rebalance config.get config.save events.subscribe
               events.unsubscribe" -- "$cur")) ;;
         esac
         return
@@ -69,6 +70,14 @@ _ferryctl()
     port/add)
         ((nargs > 0)) && { compopt -o nospace; COMPREPLY=($(compgen -W "type= devargs= rxq= txq=
             rxd= txd= mtu= hw_mac= sriov= path= mode= mac= vlan= admin= external_ids." -- "$cur")); } ;;
+    filter/attach)
+        case $nargs in
+        0) COMPREPLY=($(compgen -W "$(_ferryctl_ports)" -- "$cur")) ;;
+        1) COMPREPLY=($(compgen -W "ingress egress" -- "$cur")) ;;
+        2) _filedir o ;;
+        esac ;;
+    filter/detach | filter/list)
+        ((nargs == 0)) && COMPREPLY=($(compgen -W "$(_ferryctl_ports)" -- "$cur")) ;;
     fdb/flush)
         COMPREPLY=($(compgen -W "$(_ferryctl_ports) --static" -- "$cur")) ;;
     config/save) _filedir ;;

@@ -13,6 +13,7 @@
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_version.h>
+#include "ferry_bpf_filter.h"
 #include "ferry_config.h"
 #include "ferry_port.h"
 #include "ferry_rpc.h"
@@ -170,6 +171,22 @@ build_eal_argv(const struct ferry_conf *c, const struct opts *o, char **argv, in
 	return n;
 }
 
+/* Every port's eBPF filters load and verify (--check and startup refuse the config otherwise). */
+static int
+check_filters(const struct opts *o, const struct ferry_conf *c)
+{
+	char err[1024];
+
+	for (unsigned i = 0; i < c->n_ports; i++)
+		for (unsigned k = 0; k < c->ports[i].n_filters; k++)
+			if (ferry_filter_check(c->ports[i].filters[k].path, err, sizeof(err)) < 0) {
+				fprintf(stderr, "ferryd: %s: ports[%u].filters[%u]: %s\n",
+					o->config ? o->config : "(built-in)", i, k, err);
+				return -1;
+			}
+	return 0;
+}
+
 static int
 load_config(const struct opts *o, struct ferry_conf *c)
 {
@@ -179,6 +196,10 @@ load_config(const struct opts *o, struct ferry_conf *c)
 
 	if (rc < 0) {
 		fprintf(stderr, "ferryd: %s\n", err);
+		return -1;
+	}
+	if (check_filters(o, c) < 0) {
+		ferry_config_free(c);
 		return -1;
 	}
 	if (o->socket != NULL) {

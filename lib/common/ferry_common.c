@@ -15,6 +15,7 @@ const char *const ferry_drop_names[FERRY_DROP_MAX] = {
 	[FERRY_DROP_NOT_READY] = "not_ready",
 	[FERRY_DROP_MTU] = "mtu",
 	[FERRY_DROP_TX_SEGS] = "tx_segs",
+	[FERRY_DROP_FILTER] = "filter",
 };
 
 RTE_LOG_REGISTER(ferry_logtype, ferry, INFO);

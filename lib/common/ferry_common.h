@@ -44,6 +44,7 @@ enum ferry_drop {
 	FERRY_DROP_NOT_READY,    /* guest not connected / queue not enabled */
 	FERRY_DROP_MTU,          /* egress: longer than the port's MTU + 14 + 4 per tag (max 2) */
 	FERRY_DROP_TX_SEGS,      /* egress: more segments than the device sends, and no fit copy */
+	FERRY_DROP_FILTER,       /* an attached stage (eBPF filter) dropped it (ingress or egress) */
 	FERRY_DROP_MAX
 };
 

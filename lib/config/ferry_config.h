@@ -28,6 +28,16 @@ struct ferry_vf_conf {
 	uint16_t vlan;              /* 0 = none: VLAN the PF inserts on the VF's transmit */
 };
 
+/* An eBPF filter attached to a port (lib/filter): "filters": [{hook, path, name}]. */
+#define FERRY_MAX_FILTERS 8          /* per port, both hooks */
+#define FERRY_FILTER_PATH_MAX 256
+enum ferry_filter_hook { FERRY_FILTER_INGRESS, FERRY_FILTER_EGRESS };   /* = FERRY_STAGE_* */
+struct ferry_filter_conf {
+	uint8_t hook;               /* enum ferry_filter_hook */
+	char name[FERRY_NAME_MAX];  /* unique on the port; default: the file name without ".o" */
+	char path[FERRY_FILTER_PATH_MAX];   /* absolute */
+};
+
 struct ferry_port_conf {
 	char name[FERRY_NAME_MAX];
 	enum ferry_port_type type;
@@ -51,11 +61,15 @@ struct ferry_port_conf {
 	struct ferry_vlan_conf vlan;
 	bool admin_down;
 	json_t *external_ids;       /* object of strings, owned (may be NULL) */
+	uint16_t n_filters;
+	struct ferry_filter_conf filters[FERRY_MAX_FILTERS];
 };
 
 #define FERRY_MAX_SOCKET_DIRS 8
 /* vhost.socket_dirs when the configuration has none: /run/ferry, /var/lib/ferry (NULL-ended). */
 extern const char *const ferry_vhost_default_socket_dirs[];
+/* rpc.filter_dirs when the configuration has none: /usr/lib/ferry/plugins, /etc/ferry/plugins. */
+extern const char *const ferry_default_filter_dirs[];
 
 struct ferry_conf {
 	char path[256];             /* file it came from, "" for the built-in default */
@@ -76,6 +90,8 @@ struct ferry_conf {
 	bool rpc_allow_host_devargs;   /* port.add over RPC may name host files and interfaces */
 	unsigned n_vhost_socket_dirs;  /* vhost-user sockets of ports added over RPC: inside these */
 	char vhost_socket_dirs[FERRY_MAX_SOCKET_DIRS][FERRY_PATH_MAX];
+	unsigned n_filter_dirs;     /* filter objects named over RPC: inside these (rpc.filter_dirs) */
+	char filter_dirs[FERRY_MAX_SOCKET_DIRS][FERRY_FILTER_PATH_MAX];
 	unsigned n_eal_args;
 	char *eal_args[32];         /* owned */
 	unsigned n_ports;
@@ -93,6 +109,12 @@ void ferry_config_free(struct ferry_conf *conf);
 /* Adds rpc.save_dir, rpc.allow_host_devargs and vhost.socket_dirs to a configuration object
  * (config.get), creating "rpc" if it has none. */
 void ferry_config_policy_to_json(const struct ferry_conf *conf, json_t *o);
+
+/* A filter object ({hook, path, name}) of a port; `where` names it ("ports[0].filters[1]").
+ * Syntax only: the object file is opened when the port is added. */
+int ferry_filter_conf_parse(json_t *obj, const char *where, struct ferry_filter_conf *fc,
+			    char *err, size_t errlen);
+json_t *ferry_filter_conf_to_json(const struct ferry_filter_conf *fc);
 
 /* Parse one port object; `where` is its JSON path for messages ("ports[2]" or "params"). */
 int ferry_port_conf_parse(json_t *obj, const char *where, struct ferry_port_conf *pc,

@@ -1,7 +1,8 @@
 /* ferry_config_policy.c — the configuration keys that bound what an RPC client may make ferryd
  * touch on the host: rpc.save_dir (where config.save may write besides the file ferryd was started
  * with), rpc.allow_host_devargs (port.add devargs that name host files or interfaces) and
- * vhost.socket_dirs (where vhost-user sockets of ports added over RPC may be). The configuration
+ * vhost.socket_dirs (where vhost-user sockets of ports added over RPC may be), rpc.filter_dirs
+ * (where eBPF filter objects named over RPC may be). The configuration
  * file itself is trusted: its ports are not bound by these. */
 #include <stdio.h>
 #include <string.h>
@@ -9,6 +10,8 @@
 #include "config_util.h"
 
 const char *const ferry_vhost_default_socket_dirs[] = { "/run/ferry", "/var/lib/ferry", NULL };
+const char *const ferry_default_filter_dirs[] = { "/usr/lib/ferry/plugins", "/etc/ferry/plugins",
+						  NULL };
 
 /* An absolute directory path, kept without a trailing slash ("/" stays "/"). */
 static int
@@ -27,12 +30,44 @@ dir_path(const char *s, const char *where, const char *field, char *out, size_t 
 	return 0;
 }
 
+/* rpc.filter_dirs: where filter objects named by filter.attach / port.add over RPC may be. */
+static int
+parse_filter_dirs(json_t *rpc, struct ferry_conf *c, char *err, size_t errlen)
+{
+	json_t *dirs = rpc != NULL ? json_object_get(rpc, "filter_dirs") : NULL, *it;
+	char field[48];
+	size_t i;
+
+	c->n_filter_dirs = 0;
+	if (dirs == NULL) {
+		for (i = 0; ferry_default_filter_dirs[i] != NULL; i++)
+			snprintf(c->filter_dirs[c->n_filter_dirs++], FERRY_FILTER_PATH_MAX, "%s",
+				 ferry_default_filter_dirs[i]);
+		return 0;
+	}
+	if (!json_is_array(dirs) || json_array_size(dirs) > FERRY_MAX_SOCKET_DIRS)
+		return cfg_err(err, errlen, "rpc", "filter_dirs", "must be a list of at most %d "
+			       "absolute directory paths", FERRY_MAX_SOCKET_DIRS);
+	json_array_foreach(dirs, i, it) {
+		snprintf(field, sizeof(field), "filter_dirs[%zu]", i);
+		if (!json_is_string(it))
+			return cfg_err(err, errlen, "rpc", field, "must be a string");
+		if (dir_path(json_string_value(it), "rpc", field, c->filter_dirs[i],
+			     FERRY_FILTER_PATH_MAX, err, errlen) < 0)
+			return -1;
+		c->n_filter_dirs++;
+	}
+	return 0;
+}
+
 int
 cfg_parse_rpc_policy(json_t *rpc, struct ferry_conf *c, char *err, size_t errlen)
 {
 	const char *dir = NULL;
 
 	c->rpc_save_dir[0] = '\0';
+	if (parse_filter_dirs(rpc, c, err, errlen) < 0)
+		return -1;
 	if (cfg_get_bool(rpc, "rpc", "allow_host_devargs", false, &c->rpc_allow_host_devargs,
 			 err, errlen) < 0 ||
 	    cfg_get_string(rpc, "rpc", "save_dir", false, &dir, err, errlen) < 0)
@@ -97,6 +132,10 @@ ferry_config_policy_to_json(const struct ferry_conf *c, json_t *o)
 	if (c->rpc_save_dir[0] != '\0')
 		json_object_set_new(rpc, "save_dir", json_string(c->rpc_save_dir));
 	json_object_set_new(rpc, "allow_host_devargs", json_boolean(c->rpc_allow_host_devargs));
+	json_t *fdirs = json_array();
+	for (unsigned i = 0; i < c->n_filter_dirs; i++)
+		json_array_append_new(fdirs, json_string(c->filter_dirs[i]));
+	json_object_set_new(rpc, "filter_dirs", fdirs);
 	for (unsigned i = 0; i < c->n_vhost_socket_dirs; i++)
 		json_array_append_new(dirs, json_string(c->vhost_socket_dirs[i]));
 	json_object_set_new(o, "vhost", json_pack("{s:o}", "socket_dirs", dirs));

@@ -234,9 +234,100 @@ parse_external_ids(json_t *obj, const char *where, struct ferry_port_conf *pc,
 
 const char *const ferry_zc_mode_names[3] = { "auto", "on", "off" };
 
+static const char *const filter_hook_names[] = { "ingress", "egress" };
+
+/* "name" of a filter, or from its path: the file name without ".o". */
+static int
+filter_name(json_t *obj, const char *where, const char *path, struct ferry_filter_conf *fc,
+	    char *err, size_t errlen)
+{
+	const char *s = NULL, *base = strrchr(path, '/');
+	size_t n;
+
+	if (cfg_get_string(obj, where, "name", false, &s, err, errlen) < 0)
+		return -1;
+	if (s == NULL) {
+		s = base != NULL ? base + 1 : path;
+		n = strlen(s);
+		if (n > 2 && strcmp(s + n - 2, ".o") == 0)
+			n -= 2;
+	} else {
+		n = strlen(s);
+	}
+	if (n == 0 || n >= FERRY_NAME_MAX)
+		return cfg_err(err, errlen, where, "name", "must be 1..%d characters", FERRY_NAME_MAX - 1);
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && !strchr("_.-", s[i]))
+			return cfg_err(err, errlen, where, "name",
+				       "'%.*s': only letters, digits, '_', '.' and '-' allowed", (int)n, s);
+	memcpy(fc->name, s, n);
+	fc->name[n] = '\0';
+	return 0;
+}
+
+int
+ferry_filter_conf_parse(json_t *obj, const char *where, struct ferry_filter_conf *fc,
+			char *err, size_t errlen)
+{
+	static const char *const keys[] = { "hook", "path", "name", NULL };
+	const char *hook, *path;
+
+	memset(fc, 0, sizeof(*fc));
+	if (!json_is_object(obj))
+		return cfg_err(err, errlen, where, NULL, "must be an object");
+	if (cfg_check_keys(obj, where, keys, err, errlen) < 0 ||
+	    cfg_get_string(obj, where, "hook", true, &hook, err, errlen) < 0 ||
+	    cfg_get_string(obj, where, "path", true, &path, err, errlen) < 0)
+		return -1;
+	if (strcmp(hook, "ingress") == 0)
+		fc->hook = FERRY_FILTER_INGRESS;
+	else if (strcmp(hook, "egress") == 0)
+		fc->hook = FERRY_FILTER_EGRESS;
+	else
+		return cfg_err(err, errlen, where, "hook", "'%s': must be \"ingress\" or \"egress\"",
+			       hook);
+	if (path[0] != '/' || strlen(path) >= FERRY_FILTER_PATH_MAX)
+		return cfg_err(err, errlen, where, "path", "'%s': must be an absolute path under %d "
+			       "characters", path, FERRY_FILTER_PATH_MAX);
+	snprintf(fc->path, sizeof(fc->path), "%s", path);
+	return filter_name(obj, where, path, fc, err, errlen);
+}
+
+json_t *
+ferry_filter_conf_to_json(const struct ferry_filter_conf *fc)
+{
+	return json_pack("{s:s, s:s, s:s}", "hook", filter_hook_names[fc->hook], "path", fc->path,
+			 "name", fc->name);
+}
+
+static int
+parse_filters(json_t *obj, const char *where, struct ferry_port_conf *pc, char *err, size_t errlen)
+{
+	json_t *a = json_object_get(obj, "filters"), *it;
+	char w[96];
+	size_t i;
+
+	if (a == NULL)
+		return 0;
+	if (!json_is_array(a) || json_array_size(a) > FERRY_MAX_FILTERS)
+		return cfg_err(err, errlen, where, "filters", "must be a list of at most %d filters",
+			       FERRY_MAX_FILTERS);
+	json_array_foreach(a, i, it) {
+		snprintf(w, sizeof(w), "%s.filters[%zu]", where, i);
+		if (ferry_filter_conf_parse(it, w, &pc->filters[i], err, errlen) < 0)
+			return -1;
+		for (size_t k = 0; k < i; k++)
+			if (strcmp(pc->filters[k].name, pc->filters[i].name) == 0)
+				return cfg_err(err, errlen, w, "name", "'%s': a filter of that name "
+					       "comes earlier", pc->filters[i].name);
+		pc->n_filters++;
+	}
+	return 0;
+}
+
 static const char *const port_keys[] = {
 	"name", "type", "devargs", "rxq", "txq", "rxd", "txd", "mtu", "hw_mac", "sriov", "path", "mode",
-	"zero_copy", "mac", "vlan", "admin", "external_ids", NULL
+	"zero_copy", "mac", "vlan", "admin", "external_ids", "filters", NULL
 };
 
 int
@@ -267,7 +358,8 @@ ferry_port_conf_parse(json_t *obj, const char *where, struct ferry_port_conf *pc
 	if (parse_macs(obj, where, pc, err, errlen) < 0 ||
 	    ferry_vlan_conf_parse(json_object_get(obj, "vlan"), where, &pc->vlan, err, errlen) < 0 ||
 	    parse_admin(obj, where, pc, err, errlen) < 0 ||
-	    parse_external_ids(obj, where, pc, err, errlen) < 0)
+	    parse_external_ids(obj, where, pc, err, errlen) < 0 ||
+	    parse_filters(obj, where, pc, err, errlen) < 0)
 		goto fail;
 	return 0;
 fail:
@@ -363,6 +455,12 @@ ferry_port_conf_to_json(const struct ferry_port_conf *pc)
 	json_object_set_new(o, "admin", json_string(pc->admin_down ? "down" : "up"));
 	if (pc->external_ids != NULL)
 		json_object_set(o, "external_ids", pc->external_ids);
+	if (pc->n_filters != 0) {
+		json_t *a = json_array();
+		for (unsigned i = 0; i < pc->n_filters; i++)
+			json_array_append_new(a, ferry_filter_conf_to_json(&pc->filters[i]));
+		json_object_set_new(o, "filters", a);
+	}
 	return o;
 }
 

@@ -28,6 +28,7 @@ struct ferry_filter {
 	uint64_t (*jit)(void *);        /* NULL: the interpreter */
 	struct rte_bpf *bpf;
 	unsigned n_maps;
+	bool on_heap;                   /* DPDK heap (rte_zmalloc), or libc (ferry_filter_check) */
 	struct ferry_filter_map maps[FERRY_FILTER_MAX_MAPS];
 	char path[4096];
 };
@@ -36,6 +37,8 @@ struct ferry_filter {
  * are captured from the DPDK log). Returns 0, or -1 with the reason in err. */
 int ferry_filter_load(const char *path, struct ferry_filter **out, char *err, size_t errlen);
 void ferry_filter_free(struct ferry_filter *f);
+/* The same checks without DPDK's heap (before rte_eal_init: ferryd --check). 0 or -1 + err. */
+int ferry_filter_check(const char *path, char *err, size_t errlen);
 /* The maps as filter.list shows them: [{name, type, key_size, value_size, max_entries, values}]. */
 json_t *ferry_filter_maps_json(const struct ferry_filter *f);
 

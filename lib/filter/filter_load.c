@@ -112,8 +112,9 @@ setup_maps(struct bpf_object *obj, struct ferry_filter *f, char *err, size_t err
 			    fm->name, MAP_VALUES_MAX);
 			return -1;
 		}
-		fm->values = rte_zmalloc("ferry_filter_map",
-					 (size_t)fm->value_size * fm->max_entries, RTE_CACHE_LINE_SIZE);
+		size_t sz = (size_t)fm->value_size * fm->max_entries;
+		fm->values = f->on_heap ? rte_zmalloc("ferry_filter_map", sz, RTE_CACHE_LINE_SIZE)
+			: calloc(1, sz);
 		if (fm->values == NULL) {
 			msg(err, errlen, "map %s: out of memory", fm->name);
 			return -1;
@@ -351,8 +352,8 @@ load_prog(struct bpf_object *obj, struct ferry_filter *f, char *err, size_t errl
 	return rc;
 }
 
-int
-ferry_filter_load(const char *path, struct ferry_filter **out, char *err, size_t errlen)
+static int
+filter_load(const char *path, bool on_heap, struct ferry_filter **out, char *err, size_t errlen)
 {
 	struct ferry_filter *f;
 	struct bpf_object *obj;
@@ -364,11 +365,13 @@ ferry_filter_load(const char *path, struct ferry_filter **out, char *err, size_t
 	}
 	if (check_elf(path, err, errlen) < 0)
 		return -1;
-	f = rte_zmalloc("ferry_filter", sizeof(*f), RTE_CACHE_LINE_SIZE);
+	f = on_heap ? rte_zmalloc("ferry_filter", sizeof(*f), RTE_CACHE_LINE_SIZE)
+		: calloc(1, sizeof(*f));
 	if (f == NULL) {
 		msg(err, errlen, "out of memory");
 		return -1;
 	}
+	f->on_heap = on_heap;
 	snprintf(f->path, sizeof(f->path), "%s", path);
 	libbpf_last[0] = '\0';
 	libbpf_set_print(libbpf_print);
@@ -395,6 +398,23 @@ ferry_filter_load(const char *path, struct ferry_filter **out, char *err, size_t
 	return 0;
 }
 
+int
+ferry_filter_load(const char *path, struct ferry_filter **out, char *err, size_t errlen)
+{
+	return filter_load(path, true, out, err, errlen);
+}
+
+int
+ferry_filter_check(const char *path, char *err, size_t errlen)
+{
+	struct ferry_filter *f;
+
+	if (filter_load(path, false, &f, err, errlen) < 0)
+		return -1;
+	ferry_filter_free(f);
+	return 0;
+}
+
 void
 ferry_filter_free(struct ferry_filter *f)
 {
@@ -403,8 +423,8 @@ ferry_filter_free(struct ferry_filter *f)
 	if (f->bpf != NULL)
 		rte_bpf_destroy(f->bpf);
 	for (unsigned i = 0; i < f->n_maps; i++)
-		rte_free(f->maps[i].values);
-	rte_free(f);
+		f->on_heap ? rte_free(f->maps[i].values) : free(f->maps[i].values);
+	f->on_heap ? rte_free(f) : free(f);
 }
 
 static json_t *

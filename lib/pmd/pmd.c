@@ -246,6 +246,32 @@ flush_vhost(struct ferry_pmd *pmd, struct ferry_port *p, struct rte_mbuf **m, ui
 	rte_pktmbuf_free_bulk(m, n);   /* vhost copied what it took */
 }
 
+/* The port's egress stages (lib/stage) over the buffer, FERRY_BURST frames at a time; the frames
+ * they drop are freed and counted as "filter". Returns how many remain (in order). */
+static uint16_t
+egress_stages(struct ferry_pmd *pmd, struct ferry_port *p, const struct ferry_stage_list *sl,
+	      struct rte_mbuf **m, uint16_t n)
+{
+	struct rte_mbuf *drop[FERRY_TXBUF_SIZE];
+	uint16_t k = 0, n_drop = 0;
+
+	for (uint16_t i = 0; i < n; i += FERRY_BURST) {
+		uint16_t c = RTE_MIN(n - i, FERRY_BURST);
+		uint64_t keep = ferry_stage_run(sl, m + i, c, p->idx, pmd->idx);
+		for (uint16_t j = 0; j < c; j++) {
+			if (keep & (UINT64_C(1) << j))
+				m[k++] = m[i + j];
+			else
+				drop[n_drop++] = m[i + j];
+		}
+	}
+	if (n_drop != 0) {
+		ferry_pmd_count_drop(pmd, p, FERRY_DROP_FILTER, n_drop);
+		rte_pktmbuf_free_bulk(drop, n_drop);
+	}
+	return k;
+}
+
 void
 ferry_pmd_flush(struct ferry_pmd *pmd, uint16_t port_idx)
 {
@@ -256,9 +282,15 @@ ferry_pmd_flush(struct ferry_pmd *pmd, uint16_t port_idx)
 	if (n == 0)
 		return;
 	tb->n = 0;
-	if (p == NULL)
+	if (p == NULL) {
 		rte_pktmbuf_free_bulk(tb->m, n);
-	else if (p->type == FERRY_PORT_DPDK)
+		return;
+	}
+	const struct ferry_stage_list *sl = __atomic_load_n(&p->stages[FERRY_STAGE_EGRESS],
+							    __ATOMIC_ACQUIRE);
+	if (unlikely(sl != NULL) && (n = egress_stages(pmd, p, sl, tb->m, n)) == 0)
+		return;
+	if (p->type == FERRY_PORT_DPDK)
 		flush_dpdk(pmd, p, tb->m, n);
 	else
 		flush_vhost(pmd, p, tb->m, n);

@@ -16,6 +16,7 @@
 #include "ferry_common.h"
 #include "ferry_config.h"
 #include "ferry_sock.h"
+#include "ferry_stage.h"
 #include "ferry_vlan.h"
 #include "ferry_zc.h"
 
@@ -51,6 +52,7 @@ struct ferry_port {
 	uint32_t tx_max_len;              /* dpdk: egress frame limit untagged, MTU + 14 (+4 a tag) */
 	uint16_t tx_max_segs;             /* dpdk: segments per frame its device sends */
 	struct ferry_port_policy *policy; /* RCU-replaced */
+	struct ferry_stage_list *stages[FERRY_STAGE_HOOKS];   /* RCU-replaced; NULL: none attached */
 	struct ferry_zcq *zcq[FERRY_MAX_QUEUES];   /* vhost: ferry's own dequeue of guest TX ring q */
 	struct rte_mempool *pool;         /* vhost dequeue */
 	struct ferry_port_pmd_stats *stats;     /* [n_pmds] */

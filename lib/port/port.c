@@ -58,6 +58,8 @@ ferry_port_free(struct ferry_port *p)
 	if (p == NULL)
 		return;
 	ferry_port_conf_clear(&p->conf);
+	for (int h = 0; h < FERRY_STAGE_HOOKS; h++)   /* PMDs no longer see the port */
+		ferry_stage_list_free(p->stages[h]);
 	rte_free(p->stats);
 	rte_free(p->txq_stats);
 	rte_free(p->txq_base);

@@ -12,6 +12,7 @@
 #include <rte_ether.h>
 #include "ferry_config.h"
 #include "ferry_switch.h"
+#include "rpc_filter.h"
 #include "rpc_policy.h"
 #include "rpc_private.h"
 
@@ -90,6 +91,11 @@ m_port_add(struct rpc_call *c, json_t **res)
 	rc = rpc_need_switch(c);
 	if (rc == 0)
 		rc = rpc_policy_port_add(c, &pc);
+	for (unsigned i = 0; rc == 0 && i < pc.n_filters; i++) {   /* objects inside rpc.filter_dirs */
+		char field[48];
+		snprintf(field, sizeof(field), "params.filters[%u].path", i);
+		rc = rpc_policy_filter(c, field, &pc.filters[i]);
+	}
 	if (rc == 0)
 		rc = ferry_switch_port_add(c->r->sw, &pc, c->err, sizeof(c->err));
 	if (rc >= 0)
@@ -453,6 +459,11 @@ static const struct rpc_method methods[] = {
 	  "remove learned entries (of one port; static ones too if static=true)" },
 	{ "pmd.list", m_pmd_list, "", "PMD threads: rx queues, busy %, cycles per packet" },
 	{ "pmd.rebalance", m_pmd_rebalance, "", "reassign rx queues to PMDs by measured load" },
+	{ "filter.attach", rpc_m_filter_attach, "port, hook, path, [name]",
+	  "attach an eBPF filter object (inside rpc.filter_dirs) at a port's ingress or egress" },
+	{ "filter.detach", rpc_m_filter_detach, "port, name", "detach a filter from a port" },
+	{ "filter.list", rpc_m_filter_list, "[port]",
+	  "attached filters: hook, path, jit, passed, dropped, map values" },
 	{ "config.get", m_config_get, "", "the running configuration, loadable as a config file" },
 	{ "config.save", m_config_save, "[path]",
 	  "write config.get atomically to path: the file ferryd was started with (default) or a "

@@ -64,6 +64,8 @@ int ferry_stage_hook_parse(const char *s);   /* enum ferry_stage_hook or -1 */
 struct ferry_stage_inst *ferry_stage_create(const char *type, const char *name, int hook,
 					    const char *arg, char *err, size_t errlen);
 void ferry_stage_destroy(struct ferry_stage_inst *si);
+/* A list no PMD can see any more: its instances destroyed, the list freed. */
+void ferry_stage_list_free(struct ferry_stage_list *l);
 /* Publish *slot + si (attach) or *slot - si (detach), then wait a grace period on qsv and free the
  * old list. Detach does not destroy si. -1: list full / si not there. */
 int ferry_stage_attach(struct ferry_stage_list **slot, struct ferry_stage_inst *si,

@@ -75,6 +75,14 @@ ferry_stage_destroy(struct ferry_stage_inst *si)
 	rte_free(si);
 }
 
+void
+ferry_stage_list_free(struct ferry_stage_list *l)
+{
+	for (uint16_t i = 0; l != NULL && i < l->n; i++)
+		ferry_stage_destroy(l->inst[i]);
+	rte_free(l);
+}
+
 /* Swap *slot for nl (NULL when empty), wait until no PMD can still see the old list, free it. */
 static void
 publish(struct ferry_stage_list **slot, struct ferry_stage_list *nl, struct rte_rcu_qsbr *qsv)

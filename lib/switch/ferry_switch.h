@@ -61,6 +61,16 @@ int ferry_switch_fdb_del(struct ferry_switch *sw, const char *mac, uint16_t vlan
 int ferry_switch_fdb_flush(struct ferry_switch *sw, const char *port, bool include_static,
 			   char *err, size_t errlen);
 
+/* eBPF filters (lib/filter) on a port's ingress or egress (filter.attach/detach/list). attach:
+ * FERRY_ENOPORT, FERRY_EEXIST (name taken on the port), FERRY_ELIMIT, FERRY_EINVAL (the loader's or
+ * verifier's reason); nothing changes on failure. port NULL lists every port's. */
+int ferry_switch_filter_attach(struct ferry_switch *sw, const char *port,
+			       const struct ferry_filter_conf *fc, char *err, size_t errlen);
+int ferry_switch_filter_detach(struct ferry_switch *sw, const char *port, const char *name,
+			       char *err, size_t errlen);
+int ferry_switch_filter_list(struct ferry_switch *sw, const char *port, json_t **out,
+			     char *err, size_t errlen);
+
 /* PMDs: rx queue assignment, busy %, cycles per packet. */
 json_t *ferry_switch_pmd_list(struct ferry_switch *sw);
 int ferry_switch_pmd_rebalance(struct ferry_switch *sw, char *err, size_t errlen);

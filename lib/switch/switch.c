@@ -399,6 +399,11 @@ ferry_switch_port_add(struct ferry_switch *sw, const struct ferry_port_conf *pc,
 		snprintf(err, errlen, "out of memory for port %s", pc->name);
 		return FERRY_EINTERNAL;
 	}
+	rc = sw_filters_open(p, err, errlen);   /* a filter refused refuses the port, untouched */
+	if (rc != 0) {
+		ferry_port_free(p);
+		return rc;
+	}
 	/* its static MACs first: a full FDB refuses the port before any device is touched (frames to
 	 * them are dropped as no_dest until the port is visible) */
 	rc = sw_pins_prepare(sw, p, NULL, NULL, &p->conf.vlan, p->policy, &pins, err, errlen);

@@ -95,6 +95,9 @@ void sw_zc_drain(unsigned wait_ms);
 void sw_zc_stats_clear(struct ferry_port *p);
 json_t *sw_zc_stats_json(const struct ferry_port *p);
 
+/* switch_filter.c: a new port's "filters", attached before it is visible. 0 or FERRY_E*. */
+int sw_filters_open(struct ferry_port *p, char *err, size_t errlen);
+
 /* switch_json.c */
 json_t *sw_port_stats_json(struct ferry_switch *sw, struct ferry_port *p);
 

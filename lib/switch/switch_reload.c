@@ -211,4 +211,6 @@ ferry_switch_reload_settings(struct ferry_switch *sw, const struct ferry_conf *c
 	c->rpc_allow_host_devargs = conf->rpc_allow_host_devargs;
 	c->n_vhost_socket_dirs = conf->n_vhost_socket_dirs;
 	memcpy(c->vhost_socket_dirs, conf->vhost_socket_dirs, sizeof(c->vhost_socket_dirs));
+	c->n_filter_dirs = conf->n_filter_dirs;
+	memcpy(c->filter_dirs, conf->filter_dirs, sizeof(c->filter_dirs));
 }
