@@ -53,7 +53,7 @@ def t_help_and_usage(d):
     check(p.returncode == 0, "--help exit %d" % p.returncode)
     for cmd in ["port add", "port del", "port list", "port show", "port set", "port stats",
                 "port stats-clear", "fdb list", "fdb add", "fdb del", "fdb flush", "pmd list",
-                "pmd rebalance", "switch info", "switch shutdown", "config get", "config save",
+                "pmd rebalance", "filter attach", "filter detach", "filter list", "switch info", "switch shutdown", "config get", "config save",
                 "events", "call METHOD"]:
         check(("  " + cmd) in p.stdout, "--help lacks %r" % cmd)
     p = subprocess.run([FERRYCTL, "--version"], capture_output=True, text=True)
@@ -183,7 +183,7 @@ def t_pmd_switch_config(d):
     fails(d, 1, "config", "save", "/nonexistent-dir/c.json", stderr_has="(code -32602)")
     out = ok(d, "call", "port.get", '{"name":"vm1"}')
     check(json.loads(out)["name"] == "vm1", "call with params")
-    check(len(json.loads(ok(d, "call", "rpc.methods"))) == 20, "call rpc.methods")
+    check(len(json.loads(ok(d, "call", "rpc.methods"))) == 23, "call rpc.methods")
     fails(d, 1, "call", "no.such", stderr_has="(code -32601)")
     fails(d, 1, "call", "switch.info", "[1]", stderr_has="(code -32602)")
 
