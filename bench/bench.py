@@ -477,6 +477,8 @@ class Ferry(Switch):
         cfg = {"lcores": {"main": 0, "pmd": [1]}, "burst": 32, "mbufs": case.mbufs,
                "fdb": {"size": case.fdb, "aging": 3600},
                "rpc": {"socket": self.sock}, "ports": ports}
+        if args.filter:   # --filter: filter.attach may name the object (filter_ab)
+            cfg["rpc"]["filter_dirs"] = [os.path.dirname(os.path.realpath(args.filter))]
         if zc is not None:
             # zero-copy needs IOVA-as-VA (this host's EAL picks PA); every variant gets it, so
             # copy and zero-copy run in the same memory setup
@@ -553,6 +555,40 @@ class Ferry(Switch):
                 out.append(pair)
         finally:
             rpc_call(self.sock, "port.set", {"name": vhost, "zero_copy": "on"})
+        return out
+
+    def filter_ab(self, n, obj, sink, port="nic0", settle=0.3, second=1.0):
+        """--filter: n pairs of adjacent seconds of this run, without then with obj attached at
+        port's ingress (filter.attach / filter.detach): same ferryd, guest and machine mode."""
+        out = []
+        name = "bench_ab"
+        try:
+            for _ in range(n):
+                pair = {}
+                for mode in ("none", "filter"):
+                    if mode == "filter":
+                        r = rpc_call(self.sock, "filter.attach", {"port": port, "hook": "ingress",
+                                                                  "path": obj, "name": name})
+                    time.sleep(settle)
+                    a, ca, ta = self._snap(zc=False), self.port_tx(sink), time.time()
+                    time.sleep(second)
+                    b, cb, tb = self._snap(zc=False), self.port_tx(sink), time.time()
+                    dp = b["pkts"] - a["pkts"]
+                    pair[mode] = {"cycles": round((b["busy"] - a["busy"]) / dp, 1) if dp > 0
+                                  else None, "mpps": round((cb - ca) / (tb - ta) / 1e6, 4)}
+                    if mode == "filter":
+                        f = rpc_call(self.sock, "filter.list", {"port": port})[0]
+                        pair["jit"] = f["jit"]
+                        rpc_call(self.sock, "filter.detach", {"port": port, "name": name})
+                        if f["dropped"] != 0 or not r.get("attached"):
+                            raise BenchError("filter dropped %d frames" % f["dropped"])
+                out.append(pair)
+        except Exception:
+            try:
+                rpc_call(self.sock, "filter.detach", {"port": port, "name": name})
+            except Exception:  # noqa: BLE001 - not attached
+                pass
+            raise
         return out
 
     def window_end(self):
@@ -1043,6 +1079,17 @@ def measure(args, out, work, case, switch, rep):
             rec["gbps"] = round(rec["mpps"] * case.size * 8 / 1000.0, 3)
             if switch == "ferry-on" and args.ab_pairs > 0:
                 rec["ab"] = sw.ab_pairs(args.ab_pairs, case.sink[1])
+        if args.filter and switch == "ferry" and case.topo == "pvp":
+            rec["filter_ab"] = fab = sw.filter_ab(args.ab_pairs, args.filter, case.sink[1])
+            rat = sorted(p["filter"]["mpps"] / p["none"]["mpps"] for p in fab
+                         if p["none"]["mpps"] > 0)
+            rec["filter_ratio_median"] = rat[len(rat) // 2] if rat else None
+            for i, p in enumerate(fab):
+                log("  filter A/B %d: none %.3f Mpps %s cyc/pkt | filter %.3f Mpps %s cyc/pkt "
+                    "(jit %s): %.3f" % (i, p["none"]["mpps"], p["none"]["cycles"],
+                                         p["filter"]["mpps"], p["filter"]["cycles"], p["jit"],
+                                         p["filter"]["mpps"] / p["none"]["mpps"]
+                                         if p["none"]["mpps"] else 0))
         st = sw.stop()
         sw = None
         rec["exit_status"] = st.get("exit_status")
@@ -1787,6 +1834,10 @@ def main():
     ap.add_argument("--perf", action="store_true",
                     help="perf record the PMD lcore during ferry's windows")
     ap.add_argument("--perf-event", default="cpu-clock")
+    ap.add_argument("--filter", metavar="OBJ", default=None,
+                    help="pvp, ferry: after the window, --ab-pairs pairs of adjacent seconds "
+                    "without / with this eBPF filter object at nic0's ingress (filter.attach); "
+                    "logged and in results.json (filter_ab, filter_ratio_median)")
     ap.add_argument("--report", metavar="DIR",
                     help="only rewrite DIR's results.md/chart.png from its results.json")
     args = ap.parse_args()

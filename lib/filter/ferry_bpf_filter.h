@@ -43,11 +43,14 @@ int ferry_filter_check(const char *path, char *err, size_t errlen);
 json_t *ferry_filter_maps_json(const struct ferry_filter *f);
 
 /* Per-lcore context the helpers read (set before every run). */
-RTE_DECLARE_PER_LCORE(uint32_t, ferry_filter_len);
-RTE_DECLARE_PER_LCORE(uint32_t, ferry_filter_port);
+RTE_DECLARE_PER_LCORE(uint32_t, ferry_filter_len) __attribute__((tls_model("initial-exec")));
+RTE_DECLARE_PER_LCORE(uint32_t, ferry_filter_port) __attribute__((tls_model("initial-exec")));
 
 /* Run f on one frame: nonzero = pass. Datapath, no allocation. */
 uint64_t ferry_filter_exec(const struct ferry_filter *f, struct rte_mbuf *m);
+/* The same over a burst on port (n <= 64): bit i set = pkts[i] passes. */
+uint64_t ferry_filter_exec_burst(const struct ferry_filter *f, struct rte_mbuf **pkts, uint16_t n,
+				 uint16_t port);
 
 /* Registers the "bpf" stage type with lib/stage (called once, at switch creation). */
 void ferry_filter_stage_register(void);

@@ -13,10 +13,12 @@
 #define H_PORT   0x41
 #define N_XSYM   (H_PORT + 1)
 
-RTE_DEFINE_PER_LCORE(uint32_t, ferry_filter_len);
-RTE_DEFINE_PER_LCORE(uint32_t, ferry_filter_port);
-static RTE_DEFINE_PER_LCORE(const struct ferry_filter *, cur);
-static RTE_DEFINE_PER_LCORE(uint8_t, scratch[FERRY_FILTER_WINDOW]) __rte_cache_aligned;
+/* initial-exec: PMD threads are never dlopen'ed, and libferry is PIC (no __tls_get_addr here) */
+#define TLS_IE __attribute__((tls_model("initial-exec")))
+RTE_DEFINE_PER_LCORE(uint32_t, ferry_filter_len) TLS_IE;
+RTE_DEFINE_PER_LCORE(uint32_t, ferry_filter_port) TLS_IE;
+static RTE_DEFINE_PER_LCORE(const struct ferry_filter *, cur) TLS_IE;
+static RTE_DEFINE_PER_LCORE(uint8_t, scratch[FERRY_FILTER_WINDOW]) __rte_cache_aligned TLS_IE;
 
 /* The map argument must be one of the running filter's descriptors (rte_bpf lets a program pass
  * any value where the helper takes a raw one). */
@@ -136,15 +138,35 @@ window(struct rte_mbuf *m, uint32_t len)
 	return s;
 }
 
-uint64_t
-ferry_filter_exec(const struct ferry_filter *f, struct rte_mbuf *m)
+static inline uint64_t
+exec_one(const struct ferry_filter *f, struct rte_mbuf *m)
 {
 	uint32_t len = m->pkt_len;
 	void *w = (void *)(uintptr_t)window(m, len);
 
 	RTE_PER_LCORE(ferry_filter_len) = len;
-	RTE_PER_LCORE(cur) = f;
 	if (likely(f->jit != NULL))
 		return f->jit(w);
 	return rte_bpf_exec(f->bpf, w);
+}
+
+uint64_t
+ferry_filter_exec(const struct ferry_filter *f, struct rte_mbuf *m)
+{
+	RTE_PER_LCORE(cur) = f;
+	return exec_one(f, m);
+}
+
+uint64_t
+ferry_filter_exec_burst(const struct ferry_filter *f, struct rte_mbuf **pkts, uint16_t n,
+			uint16_t port)
+{
+	uint64_t keep = 0;
+
+	RTE_PER_LCORE(cur) = f;
+	RTE_PER_LCORE(ferry_filter_port) = port;
+	for (uint16_t i = 0; i < n; i++)
+		if (exec_one(f, pkts[i]) != 0)
+			keep |= UINT64_C(1) << i;
+	return keep;
 }

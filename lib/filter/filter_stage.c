@@ -23,14 +23,7 @@ bpf_destroy(void *state)
 static uint64_t
 bpf_burst(void *state, struct rte_mbuf **pkts, uint16_t n, const struct ferry_stage_ctx *ctx)
 {
-	const struct ferry_filter *f = state;
-	uint64_t keep = 0;
-
-	RTE_PER_LCORE(ferry_filter_port) = ctx->port;
-	for (uint16_t i = 0; i < n; i++)
-		if (ferry_filter_exec(f, pkts[i]) != 0)
-			keep |= UINT64_C(1) << i;
-	return keep;
+	return ferry_filter_exec_burst(state, pkts, n, ctx->port);
 }
 
 static void

@@ -76,6 +76,8 @@ stage_attached(struct ferry_pmd *pmd, struct burst *b, struct ferry_port *in,
 	uint64_t keep = ferry_stage_run(sl, b->m, b->n, in->idx, pmd->idx);
 	uint16_t k = 0, n = b->n;
 
+	if (keep == (n == 64 ? UINT64_MAX : (UINT64_C(1) << n) - 1))
+		return;   /* all kept: nothing moves */
 	for (uint16_t i = 0; i < n; i++) {
 		if (!(keep & (UINT64_C(1) << i))) {
 			drop(pmd, b, in, b->m[i], FERRY_DROP_FILTER);
