@@ -70,9 +70,12 @@ stage_filter(struct ferry_pmd *pmd, struct burst *b, struct ferry_port *in,
 /* Stage 3b, only when the port has ingress stages attached (lib/stage: eBPF filters, ...): they
  * see the frames that passed 1-3, before the FDB; the ones they drop are counted as "filter". */
 static void __attribute__((noinline))
-stage_attached(struct ferry_pmd *pmd, struct burst *b, struct ferry_port *in,
-	       const struct ferry_stage_list *sl)
+stage_attached(struct ferry_pmd *pmd, struct burst *b, struct ferry_port *in)
 {
+	const struct ferry_stage_list *sl = __atomic_load_n(&in->stages[FERRY_STAGE_INGRESS],
+							    __ATOMIC_ACQUIRE);
+	if (sl == NULL || b->n == 0)   /* detached meanwhile */
+		return;
 	uint64_t keep = ferry_stage_run(sl, b->m, b->n, in->idx, pmd->idx);
 	uint16_t k = 0, n = b->n;
 
@@ -317,10 +320,8 @@ ferry_pipeline_run(struct ferry_pmd *pmd, struct ferry_port *in, uint16_t q,
 	b.n = 0;
 	b.n_drop = 0;
 	stage_filter(pmd, &b, in, pol, pkts, n);
-	const struct ferry_stage_list *sl = __atomic_load_n(&in->stages[FERRY_STAGE_INGRESS],
-							    __ATOMIC_ACQUIRE);
-	if (unlikely(sl != NULL) && b.n != 0)
-		stage_attached(pmd, &b, in, sl);
+	if (unlikely(__atomic_load_n(&in->stages[FERRY_STAGE_INGRESS], __ATOMIC_RELAXED) != NULL))
+		stage_attached(pmd, &b, in);
 	if (b.n != 0) {
 		stage_lookup(pmd, &b, in);
 		stage_learn(pmd, &b, in);
