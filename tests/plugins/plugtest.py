@@ -1,0 +1,410 @@
+#!/usr/bin/env python3
+"""plugtest.py — one pcap replay test of an eBPF plugin (plugins/) through the real ferryd.
+
+  plugtest.py CASE --ferryd FERRYD --objdir BUILD/plugins --out DIR [--plugin-src plugins/]
+
+Crafts the case's frames (raw bytes; no scapy), writes them as port vm's input, runs ferryd with
+two net_pcap ports (vm: the plugin at its ingress; up: where every frame is flooded to), waits
+until vm's input is switched, reads the plugin's maps and counters with filter.list over the
+RPC socket, stops ferryd (switch.shutdown), and checks that exactly the frames the case expects
+left on up, unchanged and in order, and the map values. Cases acl and arp_guard build their
+plugin with a compiled-in list (plugins/build.sh); the others use the object meson built.
+Prints PASS/FAIL lines; exit status 0 if the case passed."""
+import argparse, json, os, socket, struct, subprocess, sys, time
+
+HOST = bytes.fromhex("020000000001")
+VM = bytes.fromhex("525400000001")
+BCAST = b"\xff" * 6
+UNKNOWN = bytes.fromhex("02000000eeee")
+
+
+# ---- frames ----
+def csum(b):
+    if len(b) % 2:
+        b += b"\0"
+    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    while s >> 16:
+        s = (s & 0xffff) + (s >> 16)
+    return ~s & 0xffff
+
+
+def eth(etype, payload, dst=UNKNOWN, src=VM, tags=()):
+    h = dst + src
+    for vid in tags:
+        h += struct.pack("!HH", 0x8100, vid)
+    f = h + struct.pack("!H", etype) + payload
+    return f + b"\0" * max(0, 60 - len(f))
+
+
+def ip4(src, dst, proto, l4, frag=0, opts=b""):
+    ihl = 5 + len(opts) // 4
+    h = struct.pack("!BBHHHBBH4s4s", 0x40 | ihl, 0, 4 * ihl + len(l4), 1, frag, 64, proto, 0,
+                    bytes(map(int, src.split("."))), bytes(map(int, dst.split(".")))) + opts
+    h = h[:10] + struct.pack("!H", csum(h)) + h[12:]
+    return h + l4
+
+
+def a6(s):
+    return socket.inet_pton(socket.AF_INET6, s)
+
+
+def ip6(src, dst, nh, l4, ext=()):
+    body = b""
+    # ext: list of extension header types, in order; each 8 bytes of padding options
+    chain = list(ext) + [nh]
+    for i in range(len(ext) - 1, -1, -1):
+        body = struct.pack("!BB6s", chain[i + 1], 0, b"\x01\x04\0\0\0\0") + body
+    first = chain[0]
+    payload = body + l4
+    return struct.pack("!IHBB16s16s", 0x60000000, len(payload), first, 64, a6(src), a6(dst)) + payload
+
+
+def udp(sport, dport, data=b"\0" * 8):
+    return struct.pack("!HHHH", sport, dport, 8 + len(data), 0) + data
+
+
+def tcp(sport, dport):
+    return struct.pack("!HHIIBBHHH", sport, dport, 1, 0, 0x50, 0x02, 8192, 0, 0)
+
+
+def icmp4():
+    return struct.pack("!BBHHH", 8, 0, 0, 1, 1) + b"ping"
+
+
+def arp(op, spa, tpa, sha=VM):
+    q = lambda s: bytes(map(int, s.split(".")))
+    return eth(0x0806, struct.pack("!HHBBH6s4s6s4s", 1, 0x0800, 6, 4, op, sha, q(spa),
+                                   b"\0" * 6 if op == 1 else HOST, q(tpa)), dst=BCAST)
+
+
+def nd(icmp_type, target):
+    body = struct.pack("!BBHI16s", icmp_type, 0, 0, 0x60000000 if icmp_type == 136 else 0, a6(target))
+    return eth(0x86dd, ip6("fe80::5054:ff:fe00:1", "ff02::1", 58, body), dst=BCAST)
+
+
+# ---- cases: (plugin, list header or None, frames [(name, bytes, passes)], map checks) ----
+ACL_RULES = r"""
+#define FERRY_ACL_RULES \
+	ACL_V4(17, 0,0,0,0, 0, 10,0,0,0, 8, 0, 65535, 53, 53, PASS) \
+	ACL_V4(17, 0,0,0,0, 0, 0,0,0,0, 0, 0, 65535, 53, 53, DROP) \
+	ACL_V4(6, 192,168,1,0, 24, 0,0,0,0, 0, 0, 65535, 1000, 2000, DROP) \
+	ACL_V6(6, 0,0,0,0,0,0,0,0, 0, 0x2001,0xdb8,0,0,0,0,0,0, 32, 0, 65535, 22, 22, DROP) \
+	ACL_V4(1, 0,0,0,0, 0, 10,0,0,9, 32, 0, 65535, 0, 65535, DROP)
+"""
+
+
+def case_acl():
+    E4 = lambda *a, **k: eth(0x0800, ip4(*a, **k))
+    frames = [
+        ("udp to 10/8 port 53: rule 0 passes", E4("1.2.3.4", "10.1.1.1", 17, udp(999, 53)), True),
+        ("udp port 53 elsewhere: rule 1", E4("1.2.3.4", "8.8.8.8", 17, udp(999, 53)), False),
+        ("the same, VLAN-tagged", eth(0x0800, ip4("1.2.3.4", "8.8.8.8", 17, udp(999, 53)), tags=(100,)), False),
+        ("the same, two tags", eth(0x0800, ip4("1.2.3.4", "8.8.8.8", 17, udp(999, 53)), tags=(100, 7)), False),
+        ("udp port 54", E4("1.2.3.4", "8.8.8.8", 17, udp(999, 54)), True),
+        ("tcp from 192.168.1/24 to 1500: rule 2", E4("192.168.1.7", "8.8.8.8", 6, tcp(5, 1500)), False),
+        ("tcp from 192.168.2.7", E4("192.168.2.7", "8.8.8.8", 6, tcp(5, 1500)), True),
+        ("tcp from 192.168.1.7 to 2001 (range end + 1)", E4("192.168.1.7", "8.8.8.8", 6, tcp(5, 2001)), True),
+        ("tcp from 192.168.1.7 to 1000 (range start)", E4("192.168.1.7", "8.8.8.8", 6, tcp(5, 1000)), False),
+        ("ipv6 tcp to 2001:db8::/32 port 22: rule 3", eth(0x86dd, ip6("2001:db9::1", "2001:db8::5", 6, tcp(7, 22))), False),
+        ("ipv6 tcp to 2001:db9::5 port 22", eth(0x86dd, ip6("2001:db9::1", "2001:db9::5", 6, tcp(7, 22))), True),
+        ("ipv6 udp to 2001:db8::5 port 22", eth(0x86dd, ip6("2001:db9::1", "2001:db8::5", 17, udp(7, 22))), True),
+        ("ipv6 tcp behind a hop-by-hop header: rule 3", eth(0x86dd, ip6("2001:db9::1", "2001:db8::5", 6, tcp(7, 22), ext=(0,))), False),
+        ("icmp to 10.0.0.9: rule 4", E4("1.2.3.4", "10.0.0.9", 1, icmp4()), False),
+        ("icmp to 10.0.0.10", E4("1.2.3.4", "10.0.0.10", 1, icmp4()), True),
+        ("ipv4 with options, udp 53: rule 1", E4("1.2.3.4", "8.8.8.8", 17, udp(999, 53), opts=b"\x01\x01\x01\x00"), False),
+        ("a later fragment (no ports): no rule", E4("1.2.3.4", "8.8.8.8", 17, udp(999, 53), frag=100), True),
+        ("arp: not ip", arp(1, "10.0.0.1", "10.0.0.2"), True),
+    ]
+    return "acl", ("FERRY_ACL_RULES_H", ACL_RULES), frames, {"rules": ("hits", [1, 4, 2, 2, 1])}
+
+
+GUARD_ADDRS = r"""
+#define FERRY_GUARD_ADDRS \
+	GUARD_V4(0, 10, 0, 0, 1) \
+	GUARD_V4(FERRY_GUARD_ANY_PORT, 10, 0, 0, 7) \
+	GUARD_V4(1, 10, 0, 0, 99) \
+	GUARD_V6(0, 0xfe80, 0, 0, 0, 0x5054, 0xff, 0xfe00, 1) \
+	GUARD_V6(FERRY_GUARD_ANY_PORT, 0x2001, 0xdb8, 0, 0, 0, 0, 0, 1)
+"""
+
+
+def case_arp_guard():
+    tagged = arp(2, "10.0.0.5", "10.0.0.5")
+    tagged = tagged[:12] + struct.pack("!HH", 0x8100, 10) + tagged[12:]
+    frames = [
+        ("arp request from 10.0.0.1 (port 0's)", arp(1, "10.0.0.1", "10.0.0.2"), True),
+        ("arp reply from 10.0.0.7 (any port's)", arp(2, "10.0.0.7", "10.0.0.2"), True),
+        ("gratuitous arp for 10.0.0.5", arp(1, "10.0.0.5", "10.0.0.5"), False),
+        ("arp probe (sender 0.0.0.0)", arp(1, "0.0.0.0", "10.0.0.5"), True),
+        ("arp from 10.0.0.99 (port 1's only)", arp(2, "10.0.0.99", "10.0.0.2"), False),
+        ("tagged gratuitous arp reply for 10.0.0.5", tagged, False),
+        ("na for fe80::5054:ff:fe00:1 (port 0's)", nd(136, "fe80::5054:ff:fe00:1"), True),
+        ("na for fe80::5054:ff:fe00:2", nd(136, "fe80::5054:ff:fe00:2"), False),
+        ("na for 2001:db8::1 (any port's)", nd(136, "2001:db8::1"), True),
+        ("na for 2001:db8::2", nd(136, "2001:db8::2"), False),
+        ("ns for 2001:db8::2 (not an advertisement)", nd(135, "2001:db8::2"), True),
+        ("ipv4 udp", eth(0x0800, ip4("10.0.0.5", "10.0.0.2", 17, udp(1, 2))), True),
+        ("arp reply from 10.0.0.1", arp(2, "10.0.0.1", "10.0.0.2"), True),
+    ]
+    return "arp_guard", ("FERRY_GUARD_ADDRS_H", GUARD_ADDRS), frames, {}
+
+
+def case_dhcp_guard():
+    E4 = lambda *a, **k: eth(0x0800, ip4(*a, **k), dst=BCAST)
+    E6 = lambda *a, **k: eth(0x86dd, ip6(*a, **k), dst=BCAST)
+    frames = [
+        ("dhcpv4 discover 68 -> 67", E4("0.0.0.0", "255.255.255.255", 17, udp(68, 67, b"\x01" + b"\0" * 240)), True),
+        ("dhcpv4 offer 67 -> 68", E4("10.0.0.5", "255.255.255.255", 17, udp(67, 68, b"\x02" + b"\0" * 240)), False),
+        ("tagged offer", eth(0x0800, ip4("10.0.0.5", "255.255.255.255", 17, udp(67, 68, b"\x02" + b"\0" * 40)), dst=BCAST, tags=(10,)), False),
+        ("udp 67 -> 69", E4("10.0.0.5", "10.0.0.9", 17, udp(67, 69)), True),
+        ("dhcpv6 solicit 546 -> 547", E6("fe80::1", "ff02::1:2", 17, udp(546, 547, b"\x01\0\0\1")), True),
+        ("dhcpv6 advertise 547 -> 546", E6("fe80::1", "fe80::2", 17, udp(547, 546, b"\x02\0\0\1")), False),
+        ("dhcpv6 reply", E6("fe80::1", "fe80::2", 17, udp(547, 546, b"\x07\0\0\1")), False),
+        ("dhcpv6 type 12 547 -> 546 (not a server message)", E6("fe80::1", "fe80::2", 17, udp(547, 546, b"\x0c\0\0\1")), True),
+        ("dhcpv6 reply behind a destination-options header", E6("fe80::1", "fe80::2", 17, udp(547, 546, b"\x07\0\0\1"), ext=(60,)), False),
+        ("offer with ip options", E4("10.0.0.5", "255.255.255.255", 17, udp(67, 68, b"\x02" + b"\0" * 40), opts=b"\x01\x01\x01\x00"), False),
+        ("a later fragment of udp", E4("10.0.0.5", "10.0.0.9", 17, udp(67, 68), frag=20), True),
+    ]
+    return "dhcp_guard", None, frames, {"dropped": (None, [3, 3])}
+
+
+def case_proto_count():
+    E4 = lambda *a, **k: eth(0x0800, ip4(*a, **k))
+    frames = [
+        ("udp 1", E4("1.1.1.1", "2.2.2.2", 17, udp(1, 2)), True),
+        ("udp 2", E4("1.1.1.1", "2.2.2.2", 17, udp(1, 3)), True),
+        ("udp 3", E4("1.1.1.1", "2.2.2.2", 17, udp(1, 4)), True),
+        ("tcp 1", E4("1.1.1.1", "2.2.2.2", 6, tcp(1, 2)), True),
+        ("tcp 2", E4("1.1.1.1", "2.2.2.2", 6, tcp(1, 3)), True),
+        ("tagged udp", eth(0x0800, ip4("1.1.1.1", "2.2.2.2", 17, udp(1, 2)), tags=(10,)), True),
+        ("ipv6 tcp", eth(0x86dd, ip6("2001:db8::1", "2001:db8::2", 6, tcp(1, 2))), True),
+        ("ipv6 icmpv6 (ns)", nd(135, "2001:db8::2"), True),
+        ("arp 1", arp(1, "10.0.0.1", "10.0.0.2"), True),
+        ("arp 2", arp(2, "10.0.0.1", "10.0.0.2"), True),
+        ("llc (802.3 length)", eth(0x0026, b"\x42\x42\x03" + b"\0" * 40), True),
+        ("lldp ethertype", eth(0x88cc, b"\0" * 40), True),
+    ]
+    # ethertype classes: ipv4 ipv6 arp other llc runt tagged all
+    return "proto_count", None, frames, {"ethertype": (None, [6, 2, 2, 1, 1, 0, 1, 12]),
+                                         "ip_proto": (None, {17: 4, 6: 3, 58: 1})}
+
+
+CASES = {"acl": case_acl, "arp_guard": case_arp_guard, "dhcp_guard": case_dhcp_guard,
+         "proto_count": case_proto_count}
+
+
+# ---- pcap ----
+def write_pcap(path, frames):
+    with open(path, "wb") as f:
+        f.write(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1))
+        for i, fr in enumerate(frames):
+            f.write(struct.pack("<IIII", i, 0, len(fr), len(fr)) + fr)
+
+
+def read_pcap(path):
+    out = []
+    with open(path, "rb") as f:
+        data = f.read()
+    magic = struct.unpack("<I", data[:4])[0]
+    end = "<" if magic in (0xa1b2c3d4, 0xa1b23c4d) else ">"
+    off = 24
+    while off + 16 <= len(data):
+        _, _, incl, _ = struct.unpack(end + "IIII", data[off:off + 16])
+        out.append(data[off + 16:off + 16 + incl])
+        off += 16 + incl
+    return out
+
+
+# ---- ferryd ----
+def rpc(sock_path, method, params=None, rid=[0]):
+    rid[0] += 1
+    req = {"jsonrpc": "2.0", "id": rid[0], "method": method}
+    if params is not None:
+        req["params"] = params
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(10)
+    s.connect(sock_path)
+    s.sendall((json.dumps(req) + "\n").encode())
+    buf = b""
+    while not buf.endswith(b"\n"):
+        chunk = s.recv(65536)
+        if not chunk:
+            break
+        buf += chunk
+    s.close()
+    return json.loads(buf)
+
+
+def find_filter(obj, name):
+    """The filter.list entry named name, wherever the result nests it."""
+    if isinstance(obj, dict):
+        if obj.get("name") == name and "maps" in obj:
+            return obj
+        for v in obj.values():
+            r = find_filter(v, name)
+            if r is not None:
+                return r
+    elif isinstance(obj, list):
+        for v in obj:
+            r = find_filter(v, name)
+            if r is not None:
+                return r
+    return None
+
+
+def map_values(entry, name, field):
+    for m in entry["maps"]:
+        if m["name"] == name:
+            vals = m["values"]
+            if field == "hits":   # struct values as hex: hits is the first u64
+                return [struct.unpack("<Q", bytes.fromhex(v)[:8])[0] for v in vals]
+            return vals
+    return None
+
+
+def run(args):
+    plugin, listh, frames, maps = CASES[args.case]()
+    out = os.path.abspath(args.out)
+    os.makedirs(out + "/out", exist_ok=True)
+    for f in os.listdir(out + "/out"):
+        os.unlink(out + "/out/" + f)
+    obj = os.path.join(os.path.abspath(args.objdir), plugin + ".o")
+    if listh is not None:   # a variant with the case's compiled-in list
+        macro, text = listh
+        with open(out + "/list.h", "w") as f:
+            f.write(text)
+        obj = out + "/" + plugin + ".o"
+        cmd = [args.plugin_src + "/build.sh", args.plugin_src + "/" + plugin + ".c", obj,
+               "-D%s=\"%s\"" % (macro, out + "/list.h")]
+        r = subprocess.run(cmd, capture_output=True, text=True)
+        if r.returncode != 0:
+            return fail(args.case, "building %s: %s" % (" ".join(cmd), r.stderr.strip()))
+    write_pcap(out + "/vm.pcap", [f for _, f, _ in frames])
+    write_pcap(out + "/empty.pcap", [])
+    sock = out + "/ferryd.sock"
+    cfg = {"lcores": {"main": 0, "pmd": [1]}, "rpc": {"socket": sock},
+           "ports": [
+               {"name": "vm", "type": "dpdk",
+                "devargs": "net_pcap0,rx_pcap=%s/vm.pcap,tx_pcap=%s/out/vm.pcap" % (out, out),
+                "filters": [{"hook": "ingress", "path": obj, "name": plugin}]},
+               {"name": "up", "type": "dpdk",
+                "devargs": "net_pcap1,rx_pcap=%s/empty.pcap,tx_pcap=%s/out/up.pcap" % (out, out)}]}
+    with open(out + "/config.json", "w") as f:
+        json.dump(cfg, f, indent=1)
+    log = open(out + "/ferryd.log", "w")
+    p = subprocess.Popen([args.ferryd, "--config", out + "/config.json", "--idle-exit", "20000", "--",
+                          "--file-prefix", "ferry-plug-" + args.case, "--in-memory"],
+                         stdout=log, stderr=subprocess.STDOUT)
+    listing = None
+    try:
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            if p.poll() is not None:
+                return fail(args.case, "ferryd exited with status %d%s" % (p.returncode, log_hint(out)))
+            try:
+                st = rpc(sock, "port.stats", {"name": "vm"})
+                if got_rx(st, len(frames)):
+                    time.sleep(0.3)   # the burst those frames came in is done by then
+                    listing = rpc(sock, "filter.list", {"port": "vm"})
+                    break
+            except (OSError, ValueError):
+                pass
+            time.sleep(0.2)
+        else:
+            return fail(args.case, "vm's %d frames were not all received in 30 s%s" % (len(frames), log_hint(out)))
+        rpc(sock, "switch.shutdown")
+        p.wait(timeout=20)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        log.close()
+    with open(out + "/filter.list.json", "w") as f:
+        json.dump(listing, f, indent=1)
+    return check(args.case, out, frames, maps, listing, plugin)
+
+
+def log_hint(out):
+    """What ferryd.log says about filters or errors (a plugin the verifier refused, ...)."""
+    try:
+        lines = [l.strip() for l in open(out + "/ferryd.log", errors="replace")
+                 if "filter" in l or "rror" in l or "verif" in l]
+    except OSError:
+        lines = []
+    return " (ferryd.log: %s)" % " | ".join(lines[-3:]) if lines else " (see %s/ferryd.log)" % out
+
+
+def got_rx(st, n):
+    """Has port.stats counted n received frames (whatever the result's layout)?"""
+    def walk(o):
+        if isinstance(o, dict):
+            for k, v in o.items():
+                if k in ("rx_packets", "rx_pkts") and v == n:
+                    return True
+                if k == "rx" and isinstance(v, dict) and v.get("packets") == n:
+                    return True
+                if walk(v):
+                    return True
+        elif isinstance(o, list):
+            return any(walk(v) for v in o)
+        return False
+    return walk(st.get("result"))
+
+
+def fail(case, why):
+    print("FAIL: plugins/%s: %s" % (case, why))
+    return 1
+
+
+def check(case, out, frames, maps, listing, plugin):
+    got = read_pcap(out + "/out/up.pcap")
+    want = [(n, f) for n, f, ok in frames if ok]
+    inputs = [f for _, f, _ in frames]
+    bad = []
+    missing = [n for n, f in want if f not in got]
+    extra = [n for n, f, ok in frames if not ok and f in got]
+    unknown = sum(1 for g in got if g not in inputs)
+    if missing:
+        bad.append("dropped, should pass: " + "; ".join(missing))
+    if extra:
+        bad.append("passed, should be dropped: " + "; ".join(extra))
+    if unknown:
+        bad.append("%d frames on up that vm did not send (changed?)" % unknown)
+    if not bad and [f for _, f in want] != got:
+        bad.append("the frames on up are not in vm's order, or repeated")
+    entry = find_filter(listing.get("result") if listing else None, plugin)
+    if entry is None:
+        bad.append("filter.list has no filter %s: %s" % (plugin, json.dumps(listing)[:300]))
+    else:
+        n_drop = sum(1 for _, _, ok in frames if not ok)
+        if entry.get("dropped") != n_drop or entry.get("passed") != len(frames) - n_drop:
+            bad.append("filter.list counts passed %s dropped %s, expected %d and %d" %
+                       (entry.get("passed"), entry.get("dropped"), len(frames) - n_drop, n_drop))
+        for mname, (field, expect) in maps.items():
+            vals = map_values(entry, mname, field)
+            if vals is None:
+                bad.append("no map %s" % mname)
+                continue
+            if isinstance(expect, dict):
+                exp = [expect.get(i, 0) for i in range(len(vals))]
+            else:
+                exp = list(expect) + [0] * (len(vals) - len(expect))
+            if vals != exp:
+                bad.append("map %s%s: %s, expected %s" % (mname, "." + field if field else "",
+                                                            vals[:len(expect) if not isinstance(expect, dict) else 64],
+                                                            exp[:len(expect) if not isinstance(expect, dict) else 64]))
+    if bad:
+        print("FAIL: plugins/%s: %s (see %s)" % (case, "; ".join(bad), out))
+        return 1
+    print("PASS: plugins/%s (%d frames, %d passed, maps checked)" % (case, len(frames), len(want)))
+    return 0
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser()
+    ap.add_argument("case", choices=sorted(CASES))
+    ap.add_argument("--ferryd", required=True)
+    ap.add_argument("--objdir", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--plugin-src", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../plugins"))
+    sys.exit(run(ap.parse_args()))
