@@ -21,13 +21,14 @@ fi
 mkdir -p "$FERRY_TEST_OUT"
 
 stages=("$@")
-[ ${#stages[@]} -gt 0 ] || stages=(unit cli pcap vhost rpc fuzz qemu lab bench)
+[ ${#stages[@]} -gt 0 ] || stages=(unit cli pcap plugins vhost rpc fuzz qemu lab bench)
 
 stage_cmd() {
 	case "$1" in
 	unit)  echo "$BUILD/tests/unit/ferry-unit" ;;
 	cli)   echo "tests/cli/run.sh" ;;
 	pcap)  echo "tests/pcap/run.sh" ;;
+	plugins) echo "tests/plugins/run.sh" ;;
 	vhost) echo "tests/vhost/run.sh" ;;
 	rpc)   echo "tests/rpc/run.sh" ;;
 	fuzz)  echo "tests/fuzz/run.sh" ;;
