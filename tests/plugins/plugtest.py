@@ -4,7 +4,8 @@
   plugtest.py CASE --ferryd FERRYD --objdir BUILD/plugins --out DIR [--plugin-src plugins/]
 
 Crafts the case's frames (raw bytes; no scapy), writes them as port vm's input, runs ferryd with
-two net_pcap ports (vm: the plugin at its ingress; up: where every frame is flooded to), waits
+two net_pcap ports (vm: the plugin at its ingress; up: where every frame is flooded to; case
+proto_count_egress: the plugin at up's egress), waits
 until vm's input is switched, reads the plugin's maps and counters with filter.list over the
 RPC socket, stops ferryd (switch.shutdown), and checks that exactly the frames the case expects
 left on up, unchanged and in order, and the map values. Cases acl and arp_guard build their
@@ -189,8 +190,16 @@ def case_proto_count():
                                          "ip_proto": (None, {17: 4, 6: 3, 58: 1})}
 
 
+def case_proto_count_egress():
+    """proto_count at up's egress hook: it sees the frames as they leave up (one VLAN tag less or
+    more would show in the classes; up and vm are both default trunks, so nothing changes)."""
+    plugin, listh, frames, maps = case_proto_count()
+    return plugin, listh, frames, maps
+
+
 CASES = {"acl": case_acl, "arp_guard": case_arp_guard, "dhcp_guard": case_dhcp_guard,
-         "proto_count": case_proto_count}
+         "proto_count": case_proto_count, "proto_count_egress": case_proto_count_egress}
+EGRESS = {"proto_count_egress"}   # the plugin on up's egress instead of vm's ingress
 
 
 # ---- pcap ----
@@ -285,10 +294,12 @@ def run(args):
     cfg = {"lcores": {"main": 0, "pmd": [1]}, "rpc": {"socket": sock},
            "ports": [
                {"name": "vm", "type": "dpdk",
-                "devargs": "net_pcap0,rx_pcap=%s/vm.pcap,tx_pcap=%s/out/vm.pcap" % (out, out),
-                "filters": [{"hook": "ingress", "path": obj, "name": plugin}]},
+                "devargs": "net_pcap0,rx_pcap=%s/vm.pcap,tx_pcap=%s/out/vm.pcap" % (out, out)},
                {"name": "up", "type": "dpdk",
                 "devargs": "net_pcap1,rx_pcap=%s/empty.pcap,tx_pcap=%s/out/up.pcap" % (out, out)}]}
+    fport = "up" if args.case in EGRESS else "vm"
+    cfg["ports"][1 if fport == "up" else 0]["filters"] = [
+        {"hook": "egress" if fport == "up" else "ingress", "path": obj, "name": plugin}]
     with open(out + "/config.json", "w") as f:
         json.dump(cfg, f, indent=1)
     log = open(out + "/ferryd.log", "w")
@@ -305,7 +316,7 @@ def run(args):
                 st = rpc(sock, "port.stats", {"name": "vm"})
                 if got_rx(st, len(frames)):
                     time.sleep(0.3)   # the burst those frames came in is done by then
-                    listing = rpc(sock, "filter.list", {"port": "vm"})
+                    listing = rpc(sock, "filter.list", {"port": fport})
                     break
             except (OSError, ValueError):
                 pass
