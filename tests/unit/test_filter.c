@@ -1,9 +1,16 @@
 /* test_filter.c — the eBPF filter loader (lib/filter) on the objects of tests/filters: programs
  * run on real mbufs (JIT and interpreter agree), maps count with XADD, segmented frames get the
  * window copied, every bad object is refused with its reason; and the stage runner's masks. */
+#define _GNU_SOURCE
+#include <inttypes.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <rte_malloc.h>
+#include <rte_pause.h>
+#include <rte_rcu_qsbr.h>
 #include "unit.h"
 #include "ferry_bpf_filter.h"
 #include "ferry_stage.h"
@@ -234,6 +241,101 @@ stage_runner(void)
 	ferry_stage_destroy(b);
 }
 
+/* A reader thread plays a PMD (registered in a QSBR variable, quiescent between bursts) running
+ * whatever list is published while the main thread attaches and detaches stages: it must never
+ * see a list with a bad count or a freed instance (publish waits a grace period before freeing,
+ * and the instances outlive their lists). */
+static uint64_t
+poison_burst(void *st, struct rte_mbuf **pkts, uint16_t n, const struct ferry_stage_ctx *ctx)
+{
+	return 0;
+}
+
+static const struct ferry_stage_ops poison_ops = {
+	.type = "unit-poison", .create = even_create, .destroy = even_destroy, .burst = poison_burst,
+};
+
+struct rcu_ctx {
+	struct ferry_stage_list *volatile slot;
+	struct rte_rcu_qsbr *qsv;
+	volatile int stop;
+	uint64_t bursts, bad;
+};
+
+static void *
+rcu_reader(void *arg)
+{
+	struct rcu_ctx *x = arg;
+	struct rte_mbuf *pkts[4];
+
+	for (int i = 0; i < 4; i++)
+		pkts[i] = (struct rte_mbuf *)(uintptr_t)(0x1000 + i);
+	rte_rcu_qsbr_thread_register(x->qsv, 0);
+	rte_rcu_qsbr_thread_online(x->qsv, 0);
+	while (!x->stop) {
+		const struct ferry_stage_list *l = __atomic_load_n(&x->slot, __ATOMIC_ACQUIRE);
+		for (volatile int k = 0; k < 2000; k++)   /* mid-burst for a while */
+			rte_pause();
+		if (l != NULL) {
+			if (l->n == 0 || l->n > FERRY_STAGE_MAX)
+				x->bad++;
+			else if (ferry_stage_run(l, pkts, 4, 0, 0) != (l->n == 1 ? 0x5u : 0x1u))
+				x->bad++;   /* a poisoned (detached) instance keeps nothing */
+		}
+		x->bursts++;
+		rte_rcu_qsbr_quiescent(x->qsv, 0);
+	}
+	rte_rcu_qsbr_thread_offline(x->qsv, 0);
+	rte_rcu_qsbr_thread_unregister(x->qsv, 0);
+	return NULL;
+}
+
+static void
+stage_rcu_swaps(void)
+{
+	struct rcu_ctx x = { .slot = NULL };
+	size_t sz = rte_rcu_qsbr_get_memsize(1);
+	static struct ferry_stage_inst *dead[2 * 500];
+	unsigned n_dead = 0;
+	char err[64];
+	pthread_t t;
+
+	x.qsv = rte_zmalloc("unit_qsv", sz, RTE_CACHE_LINE_SIZE);
+	CHECK(x.qsv != NULL && rte_rcu_qsbr_init(x.qsv, 1) == 0);
+	CHECK(pthread_create(&t, NULL, rcu_reader, &x) == 0);
+	cpu_set_t cpus;   /* the EAL pinned this thread (and so the reader) to lcore 0: free it */
+	CPU_ZERO(&cpus);
+	for (long c = 0; c < sysconf(_SC_NPROCESSORS_ONLN) && c < CPU_SETSIZE; c++)
+		CPU_SET(c, &cpus);
+	pthread_setaffinity_np(t, sizeof(cpus), &cpus);
+	while (x.bursts == 0)
+		rte_pause();
+	for (int i = 0; i < 500; i++) {
+		struct ferry_stage_inst *a = ferry_stage_create("unit-even", "a", 0, "", err,
+								sizeof(err));
+		struct ferry_stage_inst *b = ferry_stage_create("unit-even", "b", 0, "", err,
+								sizeof(err));
+		CHECK(ferry_stage_attach((struct ferry_stage_list **)&x.slot, a, x.qsv) == 0);
+		CHECK(ferry_stage_attach((struct ferry_stage_list **)&x.slot, b, x.qsv) == 0);
+		CHECK(ferry_stage_detach((struct ferry_stage_list **)&x.slot, a, x.qsv) == 0);
+		a->ops = &poison_ops;   /* what a reader still holding it would then run */
+		dead[n_dead++] = a;     /* freed at the end: no reuse hiding a late reader */
+		CHECK(ferry_stage_detach((struct ferry_stage_list **)&x.slot, b, x.qsv) == 0);
+		b->ops = &poison_ops;
+		dead[n_dead++] = b;
+	}
+	x.stop = 1;
+	pthread_join(t, NULL);
+	for (unsigned i = 0; i < n_dead; i++)
+		ferry_stage_destroy(dead[i]);
+	CHECK(x.bad == 0);
+	CHECK(x.bursts > 10);
+	if (x.bad != 0)
+		fprintf(stderr, "  reader saw %" PRIu64 " bad lists in %" PRIu64 " bursts\n", x.bad,
+			x.bursts);
+	rte_free(x.qsv);
+}
+
 void
 suite_filter(void)
 {
@@ -242,4 +344,5 @@ suite_filter(void)
 	RUN("filter", ipv4_reads_header);
 	RUN("filter", bad_objects);
 	RUN("filter", stage_runner);
+	RUN("filter", stage_rcu_swaps);
 }
