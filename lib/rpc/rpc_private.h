@@ -8,6 +8,7 @@
 #include <sys/types.h>
 #include <jansson.h>
 #include "ferry_rpc.h"
+#include "ferry_sock.h"
 
 struct rpc_batch;              /* rpc_dispatch.c: a batch being answered over several rounds */
 
@@ -36,8 +37,7 @@ struct ferry_rpc {
 	struct ferry_switch *sw;
 	volatile int *quit;
 	char path[108];
-	dev_t sock_dev;            /* identity of the socket file we created (removed only if it is ours) */
-	ino_t sock_ino;
+	struct ferry_sock_id sock_id;   /* the socket file we created (removed only if it is ours) */
 	int listen_fd, epoll_fd, wake_fd;
 	bool accept_paused;        /* out of fds: listen socket taken out of epoll for a while */
 	uint64_t accept_resume_ms;

@@ -59,19 +59,19 @@ fill_addr(struct sockaddr_un *sa, const char *path)
 static int
 check_existing(const char *path, char *err, size_t errlen)
 {
-	int st = ferry_sock_state(path);
+	struct stat sb;
+	bool there = lstat(path, &sb) == 0;
+	int st = ferry_sock_clear_stale(path);
 
-	if (st == FERRY_SOCK_ABSENT)
-		return 0;
 	if (st == FERRY_SOCK_NOT_SOCKET)
 		return fail(err, errlen, "%s exists and is not a socket", path);
 	if (st == FERRY_SOCK_LIVE)
 		return fail(err, errlen, "another ferryd is already serving %s", path);
 	if (st < 0)
-		return fail(err, errlen, "cannot check the existing socket %s: %s", path, strerror(-st));
-	if (unlink(path) < 0 && errno != ENOENT)
-		return fail(err, errlen, "cannot remove the stale socket %s: %s", path, strerror(errno));
-	FERRY_LOG(INFO, "rpc: removed the stale socket %s", path);
+		return fail(err, errlen, "cannot check or remove the existing socket %s: %s", path,
+			    strerror(-st));
+	if (there)
+		FERRY_LOG(INFO, "rpc: removed the stale socket %s", path);
 	return 0;
 }
 
@@ -128,7 +128,6 @@ rpc_socket_open(struct ferry_rpc *r, const struct ferry_rpc_opts *o, char *err, 
 	const char *path = o->path != NULL && o->path[0] != '\0' ? o->path : FERRY_RPC_DEFAULT_SOCKET;
 	unsigned mode = o->mode != 0 ? o->mode : FERRY_RPC_DEFAULT_MODE;
 	struct sockaddr_un sa;
-	struct stat st;
 
 	if (path[0] == '\0' || strlen(path) >= sizeof(sa.sun_path))
 		return fail(err, errlen, "socket path '%s' must be 1..%zu characters", path,
@@ -142,10 +141,7 @@ rpc_socket_open(struct ferry_rpc *r, const struct ferry_rpc_opts *o, char *err, 
 	fill_addr(&sa, path);
 	if (bind(r->listen_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
 		return fail(err, errlen, "bind %s: %s", path, strerror(errno));
-	if (lstat(path, &st) == 0) {
-		r->sock_dev = st.st_dev;
-		r->sock_ino = st.st_ino;
-	}
+	ferry_sock_id_get(path, &r->sock_id);
 	/* mode and group before listen(): nobody can connect with the wrong permissions */
 	if (set_owner_mode(path, mode, o->group, err, errlen) < 0)
 		return -1;
@@ -157,13 +153,10 @@ rpc_socket_open(struct ferry_rpc *r, const struct ferry_rpc_opts *o, char *err, 
 void
 rpc_socket_close(struct ferry_rpc *r)
 {
-	struct stat st;
-
 	if (r->listen_fd < 0)
 		return;
 	close(r->listen_fd);
 	r->listen_fd = -1;
 	/* remove the file only if it is still ours (not one a newer ferryd has bound meanwhile) */
-	if (lstat(r->path, &st) == 0 && st.st_dev == r->sock_dev && st.st_ino == r->sock_ino)
-		unlink(r->path);
+	ferry_sock_unlink_own(r->path, &r->sock_id);
 }
