@@ -1,4 +1,6 @@
-/* ferry_common.c — drop reason names, the log type and the coarse aging clock. */
+/* ferry_common.c — drop reason names, the log type, error messages and the coarse aging clock. */
+#include <stdarg.h>
+#include <stdio.h>
 #include <rte_cycles.h>
 #include "ferry_common.h"
 
@@ -26,4 +28,15 @@ void
 ferry_clock_update(void)
 {
 	ferry_now_s = (uint32_t)(rte_get_tsc_cycles() / rte_get_tsc_hz());
+}
+
+int
+ferry_errf(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -1;
 }

@@ -2,6 +2,7 @@
 #ifndef FERRY_COMMON_H
 #define FERRY_COMMON_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <rte_log.h>
 #include <rte_common.h>
@@ -53,6 +54,11 @@ extern const char *const ferry_drop_names[FERRY_DROP_MAX];
 extern int ferry_logtype;
 #define FERRY_LOG(level, fmt, ...) \
 	rte_log(RTE_LOG_ ## level, ferry_logtype, "ferry: " fmt "\n", ##__VA_ARGS__)
+
+/* Format a message into the caller's error buffer err[errlen]; returns -1, so that a failing
+ * function can end with return ferry_errf(err, errlen, ...). */
+int ferry_errf(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 /* What is at a Unix socket path (ferry_sock.c): one of these, or -errno. */
 enum ferry_sock { FERRY_SOCK_ABSENT, FERRY_SOCK_STALE, FERRY_SOCK_LIVE, FERRY_SOCK_NOT_SOCKET };

@@ -6,7 +6,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -182,20 +181,6 @@ ferry_path_under(const char *real, const char *dir)
 	return strncmp(real, dir, n) == 0 && (real[n] == '\0' || real[n] == '/');
 }
 
-static int
-why_fail(char *why, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static int
-why_fail(char *why, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(why, len, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
 /* mkdir -p of an allowed directory (operator configuration) that path is spelled under. */
 static int
 make_allowed_dir(const char *path, const char *dir, char *why, size_t len)
@@ -210,7 +195,8 @@ make_allowed_dir(const char *path, const char *dir, char *why, size_t len)
 		if (s != NULL)
 			*s = '\0';
 		if (mkdir(d, 0755) < 0 && errno != EEXIST)
-			return why_fail(why, len, "cannot create directory %s: %s", d, strerror(errno));
+			return ferry_errf(why, len, "cannot create directory %s: %s", d,
+					  strerror(errno));
 		if (s == NULL)
 			return 0;
 		*s = '/';
@@ -238,7 +224,7 @@ deepest_existing(const char *parent, size_t *prefix, char *real, char *why, size
 	snprintf(e, sizeof(e), "%s", parent);
 	while (realpath(e, real) == NULL) {
 		if (errno != ENOENT)
-			return why_fail(why, len, "cannot resolve %s: %s", e, strerror(errno));
+			return ferry_errf(why, len, "cannot resolve %s: %s", e, strerror(errno));
 		char *slash = strrchr(e, '/');
 		if (slash == NULL || slash == e) {
 			snprintf(e, sizeof(e), "/");
@@ -259,7 +245,7 @@ make_levels(const char *base, const char *rest, char *why, size_t len)
 	int fd = open(base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC), nfd;
 
 	if (fd < 0)
-		return why_fail(why, len, "cannot open %s: %s", base, strerror(errno));
+		return ferry_errf(why, len, "cannot open %s: %s", base, strerror(errno));
 	while (*rest != '\0') {
 		while (*rest == '/')
 			rest++;
@@ -268,7 +254,7 @@ make_levels(const char *base, const char *rest, char *why, size_t len)
 			break;
 		if (n > NAME_MAX) {
 			close(fd);
-			return why_fail(why, len, "a directory name is too long");
+			return ferry_errf(why, len, "a directory name is too long");
 		}
 		memcpy(comp, rest, n);
 		comp[n] = '\0';
@@ -285,16 +271,17 @@ make_levels(const char *base, const char *rest, char *why, size_t len)
 	return 0;
 fail:
 	close(fd);
-	return why_fail(why, len, "cannot create directory %s below %s: %s", comp, base,
-			strerror(errno));
+	return ferry_errf(why, len, "cannot create directory %s below %s: %s", comp, base,
+			  strerror(errno));
 }
 
 static int
 outside(const char *spelled, const char *real, char *why, size_t len)
 {
 	if (strcmp(spelled, real) == 0)
-		return why_fail(why, len, "%s is outside every allowed directory", spelled);
-	return why_fail(why, len, "%s resolves to %s, outside every allowed directory", spelled, real);
+		return ferry_errf(why, len, "%s is outside every allowed directory", spelled);
+	return ferry_errf(why, len, "%s resolves to %s, outside every allowed directory", spelled,
+			  real);
 }
 
 int
@@ -306,9 +293,9 @@ ferry_sock_path_inside(const char *path, const char (*dirs)[FERRY_PATH_MAX], uns
 	size_t prefix = 0;
 
 	if (path[0] != '/' || slash == NULL || slash[1] == '\0')
-		return why_fail(why, whylen, "must be an absolute path naming a file");
+		return ferry_errf(why, whylen, "must be an absolute path naming a file");
 	if (ferry_path_has_dots(path))
-		return why_fail(why, whylen, "'.' and '..' components are not allowed");
+		return ferry_errf(why, whylen, "'.' and '..' components are not allowed");
 	snprintf(parent, sizeof(parent), "%.*s", slash == path ? 1 : (int)(slash - path), path);
 	for (unsigned i = 0; create && i < n; i++)
 		if (make_allowed_dir(path, dirs[i], why, whylen) < 0)
@@ -325,6 +312,6 @@ ferry_sock_path_inside(const char *path, const char (*dirs)[FERRY_PATH_MAX], uns
 	if (make_levels(real, parent + prefix, why, whylen) < 0)
 		return -1;
 	if (realpath(parent, real) == NULL)
-		return why_fail(why, whylen, "cannot resolve %s: %s", parent, strerror(errno));
+		return ferry_errf(why, whylen, "cannot resolve %s: %s", parent, strerror(errno));
 	return allowed_index(real, dirs, n) < 0 ? outside(parent, real, why, whylen) : 0;
 }

@@ -18,22 +18,13 @@
 #include <rte_log.h>
 #include <rte_malloc.h>
 #include "ferry_bpf_filter.h"
+#include "ferry_common.h"
 #include "filter_private.h"
 
 #define FILTER_SEC "filter"
 #define MAPS_SEC ".maps"
 #define LD_IMM64 (BPF_LD | BPF_IMM | EBPF_DW)
 #define MAP_VALUES_MAX (64u << 20)   /* bytes of values per map */
-
-static void
-msg(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 /* libbpf's own messages: the last warning is kept for the error returned. */
 static char libbpf_last[256];
@@ -56,13 +47,13 @@ check_elf(const char *path, char *err, size_t errlen)
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
 	if (fd < 0) {
-		msg(err, errlen, "%s: %s", path, strerror(errno));
+		ferry_errf(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
 	ssize_t n = read(fd, magic, sizeof(magic));
 	close(fd);
 	if (n != 4 || memcmp(magic, ELFMAG, SELFMAG) != 0) {
-		msg(err, errlen, "%s: not an ELF object file", path);
+		ferry_errf(err, errlen, "%s: not an ELF object file", path);
 		return -1;
 	}
 	return 0;
@@ -88,17 +79,19 @@ setup_maps(struct bpf_object *obj, struct ferry_filter *f, char *err, size_t err
 	bpf_object__for_each_map(m, obj) {
 		struct ferry_filter_map *fm = &f->maps[f->n_maps];
 		if (bpf_map__is_internal(m)) {
-			msg(err, errlen, "global or static variables (%s) are not supported: use an "
-			    "ARRAY map", bpf_map__name(m));
+			ferry_errf(err, errlen,
+				   "global or static variables (%s) are not supported: use an "
+				   "ARRAY map", bpf_map__name(m));
 			return -1;
 		}
 		if (bpf_map__type(m) != BPF_MAP_TYPE_ARRAY) {
-			msg(err, errlen, "map %s: type %s is not supported (ARRAY only)",
-			    bpf_map__name(m), libbpf_bpf_map_type_str(bpf_map__type(m)) ?: "?");
+			ferry_errf(err, errlen, "map %s: type %s is not supported (ARRAY only)",
+				   bpf_map__name(m),
+				   libbpf_bpf_map_type_str(bpf_map__type(m)) ?: "?");
 			return -1;
 		}
 		if (f->n_maps == FERRY_FILTER_MAX_MAPS) {
-			msg(err, errlen, "more than %d maps", FERRY_FILTER_MAX_MAPS);
+			ferry_errf(err, errlen, "more than %d maps", FERRY_FILTER_MAX_MAPS);
 			return -1;
 		}
 		fm->type = bpf_map__type(m);
@@ -108,15 +101,16 @@ setup_maps(struct bpf_object *obj, struct ferry_filter *f, char *err, size_t err
 		snprintf(fm->name, sizeof(fm->name), "%s", bpf_map__name(m));
 		if (fm->key_size != 4 || fm->value_size == 0 || fm->max_entries == 0 ||
 		    (uint64_t)fm->value_size * fm->max_entries > MAP_VALUES_MAX) {
-			msg(err, errlen, "map %s: key must be 4 bytes, values 1..%u bytes in all",
-			    fm->name, MAP_VALUES_MAX);
+			ferry_errf(err, errlen,
+				   "map %s: key must be 4 bytes, values 1..%u bytes in all",
+				   fm->name, MAP_VALUES_MAX);
 			return -1;
 		}
 		size_t sz = (size_t)fm->value_size * fm->max_entries;
 		fm->values = f->on_heap ? rte_zmalloc("ferry_filter_map", sz, RTE_CACHE_LINE_SIZE)
 			: calloc(1, sz);
 		if (fm->values == NULL) {
-			msg(err, errlen, "map %s: out of memory", fm->name);
+			ferry_errf(err, errlen, "map %s: out of memory", fm->name);
 			return -1;
 		}
 		f->n_maps++;
@@ -153,7 +147,7 @@ elf_view_open(struct elf_view *v, int fd, char *err, size_t errlen)
 	elf_version(EV_CURRENT);
 	v->elf = elf_begin(fd, ELF_C_READ, NULL);
 	if (v->elf == NULL || elf_getshdrstrndx(v->elf, &v->shstrndx) != 0) {
-		msg(err, errlen, "ELF: %s", elf_errmsg(-1));
+		ferry_errf(err, errlen, "ELF: %s", elf_errmsg(-1));
 		return -1;
 	}
 	while ((s = elf_nextscn(v->elf, s)) != NULL) {
@@ -178,7 +172,7 @@ elf_view_open(struct elf_view *v, int fd, char *err, size_t errlen)
 		    sh.sh_info == v->prog_shndx)
 			v->rel = s;
 	if (v->symtab == NULL) {
-		msg(err, errlen, "ELF: no symbol table");
+		ferry_errf(err, errlen, "ELF: no symbol table");
 		return -1;
 	}
 	return 0;
@@ -229,20 +223,22 @@ apply_relocs(const struct elf_view *v, struct ferry_filter *f, struct ebpf_insn 
 		const char *name;
 		if (gelf_getrel(d, (int)r, &rel) == NULL ||
 		    elf_symbol(v, GELF_R_SYM(rel.r_info), &sym, &name) < 0) {
-			msg(err, errlen, "ELF: bad relocation %zu", r);
+			ferry_errf(err, errlen, "ELF: bad relocation %zu", r);
 			return -1;
 		}
 		long i = (long)(rel.r_offset / sizeof(struct ebpf_insn)) - off;
 		if (i < 0 || (uint32_t)i >= n)
 			continue;   /* another function of the section */
 		if (sym.st_shndx != v->maps_shndx || v->maps_shndx == 0) {
-			msg(err, errlen, "instruction %ld: reference to %s is not supported (only maps "
-			    "in .maps; no global data, no bpf-to-bpf calls)", i, name);
+			ferry_errf(err, errlen,
+				   "instruction %ld: reference to %s is not supported (only maps "
+				   "in .maps; no global data, no bpf-to-bpf calls)", i, name);
 			return -1;
 		}
 		struct ferry_filter_map *fm = map_by_name(f, name);
 		if (fm == NULL || ins[i].code != LD_IMM64 || (uint32_t)i + 1 >= n) {
-			msg(err, errlen, "instruction %ld: bad map reference to %s", i, name);
+			ferry_errf(err, errlen, "instruction %ld: bad map reference to %s", i,
+				   name);
 			return -1;
 		}
 		uint64_t addr = (uintptr_t)fm;
@@ -261,11 +257,12 @@ check_calls(const struct ebpf_insn *ins, uint32_t n, char *err, size_t errlen)
 		if (ins[i].code != (BPF_JMP | EBPF_CALL))
 			continue;
 		if (ins[i].src_reg != 0) {
-			msg(err, errlen, "instruction %u: bpf-to-bpf calls are not supported", i);
+			ferry_errf(err, errlen,
+				   "instruction %u: bpf-to-bpf calls are not supported", i);
 			return -1;
 		}
 		if (!ferry_filter_helper_known(ins[i].imm)) {
-			msg(err, errlen, "instruction %u: unknown helper %d", i, ins[i].imm);
+			ferry_errf(err, errlen, "instruction %u: unknown helper %d", i, ins[i].imm);
 			return -1;
 		}
 	}
@@ -289,7 +286,7 @@ bpf_load_verbose(const struct ebpf_insn *ins, uint32_t n, const struct ferry_fil
 
 	xsym = ferry_filter_xsyms(f, &n_xsym);
 	if (xsym == NULL) {
-		msg(err, errlen, "out of memory");
+		ferry_errf(err, errlen, "out of memory");
 		if (mem != NULL)
 			fclose(mem);
 		free(log);
@@ -311,7 +308,7 @@ bpf_load_verbose(const struct ebpf_insn *ins, uint32_t n, const struct ferry_fil
 		for (char *l = log ? strtok(log, "\n") : NULL; l != NULL; l = strtok(NULL, "\n"))
 			if (strstr(l, "error") != NULL || strstr(l, "pc") != NULL || last == NULL)
 				last = l;
-		msg(err, errlen, "rte_bpf verifier: %s", last != NULL ? last : strerror(e));
+		ferry_errf(err, errlen, "rte_bpf verifier: %s", last != NULL ? last : strerror(e));
 	}
 	free(log);
 	return bpf;
@@ -325,13 +322,13 @@ load_prog(struct bpf_object *obj, struct ferry_filter *f, char *err, size_t errl
 	int rc = -1, fd;
 
 	if (prog == NULL) {
-		msg(err, errlen, "%s: no program in section \"%s\"", f->path, FILTER_SEC);
+		ferry_errf(err, errlen, "%s: no program in section \"%s\"", f->path, FILTER_SEC);
 		return -1;
 	}
 	uint32_t n = (uint32_t)bpf_program__insn_cnt(prog);
 	struct ebpf_insn *ins = calloc(n ? n : 1, sizeof(*ins));
 	if (ins == NULL) {
-		msg(err, errlen, "out of memory");
+		ferry_errf(err, errlen, "out of memory");
 		return -1;
 	}
 	memcpy(ins, bpf_program__insns(prog), n * sizeof(*ins));
@@ -342,7 +339,7 @@ load_prog(struct bpf_object *obj, struct ferry_filter *f, char *err, size_t errl
 	    (f->bpf = bpf_load_verbose(ins, n, f, err, errlen)) != NULL)
 		rc = 0;
 	else if (fd < 0)
-		msg(err, errlen, "%s: %s", f->path, strerror(errno));
+		ferry_errf(err, errlen, "%s: %s", f->path, strerror(errno));
 	if (fd >= 0) {
 		if (v.elf != NULL)
 			elf_end(v.elf);
@@ -360,7 +357,7 @@ filter_load(const char *path, bool on_heap, struct ferry_filter **out, char *err
 	char e[512];
 
 	if (path[0] != '/') {
-		msg(err, errlen, "%s: must be an absolute path", path);
+		ferry_errf(err, errlen, "%s: must be an absolute path", path);
 		return -1;
 	}
 	if (check_elf(path, err, errlen) < 0)
@@ -368,7 +365,7 @@ filter_load(const char *path, bool on_heap, struct ferry_filter **out, char *err
 	f = on_heap ? rte_zmalloc("ferry_filter", sizeof(*f), RTE_CACHE_LINE_SIZE)
 		: calloc(1, sizeof(*f));
 	if (f == NULL) {
-		msg(err, errlen, "out of memory");
+		ferry_errf(err, errlen, "out of memory");
 		return -1;
 	}
 	f->on_heap = on_heap;
@@ -378,8 +375,9 @@ filter_load(const char *path, bool on_heap, struct ferry_filter **out, char *err
 	obj = bpf_object__open_file(path, NULL);
 	if (libbpf_get_error(obj) != 0) {
 		snprintf(e, sizeof(e), "%s", libbpf_last[0] ? libbpf_last : strerror(errno));
-		msg(err, errlen, "%s: libbpf: %s%s", path, e,
-		    strstr(e, "BTF") ? " (maps in .maps need BTF: compile with clang -g)" : "");
+		ferry_errf(err, errlen, "%s: libbpf: %s%s", path, e,
+			   strstr(e, "BTF") ? " (maps in .maps need BTF: compile with clang -g)"
+					    : "");
 		ferry_filter_free(f);
 		return -1;
 	}

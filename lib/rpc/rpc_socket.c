@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,20 +16,6 @@
 
 #define LISTEN_BACKLOG 128
 
-static int
-fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
-static int
-fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
-
 /* mkdir -p of the directory holding path. */
 static int
 make_parent_dirs(const char *path, char *err, size_t errlen)
@@ -41,7 +26,8 @@ make_parent_dirs(const char *path, char *err, size_t errlen)
 	for (char *s = strchr(dir + 1, '/'); s != NULL; s = strchr(s + 1, '/')) {
 		*s = '\0';
 		if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-			return fail(err, errlen, "cannot create directory %s: %s", dir, strerror(errno));
+			return ferry_errf(err, errlen, "cannot create directory %s: %s", dir,
+					  strerror(errno));
 		*s = '/';
 	}
 	return 0;
@@ -64,12 +50,12 @@ check_existing(const char *path, char *err, size_t errlen)
 	int st = ferry_sock_clear_stale(path);
 
 	if (st == FERRY_SOCK_NOT_SOCKET)
-		return fail(err, errlen, "%s exists and is not a socket", path);
+		return ferry_errf(err, errlen, "%s exists and is not a socket", path);
 	if (st == FERRY_SOCK_LIVE)
-		return fail(err, errlen, "another ferryd is already serving %s", path);
+		return ferry_errf(err, errlen, "another ferryd is already serving %s", path);
 	if (st < 0)
-		return fail(err, errlen, "cannot check or remove the existing socket %s: %s", path,
-			    strerror(-st));
+		return ferry_errf(err, errlen, "cannot check or remove the existing socket %s: %s",
+				  path, strerror(-st));
 	if (there)
 		FERRY_LOG(INFO, "rpc: removed the stale socket %s", path);
 	return 0;
@@ -87,7 +73,7 @@ group_id(const char *name, gid_t *gid, char *err, size_t errlen)
 		char *nb = realloc(buf, len);
 		if (nb == NULL) {
 			free(buf);
-			return fail(err, errlen, "out of memory looking up group %s", name);
+			return ferry_errf(err, errlen, "out of memory looking up group %s", name);
 		}
 		buf = nb;
 		rc = getgrnam_r(name, &gr, buf, len, &res);
@@ -103,7 +89,7 @@ group_id(const char *name, gid_t *gid, char *err, size_t errlen)
 		*gid = (gid_t)v;
 		return 0;
 	}
-	return fail(err, errlen, "unknown group '%s'", name);
+	return ferry_errf(err, errlen, "unknown group '%s'", name);
 }
 
 static int
@@ -112,13 +98,14 @@ set_owner_mode(const char *path, unsigned mode, const char *group, char *err, si
 	gid_t gid = 0;
 
 	if (chmod(path, mode) < 0)
-		return fail(err, errlen, "chmod %s: %s", path, strerror(errno));
+		return ferry_errf(err, errlen, "chmod %s: %s", path, strerror(errno));
 	if (group == NULL || group[0] == '\0')
 		return 0;
 	if (group_id(group, &gid, err, errlen) < 0)
 		return -1;
 	if (chown(path, (uid_t)-1, gid) < 0)
-		return fail(err, errlen, "chown %s to group %s: %s", path, group, strerror(errno));
+		return ferry_errf(err, errlen, "chown %s to group %s: %s", path, group,
+				  strerror(errno));
 	return 0;
 }
 
@@ -130,23 +117,23 @@ rpc_socket_open(struct ferry_rpc *r, const struct ferry_rpc_opts *o, char *err, 
 	struct sockaddr_un sa;
 
 	if (path[0] == '\0' || strlen(path) >= sizeof(sa.sun_path))
-		return fail(err, errlen, "socket path '%s' must be 1..%zu characters", path,
-			    sizeof(sa.sun_path) - 1);
+		return ferry_errf(err, errlen, "socket path '%s' must be 1..%zu characters", path,
+				  sizeof(sa.sun_path) - 1);
 	snprintf(r->path, sizeof(r->path), "%s", path);
 	if (make_parent_dirs(path, err, errlen) < 0 || check_existing(path, err, errlen) < 0)
 		return -1;
 	r->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (r->listen_fd < 0)
-		return fail(err, errlen, "socket: %s", strerror(errno));
+		return ferry_errf(err, errlen, "socket: %s", strerror(errno));
 	fill_addr(&sa, path);
 	if (bind(r->listen_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-		return fail(err, errlen, "bind %s: %s", path, strerror(errno));
+		return ferry_errf(err, errlen, "bind %s: %s", path, strerror(errno));
 	ferry_sock_id_get(path, &r->sock_id);
 	/* mode and group before listen(): nobody can connect with the wrong permissions */
 	if (set_owner_mode(path, mode, o->group, err, errlen) < 0)
 		return -1;
 	if (listen(r->listen_fd, LISTEN_BACKLOG) < 0)
-		return fail(err, errlen, "listen %s: %s", path, strerror(errno));
+		return ferry_errf(err, errlen, "listen %s: %s", path, strerror(errno));
 	return 0;
 }
 
