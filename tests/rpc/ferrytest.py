@@ -251,6 +251,30 @@ class Daemon:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+def clients_now(d):
+    """Clients ferryd serves besides the one asking."""
+    with d.client() as c:
+        return c.result("switch.info")["rpc"]["clients"] - 1
+
+
+def check_too_many_clients(path):
+    """Connect once more to a ferryd whose client table is full: the kernel accepts, ferryd answers
+    a "too many clients" error (id null) and closes; checks that answer."""
+    extra = socket.socket(socket.AF_UNIX)
+    extra.connect(path)
+    extra.settimeout(10)
+    data = b""
+    while True:
+        chunk = extra.recv(4096)
+        if not chunk:
+            break
+        data += chunk
+    extra.close()
+    r = json.loads(data.split(b"\n")[0])
+    check(r.get("error", {}).get("code") == ELIMIT and r.get("id") is None and
+          "too many clients" in r["error"]["message"], "refusal: %s" % r)
+
+
 def ferryctl(daemon_or_sock, *args, timeout=30, input=None):
     """Run ferryctl; returns (exit code, stdout, stderr)."""
     sock = daemon_or_sock.sock if isinstance(daemon_or_sock, Daemon) else daemon_or_sock

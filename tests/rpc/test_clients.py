@@ -10,7 +10,7 @@ import socket
 import threading
 import time
 
-from ferrytest import Daemon, Client, check, main, wait_for, ELIMIT
+from ferrytest import Daemon, Client, check, check_too_many_clients, clients_now, main, wait_for
 
 MAX_CLIENTS = 256
 MAX_OUTPUT = 4 << 20
@@ -27,11 +27,6 @@ def setup():
 
 def teardown(d):
     d.cleanup()
-
-
-def clients_now(d):
-    with d.client() as c:
-        return c.result("switch.info")["rpc"]["clients"] - 1
 
 
 def t_concurrent_50(d):
@@ -145,19 +140,7 @@ def t_too_many_clients(d):
             held[-1].result("events.subscribe")
         wait_for(lambda: held[-1].result("switch.info")["rpc"]["clients"] == MAX_CLIENTS,
                  what="256 clients connected")
-        extra = socket.socket(socket.AF_UNIX)
-        extra.connect(d.sock)          # the kernel accepts; ferryd answers and closes
-        extra.settimeout(10)
-        data = b""
-        while True:
-            chunk = extra.recv(4096)
-            if not chunk:
-                break
-            data += chunk
-        extra.close()
-        r = json.loads(data.split(b"\n")[0])
-        check(r.get("error", {}).get("code") == ELIMIT and r.get("id") is None and
-              "too many clients" in r["error"]["message"], "refusal: %s" % r)
+        check_too_many_clients(d.sock)
         check(held[0].result("switch.info")["ports"] == 2, "held clients still served")
     finally:
         for c in held:

@@ -13,7 +13,8 @@ import socket
 import threading
 import time
 
-from ferrytest import (Daemon, Client, check, main, wait_for, EINVALID_REQ, ELIMIT)
+from ferrytest import (Daemon, Client, check, check_too_many_clients, clients_now, main, wait_for,
+                       EINVALID_REQ, ELIMIT)
 
 MAX_CLIENTS = 256
 MAX_BATCH = 1000
@@ -59,11 +60,6 @@ def setup():
 
 def teardown(ctx):
     ctx.cleanup()
-
-
-def clients_now(d):
-    with d.client() as c:
-        return c.result("switch.info")["rpc"]["clients"] - 1
 
 
 def is_closed(c, timeout=0.5):
@@ -142,19 +138,7 @@ def t_all_subscribed_refused(ctx):
             c = Client(d.sock)
             c.result("events.subscribe")
             held.append(c)
-        extra = socket.socket(socket.AF_UNIX)
-        extra.connect(d.sock)          # the kernel accepts; ferryd answers and closes
-        extra.settimeout(10)
-        data = b""
-        while True:
-            chunk = extra.recv(4096)
-            if not chunk:
-                break
-            data += chunk
-        extra.close()
-        r = json.loads(data.split(b"\n")[0])
-        check(r.get("error", {}).get("code") == ELIMIT and r.get("id") is None and
-              "too many clients" in r["error"]["message"], "refusal: %s" % r)
+        check_too_many_clients(d.sock)
         check(all(not is_closed(c, 0.01) for c in held), "a subscriber was evicted")
         check(held[0].result("switch.info")["ports"] == 2, "subscribers still served")
     finally:
