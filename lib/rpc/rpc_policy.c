@@ -120,20 +120,6 @@ vdev_rule(const char *s, size_t n)
 	return NULL;
 }
 
-static bool
-devargs_in_use(json_t *ports, const char *devargs)
-{
-	size_t i;
-	json_t *p;
-
-	json_array_foreach(ports, i, p) {
-		const char *d = json_string_value(json_object_get(p, "devargs"));
-		if (d != NULL && strcmp(d, devargs) == 0)
-			return true;
-	}
-	return false;
-}
-
 /* One "key=value" of an allowlisted vdev. */
 static int
 check_vdev_arg(struct rpc_call *c, const struct vdev_rule *r, const char *kv, size_t n,
@@ -150,7 +136,7 @@ check_vdev_arg(struct rpc_call *c, const struct vdev_rule *r, const char *kv, si
 	if (!in_list(kv, klen, r->keys))
 		return refuse_devargs(c, "%s does not take '%.*s' over RPC", r->driver, (int)klen, kv);
 	if (strcmp(r->driver, "net_tap") != 0 || klen != 5 || memcmp(kv, "iface", 5) != 0 ||
-	    eq == NULL || devargs_in_use(ports, devargs))
+	    eq == NULL || ferry_switch_port_find(ports, "devargs", devargs) != NULL)
 		return 0;
 	/* a tap of that name would attach to the existing (tap) interface: a host's or a guest's */
 	snprintf(val, sizeof(val), "%.*s", (int)(n - klen - 1), eq + 1);

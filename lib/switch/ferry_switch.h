@@ -43,6 +43,9 @@ extern const char *const ferry_switch_settable[];
 int ferry_switch_port_set(struct ferry_switch *sw, const char *name, json_t *changes,
 			  char *err, size_t errlen);
 json_t *ferry_switch_port_list(struct ferry_switch *sw);
+/* The port object in ports (an array of port objects: port_list, config_get's "ports") whose
+ * string member key is value, or NULL. */
+json_t *ferry_switch_port_find(json_t *ports, const char *key, const char *value);
 int ferry_switch_port_get(struct ferry_switch *sw, const char *name, json_t **out,
 			  char *err, size_t errlen);
 /* name NULL = every port. */

@@ -176,6 +176,20 @@ ferry_switch_port_list(struct ferry_switch *sw)
 	return a;
 }
 
+json_t *
+ferry_switch_port_find(json_t *ports, const char *key, const char *value)
+{
+	size_t i;
+	json_t *p;
+
+	json_array_foreach(ports, i, p) {
+		const char *v = json_string_value(json_object_get(p, key));
+		if (v != NULL && strcmp(v, value) == 0)
+			return p;
+	}
+	return NULL;
+}
+
 int
 ferry_switch_port_get(struct ferry_switch *sw, const char *name, json_t **out, char *err,
 		      size_t errlen)

@@ -17,21 +17,6 @@ is_settable(const char *key)
 	return false;
 }
 
-/* The running port object named name in ports (an array of port objects), or NULL. */
-static json_t *
-find_port(json_t *ports, const char *name)
-{
-	size_t i;
-	json_t *p;
-
-	json_array_foreach(ports, i, p) {
-		const char *n = json_string_value(json_object_get(p, "name"));
-		if (n != NULL && strcmp(n, name) == 0)
-			return p;
-	}
-	return NULL;
-}
-
 static bool
 in_conf(const struct ferry_conf *conf, const char *name)
 {
@@ -83,7 +68,7 @@ static enum step
 plan_port(json_t *running, const struct ferry_port_conf *pc, json_t **changes, char *keys,
 	  size_t keys_len)
 {
-	json_t *have = find_port(running, pc->name), *want;
+	json_t *have = ferry_switch_port_find(running, "name", pc->name), *want;
 	enum step s;
 
 	*changes = NULL;
