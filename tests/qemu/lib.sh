@@ -287,7 +287,14 @@ vm_boot() {
 	[ -n "$incoming" ] && extra+=(-incoming "$incoming")
 	VM_RUN[$name]=$(( ${VM_RUN[$name]:-0} + 1 ))
 	VM_LOG[$name]=$Q_DIR/$name.${VM_RUN[$name]}.serial.log
-	[ -n "${FERRY_QEMU_DEBUG:-}" ] && extra+=(-d "$FERRY_QEMU_DEBUG" -D "$Q_DIR/$name.${VM_RUN[$name]}.qemu-debug.log")
+	[ -n "${FERRY_QEMU_DEBUG:-}" ] && extra+=(-d "$FERRY_QEMU_DEBUG")
+	# FERRY_QEMU_TRACE="PATTERN...": QEMU trace events (e.g. "vhost_user_* migrate_pending_*"), with
+	# timestamps, into the same file
+	local ev evs=()
+	read -r -a evs <<< "${FERRY_QEMU_TRACE:-}"   # (no globbing of the patterns)
+	for ev in "${evs[@]}"; do extra+=(-trace "enable=$ev"); done
+	[ -n "${FERRY_QEMU_DEBUG:-}${FERRY_QEMU_TRACE:-}" ] &&
+		extra+=(-msg timestamp=on -D "$Q_DIR/$name.${VM_RUN[$name]}.qemu-debug.log")
 	"$Q_QEMU" "${Q_QEMU_ARGS[@]}" -M "q35,memory-backend=mem" "${Q_ACCEL_ARGS[@]}" -m "$mem" -smp "$smp" \
 		-nodefaults -no-user-config -display none \
 		-object "memory-backend-memfd,id=mem,size=${mem}M,share=on" \

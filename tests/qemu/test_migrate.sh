@@ -6,7 +6,9 @@
 # so nothing else would tell the switch).
 #
 # Guest a (port a) pings guest m every 0.2 s the whole time and downloads m's 16 MiB blob over and
-# over for 14 s (md5-checked). As an orchestrator would on one host:
+# over for 14 s and at least 5 times (md5-checked; on a starved host one download and its md5 took
+# 15 s, so a time window alone left too few downloads after migration 1). As an orchestrator would
+# on one host:
 #   1. port.add m2; a QEMU waits on it (-incoming); m migrates m1 -> m2 in the middle of a download;
 #      the source QEMU is killed and port.del m1.
 #   2. once a's downloads are done (pings only): port.add m3; m migrates back m2 -> m3; the source
@@ -16,8 +18,9 @@
 # head" errors, a stalled transfer) and none stalls; m's kernel logs no virtio error; m's frames
 # were lent on every port it used, none refused, none left lent; each destination port announced m
 # (announced >= 1) and a capture port on the VLAN saw RARPs from m's MAC; the longest gap in a's
-# ping replies across migration 2 stays under 3 s (the announce moves m's MAC at once; without it
-# a's pings would go to the paused source's port until it is deleted); m's console heartbeat
+# ping replies across migration 2 exceeds QEMU's own downtime (which can reach seconds on a
+# starved host) by under 2.5 s (the announce moves m's MAC at once; without it a's pings would go
+# to the paused source's port until it is deleted, >= 3 s); m's console heartbeat
 # (uptime, eth0 tx/rx, virtio interrupts; a prints one too) shows up in each destination QEMU's
 # log: the guest lives there, and its kernel messages would reach the log.
 # MIGRATE_ZC=off (or auto): the same migrations with the given zero_copy mode, as a control; the
@@ -28,7 +31,7 @@ set -u
 q_init "${Q_TEST_NAME:-migrate}"
 
 MA=52:54:00:0a:00:01 MM=52:54:00:0a:00:09 IPA=10.0.10.1 IPM=10.0.10.9
-FETCH_S=14 PHASE2=20
+FETCH_S=14 FETCH_MIN=5 PHASE2=20
 Q_ZC=${MIGRATE_ZC:-on} Q_EAL='"--iova-mode=va"'
 spy='{"name":"spy","type":"dpdk","devargs":"net_pcap0,tx_pcap='"$Q_DIR"'/spy.pcap","vlan":{"mode":"access","tag":10}}'
 q_config "$(q_vport a server $MA 10)" "$(q_vport m1 server - 10)" "$spy"
@@ -41,7 +44,7 @@ wait_blob $IPM 60 || fail "m serves no blob"
 # replies (with their seq) on the console for the host to find gaps in
 ( ping -i 0.2 $IPM 2>&1 | while read -r l; do echo "APING \$l"; done ) &
 i=0 end=\$(( \$(date +%s) + $FETCH_S ))
-while [ \$(date +%s) -lt \$end ]; do
+while [ \$(date +%s) -lt \$end ] || [ \$i -lt $FETCH_MIN ]; do
 	fetch_blob $IPM run\$i || fail "TCP bulk transfer \$i from m failed"
 	i=\$((i + 1))
 done
@@ -136,8 +139,13 @@ fetched=$(vm_count a '^TCP-BULK')
 gap=$(vm_grep a '^APING .*seq=' | sed -n 's/.*seq=\([0-9]*\).*/\1/p' |
 	awk -v from="$MIG2_AT" 'NR > from - 3 { if (n++ && $1 - p > g) g = $1 - p; p = $1 }
 		END { printf "%.1f", (g ? g : 1) * 0.2 }')
-q_log "longest gap in a's ping replies around migration 2: $gap s"
-awk -v g="$gap" 'BEGIN { exit !(g < 3) }' || q_fail "a's pings to m went unanswered for $gap s after migration 2"
+# less the time QEMU itself kept m stopped (its reported downtime: on a starved host QEMU once
+# switched over with 28 MB left to send, 3.6 s of downtime): what is left is the switch's part
+down2=$(echo "$MIG2" | sed -n 's/.*downtime_ms=\([0-9][0-9]*\).*/\1/p')
+excess=$(awk -v g="$gap" -v d="${down2:-0}" 'BEGIN { printf "%.1f", g - d / 1000 }')
+q_log "longest gap in a's ping replies around migration 2: $gap s (QEMU's downtime ${down2:-?} ms; $excess s beyond it)"
+awk -v e="$excess" 'BEGIN { exit !(e < 2.5) }' ||
+	q_fail "a's pings to m went unanswered for $gap s after migration 2 ($excess s beyond QEMU's downtime of ${down2:-?} ms)"
 
 port_check m3 1
 ferryd_stop TERM
@@ -157,4 +165,4 @@ EOF
 )
 q_log "RARPs from m on the capture port: $rarps"
 [ "$rarps" -ge 2 ] || q_fail "the capture port saw $rarps RARPs from m (one per migration expected)"
-q_pass "2 migrations ($(echo "$MIG1" | sed 's/.*total_ms=\([0-9]*\) downtime_ms=\([0-9]*\).*/\1 ms, downtime \2 ms/'); $(echo "$MIG2" | sed 's/.*total_ms=\([0-9]*\) downtime_ms=\([0-9]*\).*/\1 ms, downtime \2 ms/')), $fetched x 16 MiB intact ($((fetched - MIG1_AT)) after migration 1), ping gap $gap s, $rarps RARPs"
+q_pass "2 migrations ($(echo "$MIG1" | sed 's/.*total_ms=\([0-9]*\) downtime_ms=\([0-9]*\).*/\1 ms, downtime \2 ms/'); $(echo "$MIG2" | sed 's/.*total_ms=\([0-9]*\) downtime_ms=\([0-9]*\).*/\1 ms, downtime \2 ms/')), $fetched x 16 MiB intact ($((fetched - MIG1_AT)) after migration 1), ping gap $gap s ($excess s beyond QEMU's downtime), $rarps RARPs"
