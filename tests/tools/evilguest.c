@@ -337,6 +337,22 @@ fail(const char *fmt, ...)
 	G.nerr++;
 }
 
+/* The end of a JSON report: the errors fail() recorded, "ok", and f closed unless it is stdout. */
+static void
+report_end(FILE *f)
+{
+	fprintf(f, ",\"errors\":[");
+	for (unsigned i = 0; i < G.nerr && i < sizeof(G.err) / sizeof(G.err[0]); i++) {
+		fprintf(f, "%s\"", i ? "," : "");
+		for (const char *c = G.err[i]; *c; c++)
+			fprintf(f, (*c == '"' || *c == '\\') ? "\\%c" : "%c", *c);
+		fprintf(f, "\"");
+	}
+	fprintf(f, "],\"ok\":%s}\n", G.nerr == 0 ? "true" : "false");
+	if (f != stdout)
+		fclose(f);
+}
+
 static void __attribute__((format(printf, 1, 2), noreturn))
 die(const char *fmt, ...)
 {
@@ -2144,17 +2160,9 @@ attack_main(void)
 	if (f == NULL)
 		f = stdout;
 	fprintf(f, "{\"attack\":\"%s\",\"mode\":\"%s\",\"refused\":%u,\"probe_sent\":%" PRIu64
-		",\"probe_back\":%" PRIu64 ",\"zc_state_after\":\"%s\",\"errors\":[", G.attack,
+		",\"probe_back\":%" PRIu64 ",\"zc_state_after\":\"%s\"", G.attack,
 		mode_names[G.mode], G.refused, G.probe_sent, G.probe_back, G.zc_after);
-	for (unsigned i = 0; i < G.nerr && i < sizeof(G.err) / sizeof(G.err[0]); i++) {
-		fprintf(f, "%s\"", i ? "," : "");
-		for (const char *c = G.err[i]; *c; c++)
-			fprintf(f, (*c == '"' || *c == '\\') ? "\\%c" : "%c", *c);
-		fprintf(f, "\"");
-	}
-	fprintf(f, "],\"ok\":%s}\n", G.nerr == 0 ? "true" : "false");
-	if (f != stdout)
-		fclose(f);
+	report_end(f);
 	close(G.sock);
 	return G.nerr == 0 ? 0 : 1;
 }
@@ -2237,16 +2245,8 @@ write_report(const struct zstats *z0, const struct zstats *z1, bool have_stats)
 			}
 		fprintf(f, "]");
 	}
-	fprintf(f, ",\"errors_total\":%u,\"errors\":[", G.nerr);
-	for (unsigned i = 0; i < G.nerr && i < sizeof(G.err) / sizeof(G.err[0]); i++) {
-		fprintf(f, "%s\"", i ? "," : "");
-		for (const char *c = G.err[i]; *c; c++)
-			fprintf(f, (*c == '"' || *c == '\\') ? "\\%c" : "%c", *c);
-		fprintf(f, "\"");
-	}
-	fprintf(f, "],\"ok\":%s}\n", G.nerr == 0 ? "true" : "false");
-	if (f != stdout)
-		fclose(f);
+	fprintf(f, ",\"errors_total\":%u", G.nerr);
+	report_end(f);
 }
 
 /* The counters ferry keeps for its own dequeue rose by what we injected (TOCTOU chains may land
