@@ -193,6 +193,14 @@ ferryd_stop() {   # ferryd_stop SIGNAL [TIMEOUT_S]: signal ferryd, wait; sets FE
 	t_log "ferryd stopped by SIG$sig (exit status $FERRYD_RC)"
 }
 
+ferryd_check_exit() {   # ferryd_check_exit NAME: after ferryd_stop TERM: no sanitizer report, status 0
+	if grep -qE "ERROR: AddressSanitizer|runtime error:|ERROR: LeakSanitizer" "$FERRYD_LOG"; then
+		grep -E -A30 "ERROR: AddressSanitizer|runtime error:|ERROR: LeakSanitizer" "$FERRYD_LOG" | head -60
+		t_fail "$1: sanitizer report in $(basename "$FERRYD_LOG")"
+	fi
+	[ "$FERRYD_RC" = 0 ] || t_fail "$1: ferryd exited with status $FERRYD_RC on SIGTERM"
+}
+
 ferryd_alive() {
 	kill -0 "$FERRYD_PID" 2>/dev/null || t_fail "ferryd died (see $(basename "$FERRYD_LOG"))"
 }

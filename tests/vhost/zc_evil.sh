@@ -130,11 +130,7 @@ phase() {   # phase NAME MODE FERRYD_BINARY NSEEDS
 		runs+=("$rep:$([ "$i" = 0 ] && [ "$n" -gt 1 ] && echo 1 || echo 0)")
 	done
 	ferryd_stop TERM 20
-	if grep -qE "ERROR: AddressSanitizer|runtime error:|ERROR: LeakSanitizer" "$FERRYD_LOG"; then
-		grep -E -A30 "ERROR: AddressSanitizer|runtime error:|ERROR: LeakSanitizer" "$FERRYD_LOG" | head -60
-		t_fail "$name: sanitizer report in $(basename "$FERRYD_LOG")"
-	fi
-	[ "$FERRYD_RC" = 0 ] || t_fail "$name: ferryd exited with status $FERRYD_RC on SIGTERM"
+	ferryd_check_exit "$name"
 	t_log "$name: ferryd's exit stats for vm1: $(sed -n 's/^ferry: stats //p' "$FERRYD_LOG" | jq -c 'select(.name == "vm1") | {rx_packets, drops, zero_copy: (.zero_copy | {state, lent, copied, copy_reasons, forced_returns, no_mbuf, inflight_max})}' 2>/dev/null)"
 	for r in "${runs[@]}"; do
 		check_run "$name" "$mode" "$pcap" "${r%:*}" "${r##*:}"

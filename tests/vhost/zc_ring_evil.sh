@@ -126,11 +126,7 @@ phase() {   # phase NAME FERRYD_BINARY
 		n=$((n + 1))
 	done
 	ferryd_stop TERM 20
-	if grep -qE "ERROR: AddressSanitizer|runtime error:|ERROR: LeakSanitizer" "$FERRYD_LOG"; then
-		grep -E -A30 "ERROR: AddressSanitizer|runtime error:|ERROR: LeakSanitizer" "$FERRYD_LOG" | head -60
-		t_fail "$name: sanitizer report in $(basename "$FERRYD_LOG")"
-	fi
-	[ "$FERRYD_RC" = 0 ] || t_fail "$name: ferryd exited with status $FERRYD_RC on SIGTERM"
+	ferryd_check_exit "$name"
 	rm -f "$T_DIR/$name.pcap"
 	RESULTS+=("$name: $n attacks")
 	FERRYD=$FERRYD_MAIN
