@@ -269,13 +269,18 @@ def t_vhost_mkdir(d):
         check(not os.path.exists(p), "socket removed at port.del")
 
 
+def replace_with_file(p, text):
+    """ferryd's socket at p replaced by a regular file holding text (another program's doing)."""
+    os.unlink(p)
+    with open(p, "w") as f:
+        f.write(text)
+
+
 def t_port_del_replaced(d):
     with d.client() as c:
         p = d.path("allowed/r1.sock")
         c.result("port.add", vhost("r1", p))
-        os.unlink(p)
-        with open(p, "w") as f:
-            f.write("not ferry's\n")
+        replace_with_file(p, "not ferry's\n")
         check(c.result("port.del", {"name": "r1"})["deleted"], "port.del r1")
         check(os.path.isfile(p), "port.del unlinked a file that replaced the socket")
         with open(p) as f:
@@ -333,9 +338,7 @@ def t_shutdown_replaced(d):
     with d.client() as c:
         p = d.path("allowed/z.sock")
         c.result("port.add", vhost("z", p))
-    os.unlink(p)
-    with open(p, "w") as f:
-        f.write("keep\n")
+    replace_with_file(p, "keep\n")
     check(d.stop() == 0, "ferryd exit code")
     check(os.path.isfile(p), "exit unlinked a file that replaced a socket")
     check(not os.path.exists(d.path("outside/cfgvm.sock")), "its own socket removed at exit")
