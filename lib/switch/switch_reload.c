@@ -9,15 +9,6 @@
 #include "switch_private.h"
 
 static bool
-is_settable(const char *key)
-{
-	for (const char *const *s = ferry_switch_settable; *s != NULL; s++)
-		if (strcmp(*s, key) == 0)
-			return true;
-	return false;
-}
-
-static bool
 in_conf(const struct ferry_conf *conf, const char *name)
 {
 	for (unsigned i = 0; i < conf->n_ports; i++)
@@ -36,7 +27,7 @@ add_diff_key(json_t *changes, json_t *want, const char *key, bool *settable_only
 	if (json_object_get(changes, key) != NULL)
 		return;   /* already seen from the other side */
 	json_object_set(changes, key, v != NULL ? v : json_null());
-	if (!is_settable(key))
+	if (!sw_is_settable(key))
 		*settable_only = false;
 	snprintf(keys + n, keys_len - n, "%s%s", n ? ", " : "", key);
 }

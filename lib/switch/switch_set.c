@@ -11,8 +11,8 @@
 const char *const ferry_switch_settable[] = { "mtu", "vlan", "mac", "admin", "external_ids",
 					       "zero_copy", NULL };
 
-static bool
-is_settable(const char *k)
+bool
+sw_is_settable(const char *k)
 {
 	for (const char *const *s = ferry_switch_settable; *s != NULL; s++)
 		if (strcmp(*s, k) == 0)
@@ -32,7 +32,7 @@ merge_conf(struct ferry_port *p, json_t *changes, struct ferry_port_conf *nc,
 	json_object_foreach(changes, k, v) {
 		if (strcmp(k, "name") == 0)
 			continue;
-		if (!is_settable(k)) {
+		if (!sw_is_settable(k)) {
 			snprintf(err, errlen, "params.%s: cannot be changed at runtime "
 				 "(delete and re-add the port)", k);
 			json_decref(merged);
