@@ -58,10 +58,9 @@ head_tags(const struct rte_mbuf *m)
 	uint32_t n = 0;
 
 	for (uint32_t off = 12; n < 2; off += 4, n++) {
-		uint16_t be, *t = (uint16_t *)(uintptr_t)rte_pktmbuf_read(m, off, 2, &be);
-		uint16_t tpid = t != NULL ? rte_be_to_cpu_16(*t) : 0;
-		if (tpid != RTE_ETHER_TYPE_VLAN && tpid != RTE_ETHER_TYPE_QINQ &&
-		    tpid != RTE_ETHER_TYPE_QINQ1)
+		uint16_t be;
+		const uint16_t *t = rte_pktmbuf_read(m, off, 2, &be);
+		if (t == NULL || !ferry_ethertype_is_vlan(*t))
 			break;
 	}
 	return n;
@@ -113,13 +112,6 @@ tx_fit(struct ferry_pmd *pmd, struct ferry_port *p, struct rte_mbuf **m, uint16_
 		m[k++] = x;
 	}
 	return k;
-}
-
-static void
-lengths(struct rte_mbuf **m, uint16_t n, uint32_t *len)
-{
-	for (uint16_t i = 0; i < n; i++)
-		len[i] = m[i]->pkt_len;
 }
 
 static void
@@ -180,14 +172,13 @@ vhost_rings(const struct ferry_pmd *pmd, uint32_t on, uint16_t *rings)
 	return n;
 }
 
+/* m[i]'s length is len[i] (taken by tx_fit before the burst, as for a NIC). */
 static void
 enqueue_guest(struct ferry_pmd *pmd, struct ferry_port *p, int vid, uint16_t q,
-	      struct rte_mbuf **m, uint16_t n)
+	      struct rte_mbuf **m, const uint32_t *len, uint16_t n)
 {
 	uint16_t sent = 0, k;
-	uint32_t len[FERRY_TXBUF_SIZE];
 
-	lengths(m, n, len);   /* (vhost copies and leaves the mbufs to us, but keep one rule) */
 	/* rte_vhost takes at most 32 per call */
 	while (sent < n) {
 		uint16_t chunk = RTE_MIN(n - sent, 32);
@@ -227,20 +218,23 @@ flush_vhost(struct ferry_pmd *pmd, struct ferry_port *p, struct rte_mbuf **m, ui
 	if (vid < 0 || on == 0 || (nr = vhost_rings(pmd, on, rings)) == 0) {
 		ferry_pmd_count_drop(pmd, p, FERRY_DROP_NOT_READY, n);
 	} else if (nr == 1) {
-		enqueue_guest(pmd, p, vid, rings[0], m, n);
+		enqueue_guest(pmd, p, vid, rings[0], m, len, n);
 	} else {
 		/* spread by flow hash so a flow stays on one ring; group per ring, keep order */
 		struct rte_mbuf *g[FERRY_TXBUF_SIZE];
+		uint32_t glen[FERRY_TXBUF_SIZE];
 		uint8_t ring_of[FERRY_TXBUF_SIZE];
 		for (uint16_t i = 0; i < n; i++)
 			ring_of[i] = (uint8_t)(ferry_pkt_flow_hash(m[i]) % nr);
 		for (unsigned r = 0; r < nr; r++) {
 			uint16_t k = 0;
 			for (uint16_t i = 0; i < n; i++)
-				if (ring_of[i] == r)
+				if (ring_of[i] == r) {
+					glen[k] = len[i];
 					g[k++] = m[i];
+				}
 			if (k != 0)
-				enqueue_guest(pmd, p, vid, rings[r], g, k);
+				enqueue_guest(pmd, p, vid, rings[r], g, glen, k);
 		}
 	}
 	rte_pktmbuf_free_bulk(m, n);   /* vhost copied what it took */
