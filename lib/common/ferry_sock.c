@@ -181,17 +181,15 @@ ferry_path_under(const char *real, const char *dir)
 	return strncmp(real, dir, n) == 0 && (real[n] == '\0' || real[n] == '/');
 }
 
-/* mkdir -p of an allowed directory (operator configuration) that path is spelled under. */
-static int
-make_allowed_dir(const char *path, const char *dir, char *why, size_t len)
+int
+ferry_mkdirs(const char *path, bool last, char *why, size_t len)
 {
 	char d[FERRY_PATH_MAX];
-	struct stat st;
 
-	if (!ferry_path_under(path, dir) || stat(dir, &st) == 0)
-		return 0;
-	snprintf(d, sizeof(d), "%s", dir);
+	snprintf(d, sizeof(d), "%s", path);
 	for (char *s = strchr(d + 1, '/');; s = strchr(s + 1, '/')) {
+		if (s == NULL && !last)
+			return 0;
 		if (s != NULL)
 			*s = '\0';
 		if (mkdir(d, 0755) < 0 && errno != EEXIST)
@@ -201,6 +199,17 @@ make_allowed_dir(const char *path, const char *dir, char *why, size_t len)
 			return 0;
 		*s = '/';
 	}
+}
+
+/* mkdir -p of an allowed directory (operator configuration) that path is spelled under. */
+static int
+make_allowed_dir(const char *path, const char *dir, char *why, size_t len)
+{
+	struct stat st;
+
+	if (!ferry_path_under(path, dir) || stat(dir, &st) == 0)
+		return 0;
+	return ferry_mkdirs(dir, true, why, len);
 }
 
 /* Index of the allowed directory real (resolved) is in, or -1. */

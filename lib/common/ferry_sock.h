@@ -31,6 +31,9 @@ int ferry_sock_unlink_own(const char *path, const struct ferry_sock_id *id);
  * -errno, and nothing is removed. */
 int ferry_sock_clear_stale(const char *path);
 
+/* mkdir -p of path's directories (with last, path itself too), mode 0755; 0, or -1 with why. */
+int ferry_mkdirs(const char *path, bool last, char *why, size_t len);
+
 /* Run fn(arg), which unlinks path blindly (rte_vhost_driver_unregister does for a server socket),
  * so that it can remove only the socket id names: whatever is at path is moved aside first
  * (renameat2 RENAME_NOREPLACE, in the same directory), ours is unlinked afterwards, anything else

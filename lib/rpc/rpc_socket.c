@@ -16,23 +16,6 @@
 
 #define LISTEN_BACKLOG 128
 
-/* mkdir -p of the directory holding path. */
-static int
-make_parent_dirs(const char *path, char *err, size_t errlen)
-{
-	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
-
-	snprintf(dir, sizeof(dir), "%s", path);
-	for (char *s = strchr(dir + 1, '/'); s != NULL; s = strchr(s + 1, '/')) {
-		*s = '\0';
-		if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-			return ferry_errf(err, errlen, "cannot create directory %s: %s", dir,
-					  strerror(errno));
-		*s = '/';
-	}
-	return 0;
-}
-
 static void
 fill_addr(struct sockaddr_un *sa, const char *path)
 {
@@ -120,7 +103,7 @@ rpc_socket_open(struct ferry_rpc *r, const struct ferry_rpc_opts *o, char *err, 
 		return ferry_errf(err, errlen, "socket path '%s' must be 1..%zu characters", path,
 				  sizeof(sa.sun_path) - 1);
 	snprintf(r->path, sizeof(r->path), "%s", path);
-	if (make_parent_dirs(path, err, errlen) < 0 || check_existing(path, err, errlen) < 0)
+	if (ferry_mkdirs(path, false, err, errlen) < 0 || check_existing(path, err, errlen) < 0)
 		return -1;
 	r->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (r->listen_fd < 0)
