@@ -136,7 +136,8 @@ map_view(struct ferry_zcq *q, const struct ferry_zc_mem *mem, const struct ring_
 static void
 ring_break(struct ferry_zcq *q, const char *why, const struct ring_view *v)
 {
-	q->hold |= FERRY_ZCQ_BROKEN;
+	/* atomic: ferry_zcq_broken reads it without the lock */
+	__atomic_fetch_or(&q->hold, FERRY_ZCQ_BROKEN, __ATOMIC_RELAXED);
 	q->st.bad_ring++;
 	ferry_zc_guard_mark(q->vid, FERRY_ZC_BAD_RING);
 	FERRY_LOG(ERR, "zero-copy: vhost device %d vring %u: %s (ring of %u entries, rte_vhost now "
@@ -307,7 +308,7 @@ void
 ferry_zcq_hold(struct ferry_zcq *q)
 {
 	rte_spinlock_lock(&q->lock);   /* a PMD holds it for one burst at most, never waiting */
-	q->hold |= FERRY_ZCQ_HELD;
+	__atomic_fetch_or(&q->hold, FERRY_ZCQ_HELD, __ATOMIC_RELAXED);
 	/* rte_vhost's indexes exact while it looks: on SET_VRING_ADDR it compares its last used
 	 * index with the ring's and, if they differ, moves its own ("packets maybe resent") */
 	rte_vhost_set_vring_base(q->vid, q->vring, q->vr.last_avail, q->vr.last_used);
@@ -320,7 +321,7 @@ ferry_zcq_release(struct ferry_zcq *q, bool log)
 	rte_spinlock_lock(&q->lock);
 	q->log = log;
 	ring_follow(q);   /* the message may have been SET_VRING_ADDR: a moved ring */
-	q->hold &= (uint8_t)~FERRY_ZCQ_HELD;
+	__atomic_fetch_and(&q->hold, (uint8_t)~FERRY_ZCQ_HELD, __ATOMIC_RELAXED);
 	rte_spinlock_unlock(&q->lock);
 }
 
