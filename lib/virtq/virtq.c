@@ -91,7 +91,8 @@ enter_indirect(const struct ferry_gmem_map *m, const struct vring_desc *d,
 	return FERRY_VQ_OK;
 }
 
-/* The walk itself; *links counts the descriptors read (kept in a register, stored once). */
+/* The walk itself; *links counts the descriptors read so far (set on every read, so an early
+ * return still reports it). */
 static inline enum ferry_vq_err
 chain_walk(const struct ferry_vring *vr, const struct ferry_gmem_map *m, uint16_t head,
 	   struct ferry_vchain *c, uint32_t *links)
