@@ -2499,10 +2499,19 @@ usage(void)
 }
 
 /* --memflap N (tests/vhost/zc_memstall.sh): after the handshake nothing but N memory tables, 20 ms
- * apart, alternately with and without a 4th region, each acknowledged by the backend, then 1 s
- * idle; no frame is posted. Reports the slowest acknowledgement (a backend mapping the table
- * under its ring locks stalls every PMD that sends to this guest meanwhile). */
+ * apart, alternately with and without a 4th region, each acknowledged by the backend, then idle
+ * (still connected: the backend may still be mapping the last) until SIGTERM or 30 s; no frame is
+ * posted. Reports the slowest acknowledgement (a backend mapping the table under its ring locks
+ * stalls every PMD that sends to this guest meanwhile). */
 static unsigned memflap_n;
+static volatile sig_atomic_t memflap_stop;
+
+static void
+memflap_term(int sig)
+{
+	(void)sig;
+	memflap_stop = 1;
+}
 
 static int
 memflap(void)
@@ -2510,6 +2519,7 @@ memflap(void)
 	uint64_t worst = 0, t;
 	unsigned i;
 
+	signal(SIGTERM, memflap_term);
 	for (i = 0; i < memflap_n && conn_alive(); i++) {
 		t = now_ns();
 		send_mem_table(G.nreg == 3 ? 4 : 3);
@@ -2518,7 +2528,8 @@ memflap(void)
 		usleep(20000);
 	}
 	msg("memflap: %u memory tables sent, slowest acknowledged after %.1f ms", i, worst / 1e6);
-	usleep(1000000);   /* connected a while longer: the backend may still be mapping the last */
+	for (int w = 0; w < 300 && !memflap_stop && conn_alive(); w++)
+		usleep(100000);
 	close(G.sock);
 	return i == memflap_n ? 0 : 1;
 }
