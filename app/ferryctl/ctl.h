@@ -1,5 +1,6 @@
-/* ctl.h — what ferryctl's files share: the connection to ferryd, argument-to-JSON helpers and
- * the table printer. ferryctl links jansson only (no DPDK). */
+/* ctl.h — what ferryctl's files share: the connection to ferryd, argument-to-JSON helpers,
+ * the table printer, the command runner and the commands kept in their own files. ferryctl links
+ * jansson only (no DPDK). */
 #ifndef FERRYCTL_H
 #define FERRYCTL_H
 
@@ -48,5 +49,27 @@ void ctl_table_add(struct ctl_table *t, ...);   /* one string per column */
 void ctl_table_print(struct ctl_table *t);      /* prints and frees */
 /* "12345" for integers, "" for absent values, strings as they are */
 const char *ctl_str(const json_t *v, char *buf, size_t len);
+
+/* --- ferryctl.c: running a command --- */
+struct ctx {
+	const char *socket;
+	int timeout_ms;
+	bool json;
+	struct ctl_conn conn;
+};
+
+typedef void (*printer)(const json_t *result, const char *arg);
+
+/* Call method (params stolen); print its result with print (or as JSON); the exit code. */
+int call(struct ctx *x, const char *method, json_t *params, printer print, const char *arg);
+/* Print "ferryctl: <message>" and a hint to stderr; returns CTL_EUSAGE. */
+int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* A printer that prints its arg: the fixed message of a command without a result table. */
+void print_message(const json_t *res, const char *fmt);
+
+/* --- ctl_filter.c: the filter commands --- */
+int ctl_filter_attach(struct ctx *x, int argc, char **argv);
+int ctl_filter_detach(struct ctx *x, int argc, char **argv);
+int ctl_filter_list(struct ctx *x, int argc, char **argv);
 
 #endif

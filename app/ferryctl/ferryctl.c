@@ -15,15 +15,6 @@
 #endif
 #define DEFAULT_SOCKET "/run/ferry/ferryd.sock"
 
-struct ctx {
-	const char *socket;
-	int timeout_ms;
-	bool json;
-	struct ctl_conn conn;
-};
-
-typedef void (*printer)(const json_t *result, const char *arg);
-
 struct cmd {
 	const char *noun, *verb;     /* verb NULL: the noun alone is the command */
 	const char *args, *help;
@@ -31,10 +22,7 @@ struct cmd {
 	int (*run)(struct ctx *x, int argc, char **argv);
 };
 
-static int
-usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int
+int
 usage_error(const char *fmt, ...)
 {
 	va_list ap;
@@ -72,7 +60,7 @@ print_json(const json_t *j)
 }
 
 /* Call method; print its result with print (or as JSON); the exit code. */
-static int
+int
 call(struct ctx *x, const char *method, json_t *params, printer print, const char *arg)
 {
 	char err[512];
@@ -112,7 +100,7 @@ name_params(const char *name)
 
 /* --- printers --- */
 
-static void
+void
 print_message(const json_t *res, const char *fmt)
 {
 	(void)res;
@@ -336,73 +324,6 @@ print_fdb(const json_t *res, const char *arg)
 	ctl_table_print(t);
 }
 
-/* A map's values on one line: the first 16, then "... (N)". */
-static void
-format_values(const json_t *vals, char *buf, size_t len)
-{
-	size_t n = 0, i;
-	const json_t *v;
-	char one[48];
-
-	buf[0] = '\0';
-	json_array_foreach(vals, i, v) {
-		if (i == 16) {
-			snprintf(buf + n, len - n, " ... (%zu)", json_array_size(vals));
-			return;
-		}
-		n += (size_t)snprintf(buf + n, len - n, "%s%s", i ? " " : "", ctl_str(v, one, sizeof(one)));
-		if (n >= len)
-			return;
-	}
-}
-
-static void
-print_filters(const json_t *res, const char *arg)
-{
-	static const char *const h[] = { "PORT", "HOOK", "NAME", "JIT", "PASSED", "DROPPED", "PATH",
-					 NULL };
-	static const char *const hm[] = { "PORT", "FILTER", "MAP", "TYPE", "ENTRIES", "VALUES", NULL };
-	struct ctl_table *t = ctl_table_new(h, "lllrrrl"), *tm = NULL;
-	const json_t *f, *m;
-	size_t i, k;
-
-	json_array_foreach(res, i, f) {
-		char p[24], d[24];
-		ctl_table_add(t, json_string_value(json_object_get(f, "port")),
-			      json_string_value(json_object_get(f, "hook")),
-			      json_string_value(json_object_get(f, "name")),
-			      json_is_true(json_object_get(f, "jit")) ? "yes" : "no",
-			      ctl_str(json_object_get(f, "passed"), p, sizeof(p)),
-			      ctl_str(json_object_get(f, "dropped"), d, sizeof(d)),
-			      json_string_value(json_object_get(f, "path")));
-		json_array_foreach(json_object_get(f, "maps"), k, m) {
-			char e[24], v[512];
-			if (tm == NULL)
-				tm = ctl_table_new(hm, "llllrl");
-			format_values(json_object_get(m, "values"), v, sizeof(v));
-			ctl_table_add(tm, json_string_value(json_object_get(f, "port")),
-				      json_string_value(json_object_get(f, "name")),
-				      json_string_value(json_object_get(m, "name")),
-				      json_string_value(json_object_get(m, "type")),
-				      ctl_str(json_object_get(m, "max_entries"), e, sizeof(e)), v);
-		}
-	}
-	ctl_table_print(t);
-	if (tm != NULL) {   /* the maps' values, one line per map */
-		printf("\n");
-		ctl_table_print(tm);
-	}
-}
-
-static void
-print_filter_attach(const json_t *res, const char *arg)
-{
-	printf("filter %s attached to %s %s (%s)\n", json_string_value(json_object_get(res, "name")),
-	       json_string_value(json_object_get(res, "port")),
-	       json_string_value(json_object_get(res, "hook")),
-	       json_string_value(json_object_get(res, "path")));
-}
-
 static void
 print_pmds(const json_t *res, const char *arg)
 {
@@ -525,50 +446,6 @@ c_port_stats_clear(struct ctx *x, int argc, char **argv)
 {
 	return call(x, "port.stats.clear", name_params(argc ? argv[0] : NULL), print_message,
 		    "counters cleared");
-}
-
-static int
-c_filter_attach(struct ctx *x, int argc, char **argv)
-{
-	char real[4096];
-	const char *path = argv[2];
-
-	if (path[0] != '/') {   /* ferryd wants an absolute path: resolve it here */
-		if (realpath(path, real) == NULL)
-			return usage_error("filter attach: %s: %s", path, strerror(errno));
-		path = real;
-	}
-	json_t *p = json_pack("{s:s, s:s, s:s}", "port", argv[0], "hook", argv[1], "path", path);
-	if (argc > 3)
-		json_object_set_new(p, "name", json_string(argv[3]));
-	return call(x, "filter.attach", p, print_filter_attach, NULL);
-}
-
-static int
-c_filter_detach(struct ctx *x, int argc, char **argv)
-{
-	char msg[300];
-
-	snprintf(msg, sizeof(msg), "filter %s detached from %s", argv[1], argv[0]);
-	return call(x, "filter.detach", json_pack("{s:s, s:s}", "port", argv[0], "name", argv[1]),
-		    print_message, msg);
-}
-
-static int
-c_filter_list(struct ctx *x, int argc, char **argv)
-{
-	const char *port = NULL;
-
-	for (int i = 0; i < argc; i++) {
-		if (strcmp(argv[i], "--json") == 0)
-			x->json = true;
-		else if (port == NULL)
-			port = argv[i];
-		else
-			return usage_error("filter list: unexpected '%s'", argv[i]);
-	}
-	return call(x, "filter.list", port ? json_pack("{s:s}", "port", port) : NULL, print_filters,
-		    NULL);
 }
 
 static int
@@ -739,10 +616,10 @@ static const struct cmd cmds[] = {
 	{ "fdb", "flush", "[PORT] [--static]", "remove learned (and static) entries", 0, 2,
 	  c_fdb_flush },
 	{ "filter", "attach", "PORT ingress|egress PATH [NAME]", "attach an eBPF filter object",
-	  3, 4, c_filter_attach },
-	{ "filter", "detach", "PORT NAME", "detach a filter", 2, 2, c_filter_detach },
+	  3, 4, ctl_filter_attach },
+	{ "filter", "detach", "PORT NAME", "detach a filter", 2, 2, ctl_filter_detach },
 	{ "filter", "list", "[PORT] [--json]", "filters: counters, JIT, map values", 0, 2,
-	  c_filter_list },
+	  ctl_filter_list },
 	{ "pmd", "list", "", "PMD threads, their rx queues and load", 0, 0, c_pmd_list },
 	{ "pmd", "rebalance", "", "reassign rx queues by load", 0, 0, c_pmd_rebalance },
 	{ "switch", "info", "", "version, uptime, lcores, counts", 0, 0, c_switch_info },
