@@ -12,7 +12,11 @@
 # Environment: FERRYD (default build/app/ferryd/ferryd), BUILD (default build; the peer is
 # $BUILD/tests/tools/ferry-vpeer), FERRY_LAB_CACHE (setup.sh's cache, /var/cache/ferry-lab),
 # FERRY_LAB_OUT (run directory, default ${FERRY_TEST_OUT:-/tmp/ferry-tests}/lab), FERRY_LAB_LIMIT
-# (seconds for the whole boot, default 600), FERRY_LAB_MEM / FERRY_LAB_HUGEPAGES (guest MiB / 2 MiB
+# (seconds a boot may take, default 600), FERRY_LAB_STALL_S / FERRY_LAB_SILENT_S (the hung-guest
+# watchdog: seconds without progress after the guest kernel reports an RCU stall, default 60, or
+# without one, default 300; a hung guest is booted once more for the scenarios left without a
+# verdict, and the scenario it hung in says so), FERRY_LAB_TEST_HANG=SCENARIO (the first guest
+# plays hung there: tests the watchdog), FERRY_LAB_MEM / FERRY_LAB_HUGEPAGES (guest MiB / 2 MiB
 # pages, 2048 / 448), FERRY_LAB_KEEP=1 (keep the per-run copies of the binaries and the initramfs),
 # FERRY_LAB_ALLPMDS=1 (offer DPDK all its PMD plugins in the guest, not only the lab's five).
 set -uo pipefail
@@ -100,62 +104,133 @@ trap 'echo "FAIL: lab: interrupted"; exit 1' INT TERM
 
 QDATA=()
 for d in ${QEMU_DATA:-}; do QDATA+=(-L "$d"); done
-# Wiring: hub 0 = igb nic0 (01:00.0) + e1000e em0 (03:00.0); hub 1 = igb nic1 (02:00.0) + e1000e
-# em1 (04:00.0). Each hub is one cable: a ferryd port on one end, a test peer on the other, no loop.
-say "booting the lab guest (QEMU $QEMU_VERSION, TCG, ${MEM} MiB, kernel $KV): ${scen[*]}"
-env ${QEMU_MODULE_DIR:+QEMU_MODULE_DIR=$QEMU_MODULE_DIR} "$QEMU" "${QDATA[@]}" \
-	-machine q35 -accel tcg,thread=multi,tb-size=256 -cpu max -smp 2 -m "$MEM" \
-	-device intel-iommu,intremap=on,caching-mode=on \
-	-display none -vga none -serial "file:$OUT/console.log" -monitor none -no-reboot \
-	-qmp "unix:$OUT/qmp.sock,server=on,wait=off" \
-	-kernel "$CACHE/kernel/boot/vmlinuz-$KV" -initrd "$OUT/initramfs.cpio.gz" \
-	-append "console=ttyS0 intel_iommu=on panic=-1 hugepages=$HP quiet loglevel=4 lab.root=/tmp/ferry-lab lab.script=guest/lab.sh lab.scenarios=$(IFS=,; echo "${scen[*]}")${FERRY_LAB_ALLPMDS:+ lab.allpmds=1}" \
-	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
-	-virtfs "local,path=$OUT,mount_tag=labout,security_model=none" \
-	-netdev hubport,id=h0a,hubid=0 -netdev hubport,id=h0b,hubid=0 \
-	-netdev hubport,id=h1a,hubid=1 -netdev hubport,id=h1b,hubid=1 \
-	-device pcie-root-port,id=rp1,chassis=1,slot=1 -device igb,id=nic0,bus=rp1,netdev=h0a,mac=52:54:00:00:01:00,romfile= \
-	-device pcie-root-port,id=rp2,chassis=2,slot=2 -device igb,id=nic1,bus=rp2,netdev=h1a,mac=52:54:00:00:02:00,romfile= \
-	-device pcie-root-port,id=rp3,chassis=3,slot=3 -device e1000e,id=em0,bus=rp3,netdev=h0b,mac=52:54:00:00:03:00,romfile= \
-	-device pcie-root-port,id=rp4,chassis=4,slot=4 -device e1000e,id=em1,bus=rp4,netdev=h1b,mac=52:54:00:00:04:00,romfile= \
-	-trace "events=$OUT/trace-events,file=$OUT/qemu-trace.log" \
-	> "$OUT/qemu.log" 2>&1 &
-QPID=$!
-/usr/bin/python3 "$LAB/monitor.py" "$OUT/qmp.sock" "$OUT/req" > "$OUT/monitor.log" 2>&1 &
-MPID=$!
 
-# follow the guest's progress lines while waiting (bounded by FERRY_LAB_LIMIT)
-seen=0
-while kill -0 "$QPID" 2>/dev/null; do
-	if [ $(( $(date +%s) - T0 )) -ge "$LIMIT" ]; then
-		say "time limit of $LIMIT s reached: stopping QEMU"
-		kill "$QPID" 2>/dev/null
-		break
+# A hung guest: the emulated guest kernel stops (seen twice in CI, in different scenarios: one vCPU
+# takes no more timer ticks, "rcu: INFO: rcu_preempt detected stalls" every minute, nothing else
+# moves). It is the emulator's or the guest kernel's, not a scenario's verdict: the host gives the
+# guest STALL_S seconds of silence after the kernel's first stall report (SILENT_S without one),
+# saves QEMU's view of the vCPUs, and boots once more for the scenarios left without a verdict.
+STALL_S=${FERRY_LAB_STALL_S:-60}
+SILENT_S=${FERRY_LAB_SILENT_S:-300}
+STALLED=   # scenario the guest hung in ("" if none)
+
+# the scenario the guest is in: its last "---- begin" line
+current_scenario() {
+	sed -n 's/^\[guest [0-9.]* s \([^]]*\)\] ---- begin$/\1/p' "$OUT/lab.log" 2>/dev/null | tail -n 1
+}
+
+# QEMU's view of a hung guest, through the monitor (it may not answer if QEMU itself is stuck)
+save_stall_state() {
+	local f=$1 r=$OUT/req/host-stall-$BOOT
+	echo "hmp info registers -a" > "$r.req"
+	for _ in $(seq 50); do [ -f "$r.done" ] && break; sleep 0.1; done
+	{ echo "== QEMU monitor: info registers -a"; cat "$r.done" 2>/dev/null || echo "(no answer in 5 s)"
+	  echo "== guest console, last 60 lines"; tail -n 60 "$OUT/console.log"; } > "$f"
+}
+
+# boot_guest N SCENARIO...: one boot of the lab VM running those scenarios (results.txt, lab.log are
+# appended to); sets STALLED when the watchdog stopped a hung guest.
+boot_guest() {
+	BOOT=$1; shift
+	local t_boot seen last_progress stall_seen=0 n now
+	# Wiring: hub 0 = igb nic0 (01:00.0) + e1000e em0 (03:00.0); hub 1 = igb nic1 (02:00.0) +
+	# e1000e em1 (04:00.0). Each hub is one cable: a ferryd port on one end, a test peer on the
+	# other, no loop.
+	say "booting the lab guest (boot $BOOT, QEMU $QEMU_VERSION, TCG, ${MEM} MiB, kernel $KV): $*"
+	rm -f "$OUT/console.log" "$OUT/qemu-trace.log" "$OUT/qmp.sock"
+	if [ "$BOOT" -gt 1 ]; then   # a new monitor must not replay the first guest's requests
+		mv "$OUT/req" "$OUT/req-boot$((BOOT - 1))" && mkdir -p "$OUT/req"
 	fi
-	n=$(grep -c '' "$OUT/lab.log" 2>/dev/null) || n=0
-	if [ "$n" -gt "$seen" ]; then sed -n "$((seen + 1)),${n}p" "$OUT/lab.log"; seen=$n; fi
-	sleep 1
-done
-wait "$QPID" 2>/dev/null
-QPID=
-n=$(grep -c '' "$OUT/lab.log" 2>/dev/null) || n=0
-[ "$n" -gt "$seen" ] && sed -n "$((seen + 1)),${n}p" "$OUT/lab.log"
-sleep 0.5
-kill "$MPID" 2>/dev/null; wait "$MPID" 2>/dev/null; MPID=
-say "guest powered off"
+	env ${QEMU_MODULE_DIR:+QEMU_MODULE_DIR=$QEMU_MODULE_DIR} "$QEMU" "${QDATA[@]}" \
+		-machine q35 -accel tcg,thread=multi,tb-size=256 -cpu max -smp 2 -m "$MEM" \
+		-device intel-iommu,intremap=on,caching-mode=on \
+		-display none -vga none -serial "file:$OUT/console.log" -monitor none -no-reboot \
+		-qmp "unix:$OUT/qmp.sock,server=on,wait=off" \
+		-kernel "$CACHE/kernel/boot/vmlinuz-$KV" -initrd "$OUT/initramfs.cpio.gz" \
+		-append "console=ttyS0 intel_iommu=on panic=-1 hugepages=$HP quiet loglevel=4 lab.root=/tmp/ferry-lab lab.script=guest/lab.sh lab.scenarios=$(IFS=,; echo "$*")${FERRY_LAB_ALLPMDS:+ lab.allpmds=1}$([ "$BOOT" = 1 ] && [ -n "${FERRY_LAB_TEST_HANG:-}" ] && echo " lab.hang=$FERRY_LAB_TEST_HANG")" \
+		-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap \
+		-virtfs "local,path=$OUT,mount_tag=labout,security_model=none" \
+		-netdev hubport,id=h0a,hubid=0 -netdev hubport,id=h0b,hubid=0 \
+		-netdev hubport,id=h1a,hubid=1 -netdev hubport,id=h1b,hubid=1 \
+		-device pcie-root-port,id=rp1,chassis=1,slot=1 -device igb,id=nic0,bus=rp1,netdev=h0a,mac=52:54:00:00:01:00,romfile= \
+		-device pcie-root-port,id=rp2,chassis=2,slot=2 -device igb,id=nic1,bus=rp2,netdev=h1a,mac=52:54:00:00:02:00,romfile= \
+		-device pcie-root-port,id=rp3,chassis=3,slot=3 -device e1000e,id=em0,bus=rp3,netdev=h0b,mac=52:54:00:00:03:00,romfile= \
+		-device pcie-root-port,id=rp4,chassis=4,slot=4 -device e1000e,id=em1,bus=rp4,netdev=h1b,mac=52:54:00:00:04:00,romfile= \
+		-trace "events=$OUT/trace-events,file=$OUT/qemu-trace.log" \
+		>> "$OUT/qemu.log" 2>&1 &
+	QPID=$!
+	/usr/bin/python3 "$LAB/monitor.py" "$OUT/qmp.sock" "$OUT/req" >> "$OUT/monitor.log" 2>&1 &
+	MPID=$!
 
-# the iommu verdict needs QEMU's trace, complete only once QEMU has exited
-if [[ " ${scen[*]} " == *" iommu "* ]] && [ -f "$OUT/iommu/pending" ]; then
-	/usr/bin/python3 "$LAB/iommu-check.py" "$OUT" >> "$OUT/results.txt" 2> "$OUT/iommu/check.err" ||
-		echo "FAIL: lab/iommu: iommu-check.py failed: $(tail -n 1 "$OUT/iommu/check.err")" >> "$OUT/results.txt"
+	# follow the guest's progress lines while waiting (bounded by FERRY_LAB_LIMIT a boot)
+	t_boot=$(date +%s)
+	seen=$(grep -c '' "$OUT/lab.log" 2>/dev/null) || seen=0
+	last_progress=$t_boot
+	while kill -0 "$QPID" 2>/dev/null; do
+		now=$(date +%s)
+		if [ $(( now - t_boot )) -ge "$LIMIT" ]; then
+			say "time limit of $LIMIT s reached: stopping QEMU"
+			kill "$QPID" 2>/dev/null
+			break
+		fi
+		n=$(grep -c '' "$OUT/lab.log" 2>/dev/null) || n=0
+		if [ "$n" -gt "$seen" ]; then
+			sed -n "$((seen + 1)),${n}p" "$OUT/lab.log"; seen=$n; last_progress=$now
+		fi
+		[ "$stall_seen" = 0 ] && grep -qE 'rcu: INFO: .*(detected stalls|self-detected stall)' "$OUT/console.log" 2>/dev/null &&
+			stall_seen=$now
+		if { [ "$stall_seen" != 0 ] && [ $(( now - last_progress )) -ge "$STALL_S" ] &&
+		     [ $(( now - stall_seen )) -ge "$STALL_S" ]; } || [ $(( now - last_progress )) -ge "$SILENT_S" ]; then
+			STALLED=$(current_scenario)
+			save_stall_state "$OUT/stall-boot$BOOT.txt"
+			say "the guest hung in ${STALLED:-its boot}: no progress for $(( now - last_progress )) s$([ "$stall_seen" != 0 ] && echo ", guest kernel RCU stall reports since $(( now - stall_seen )) s"); vCPU state in $OUT/stall-boot$BOOT.txt; stopping QEMU"
+			kill "$QPID" 2>/dev/null
+			break
+		fi
+		sleep 1
+	done
+	wait "$QPID" 2>/dev/null
+	QPID=
+	n=$(grep -c '' "$OUT/lab.log" 2>/dev/null) || n=0
+	[ "$n" -gt "$seen" ] && sed -n "$((seen + 1)),${n}p" "$OUT/lab.log"
+	sleep 0.5
+	kill "$MPID" 2>/dev/null; wait "$MPID" 2>/dev/null; MPID=
+	say "guest powered off (boot $BOOT)"
+
+	# the iommu verdict needs QEMU's trace of this boot, complete only once QEMU has exited
+	if [ -f "$OUT/iommu/pending" ]; then
+		/usr/bin/python3 "$LAB/iommu-check.py" "$OUT" >> "$OUT/results.txt" 2> "$OUT/iommu/check.err" ||
+			echo "FAIL: lab/iommu: iommu-check.py failed: $(tail -n 1 "$OUT/iommu/check.err")" >> "$OUT/results.txt"
+		rm -f "$OUT/iommu/pending"
+	fi
+	if [ -n "$STALLED" ] || [ "$stall_seen" != 0 ]; then
+		cp "$OUT/console.log" "$OUT/console-boot$BOOT.log"
+	fi
+}
+
+verdict_of() { grep -E "^(PASS|FAIL): lab/$1( |:|$)" "$OUT/results.txt" 2>/dev/null | tail -n 1; }
+
+boot_guest 1 "${scen[@]}"
+STALL1=$STALLED
+if [ -n "$STALL1" ]; then
+	left=()
+	for s in "${scen[@]}"; do [ -n "$(verdict_of "$s")" ] || left+=("$s"); done
+	if [ ${#left[@]} -gt 0 ]; then
+		say "booting again for the ${#left[@]} scenario(s) without a verdict (the first guest hung in $STALL1)"
+		STALLED=
+		boot_guest 2 "${left[@]}"
+	fi
 fi
 [ "${FERRY_LAB_KEEP:-0}" = 1 ] || rm -rf "${OUT:?}/bin" "${OUT:?}/initramfs.cpio.gz"
 
 passed=0 failed=0
 for s in "${scen[@]}"; do
-	line=$(grep -E "^(PASS|FAIL): lab/$s( |:|$)" "$OUT/results.txt" 2>/dev/null | tail -n 1)
+	line=$(verdict_of "$s")
 	if [ -z "$line" ]; then
 		line="FAIL: lab/$s: no verdict (guest console: $OUT/console.log; last line: $(tail -n 1 "$OUT/console.log" 2>/dev/null))"
+		[ -n "$STALLED" ] && [ "$s" = "$STALLED" ] && line="FAIL: lab/$s: the guest hung in it on both boots ($OUT/stall-boot1.txt, $OUT/stall-boot2.txt)"
+	elif [ -n "$STALL1" ] && [ "$s" = "$STALL1" ]; then
+		line="$line [on a second boot: the first guest hung in this scenario, see $OUT/stall-boot1.txt]"
 	fi
 	echo "$line"
 	case $line in PASS:*) passed=$((passed + 1)) ;; *) failed=$((failed + 1)) ;; esac

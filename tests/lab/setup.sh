@@ -90,7 +90,30 @@ setup_qemu() {
 		# audio-pipewire needs libpipewire, which a server does not have
 		rm -f "$md"/audio-pipewire.so
 	fi
+	qemu_libs "$q" "$md"
 	write_env "$q" "$md" "$CACHE/qemu/usr/share/qemu $CACHE/qemu/usr/share/seabios"
+}
+
+# The shared libraries the unpacked QEMU links (libcapstone4, libfdt1, ...): dpkg -x installs no
+# dependencies, and a box without QEMU 7.2 has none of them. Installed from bookworm (backports
+# where bookworm's version is too old).
+qemu_libs() {
+	local q=$1 md=$2 f missing=() pkg
+	QEMU_MODULE_DIR=$md "$q" --version >/dev/null 2>&1 && return 0
+	for pkg in $(for f in "$CACHE"/debs/qemu-system-x86_*.deb "$CACHE"/debs/qemu-system-common_*.deb; do
+			dpkg-deb -f "$f" Depends; echo ,
+		done | tr ',' '\n' | sed 's/|.*//; s/(.*//; s/:any//; s/ //g' | grep '^lib' | sort -u); do
+		dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+	done
+	if [ ${#missing[@]} -gt 0 ]; then
+		say "installing the libraries QEMU needs: ${missing[*]}"
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2 ||
+			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+				-t bookworm-backports "${missing[@]}" >&2 ||
+			die "apt-get install ${missing[*]} failed"
+	fi
+	QEMU_MODULE_DIR=$md "$q" --version >/dev/null 2>&1 ||
+		die "$q does not run: $(QEMU_MODULE_DIR=$md "$q" --version 2>&1 | tail -n 1)"
 }
 
 # ---- guest kernel and busybox ----

@@ -42,6 +42,12 @@ s_begin() {
 	S_PIDS=()
 	now; S_T0=$NOW_CS
 	say "---- begin"
+	# lab.hang=NAME (run.sh's FERRY_LAB_TEST_HANG, first boot only): play a hung guest here, to
+	# test the host's watchdog
+	if grep -q " lab.hang=$S\( \|$\)" /proc/cmdline; then
+		say "lab.hang: hanging here (a watchdog test)"
+		while :; do nap 60; done
+	fi
 }
 s_secs() { since "$S_T0"; }
 s_verdict() {   # s_verdict PASS|FAIL TEXT: the scenario's one result line (first verdict wins)
