@@ -3,7 +3,8 @@
 # Skips apt entirely when everything is already installed.
 set -euo pipefail
 PKGS=(build-essential clang meson ninja-build pkg-config python3 iproute2 procps
-      jq libdpdk-dev dpdk dpdk-dev libjansson-dev libpcap-dev libnuma-dev libbpf-dev libelf-dev)
+      jq libdpdk-dev dpdk dpdk-dev libjansson-dev libpcap-dev libnuma-dev libbpf-dev libelf-dev
+      libmicrohttpd-dev python3-prometheus-client)
 missing=()
 for p in "${PKGS[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

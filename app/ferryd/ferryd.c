@@ -15,10 +15,12 @@
 #include <rte_version.h>
 #include "ferry_bpf_filter.h"
 #include "ferry_config.h"
+#include "ferry_metrics.h"
 #include "ferry_port.h"
 #include "ferry_rpc.h"
 #include "ferry_switch.h"
 #include "ferry_switch_reload.h"
+#include "ferryd_service.h"
 
 struct opts {
 	const char *config;
@@ -414,26 +416,31 @@ reload(struct running *run, struct ferry_switch *sw, struct ferry_rpc *rpc)
 	ferry_config_free(&nc);
 }
 
-/* The control loop: RPC, switch housekeeping, reload, idle exit. */
+/* The control loop: RPC, switch housekeeping, metrics snapshots, reload, idle exit. */
 static void
-run(struct ferry_switch *sw, struct ferry_rpc *rpc, struct running *rs, long idle_exit_ms)
+run(struct ferry_switch *sw, struct ferry_rpc *rpc, struct ferry_metrics *metrics,
+    struct running *rs, long idle_exit_ms)
 {
-	struct pollfd pfd[2] = {
+	struct pollfd pfd[3] = {
 		{ .fd = ferry_switch_event_fd(sw), .events = POLLIN },
 		{ .fd = rpc ? ferry_rpc_fd(rpc) : -1, .events = POLLIN },
+		{ .fd = ferry_metrics_fd(metrics), .events = POLLIN },
 	};
 	uint64_t hz = rte_get_tsc_hz(), last_change = rte_get_tsc_cycles(), last_rx = 0;
 
 	while (!quit) {
-		if (poll(pfd, 2, 50) < 0 && errno != EINTR)
+		if (poll(pfd, 3, 50) < 0 && errno != EINTR)
 			break;
 		if (reload_asked) {
 			reload_asked = 0;
+			ferryd_notify_reloading();
 			reload(rs, sw, rpc);
+			ferryd_notify("READY=1");
 		}
 		ferry_switch_poll(sw);
 		if (rpc != NULL)
 			ferry_rpc_process(rpc);
+		ferry_metrics_process(metrics, sw);
 		if (idle_exit_ms < 0)
 			continue;
 		uint64_t rx = ferry_switch_rx_total(sw), now = rte_get_tsc_cycles();
@@ -471,6 +478,7 @@ main(int argc, char **argv)
 	struct ferry_conf conf;
 	struct ferry_switch *sw = NULL;
 	struct ferry_rpc *rpc = NULL;
+	struct ferry_metrics *metrics = NULL;
 	struct running rs = { .o = &o };
 	char *eal_argv[128], err[1024];
 	int rc = 1;
@@ -478,6 +486,7 @@ main(int argc, char **argv)
 	if (parse_args(argc, argv, &o) < 0 || load_config(&o, &conf) < 0)
 		return 2;
 	set_signals();   /* before EAL init: a signal meanwhile stops (or reloads) once running */
+	ferryd_log_init();
 	/* another ferryd answering on our control socket: refuse before touching any device */
 	if (ferry_sock_state(conf.rpc_socket) == FERRY_SOCK_LIVE) {
 		fprintf(stderr, "ferryd: another ferryd is already serving %s\n", conf.rpc_socket);
@@ -506,6 +515,12 @@ main(int argc, char **argv)
 		rs.root = json_load_file(o.config, JSON_REJECT_DUPLICATES, NULL);
 	FERRY_LOG(INFO, "ferryd %s on %s, %u PMD(s), NUMA %s", FERRY_VERSION, rte_version(),
 		  conf.n_pmds, numa_available() < 0 ? "unavailable" : "available");
+	/* on the main lcore's thread: the HTTP thread inherits its CPU affinity (no PMD core) */
+	metrics = ferry_metrics_create(conf.metrics_listen, err, sizeof(err));
+	if (metrics == NULL) {
+		fprintf(stderr, "ferryd: metrics.listen %s\n", err);
+		goto out;
+	}
 	if (ferry_switch_create(&conf, &sw, err, sizeof(err)) != 0) {
 		fprintf(stderr, "ferryd: %s\n", err);
 		goto out;
@@ -514,11 +529,14 @@ main(int argc, char **argv)
 	if (rpc == NULL || ferry_switch_start(sw) != 0)
 		goto out;
 	FERRY_LOG(INFO, "ferryd ready: %u ports, control socket %s", conf.n_ports, conf.rpc_socket);
-	run(sw, rpc, &rs, o.idle_exit_ms);
+	ferryd_notify("READY=1");
+	run(sw, rpc, metrics, &rs, o.idle_exit_ms);
+	ferryd_notify("STOPPING=1");
 	FERRY_LOG(INFO, "shutting down");
 	log_final_stats(sw);
 	rc = 0;
 out:
+	ferry_metrics_destroy(metrics);   /* before the switch goes: no reader waits on it */
 	if (sw != NULL)
 		ferry_switch_stop(sw);
 	ferry_rpc_destroy(rpc);

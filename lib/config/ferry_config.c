@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
 #include "ferry_config.h"
 #include "config_util.h"
 
@@ -141,6 +142,85 @@ parse_vf_token(json_t *root, struct ferry_conf *c, char *err, size_t errlen)
 }
 
 static int
+listen_err(char *err, size_t errlen, const char *s)
+{
+	snprintf(err, errlen, "'%s': must be HOST:PORT, an IPv4 address or a bracketed IPv6 address "
+		 "and a port 1..65535 (\"127.0.0.1:9465\", \"[::1]:9465\")", s);
+	return -1;
+}
+
+int
+ferry_config_parse_listen(const char *s, struct sockaddr_storage *sa, socklen_t *salen,
+			  char *err, size_t errlen)
+{
+	const char *colon = strrchr(s, ':');
+	struct sockaddr_in6 a6 = { .sin6_family = AF_INET6 };
+	struct sockaddr_in a4 = { .sin_family = AF_INET };
+	char host[64], *end;
+	size_t hl = colon != NULL ? (size_t)(colon - s) : 0;
+	long port;
+
+	if (hl == 0 || hl >= sizeof(host) || colon[1] < '0' || colon[1] > '9')
+		return listen_err(err, errlen, s);
+	port = strtol(colon + 1, &end, 10);
+	if (*end != '\0' || port < 1 || port > 65535)
+		return listen_err(err, errlen, s);
+	memcpy(host, s, hl);
+	host[hl] = '\0';
+	a4.sin_port = a6.sin6_port = htons((uint16_t)port);
+	if (host[0] == '[' && host[hl - 1] == ']') {
+		host[hl - 1] = '\0';
+		if (inet_pton(AF_INET6, host + 1, &a6.sin6_addr) != 1)
+			return listen_err(err, errlen, s);
+	} else if (inet_pton(AF_INET, host, &a4.sin_addr) != 1) {
+		return listen_err(err, errlen, s);
+	}
+	if (sa != NULL) {
+		memset(sa, 0, sizeof(*sa));
+		if (host[0] == '[')
+			memcpy(sa, &a6, sizeof(a6));
+		else
+			memcpy(sa, &a4, sizeof(a4));
+	}
+	if (salen != NULL)
+		*salen = host[0] == '[' ? sizeof(a6) : sizeof(a4);
+	return 0;
+}
+
+/* "metrics": {"listen": "HOST:PORT"}; absent: no /metrics. */
+static int
+parse_metrics(json_t *root, struct ferry_conf *c, char *err, size_t errlen)
+{
+	static const char *const keys[] = { "listen", NULL };
+	json_t *m = json_object_get(root, "metrics");
+	const char *l = NULL;
+	char msg[256];
+
+	if (m == NULL)
+		return 0;
+	if (!json_is_object(m))
+		return cfg_err(err, errlen, "metrics", NULL, "must be an object");
+	if (cfg_check_keys(m, "metrics", keys, err, errlen) < 0 ||
+	    cfg_get_string(m, "metrics", "listen", false, &l, err, errlen) < 0)
+		return -1;
+	if (l == NULL)
+		return 0;
+	if (strlen(l) >= sizeof(c->metrics_listen) ||
+	    ferry_config_parse_listen(l, NULL, NULL, msg, sizeof(msg)) < 0)
+		return cfg_err(err, errlen, "metrics", "listen", "%s",
+			       strlen(l) >= sizeof(c->metrics_listen) ? "too long" : msg);
+	strcpy(c->metrics_listen, l);
+	return 0;
+}
+
+void
+ferry_config_metrics_to_json(const struct ferry_conf *c, json_t *o)
+{
+	if (c->metrics_listen[0] != '\0')
+		json_object_set_new(o, "metrics", json_pack("{s:s}", "listen", c->metrics_listen));
+}
+
+static int
 parse_eal_args(json_t *root, struct ferry_conf *c, char *err, size_t errlen)
 {
 	json_t *a = json_object_get(root, "eal_args"), *it;
@@ -211,7 +291,7 @@ ferry_config_parse(json_t *root, struct ferry_conf *c, char *err, size_t errlen)
 {
 	static const char *const keys[] = {
 		"lcores", "burst", "mbufs", "fdb", "rpc", "eal_args", "vfio_vf_token", "vhost", "ports",
-		NULL
+		"metrics", NULL
 	};
 
 	memset(c, 0, sizeof(*c));
@@ -220,7 +300,7 @@ ferry_config_parse(json_t *root, struct ferry_conf *c, char *err, size_t errlen)
 	if (cfg_check_keys(root, "", keys, err, errlen) < 0 ||
 	    parse_lcores(root, c, err, errlen) < 0 || parse_sizes(root, c, err, errlen) < 0 ||
 	    parse_rpc(root, c, err, errlen) < 0 || parse_eal_args(root, c, err, errlen) < 0 ||
-	    parse_vf_token(root, c, err, errlen) < 0 ||
+	    parse_vf_token(root, c, err, errlen) < 0 || parse_metrics(root, c, err, errlen) < 0 ||
 	    cfg_parse_rpc_policy(json_object_get(root, "rpc"), c, err, errlen) < 0 ||
 	    cfg_parse_vhost(root, c, err, errlen) < 0 ||
 	    parse_ports(root, c, err, errlen) < 0) {

@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/socket.h>
 #include <jansson.h>
 #include <rte_ether.h>
 #include "ferry_common.h"
@@ -92,6 +93,7 @@ struct ferry_conf {
 	char vhost_socket_dirs[FERRY_MAX_SOCKET_DIRS][FERRY_PATH_MAX];
 	unsigned n_filter_dirs;     /* filter objects named over RPC: inside these (rpc.filter_dirs) */
 	char filter_dirs[FERRY_MAX_SOCKET_DIRS][FERRY_FILTER_PATH_MAX];
+	char metrics_listen[64];    /* metrics.listen: "HOST:PORT" of GET /metrics, "" = off */
 	unsigned n_eal_args;
 	char *eal_args[32];         /* owned */
 	unsigned n_ports;
@@ -109,6 +111,12 @@ void ferry_config_free(struct ferry_conf *conf);
 /* Adds rpc.save_dir, rpc.allow_host_devargs and vhost.socket_dirs to a configuration object
  * (config.get), creating "rpc" if it has none. */
 void ferry_config_policy_to_json(const struct ferry_conf *conf, json_t *o);
+/* Adds "metrics" ({"listen": ...}) to a configuration object (config.get) if it is set. */
+void ferry_config_metrics_to_json(const struct ferry_conf *conf, json_t *o);
+/* "HOST:PORT" (metrics.listen): an IPv4 address or a bracketed IPv6 one ("[::1]:9465"), port
+ * 1..65535. Fills *sa and *salen when not NULL. 0, or -1 with err (the value and the rule). */
+int ferry_config_parse_listen(const char *s, struct sockaddr_storage *sa, socklen_t *salen,
+			      char *err, size_t errlen);
 
 /* A filter object ({hook, path, name}) of a port; `where` names it ("ports[0].filters[1]").
  * Syntax only: the object file is opened when the port is added. */
