@@ -29,14 +29,30 @@ struct ferry_vf_conf {
 	uint16_t vlan;              /* 0 = none: VLAN the PF inserts on the VF's transmit */
 };
 
-/* An eBPF filter attached to a port (lib/filter): "filters": [{hook, path, name}]. */
+/* An eBPF filter attached to a port (lib/filter): "filters": [{hook, path, name, maps}]. */
 #define FERRY_MAX_FILTERS 8          /* per port, both hooks */
 #define FERRY_FILTER_PATH_MAX 256
+#define FERRY_FILTER_INIT_MAPS 8     /* "maps": entries written before attach (lib/filter) */
+#define FERRY_FILTER_INIT_MAX 32     /* ... at most this many entries */
+#define FERRY_FILTER_INIT_BYTES 2048 /* ... of this many value bytes in all */
 enum ferry_filter_hook { FERRY_FILTER_INGRESS, FERRY_FILTER_EGRESS };   /* = FERRY_STAGE_* */
+/* One configured map entry: its value is init_data[off .. off + len). */
+struct ferry_filter_init {
+	uint8_t map;                /* into init_maps */
+	uint16_t off, len;
+	uint32_t index;
+};
 struct ferry_filter_conf {
 	uint8_t hook;               /* enum ferry_filter_hook */
 	char name[FERRY_NAME_MAX];  /* unique on the port; default: the file name without ".o" */
 	char path[FERRY_FILTER_PATH_MAX];   /* absolute */
+	/* "maps": {"<map>": [{"index": N, "value": "hex"}]}, as configured (config.get shows these,
+	 * not the maps' current values), parsed by lib/filter/filter_conf.c */
+	uint8_t n_init_maps;
+	uint16_t n_init, init_bytes;
+	char init_maps[FERRY_FILTER_INIT_MAPS][FERRY_NAME_MAX];
+	struct ferry_filter_init init[FERRY_FILTER_INIT_MAX];
+	uint8_t init_data[FERRY_FILTER_INIT_BYTES];
 };
 
 struct ferry_port_conf {
@@ -118,11 +134,16 @@ void ferry_config_metrics_to_json(const struct ferry_conf *conf, json_t *o);
 int ferry_config_parse_listen(const char *s, struct sockaddr_storage *sa, socklen_t *salen,
 			      char *err, size_t errlen);
 
-/* A filter object ({hook, path, name}) of a port; `where` names it ("ports[0].filters[1]").
+/* A filter object ({hook, path, name, maps}) of a port; `where` names it ("ports[0].filters[1]").
  * Syntax only: the object file is opened when the port is added. */
 int ferry_filter_conf_parse(json_t *obj, const char *where, struct ferry_filter_conf *fc,
 			    char *err, size_t errlen);
 json_t *ferry_filter_conf_to_json(const struct ferry_filter_conf *fc);
+/* lib/filter/filter_conf.c: "maps" (may be NULL: none) into fc; 0 or -1 with err naming where.
+ * And back: the object, or NULL when fc has no entries. */
+int ferry_filter_conf_maps_parse(const json_t *maps, const char *where, struct ferry_filter_conf *fc,
+				 char *err, size_t errlen);
+json_t *ferry_filter_conf_maps_json(const struct ferry_filter_conf *fc);
 
 /* Parse one port object; `where` is its JSON path for messages ("ports[2]" or "params"). */
 int ferry_port_conf_parse(json_t *obj, const char *where, struct ferry_port_conf *pc,

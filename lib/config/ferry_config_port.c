@@ -269,7 +269,7 @@ int
 ferry_filter_conf_parse(json_t *obj, const char *where, struct ferry_filter_conf *fc,
 			char *err, size_t errlen)
 {
-	static const char *const keys[] = { "hook", "path", "name", NULL };
+	static const char *const keys[] = { "hook", "path", "name", "maps", NULL };
 	const char *hook, *path;
 
 	memset(fc, 0, sizeof(*fc));
@@ -290,14 +290,20 @@ ferry_filter_conf_parse(json_t *obj, const char *where, struct ferry_filter_conf
 		return cfg_err(err, errlen, where, "path", "'%s': must be an absolute path under %d "
 			       "characters", path, FERRY_FILTER_PATH_MAX);
 	snprintf(fc->path, sizeof(fc->path), "%s", path);
+	if (ferry_filter_conf_maps_parse(json_object_get(obj, "maps"), where, fc, err, errlen) < 0)
+		return -1;
 	return filter_name(obj, where, path, fc, err, errlen);
 }
 
 json_t *
 ferry_filter_conf_to_json(const struct ferry_filter_conf *fc)
 {
-	return json_pack("{s:s, s:s, s:s}", "hook", filter_hook_names[fc->hook], "path", fc->path,
-			 "name", fc->name);
+	json_t *o = json_pack("{s:s, s:s, s:s}", "hook", filter_hook_names[fc->hook], "path",
+			      fc->path, "name", fc->name), *maps = ferry_filter_conf_maps_json(fc);
+
+	if (maps != NULL)
+		json_object_set_new(o, "maps", maps);
+	return o;
 }
 
 static int

@@ -42,6 +42,34 @@ int ferry_filter_check(const char *path, char *err, size_t errlen);
 /* The maps as filter.list shows them: [{name, type, key_size, value_size, max_entries, values}]. */
 json_t *ferry_filter_maps_json(const struct ferry_filter *f);
 
+/* --- filter_maps.c: the control thread reads and writes map entries while PMDs run --- */
+struct ferry_filter_conf;
+/* One entry to write: value is len bytes. */
+struct ferry_filter_entry {
+	uint32_t index, len;
+	const uint8_t *value;
+};
+struct ferry_filter_map *ferry_filter_map_by_name(struct ferry_filter *f, const char *name);
+/* Can e go into m (index < max_entries, len == value_size)? 0, or -1 with err (where names the
+ * entry: "params.values[2]"). */
+int ferry_filter_map_check(const struct ferry_filter_map *m, const struct ferry_filter_entry *e,
+			   const char *where, char *err, size_t errlen);
+/* Write a checked entry word by word, in order, the last word last (lib/filter/README.md): an
+ * aligned 8-byte word is one atomic store, so no reader sees it torn. */
+void ferry_filter_map_write(struct ferry_filter_map *m, const struct ferry_filter_entry *e);
+/* The entry's first max bytes (all if 0) as lowercase hex, read word by word. */
+json_t *ferry_filter_map_hex(const struct ferry_filter_map *m, uint32_t index, uint32_t max);
+/* Write fc's configured "maps" entries into f (before it is attached): all are checked first;
+ * nothing is written if one does not fit. 0 or -1 with err. */
+int ferry_filter_maps_load(struct ferry_filter *f, const struct ferry_filter_conf *fc, char *err,
+			   size_t errlen);
+
+/* --- filter_conf.c: map entries in JSON --- */
+/* {"index": N, "value": "hex"} (where names it, e.g. "params.values[0]"): index, and the value
+ * decoded into buf (cap bytes) with its length. 0 or -1 with err. */
+int ferry_filter_entry_parse(const json_t *o, const char *where, uint32_t *index, uint8_t *buf,
+			     size_t cap, uint32_t *len, char *err, size_t errlen);
+
 /* Per-lcore context the helpers read (set before every run). */
 RTE_DECLARE_PER_LCORE(uint32_t, ferry_filter_len) __attribute__((tls_model("initial-exec")));
 RTE_DECLARE_PER_LCORE(uint32_t, ferry_filter_port) __attribute__((tls_model("initial-exec")));

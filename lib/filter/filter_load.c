@@ -118,15 +118,6 @@ setup_maps(struct bpf_object *obj, struct ferry_filter *f, char *err, size_t err
 	return 0;
 }
 
-static struct ferry_filter_map *
-map_by_name(struct ferry_filter *f, const char *name)
-{
-	for (unsigned i = 0; i < f->n_maps; i++)
-		if (strcmp(f->maps[i].name, name) == 0)
-			return &f->maps[i];
-	return NULL;
-}
-
 /* ELF view of the object: the filter section, .maps, the symbol table, the relocations. */
 struct elf_view {
 	Elf *elf;
@@ -235,7 +226,7 @@ apply_relocs(const struct elf_view *v, struct ferry_filter *f, struct ebpf_insn 
 				   "in .maps; no global data, no bpf-to-bpf calls)", i, name);
 			return -1;
 		}
-		struct ferry_filter_map *fm = map_by_name(f, name);
+		struct ferry_filter_map *fm = ferry_filter_map_by_name(f, name);
 		if (fm == NULL || ins[i].code != LD_IMM64 || (uint32_t)i + 1 >= n) {
 			ferry_errf(err, errlen, "instruction %ld: bad map reference to %s", i,
 				   name);
@@ -425,20 +416,17 @@ ferry_filter_free(struct ferry_filter *f)
 	f->on_heap ? rte_free(f) : free(f);
 }
 
+/* 4- and 8-byte values as numbers, larger ones as hex of their first 64 bytes. */
 static json_t *
 map_value_json(const struct ferry_filter_map *m, uint32_t i)
 {
 	const uint8_t *v = m->values + (size_t)i * m->value_size;
-	char hex[2 * 64 + 1];
 
 	if (m->value_size == 4)
 		return json_integer(*(const volatile uint32_t *)v);
 	if (m->value_size == 8)
 		return json_integer((json_int_t)*(const volatile uint64_t *)v);
-	uint32_t n = m->value_size < 64 ? m->value_size : 64;
-	for (uint32_t k = 0; k < n; k++)
-		snprintf(hex + 2 * k, 3, "%02x", v[k]);
-	return json_string(hex);
+	return ferry_filter_map_hex(m, i, 64);
 }
 
 json_t *

@@ -1,4 +1,5 @@
-/* filter_private.h — what the filter module's files share: the helper table (filter_exec.c). */
+/* filter_private.h — what the filter module's files share: the helper table (filter_exec.c), the
+ * hex encoder (filter_conf.c). */
 #ifndef FERRY_FILTER_PRIVATE_H
 #define FERRY_FILTER_PRIVATE_H
 
@@ -10,5 +11,7 @@
 bool ferry_filter_helper_known(int32_t id);
 /* The external symbols rte_bpf gets for f (malloc'ed; index = call id). NULL: out of memory. */
 struct rte_bpf_xsym *ferry_filter_xsyms(const struct ferry_filter *f, uint32_t *n);
+/* n bytes as 2n lowercase hex digits and a NUL into out (filter_conf.c). */
+void ferry_hex_encode(const uint8_t *b, size_t n, char *out);
 
 #endif

@@ -464,6 +464,10 @@ static const struct rpc_method methods[] = {
 	{ "filter.detach", rpc_m_filter_detach, "port, name", "detach a filter from a port" },
 	{ "filter.list", rpc_m_filter_list, "[port]",
 	  "attached filters: hook, path, jit, passed, dropped, map values" },
+	{ "filter.map_set", rpc_m_filter_map_set, "port, name, map, index, value | values",
+	  "write a filter's map entries (values as hex; all checked before any is written)" },
+	{ "filter.map_get", rpc_m_filter_map_get, "port, name, map, [index]",
+	  "read a filter's map entries as hex" },
 	{ "config.get", m_config_get, "", "the running configuration, loadable as a config file" },
 	{ "config.save", m_config_save, "[path]",
 	  "write config.get atomically to path: the file ferryd was started with (default) or a "

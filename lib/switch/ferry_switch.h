@@ -73,6 +73,11 @@ int ferry_switch_filter_detach(struct ferry_switch *sw, const char *port, const 
 			       char *err, size_t errlen);
 int ferry_switch_filter_list(struct ferry_switch *sw, const char *port, json_t **out,
 			     char *err, size_t errlen);
+/* The filter instance named name on port (filter.map_set/map_get write and read its maps from
+ * the control thread): 0, FERRY_ENOPORT or FERRY_ENOENT. */
+struct ferry_filter;
+int ferry_switch_filter_get(struct ferry_switch *sw, const char *port, const char *name,
+			    struct ferry_filter **out, char *err, size_t errlen);
 
 /* PMDs: rx queue assignment, busy %, cycles per packet. */
 json_t *ferry_switch_pmd_list(struct ferry_switch *sw);

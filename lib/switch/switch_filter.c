@@ -22,11 +22,19 @@ find_inst(const struct ferry_port *p, const char *name)
 	return NULL;
 }
 
+/* A new instance of fc, its configured map entries written (it is not attached yet). */
 static struct ferry_stage_inst *
 create_inst(const struct ferry_filter_conf *fc, char *err, size_t errlen)
 {
+	struct ferry_stage_inst *si;
+
 	ferry_filter_stage_register();
-	return ferry_stage_create("bpf", fc->name, fc->hook, fc->path, err, errlen);
+	si = ferry_stage_create("bpf", fc->name, fc->hook, fc->path, err, errlen);
+	if (si != NULL && ferry_filter_maps_load(si->state, fc, err, errlen) < 0) {
+		ferry_stage_destroy(si);
+		return NULL;
+	}
+	return si;
 }
 
 int
@@ -114,6 +122,25 @@ ferry_switch_filter_detach(struct ferry_switch *sw, const char *port, const char
 			break;
 		}
 	FERRY_LOG(INFO, "port %s: filter %s detached", port, name);
+	return 0;
+}
+
+int
+ferry_switch_filter_get(struct ferry_switch *sw, const char *port, const char *name,
+			struct ferry_filter **out, char *err, size_t errlen)
+{
+	struct ferry_port *p = sw_port_by_name(sw, port);
+	struct ferry_stage_inst *si = p != NULL ? find_inst(p, name) : NULL;
+
+	if (p == NULL) {
+		snprintf(err, errlen, "no port named '%s'", port);
+		return FERRY_ENOPORT;
+	}
+	if (si == NULL || strcmp(si->ops->type, "bpf") != 0) {
+		snprintf(err, errlen, "port %s has no filter named '%s'", port, name);
+		return FERRY_ENOENT;
+	}
+	*out = si->state;
 	return 0;
 }
 
