@@ -71,5 +71,7 @@ void print_message(const json_t *res, const char *fmt);
 int ctl_filter_attach(struct ctx *x, int argc, char **argv);
 int ctl_filter_detach(struct ctx *x, int argc, char **argv);
 int ctl_filter_list(struct ctx *x, int argc, char **argv);
+int ctl_filter_map_set(struct ctx *x, int argc, char **argv);
+int ctl_filter_map_get(struct ctx *x, int argc, char **argv);
 
 #endif

@@ -1,6 +1,8 @@
-/* ctl_filter.c — ferryctl's filter commands: attach, detach and list eBPF filters (the
- * filter.* methods), with their table printers. The command table in ferryctl.c points here. */
+/* ctl_filter.c — ferryctl's filter commands: attach, detach and list eBPF filters, write and read
+ * their map entries (the filter.* methods), with their table printers. The command table in
+ * ferryctl.c points here. */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -115,4 +117,80 @@ ctl_filter_list(struct ctx *x, int argc, char **argv)
 	}
 	return call(x, "filter.list", port ? json_pack("{s:s}", "port", port) : NULL, print_filters,
 		    NULL);
+}
+
+/* "12" -> 12 (0..4294967295); -1 if s is not such a number. */
+static int
+parse_index(const char *s, json_int_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (*s < '0' || *s > '9' || *end != '\0' || errno != 0 || v > UINT32_MAX)
+		return -1;
+	*out = (json_int_t)v;
+	return 0;
+}
+
+static void
+print_map_set(const json_t *res, const char *arg)
+{
+	printf("%s: entry %s of map %s written\n", json_string_value(json_object_get(res, "name")),
+	       arg, json_string_value(json_object_get(res, "map")));
+}
+
+int
+ctl_filter_map_set(struct ctx *x, int argc, char **argv)
+{
+	json_int_t index;
+
+	if (parse_index(argv[3], &index) < 0)
+		return usage_error("filter map-set: INDEX '%s' is not a number", argv[3]);
+	return call(x, "filter.map_set",
+		    json_pack("{s:s, s:s, s:s, s:I, s:s}", "port", argv[0], "name", argv[1], "map",
+			      argv[2], "index", index, "value", argv[4]),
+		    print_map_set, argv[3]);
+}
+
+static void
+print_map_get(const json_t *res, const char *arg)
+{
+	static const char *const h[] = { "INDEX", "VALUE", NULL };
+	struct ctl_table *t = ctl_table_new(h, "rl");
+	const json_t *e;
+	size_t i;
+
+	json_array_foreach(json_object_get(res, "values"), i, e) {
+		char n[24];
+		ctl_table_add(t, ctl_str(json_object_get(e, "index"), n, sizeof(n)),
+			      json_string_value(json_object_get(e, "value")));
+	}
+	ctl_table_print(t);
+	if (json_is_true(json_object_get(res, "truncated")))
+		printf("(the first %zu of %lld entries)\n", json_array_size(json_object_get(res, "values")),
+		       (long long)json_integer_value(json_object_get(res, "max_entries")));
+}
+
+int
+ctl_filter_map_get(struct ctx *x, int argc, char **argv)
+{
+	json_t *p = json_pack("{s:s, s:s, s:s}", "port", argv[0], "name", argv[1], "map", argv[2]);
+	json_int_t index;
+	bool have_index = false;
+
+	for (int i = 3; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0) {
+			x->json = true;
+		} else if (!have_index && parse_index(argv[i], &index) == 0) {
+			json_object_set_new(p, "index", json_integer(index));
+			have_index = true;
+		} else {
+			json_decref(p);
+			return usage_error("filter map-get: unexpected '%s' (INDEX is a number)",
+					   argv[i]);
+		}
+	}
+	return call(x, "filter.map_get", p, print_map_get, NULL);
 }
