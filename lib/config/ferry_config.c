@@ -239,25 +239,19 @@ parse_eal_args(json_t *root, struct ferry_conf *c, char *err, size_t errlen)
 	return 0;
 }
 
+/* ports[i] may not share a name, a socket or a device with an earlier port. */
 static int
 check_unique(const struct ferry_conf *c, unsigned i, char *err, size_t errlen)
 {
-	const struct ferry_port_conf *p = &c->ports[i];
-	char where[32];
+	const struct ferry_port_field *f;
+	char where[32], value[600];
 
 	snprintf(where, sizeof(where), "ports[%u]", i);
 	for (unsigned j = 0; j < i; j++) {
-		const struct ferry_port_conf *q = &c->ports[j];
-		if (strcmp(p->name, q->name) == 0)
-			return cfg_err(err, errlen, where, "name", "'%s' is used by ports[%u] too",
-				       p->name, j);
-		if (p->type == FERRY_PORT_VHOST && q->type == FERRY_PORT_VHOST &&
-		    strcmp(p->path, q->path) == 0)
-			return cfg_err(err, errlen, where, "path", "'%s' is used by ports[%u] too",
-				       p->path, j);
-		if (p->type == FERRY_PORT_DPDK && q->type == FERRY_PORT_DPDK &&
-		    strcmp(p->devargs, q->devargs) == 0)
-			return cfg_err(err, errlen, where, "devargs", "the same device as ports[%u]", j);
+		f = ferry_port_conf_conflict(&c->ports[i], &c->ports[j], value, sizeof(value));
+		if (f != NULL)
+			return cfg_err(err, errlen, where, f->name, "'%s' is used by ports[%u] too",
+				       value, j);
 	}
 	return 0;
 }

@@ -12,8 +12,7 @@
 #include <rte_ether.h>
 #include "ferry_common.h"
 #include "ferry_vlan.h"
-
-enum ferry_port_type { FERRY_PORT_DPDK, FERRY_PORT_VHOST };
+#include "ferry_port_fields.h"
 
 /* vhostuser "zero_copy": transmit guest frames to NICs from guest memory (lib/zc). */
 enum ferry_zc_mode { FERRY_ZC_AUTO, FERRY_ZC_ON, FERRY_ZC_OFF };
@@ -151,10 +150,16 @@ int ferry_port_conf_parse(json_t *obj, const char *where, struct ferry_port_conf
 void ferry_port_conf_clear(struct ferry_port_conf *pc);
 /* The port object back as JSON (what config.get and port.get return). New reference. */
 json_t *ferry_port_conf_to_json(const struct ferry_port_conf *pc);
-/* true if both describe the same port (idempotent port.add). */
 /* devargs naming a virtual device (net_pcap0,..., eth_...) rather than a bus device (PCI). */
 bool ferry_devargs_is_vdev(const char *devargs);
+/* true if both describe the same port (idempotent port.add). */
 bool ferry_port_conf_equal(const struct ferry_port_conf *a, const struct ferry_port_conf *b);
+/* Two ports that may not both exist: the first field marked unique in ferry_port_fields[] (name,
+ * vhost-user path, dpdk devargs) that applies to both and has one value in both, with that value
+ * as text in value; NULL if they may. */
+const struct ferry_port_field *ferry_port_conf_conflict(const struct ferry_port_conf *a,
+							const struct ferry_port_conf *b,
+							char *value, size_t len);
 int ferry_port_conf_copy(struct ferry_port_conf *dst, const struct ferry_port_conf *src);
 
 #endif

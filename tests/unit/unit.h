@@ -32,6 +32,7 @@ void suite_pkt(void);
 void suite_vlan(void);
 void suite_fdb(void);
 void suite_config(void);
+void suite_fields(void);
 void suite_pipeline(void);
 void suite_virtq(void);
 void suite_filter(void);

@@ -76,6 +76,8 @@ main(int argc, char **argv)
 		suite_fdb();
 	if (!only || strcmp(only, "config") == 0)
 		suite_config();
+	if (!only || strcmp(only, "fields") == 0)
+		suite_fields();
 	if (!only || strcmp(only, "pipeline") == 0)
 		suite_pipeline();
 	if (!only || strcmp(only, "virtq") == 0)

@@ -1,0 +1,600 @@
+/* config_fields.c — the one table of the port object's fields, ferry_port_fields[]: per field its
+ * name, JSON type, the port types it applies to, whether port.set may change it, whether two ports
+ * may share its value, a line of help, and how it is read from and written to JSON. The walkers
+ * over it (parse, print, conflicts) are in ferry_config_port.c. */
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+#include "ferry_config.h"
+#include "config_util.h"
+
+const char *const ferry_port_type_names[FERRY_PORT_NTYPES] = {
+	[FERRY_PORT_DPDK] = "dpdk",
+	[FERRY_PORT_VHOST] = "vhostuser",
+};
+
+const char *const ferry_zc_mode_names[3] = { "auto", "on", "off" };
+
+/* --- name, type --- */
+
+static int
+parse_name(const struct ferry_port_field *f, json_t *obj, const char *where,
+	   struct ferry_port_conf *pc, char *err, size_t errlen)
+{
+	const char *s;
+
+	if (cfg_get_string(obj, where, f->name, true, &s, err, errlen) < 0)
+		return -1;
+	size_t n = strlen(s);
+	if (n == 0 || n >= FERRY_NAME_MAX)
+		return cfg_err(err, errlen, where, f->name, "must be 1..%d characters",
+			       FERRY_NAME_MAX - 1);
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && !strchr("_.-", s[i]))
+			return cfg_err(err, errlen, where, f->name,
+				       "'%s': only letters, digits, '_', '.' and '-' allowed", s);
+	memcpy(pc->name, s, n + 1);
+	return 0;
+}
+
+static json_t *
+name_to_json(const struct ferry_port_field *f, const struct ferry_port_conf *pc)
+{
+	return json_string(pc->name);
+}
+
+/* "\"a\", \"b\" or \"c\"": the values a string field may take, for its error message */
+static void
+join_choices(const char *const *names, unsigned n, char *buf, size_t len)
+{
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (unsigned i = 0; i < n && used < len; i++)
+		used += (size_t)snprintf(buf + used, len - used, "%s\"%s\"",
+					 i == 0 ? "" : i + 1 == n ? " or " : ", ", names[i]);
+}
+
+int
+ferry_port_type_from_name(const char *s)
+{
+	for (unsigned t = 0; t < FERRY_PORT_NTYPES; t++)
+		if (strcmp(s, ferry_port_type_names[t]) == 0)
+			return (int)t;
+	return -1;
+}
+
+static int
+parse_type(const struct ferry_port_field *f, json_t *obj, const char *where,
+	   struct ferry_port_conf *pc, char *err, size_t errlen)
+{
+	const char *s;
+	char choices[128];
+	int t;
+
+	if (cfg_get_string(obj, where, f->name, true, &s, err, errlen) < 0)
+		return -1;
+	if ((t = ferry_port_type_from_name(s)) < 0) {
+		join_choices(ferry_port_type_names, FERRY_PORT_NTYPES, choices, sizeof(choices));
+		return cfg_err(err, errlen, where, f->name, "'%s': must be %s", s, choices);
+	}
+	pc->type = (enum ferry_port_type)t;
+	return 0;
+}
+
+static json_t *
+type_to_json(const struct ferry_port_field *f, const struct ferry_port_conf *pc)
+{
+	return json_string(ferry_port_type_names[pc->type]);
+}
+
+/* --- integers (uint16_t members; 0 = the default, not printed) --- */
+
+static int
+parse_u16(const struct ferry_port_field *f, json_t *obj, const char *where,
+	  struct ferry_port_conf *pc, char *err, size_t errlen)
+{
+	unsigned v;
+
+	if (cfg_get_uint(obj, where, f->name, 0, f->max, 0, &v, err, errlen) < 0)
+		return -1;
+	*(uint16_t *)((char *)pc + f->offset) = (uint16_t)v;
+	return 0;
+}
+
+static json_t *
+u16_to_json(const struct ferry_port_field *f, const struct ferry_port_conf *pc)
+{
+	uint16_t v = *(const uint16_t *)((const char *)pc + f->offset);
+
+	return v != 0 ? json_integer(v) : NULL;
+}
+
+static int
+parse_mtu(const struct ferry_port_field *f, json_t *obj, const char *where,
+	  struct ferry_port_conf *pc, char *err, size_t errlen)
+{
+	if (parse_u16(f, obj, where, pc, err, errlen) < 0)
+		return -1;
+	if (pc->mtu != 0 && pc->mtu < 68)
+		return cfg_err(err, errlen, where, f->name, "must be 68..%u", f->max);
+	return 0;
+}
+
+/* --- dpdk --- */
+
+static int
+parse_devargs(const struct ferry_port_field *f, json_t *obj, const char *where,
+	      struct ferry_port_conf *pc, char *err, size_t errlen)
+{
+	const char *s;
+
+	if (cfg_get_string(obj, where, f->name, true, &s, err, errlen) < 0)
+		return -1;
+	if (s[0] == '\0' || strlen(s) >= sizeof(pc->devargs))
+		return cfg_err(err, errlen, where, f->name, "must be 1..%zu characters",
+			       sizeof(pc->devargs) - 1);
+	strcpy(pc->devargs, s);
+	return 0;
+}
+
+static json_t *
+devargs_to_json(const struct ferry_port_field *f, const struct ferry_port_conf *pc)
+{
+	return json_string(pc->devargs);
+}
+
+static json_t *
+mac_to_json(const struct rte_ether_addr *a)
+{
+	char buf[RTE_ETHER_ADDR_FMT_SIZE];
+
+	rte_ether_format_addr(buf, sizeof(buf), a);
+	return json_string(buf);
+}
+
+static int
+parse_hw_mac(const struct ferry_port_field *f, json_t *obj, const char *where,
+	     struct ferry_port_conf *pc, char *err, size_t errlen)
+{
+	const char *mac = NULL;
+
+	if (cfg_get_string(obj, where, f->name, false, &mac, err, errlen) < 0)
+		return -1;
+	if (mac == NULL)
+		return 0;
+	if (rte_ether_unformat_addr(mac, &pc->hw_mac) != 0)
+		return cfg_err(err, errlen, where, f->name, "'%s' is not a MAC address", mac);
+	pc->has_hw_mac = true;
+	return cfg_check_unicast(&pc->hw_mac, where, f->name, err, errlen);
+}
+
+static json_t *
+hw_mac_to_json(const struct ferry_port_field *f, const struct ferry_port_conf *pc)
+{
+	return pc->has_hw_mac ? mac_to_json(&pc->hw_mac) : NULL;
+}
+
+static int
+parse_vf(json_t *it, const char *where, size_t i, struct ferry_vf_conf *vf, char *err, size_t errlen)
+{
+	static const char *const keys[] = { "vf", "mac", "vlan", NULL };
+	char w[64];
+	const char *mac = NULL;
+	unsigned v;
+
+	snprintf(w, sizeof(w), "%s.sriov.vfs[%zu]", where, i);
+	if (!json_is_object(it))
+		return cfg_err(err, errlen, w, NULL, "must be an object");
+	if (cfg_check_keys(it, w, keys, err, errlen) < 0 ||
+	    cfg_get_uint(it, w, "vf", 0, FERRY_MAX_VFS - 1, 0, &v, err, errlen) < 0)
+		return -1;
+	vf->vf = v;
+	if (json_object_get(it, "vf") == NULL)
+		return cfg_err(err, errlen, w, "vf", "missing");
+	if (cfg_get_uint(it, w, "vlan", 0, 4094, 0, &v, err, errlen) < 0 ||
+	    cfg_get_string(it, w, "mac", false, &mac, err, errlen) < 0)
+		return -1;
+	vf->vlan = v;
+	if (mac != NULL) {
+		if (rte_ether_unformat_addr(mac, &vf->mac) != 0)
+			return cfg_err(err, errlen, w, "mac", "'%s' is not a MAC address", mac);
+		if (cfg_check_unicast(&vf->mac, w, "mac", err, errlen) < 0)
+			return -1;
+		vf->has_mac = true;
+	}
+	return 0;
+}
+
+static int
+parse_sriov(const struct ferry_port_field *f, json_t *obj, const char *where,
+	    struct ferry_port_conf *pc, char *err, size_t errlen)
+{
+	static const char *const keys[] = { "num_vfs", "vfs", NULL };
+	json_t *s = json_object_get(obj, f->name), *vfs, *it;
+	char w[64];
+	unsigned v;
+	size_t i;
+
+	if (s == NULL)
+		return 0;
+	snprintf(w, sizeof(w), "%s.%s", where, f->name);
+	if (!json_is_object(s))
+		return cfg_err(err, errlen, w, NULL, "must be an object");
+	if (cfg_check_keys(s, w, keys, err, errlen) < 0 ||
+	    cfg_get_uint(s, w, "num_vfs", 0, FERRY_MAX_VFS, 0, &v, err, errlen) < 0)
+		return -1;
+	pc->num_vfs = v;
+	vfs = json_object_get(s, "vfs");
+	if (vfs == NULL)
+		return 0;
+	if (!json_is_array(vfs) || json_array_size(vfs) > FERRY_MAX_VFS)
+		return cfg_err(err, errlen, w, "vfs", "must be a list of at most %d VFs", FERRY_MAX_VFS);
+	json_array_foreach(vfs, i, it) {
+		if (parse_vf(it, where, i, &pc->vfs[i], err, errlen) < 0)
+			return -1;
+		if (pc->num_vfs != 0 && pc->vfs[i].vf >= pc->num_vfs)
+			return cfg_err(err, errlen, w, "vfs", "VF %u is beyond num_vfs %u",
+				       pc->vfs[i].vf, pc->num_vfs);
+	}
+	pc->n_vfs = (uint16_t)json_array_size(vfs);
+	return 0;
+}
+
+static json_t *
+sriov_to_json(const struct ferry_port_field *f, const struct ferry_port_conf *pc)
+{
+	json_t *vfs, *s;
+
+	if (pc->num_vfs == 0 && pc->n_vfs == 0)
+		return NULL;
+	s = json_pack("{s:i}", "num_vfs", pc->num_vfs);
+	if (pc->n_vfs == 0)
+		return s;
+	vfs = json_array();
+	for (unsigned i = 0; i < pc->n_vfs; i++) {
+		const struct ferry_vf_conf *vf = &pc->vfs[i];
+		json_t *o = json_pack("{s:i}", "vf", vf->vf);
+		if (vf->has_mac)
+			json_object_set_new(o, "mac", mac_to_json(&vf->mac));
+		if (vf->vlan != 0)
+			json_object_set_new(o, "vlan", json_integer(vf->vlan));
+		json_array_append_new(vfs, o);
+	}
+	json_object_set_new(s, "vfs", vfs);
+	return s;
+}
+
+/* --- vhostuser --- */
+
+static int
+parse_path(const struct ferry_port_field *f, json_t *obj, const char *where,
+	   struct ferry_port_conf *pc, char *err, size_t errlen)
+{
+	const char *s;
+
+	if (cfg_get_string(obj, where, f->name, true, &s, err, errlen) < 0)
+		return -1;
+	if (s[0] != '/' || strlen(s) >= sizeof(pc->path))
+		return cfg_err(err, errlen, where, f->name,
+			       "must be an absolute path under %zu characters", sizeof(pc->path));
+	strcpy(pc->path, s);
+	return 0;
+}
+
+static json_t *
+path_to_json(const struct ferry_port_field *f, const struct ferry_port_conf *pc)
+{
+	return json_string(pc->path);
+}
+
+/* A string field that must be one of names[0..n) (default names[0]); *out = its index. */
+static int
+parse_choice(const struct ferry_port_field *f, json_t *obj, const char *where,
+	     const char *const *names, unsigned n, unsigned *out, char *err, size_t errlen)
+{
+	const char *s = names[0];
+	char choices[128];
+
+	if (cfg_get_string(obj, where, f->name, false, &s, err, errlen) < 0)
+		return -1;
+	for (*out = 0; *out < n; (*out)++)
+		if (strcmp(s, names[*out]) == 0)
+			return 0;
+	join_choices(names, n, choices, sizeof(choices));
+	return cfg_err(err, errlen, where, f->name, "'%s': must be %s", s, choices);
+}
+
+static const char *const mode_names[] = { "server", "client" };
+
+static int
+parse_mode(const struct ferry_port_field *f, json_t *obj, const char *where,
+	   struct ferry_port_conf *pc, char *err, size_t errlen)
+{
+	unsigned i;
+
+	if (parse_choice(f, obj, where, mode_names, RTE_DIM(mode_names), &i, err, errlen) < 0)
+		return -1;
+	pc->client = i == 1;
+	return 0;
+}
+
+static json_t *
+mode_to_json(const struct ferry_port_field *f, const struct ferry_port_conf *pc)
+{
+	return json_string(mode_names[pc->client]);
+}
+
+static int
+parse_zero_copy(const struct ferry_port_field *f, json_t *obj, const char *where,
+		struct ferry_port_conf *pc, char *err, size_t errlen)
+{
+	unsigned i;
+
+	if (parse_choice(f, obj, where, ferry_zc_mode_names, RTE_DIM(ferry_zc_mode_names), &i,
+			 err, errlen) < 0)
+		return -1;
+	pc->zero_copy = (uint8_t)i;
+	return 0;
+}
+
+static json_t *
+zero_copy_to_json(const struct ferry_port_field *f, const struct ferry_port_conf *pc)
+{
+	return json_string(ferry_zc_mode_names[pc->zero_copy]);
+}
+
+/* --- every port --- */
+
+static int
+parse_macs(const struct ferry_port_field *f, json_t *obj, const char *where,
+	   struct ferry_port_conf *pc, char *err, size_t errlen)
+{
+	json_t *arr = json_object_get(obj, f->name), *it;
+	size_t i;
+
+	pc->n_macs = 0;
+	if (arr == NULL)
+		return 0;
+	if (json_is_string(arr)) {   /* a single MAC may be given as a string */
+		if (rte_ether_unformat_addr(json_string_value(arr), &pc->macs[0]) != 0)
+			return cfg_err(err, errlen, where, f->name, "'%s' is not a MAC address",
+				       json_string_value(arr));
+		pc->n_macs = 1;
+		return cfg_check_unicast(&pc->macs[0], where, f->name, err, errlen);
+	}
+	if (!json_is_array(arr) || json_array_size(arr) > FERRY_MAX_MACS)
+		return cfg_err(err, errlen, where, f->name,
+			       "must be a list of at most %d MAC addresses", FERRY_MAX_MACS);
+	json_array_foreach(arr, i, it) {
+		char field[32];
+		snprintf(field, sizeof(field), "%s[%zu]", f->name, i);
+		if (!json_is_string(it) ||
+		    rte_ether_unformat_addr(json_string_value(it), &pc->macs[i]) != 0)
+			return cfg_err(err, errlen, where, field, "is not a MAC address");
+		if (cfg_check_unicast(&pc->macs[i], where, field, err, errlen) < 0)
+			return -1;
+		pc->n_macs++;
+	}
+	return 0;
+}
+
+static json_t *
+macs_to_json(const struct ferry_port_field *f, const struct ferry_port_conf *pc)
+{
+	json_t *a;
+
+	if (pc->n_macs == 0)
+		return NULL;
+	a = json_array();
+	for (unsigned i = 0; i < pc->n_macs; i++)
+		json_array_append_new(a, mac_to_json(&pc->macs[i]));
+	return a;
+}
+
+static int
+parse_vlan(const struct ferry_port_field *f, json_t *obj, const char *where,
+	   struct ferry_port_conf *pc, char *err, size_t errlen)
+{
+	return ferry_vlan_conf_parse(json_object_get(obj, f->name), where, &pc->vlan, err, errlen);
+}
+
+static json_t *
+vlan_to_json(const struct ferry_port_field *f, const struct ferry_port_conf *pc)
+{
+	return ferry_vlan_conf_to_json(&pc->vlan);
+}
+
+static const char *const admin_names[] = { "up", "down" };
+
+static int
+parse_admin(const struct ferry_port_field *f, json_t *obj, const char *where,
+	    struct ferry_port_conf *pc, char *err, size_t errlen)
+{
+	unsigned i;
+
+	if (parse_choice(f, obj, where, admin_names, RTE_DIM(admin_names), &i, err, errlen) < 0)
+		return -1;
+	pc->admin_down = i == 1;
+	return 0;
+}
+
+static json_t *
+admin_to_json(const struct ferry_port_field *f, const struct ferry_port_conf *pc)
+{
+	return json_string(admin_names[pc->admin_down]);
+}
+
+static int
+parse_external_ids(const struct ferry_port_field *f, json_t *obj, const char *where,
+		   struct ferry_port_conf *pc, char *err, size_t errlen)
+{
+	json_t *ids = json_object_get(obj, f->name), *v;
+	const char *k;
+
+	if (ids == NULL)
+		return 0;
+	if (!json_is_object(ids))
+		return cfg_err(err, errlen, where, f->name, "must be an object of strings");
+	json_object_foreach(ids, k, v)
+		if (!json_is_string(v))
+			return cfg_err(err, errlen, where, f->name, "'%s' must be a string", k);
+	pc->external_ids = json_deep_copy(ids);
+	return 0;
+}
+
+static json_t *
+external_ids_to_json(const struct ferry_port_field *f, const struct ferry_port_conf *pc)
+{
+	return pc->external_ids != NULL ? json_incref(pc->external_ids) : NULL;
+}
+
+static int
+parse_filters(const struct ferry_port_field *f, json_t *obj, const char *where,
+	      struct ferry_port_conf *pc, char *err, size_t errlen)
+{
+	json_t *a = json_object_get(obj, f->name), *it;
+	char w[96];
+	size_t i;
+
+	if (a == NULL)
+		return 0;
+	if (!json_is_array(a) || json_array_size(a) > FERRY_MAX_FILTERS)
+		return cfg_err(err, errlen, where, f->name, "must be a list of at most %d filters",
+			       FERRY_MAX_FILTERS);
+	json_array_foreach(a, i, it) {
+		snprintf(w, sizeof(w), "%s.%s[%zu]", where, f->name, i);
+		if (ferry_filter_conf_parse(it, w, &pc->filters[i], err, errlen) < 0)
+			return -1;
+		for (size_t k = 0; k < i; k++)
+			if (strcmp(pc->filters[k].name, pc->filters[i].name) == 0)
+				return cfg_err(err, errlen, w, "name", "'%s': a filter of that name "
+					       "comes earlier", pc->filters[i].name);
+		pc->n_filters++;
+	}
+	return 0;
+}
+
+static json_t *
+filters_to_json(const struct ferry_port_field *f, const struct ferry_port_conf *pc)
+{
+	json_t *a;
+
+	if (pc->n_filters == 0)
+		return NULL;
+	a = json_array();
+	for (unsigned i = 0; i < pc->n_filters; i++)
+		json_array_append_new(a, ferry_filter_conf_to_json(&pc->filters[i]));
+	return a;
+}
+
+/* --- the table --- */
+
+#define ALL   FERRY_PORT_ALL_TYPES
+#define DPDK  FERRY_PORT_TYPE_BIT(FERRY_PORT_DPDK)
+#define VHOST FERRY_PORT_TYPE_BIT(FERRY_PORT_VHOST)
+/* parser, printer and place of a uint16_t member 0..max */
+#define U16(parser, member, maxv) parser, u16_to_json, offsetof(struct ferry_port_conf, member), maxv
+
+const struct ferry_port_field ferry_port_fields[] = {
+	/* name, JSON type, port types, settable, unique, help, parse, to_json[, offset, max] */
+	{ "name", "string", ALL, false, true, "1-31 characters of A-Za-z0-9_.-",
+	  parse_name, name_to_json },
+	{ "type", "string", ALL, false, false, "dpdk or vhostuser", parse_type, type_to_json },
+	{ "devargs", "string", DPDK, false, true,
+	  "a PCI address (0000:03:00.0[,args], bound to vfio-pci) or a vdev string "
+	  "(net_tap0,iface=t0)", parse_devargs, devargs_to_json },
+	{ "rxq", "integer", DPDK, false, false,
+	  "rx queues; default one per PMD, capped by the device (RSS spreads rx)",
+	  U16(parse_u16, rxq, FERRY_MAX_QUEUES) },
+	{ "txq", "integer", DPDK, false, false, "tx queues; default one per PMD, capped by the device",
+	  U16(parse_u16, txq, FERRY_MAX_QUEUES) },
+	{ "rxd", "integer", DPDK, false, false, "rx descriptors per queue, default 1024",
+	  U16(parse_u16, rxd, 32768) },
+	{ "txd", "integer", DPDK, false, false, "tx descriptors per queue, default 1024",
+	  U16(parse_u16, txd, 32768) },
+	{ "mtu", "integer", DPDK, true, false, "MTU set on the device, 68..9702; default: the device's",
+	  U16(parse_mtu, mtu, 9702) },
+	{ "hw_mac", "string", DPDK, false, false,
+	  "the device's own MAC (a VF asks its PF through the mailbox)", parse_hw_mac, hw_mac_to_json },
+	{ "sriov", "object", DPDK, false, false,
+	  "SR-IOV PF: {\"num_vfs\": N, \"vfs\": [{\"vf\": N, \"mac\": M, \"vlan\": V}]}",
+	  parse_sriov, sriov_to_json },
+	{ "path", "string", VHOST, false, true, "the vhost-user socket (an absolute path)",
+	  parse_path, path_to_json },
+	{ "mode", "string", VHOST, false, false,
+	  "server (default: ferryd creates the socket; a stale file is replaced, a live one refused) "
+	  "or client (ferryd connects to QEMU's socket and reconnects)", parse_mode, mode_to_json },
+	{ "zero_copy", "string", VHOST, true, false,
+	  "auto (default), on or off: lend the guest's TX buffers to NICs instead of copying",
+	  parse_zero_copy, zero_copy_to_json },
+	{ "mac", "array", ALL, true, false,
+	  "the guest's MAC(s), a string or a list of up to 16: source MAC enforced, static FDB entries",
+	  parse_macs, macs_to_json },
+	{ "vlan", "object", ALL, true, false,
+	  "{\"mode\": \"access\", \"tag\": N} or {\"mode\": \"trunk\", \"allowed\": [...], "
+	  "\"native\": N}; absent: trunk of every VLAN, untagged frames in VLAN 0",
+	  parse_vlan, vlan_to_json },
+	{ "admin", "string", ALL, true, false, "up (default) or down", parse_admin, admin_to_json },
+	{ "external_ids", "object", ALL, true, false,
+	  "free-form strings for orchestrators (VM uuid, interface id)",
+	  parse_external_ids, external_ids_to_json },
+	{ "filters", "array", ALL, false, false,
+	  "eBPF programs: [{\"hook\": \"ingress\" or \"egress\", \"path\": \"/abs/f.o\", \"name\"?}], "
+	  "up to 8; at runtime filter.attach and filter.detach", parse_filters, filters_to_json },
+	{ NULL },
+};
+
+/* --- lookups --- */
+
+const struct ferry_port_field *
+ferry_port_field_find(const char *name)
+{
+	for (const struct ferry_port_field *f = ferry_port_fields; f->name != NULL; f++)
+		if (strcmp(f->name, name) == 0)
+			return f;
+	return NULL;
+}
+
+bool
+ferry_port_field_applies(const struct ferry_port_field *f, enum ferry_port_type t)
+{
+	return (unsigned)t < FERRY_PORT_NTYPES && (f->types & FERRY_PORT_TYPE_BIT(t)) != 0;
+}
+
+bool
+ferry_port_field_settable(const char *name, enum ferry_port_type t)
+{
+	const struct ferry_port_field *f = ferry_port_field_find(name);
+
+	return f != NULL && f->settable && ferry_port_field_applies(f, t);
+}
+
+void
+ferry_port_fields_settable_list(char *buf, size_t len)
+{
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (const struct ferry_port_field *f = ferry_port_fields; f->name != NULL && n < len; f++)
+		if (f->settable)
+			n += (size_t)snprintf(buf + n, len - n, "%s%s", n ? ", " : "", f->name);
+}
+
+json_t *
+ferry_port_fields_json(void)
+{
+	json_t *a = json_array();
+
+	for (const struct ferry_port_field *f = ferry_port_fields; a != NULL && f->name != NULL; f++) {
+		json_t *types = json_array();
+		for (unsigned t = 0; t < FERRY_PORT_NTYPES; t++)
+			if (ferry_port_field_applies(f, (enum ferry_port_type)t))
+				json_array_append_new(types, json_string(ferry_port_type_names[t]));
+		json_array_append_new(a, json_pack("{s:s, s:s, s:o, s:b, s:b, s:s}", "name", f->name,
+						   "type", f->json_type, "port_types", types,
+						   "settable", f->settable, "unique", f->unique,
+						   "help", f->help));
+	}
+	return a;
+}
