@@ -146,33 +146,57 @@ m_port_get(struct rpc_call *c, json_t **res)
 	return ferry_switch_port_get(c->r->sw, name, res, c->err, sizeof(c->err));
 }
 
+/* Every key of port.set's params is "name" or a field port.set can change (ferry_port_fields[];
+ * the switch refuses one that does not apply to the port's type). */
+static int
+check_settable(struct rpc_call *c, const char *settable)
+{
+	const struct ferry_port_field *f;
+	const char *k;
+	json_t *v;
+
+	json_object_foreach(c->params, k, v) {
+		if (strcmp(k, "name") == 0)
+			continue;
+		if ((f = ferry_port_field_find(k)) == NULL)
+			return rpc_err(c, FERRY_EINVAL, "params.%.64s: unknown field (settable: %s)", k,
+				       settable);
+		if (!f->settable)
+			return rpc_err(c, FERRY_EINVAL, "params.%s: cannot be changed at runtime (delete "
+				       "and re-add the port; settable: %s)", k, settable);
+	}
+	return 0;
+}
+
 static int
 m_port_set(struct rpc_call *c, json_t **res)
 {
-	const char *keys[8] = { "name" }, *name;
-	char list[128] = "";
+	const char *name;
+	char settable[256];
 	int rc;
 
-	for (unsigned i = 0; ferry_switch_settable[i] != NULL && i + 2 < RTE_DIM(keys); i++) {
-		keys[i + 1] = ferry_switch_settable[i];
-		snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s", i ? ", " : "",
-			 ferry_switch_settable[i]);
-	}
-	if ((rc = rpc_get_string(c, "name", true, &name)) != 0)
+	ferry_port_fields_settable_list(settable, sizeof(settable));
+	if ((rc = rpc_get_string(c, "name", true, &name)) != 0 ||
+	    (rc = check_settable(c, settable)) != 0)
 		return rc;
-	if (rpc_check_keys(c, keys) != 0) {
-		char why[sizeof(c->err)];
-		memcpy(why, c->err, sizeof(why));
-		return rpc_err(c, FERRY_EINVAL, "%.400s (settable: %s)", why, list);
-	}
 	if (json_object_size(c->params) < 2)
-		return rpc_err(c, FERRY_EINVAL, "params: nothing to change (give any of %s)", list);
+		return rpc_err(c, FERRY_EINVAL, "params: nothing to change (give any of %s)",
+			       settable);
 	if ((rc = rpc_need_switch(c)) != 0 ||
 	    (rc = ferry_switch_port_set(c->r->sw, name, c->params, c->err, sizeof(c->err))) < 0 ||
 	    (rc = ferry_switch_port_get(c->r->sw, name, res, c->err, sizeof(c->err))) < 0)
 		return rc;
 	json_object_del(*res, "stats");
 	return 0;
+}
+
+/* The port object's fields (ferry_port_fields[]), for orchestration tools and ferryctl. */
+static int
+m_port_schema(struct rpc_call *c, json_t **res)
+{
+	int rc = rpc_check_keys(c, no_params);
+
+	return rc != 0 ? rc : result_or_oom(c, ferry_port_fields_json(), res);
 }
 
 static int
@@ -448,8 +472,10 @@ static const struct rpc_method methods[] = {
 	{ "port.del", m_port_del, "name", "delete a port" },
 	{ "port.list", m_port_list, "", "every port with its configuration and state" },
 	{ "port.get", m_port_get, "name", "one port: configuration, state and counters" },
-	{ "port.set", m_port_set, "name, [mtu], [vlan], [mac], [admin], [external_ids]",
-	  "change a port at runtime (null removes a field)" },
+	{ "port.set", m_port_set, "name, any settable field (see port.schema)",
+	  "change a port at runtime, any number of fields at once (null removes a field)" },
+	{ "port.schema", m_port_schema, "",
+	  "the port object's fields: JSON type, port types, settable at runtime, help" },
 	{ "port.stats", m_port_stats, "[name]", "counters of one port or of every port" },
 	{ "port.stats.clear", m_port_stats_clear, "[name]", "zero the counters of one or every port" },
 	{ "fdb.list", m_fdb_list, "", "every FDB entry: mac, vlan, port, type, age" },
