@@ -34,8 +34,8 @@ json_t *ctl_call(struct ctl_conn *c, const char *method, json_t *params /* stole
 json_t *ctl_read(struct ctl_conn *c, int timeout_ms, bool *eof, char *err, size_t errlen);
 
 /* --- ctl_args.c: command-line words to JSON --- */
-/* key=value words to a port object (for port add) or a changes object (port set: for_set allows
- * "vlan=default", "mac=" and "external_ids=" to remove a field). Returns 0 or -1 with err. */
+/* key=value words to a port object (for port add) or a changes object (port set: for_set makes
+ * "key=", "key=default" and "key=none" null, which removes the field). Returns 0 or -1 with err. */
 int ctl_port_args(json_t *obj, int argc, char **argv, bool for_set, char *err, size_t errlen);
 /* "10" -> access 10, "trunk:10,20-22/native=10" -> trunk; NULL with err if malformed. */
 json_t *ctl_parse_vlan(const char *s, char *err, size_t errlen);

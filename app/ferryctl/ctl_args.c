@@ -137,8 +137,7 @@ port_arg(json_t *obj, const char *key, const char *val, bool for_set, char *err,
 		if (!json_is_object(ids))
 			json_object_set_new(obj, "external_ids", ids = json_object());
 		return json_object_set_new(ids, key + 13, json_string(val));
-	} else if (remove && (strcmp(key, "vlan") == 0 || strcmp(key, "mac") == 0 ||
-			      strcmp(key, "external_ids") == 0 || strcmp(key, "mtu") == 0)) {
+	} else if (remove) {   /* null: ferryd puts the field back to its default */
 		v = json_null();
 	} else if (val[0] == '{' || val[0] == '[') {
 		json_error_t je;

@@ -1,12 +1,33 @@
-# ferryctl.bash — bash completion for ferryctl (nouns, verbs, port names, port keys).
+# ferryctl.bash — bash completion for ferryctl (nouns, verbs, port names, port fields, methods).
+# Port fields and methods come from ferryd (port.schema, rpc.methods), so they are never out of date.
 # Install as /usr/share/bash-completion/completions/ferryctl, or source it.
 
-_ferryctl_ports()
+# ferryctl --json COMMAND... against the socket on the command line being completed
+_ferryctl_ask()
 {
     local sock_opt=()
     [[ -n $_ferryctl_sock ]] && sock_opt=(-s "$_ferryctl_sock")
-    ferryctl "${sock_opt[@]}" --json -t 2 port list 2>/dev/null |
-        sed -n 's/^ *"name": "\([^"]*\)".*/\1/p'
+    ferryctl "${sock_opt[@]}" --json -t 2 "$@" 2>/dev/null
+}
+
+_ferryctl_ports()
+{
+    _ferryctl_ask port list | sed -n 's/^    "name": "\([^"]*\)".*/\1/p'
+}
+
+_ferryctl_methods()
+{
+    _ferryctl_ask call rpc.methods | sed -n 's/^    "name": "\([^"]*\)".*/\1/p'
+}
+
+# "field=" for every field of the port object but its name, or ($1 = settable) for those port set
+# changes; external_ids is given as external_ids.KEY=VALUE.
+_ferryctl_fields()
+{
+    _ferryctl_ask port schema | awk -F'"' -v want="$1" '
+        /^    "name": / { n = $4 }
+        /^    "settable": / && n != "name" && (want != "settable" || /true/) {
+            print (n == "external_ids" ? n "." : n "=") }'
 }
 
 _ferryctl()
@@ -44,16 +65,13 @@ _ferryctl()
     fi
     if [[ -z $verb ]]; then
         case $noun in
-        port) COMPREPLY=($(compgen -W "add del list show set stats stats-clear" -- "$cur")) ;;
+        port) COMPREPLY=($(compgen -W "add del list show set schema stats stats-clear" -- "$cur")) ;;
         fdb) COMPREPLY=($(compgen -W "list add del flush" -- "$cur")) ;;
         filter) COMPREPLY=($(compgen -W "attach detach list" -- "$cur")) ;;
         pmd) COMPREPLY=($(compgen -W "list rebalance" -- "$cur")) ;;
         switch) COMPREPLY=($(compgen -W "info shutdown" -- "$cur")) ;;
         config) COMPREPLY=($(compgen -W "get save" -- "$cur")) ;;
-        call) COMPREPLY=($(compgen -W "rpc.methods switch.info switch.shutdown port.add port.del
-              port.list port.get port.set port.stats port.stats.clear fdb.list fdb.add fdb.del
-              fdb.flush filter.attach filter.detach filter.list pmd.list pmd.rebalance config.get config.save events.subscribe
-              events.unsubscribe" -- "$cur")) ;;
+        call) COMPREPLY=($(compgen -W "$(_ferryctl_methods)" -- "$cur")) ;;
         esac
         return
     fi
@@ -65,11 +83,10 @@ _ferryctl()
             COMPREPLY=($(compgen -W "$(_ferryctl_ports)" -- "$cur"))
         else
             compopt -o nospace
-            COMPREPLY=($(compgen -W "mtu= vlan= mac= admin= external_ids." -- "$cur"))
+            COMPREPLY=($(compgen -W "$(_ferryctl_fields settable)" -- "$cur"))
         fi ;;
     port/add)
-        ((nargs > 0)) && { compopt -o nospace; COMPREPLY=($(compgen -W "type= devargs= rxq= txq=
-            rxd= txd= mtu= hw_mac= sriov= path= mode= mac= vlan= admin= external_ids." -- "$cur")); } ;;
+        ((nargs > 0)) && { compopt -o nospace; COMPREPLY=($(compgen -W "$(_ferryctl_fields)" -- "$cur")); } ;;
     filter/attach)
         case $nargs in
         0) COMPREPLY=($(compgen -W "$(_ferryctl_ports)" -- "$cur")) ;;

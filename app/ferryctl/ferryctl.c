@@ -386,6 +386,93 @@ print_saved(const json_t *res, const char *arg)
 	       (long long)json_integer_value(json_object_get(res, "bytes")));
 }
 
+/* The port types a port.schema entry applies to: "dpdk,vhostuser", or "all" when it names every
+ * type the schema has. */
+static void
+format_port_types(const json_t *schema, const json_t *types, char *buf, size_t len)
+{
+	json_t *all = json_object();
+	const json_t *e, *t;
+	size_t i, k;
+
+	json_array_foreach(schema, i, e)
+		json_array_foreach(json_object_get(e, "port_types"), k, t)
+			json_object_set(all, json_string_value(t) ?: "?", json_true());
+	if (json_array_size(types) == json_object_size(all))
+		snprintf(buf, len, "all");
+	else
+		join_strings(types, buf, len);
+	json_decref(all);
+}
+
+static void
+print_schema(const json_t *res, const char *arg)
+{
+	static const char *const h[] = { "FIELD", "TYPE", "PORTS", "SETTABLE", "HELP", NULL };
+	struct ctl_table *t = ctl_table_new(h, NULL);
+	const json_t *e;
+	size_t i;
+
+	json_array_foreach(res, i, e) {
+		char types[128];
+		format_port_types(res, json_object_get(e, "port_types"), types, sizeof(types));
+		ctl_table_add(t, json_string_value(json_object_get(e, "name")),
+			      json_string_value(json_object_get(e, "type")), types,
+			      json_is_true(json_object_get(e, "settable")) ? "yes" : "no",
+			      json_string_value(json_object_get(e, "help")));
+	}
+	ctl_table_print(t);
+}
+
+/* The port fields grouped by the port types they apply to, as ferryd's port.schema has them (the
+ * one field table, lib/config/config_fields.c); a note instead if ferryd does not answer. */
+static void
+help_port_fields(FILE *f, const char *socket)
+{
+	struct ctl_conn c;
+	char err[256], label[128], seen[8][128];
+	json_t *resp = NULL, *schema;
+	const json_t *e;
+	size_t i, n_seen = 0;
+
+	if (socket != NULL && ctl_connect(&c, socket, 1000, err, sizeof(err)) == 0) {
+		resp = ctl_call(&c, "port.schema", NULL, err, sizeof(err));
+		ctl_close(&c);
+	}
+	schema = json_object_get(resp, "result");
+	if (!json_is_array(schema)) {
+		fprintf(f, "Port fields: 'ferryctl port schema' lists them (asks ferryd).\n\n");
+		json_decref(resp);
+		return;
+	}
+	fprintf(f, "Port fields (ferryd's port.schema; * = port set changes it at runtime):\n");
+	json_array_foreach(schema, i, e) {
+		format_port_types(schema, json_object_get(e, "port_types"), label, sizeof(label));
+		size_t g = 0;
+		while (g < n_seen && strcmp(seen[g], label) != 0)
+			g++;
+		if (g < n_seen || n_seen == 8)
+			continue;   /* the group is printed already */
+		snprintf(seen[n_seen++], sizeof(seen[0]), "%s", label);
+		fprintf(f, "  %-10s", label);
+		const char *sep = " ";
+		size_t k;
+		const json_t *o;
+		json_array_foreach(schema, k, o) {
+			char other[128];
+			format_port_types(schema, json_object_get(o, "port_types"), other, sizeof(other));
+			if (strcmp(other, label) != 0)
+				continue;
+			fprintf(f, "%s%s%s", sep, json_string_value(json_object_get(o, "name")),
+				json_is_true(json_object_get(o, "settable")) ? "*" : "");
+			sep = ", ";
+		}
+		fputc('\n', f);
+	}
+	fputc('\n', f);
+	json_decref(resp);
+}
+
 /* --- commands --- */
 
 static int
@@ -433,6 +520,12 @@ c_port_set(struct ctx *x, int argc, char **argv)
 		return usage_error("port set: %s", err);
 	}
 	return call(x, "port.set", p, print_port_show, NULL);
+}
+
+static int
+c_port_schema(struct ctx *x, int argc, char **argv)
+{
+	return call(x, "port.schema", NULL, print_schema, NULL);
 }
 
 static int
@@ -606,8 +699,10 @@ static const struct cmd cmds[] = {
 	{ "port", "del", "NAME", "delete a port", 1, 1, c_port_del },
 	{ "port", "list", "", "list ports", 0, 0, c_port_list },
 	{ "port", "show", "NAME", "a port's configuration, state and counters", 1, 1, c_port_show },
-	{ "port", "set", "NAME key=value...", "change mtu, vlan, mac, admin, external_ids.K",
+	{ "port", "set", "NAME key=value...", "change any settable field (see port schema)",
 	  2, -1, c_port_set },
+	{ "port", "schema", "", "the port object's fields: type, ports, settable, help", 0, 0,
+	  c_port_schema },
 	{ "port", "stats", "[NAME]", "port counters", 0, 1, c_port_stats },
 	{ "port", "stats-clear", "[NAME]", "zero port counters", 0, 1, c_port_stats_clear },
 	{ "fdb", "list", "", "list FDB entries", 0, 0, c_fdb_list },
@@ -638,8 +733,9 @@ static const struct cmd cmds[] = {
 
 #define N_CMDS (sizeof(cmds) / sizeof(cmds[0]))
 
+/* socket: where to ask for the port fields (NULL: do not ask) */
 static void
-help(FILE *f)
+help(FILE *f, const char *socket)
 {
 	fprintf(f, "Usage: ferryctl [-s SOCK] [--json] [-t SECONDS] <command> [args]\n"
 		   "Control ferryd through its JSON-RPC socket.\n\nCommands:\n");
@@ -656,19 +752,19 @@ help(FILE *f)
 		   "forever)\n"
 		   "  -h, --help          this text\n"
 		   "  -V, --version       ferryctl's version\n\n"
-		   "Port keys: type, devargs, rxq, txq, rxd, txd, mtu, hw_mac, sriov={...} (dpdk);\n"
-		   "  path, mode=server|client (vhostuser);\n"
-		   "  mac=MAC (repeat for more), admin=up|down, external_ids.KEY=VALUE,\n"
-		   "  vlan=N (access N), vlan=trunk, vlan=trunk:10,20-29, vlan=trunk:10,20/native=10.\n"
-		   "  Numbers become JSON numbers; a value starting with { or [ is taken as JSON.\n"
-		   "  port set: vlan=default, mac= and external_ids= remove the field.\n\n"
-		   "Examples:\n"
+		   "Port keys (key=value, a field of the port object): mac=MAC (repeat for more),\n"
+		   "  external_ids.KEY=VALUE, vlan=N (access N), vlan=trunk, vlan=trunk:10,20-29,\n"
+		   "  vlan=trunk:10,20/native=10. Numbers become JSON numbers; a value starting with\n"
+		   "  { or [ is taken as JSON. port set: KEY= (or KEY=default) removes the field.\n\n",
+		DEFAULT_SOCKET);
+	help_port_fields(f, socket);
+	fprintf(f, "Examples:\n"
 		   "  ferryctl port add vm1 type=vhostuser path=/run/vm1.sock "
 		   "mac=52:54:00:00:00:01 vlan=10\n"
 		   "  ferryctl port set vm1 admin=down\n"
 		   "  ferryctl call port.get '{\"name\":\"vm1\"}'\n\n"
 		   "Exit status: 0 ok, 1 ferryd reported an error, 2 usage error, 3 ferryd "
-		   "unreachable.\n", DEFAULT_SOCKET);
+		   "unreachable.\n");
 }
 
 static const struct cmd *
@@ -737,7 +833,7 @@ parse_options(struct ctx *x, int argc, char **argv)
 		case 's': x->socket = optarg; break;
 		case 'j': x->json = true; break;
 		case 't': x->timeout_ms = atoi(optarg) * 1000; break;
-		case 'h': help(stdout); exit(CTL_OK);
+		case 'h': help(stdout, x->socket); exit(CTL_OK);
 		case 'V': printf("ferryctl %s\n", FERRYCTL_VERSION); exit(CTL_OK);
 		default: return -1;
 		}
@@ -760,7 +856,7 @@ main(int argc, char **argv)
 	argv += first;
 	argc = strip_json_flag(&x, argc - first, argv);
 	if (argc == 0) {
-		help(stderr);
+		help(stderr, NULL);
 		return CTL_EUSAGE;
 	}
 	if ((cmd = find_cmd(argc, argv, &used)) == NULL)
