@@ -154,11 +154,11 @@ build_eal_argv(const struct ferry_conf *c, const struct opts *o, char **argv, in
 		argv[n++] = token;
 	}
 	for (unsigned i = 0; i < c->n_ports && n < max - 8; i++) {
-		const struct ferry_port_conf *p = &c->ports[i];
-		if (p->type != FERRY_PORT_DPDK || ferry_devargs_is_vdev(p->devargs))
+		const char *dev = ferry_port_eal_device(&c->ports[i]);
+		if (dev == NULL)
 			continue;
 		argv[n++] = "-a";
-		argv[n++] = (char *)(uintptr_t)p->devargs;   /* EAL does not modify its argv strings */
+		argv[n++] = (char *)(uintptr_t)dev;   /* EAL does not modify its argv strings */
 		pci++;
 	}
 	if (pci == 0 && !has_arg(c, o, "--no-pci") && !has_arg(c, o, "-a")) {
@@ -499,7 +499,7 @@ main(int argc, char **argv)
 	}
 	/* VFs first: a PF's DPDK driver sets up its PF-host side for the VFs present at probe */
 	for (unsigned i = 0; i < conf.n_ports; i++)
-		if (ferry_port_sriov_prepare(&conf.ports[i], err, sizeof(err)) != 0) {
+		if (ferry_port_prepare(&conf.ports[i], err, sizeof(err)) != 0) {
 			fprintf(stderr, "ferryd: %s\n", err);
 			ferry_config_free(&conf);
 			return 1;

@@ -24,7 +24,7 @@ static inline void
 drop(struct ferry_pmd *pmd, struct burst *b, struct ferry_port *p, struct rte_mbuf *m,
      enum ferry_drop why)
 {
-	ferry_pmd_count_drop(pmd, p, why, 1);
+	ferry_port_count_drop(p, pmd->idx, why, 1);
 	b->drop[b->n_drop++] = m;
 }
 
@@ -281,7 +281,7 @@ forward_flood(struct ferry_pmd *pmd, struct burst *b, struct ferry_port *in, uin
 	if (nt != 0 && nu != 0) {
 		mu = rte_pktmbuf_copy(m, pmd->pool, 0, UINT32_MAX);
 		if (unlikely(mu == NULL)) {
-			ferry_pmd_count_drop(pmd, in, FERRY_DROP_NO_MBUF, nu);
+			ferry_port_count_drop(in, pmd->idx, FERRY_DROP_NO_MBUF, nu);
 			nu = 0;
 		}
 	}
@@ -312,7 +312,7 @@ ferry_pipeline_run(struct ferry_pmd *pmd, struct ferry_port *in, uint16_t q,
 	qs->pkts += n;
 	qs->bytes += bytes;
 	if (unlikely(pol->admin_down)) {
-		ferry_pmd_count_drop(pmd, in, FERRY_DROP_ADMIN_DOWN, n);
+		ferry_port_count_drop(in, pmd->idx, FERRY_DROP_ADMIN_DOWN, n);
 		qs->drops += n;
 		rte_pktmbuf_free_bulk(pkts, n);
 		return;

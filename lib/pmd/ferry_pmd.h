@@ -19,7 +19,7 @@
 #include "ferry_fdb.h"
 #include "ferry_port.h"
 
-#define FERRY_TXBUF_SIZE (2 * FERRY_BURST)
+#define FERRY_TXBUF_SIZE FERRY_PORT_TX_MAX
 
 /* What every PMD reads: the switch's datapath view. */
 struct ferry_dp {
@@ -54,6 +54,7 @@ struct ferry_pmd {
 	struct ferry_dp *dp;
 	struct ferry_poll_list *poll;   /* RCU-replaced by the control thread */
 	struct rte_mempool *pool;       /* flood copies */
+	struct ferry_port_txctx txctx;  /* what a port's tx needs of this PMD */
 	uint64_t busy_cycles, idle_cycles, pkts, iterations;
 	volatile int stop;
 	struct ferry_fdb_cache fdb_cache;
@@ -75,12 +76,6 @@ void ferry_pmd_set_poll(struct ferry_pmd *pmd, struct ferry_poll_list *pl);
 
 void ferry_pmd_flush(struct ferry_pmd *pmd, uint16_t port_idx);
 void ferry_pmd_flush_all(struct ferry_pmd *pmd);
-
-static inline void
-ferry_pmd_count_drop(struct ferry_pmd *pmd, struct ferry_port *p, enum ferry_drop why, uint64_t n)
-{
-	p->stats[pmd->idx].drops[why] += n;
-}
 
 /* Queue one frame for port_idx; flushes when the buffer is full. */
 static inline void

@@ -1,9 +1,8 @@
 /* pmd.c — the PMD thread loop (poll every assigned rx queue, run the pipeline, flush tx buffers,
- * report a quiescent state) and the tx side: bursts to DPDK tx queues and guest RX rings. */
+ * report a quiescent state) and the tx buffers' flush: egress stages, then the port's tx. */
 #include <rte_cycles.h>
 #include <rte_launch.h>
 #include <rte_malloc.h>
-#include <rte_vhost.h>
 #include "ferry_pmd.h"
 #include "ferry_pipeline.h"
 #include "ferry_pkt.h"
@@ -22,6 +21,7 @@ ferry_pmd_create(struct ferry_dp *dp, uint16_t idx, unsigned lcore)
 	pmd->lcore = lcore;
 	pmd->socket = socket < 0 ? 0 : socket;
 	pmd->pool = dp->pools[pmd->socket];
+	pmd->txctx = (struct ferry_port_txctx){ .pmd = idx, .n_pmds = dp->n_pmds, .pool = pmd->pool };
 	ferry_fdb_cache_init(&pmd->fdb_cache);
 	pmd->poll = rte_zmalloc("poll_list", sizeof(struct ferry_poll_list), 0);
 	if (pmd->poll == NULL) {
@@ -50,196 +50,6 @@ ferry_pmd_set_poll(struct ferry_pmd *pmd, struct ferry_poll_list *pl)
 	rte_free(old);
 }
 
-/* VLAN tags at the head of m (0x8100, 0x88a8, 0x9100), at most 2: what its egress limit allows
- * for beyond the untagged MTU + 14. */
-static uint32_t
-head_tags(const struct rte_mbuf *m)
-{
-	uint32_t n = 0;
-
-	for (uint32_t off = 12; n < 2; off += 4, n++) {
-		uint16_t be;
-		const uint16_t *t = rte_pktmbuf_read(m, off, 2, &be);
-		if (t == NULL || !ferry_ethertype_is_vlan(*t))
-			break;
-	}
-	return n;
-}
-
-/* The slow path of tx_fit: m is longer than max_len untagged or has more than max_segs
- * segments. Too long even with its tags: dropped (mtu). Too many segments: copied into a fresh
- * chain when that has few enough (a lent guest frame of many pieces), else dropped (tx_segs).
- * Returns what to send, or NULL. */
-static __rte_noinline struct rte_mbuf *
-tx_fix(struct ferry_pmd *pmd, struct ferry_port *p, struct rte_mbuf *m, uint32_t max_len,
-       uint16_t max_segs)
-{
-	struct rte_mbuf *c;
-
-	if (m->pkt_len > max_len && m->pkt_len > max_len + 4 * head_tags(m)) {
-		ferry_pmd_count_drop(pmd, p, FERRY_DROP_MTU, 1);
-		rte_pktmbuf_free(m);
-		return NULL;
-	}
-	if (m->nb_segs <= max_segs)
-		return m;
-	c = rte_pktmbuf_copy(m, pmd->pool, 0, UINT32_MAX);
-	if (c == NULL || c->nb_segs > max_segs) {
-		rte_pktmbuf_free(c);
-		ferry_pmd_count_drop(pmd, p, FERRY_DROP_TX_SEGS, 1);
-		rte_pktmbuf_free(m);
-		return NULL;
-	}
-	rte_pktmbuf_free(m);
-	return c;
-}
-
-/* Keep what port p can send out of m[0, n) (order kept) and take byte counts, before a burst:
- * once a driver has the mbufs it may free them at once. Per frame: one length and one segment
- * compare, the slow path only for frames beyond a limit. Returns how many remain. */
-static uint16_t
-tx_fit(struct ferry_pmd *pmd, struct ferry_port *p, struct rte_mbuf **m, uint16_t n,
-       uint32_t max_len, uint16_t max_segs, uint32_t *len)
-{
-	uint16_t k = 0;
-
-	for (uint16_t i = 0; i < n; i++) {
-		struct rte_mbuf *x = m[i];
-		if (unlikely((x->pkt_len > max_len) | (x->nb_segs > max_segs)) &&
-		    (x = tx_fix(pmd, p, x, max_len, max_segs)) == NULL)
-			continue;
-		len[k] = x->pkt_len;
-		m[k++] = x;
-	}
-	return k;
-}
-
-static void
-tx_done(struct ferry_pmd *pmd, struct ferry_port *p, uint16_t q, const uint32_t *len,
-	uint16_t n, uint16_t sent)
-{
-	struct ferry_port_pmd_stats *st = &p->stats[pmd->idx];
-	struct ferry_qstats *qs = &p->txq_stats[pmd->idx * FERRY_MAX_QUEUES + q];
-	uint64_t bytes = 0;
-
-	for (uint16_t i = 0; i < sent; i++)
-		bytes += len[i];
-	st->tx_pkts += sent;
-	st->tx_bytes += bytes;
-	qs->pkts += sent;
-	qs->bytes += bytes;
-	if (sent < n) {
-		st->drops[FERRY_DROP_TX_FULL] += n - sent;
-		qs->drops += n - sent;
-	}
-}
-
-static void
-flush_dpdk(struct ferry_pmd *pmd, struct ferry_port *p, struct rte_mbuf **m, uint16_t n)
-{
-	uint16_t q = pmd->idx % p->n_txq, sent;
-	uint32_t len[FERRY_TXBUF_SIZE];
-
-	n = tx_fit(pmd, p, m, n, __atomic_load_n(&p->tx_max_len, __ATOMIC_RELAXED), p->tx_max_segs,
-		   len);
-	if (n == 0)
-		return;
-	if (p->txq_shared)
-		rte_spinlock_lock(&p->txq_lock[q]);
-	sent = rte_eth_tx_burst(p->eth_port, q, m, n);
-	if (sent < n)   /* one retry: the NIC may have freed descriptors meanwhile */
-		sent += rte_eth_tx_burst(p->eth_port, q, m + sent, n - sent);
-	if (p->txq_shared)
-		rte_spinlock_unlock(&p->txq_lock[q]);
-	tx_done(pmd, p, q, len, n, sent);
-	if (sent < n)
-		rte_pktmbuf_free_bulk(m + sent, n - sent);
-}
-
-/* The guest RX rings this PMD sends on: its share of the enabled ones, or all when too few. */
-static unsigned
-vhost_rings(const struct ferry_pmd *pmd, uint32_t on, uint16_t *rings)
-{
-	unsigned n_on = (unsigned)__builtin_popcount(on), n = 0, k = 0;
-	uint16_t n_pmds = pmd->dp->n_pmds;
-
-	while (on != 0) {
-		uint16_t q = (uint16_t)__builtin_ctz(on);
-		on &= on - 1;
-		if (n_on < n_pmds || k++ % n_pmds == pmd->idx)
-			rings[n++] = q;
-	}
-	return n;
-}
-
-/* m[i]'s length is len[i] (taken by tx_fit before the burst, as for a NIC). */
-static void
-enqueue_guest(struct ferry_pmd *pmd, struct ferry_port *p, int vid, uint16_t q,
-	      struct rte_mbuf **m, const uint32_t *len, uint16_t n)
-{
-	uint16_t sent = 0, k;
-
-	/* rte_vhost takes at most 32 per call */
-	while (sent < n) {
-		uint16_t chunk = RTE_MIN(n - sent, 32);
-		k = rte_vhost_enqueue_burst(vid, 2 * q, m + sent, chunk);
-		sent += k;
-		if (k < chunk)
-			break;
-	}
-	tx_done(pmd, p, q, len, n, sent);
-}
-
-/* A guest's egress limit: its MTU + 14 (+4 per tag) when it negotiated VIRTIO_NET_F_MTU (QEMU's
- * host_mtu), else none beyond what rte_vhost can enqueue (it copies chains of any length into
- * the guest's buffers). Read once per burst: a table lookup and a feature test. */
-static uint32_t
-vhost_max_len(int vid)
-{
-	uint16_t mtu;
-
-	return rte_vhost_get_mtu(vid, &mtu) == 0 && mtu != 0 ? (uint32_t)mtu + RTE_ETHER_HDR_LEN :
-	       UINT32_MAX;
-}
-
-static void
-flush_vhost(struct ferry_pmd *pmd, struct ferry_port *p, struct rte_mbuf **m, uint16_t n)
-{
-	int vid = __atomic_load_n(&p->vid, __ATOMIC_ACQUIRE);
-	uint32_t on = __atomic_load_n(&p->vq_tx_on, __ATOMIC_RELAXED);
-	uint32_t len[FERRY_TXBUF_SIZE];
-	uint16_t rings[FERRY_MAX_QUEUES];
-	unsigned nr;
-
-	if (vid >= 0 && on != 0)
-		n = tx_fit(pmd, p, m, n, vhost_max_len(vid), UINT16_MAX, len);
-	if (n == 0)
-		return;
-	if (vid < 0 || on == 0 || (nr = vhost_rings(pmd, on, rings)) == 0) {
-		ferry_pmd_count_drop(pmd, p, FERRY_DROP_NOT_READY, n);
-	} else if (nr == 1) {
-		enqueue_guest(pmd, p, vid, rings[0], m, len, n);
-	} else {
-		/* spread by flow hash so a flow stays on one ring; group per ring, keep order */
-		struct rte_mbuf *g[FERRY_TXBUF_SIZE];
-		uint32_t glen[FERRY_TXBUF_SIZE];
-		uint8_t ring_of[FERRY_TXBUF_SIZE];
-		for (uint16_t i = 0; i < n; i++)
-			ring_of[i] = (uint8_t)(ferry_pkt_flow_hash(m[i]) % nr);
-		for (unsigned r = 0; r < nr; r++) {
-			uint16_t k = 0;
-			for (uint16_t i = 0; i < n; i++)
-				if (ring_of[i] == r) {
-					glen[k] = len[i];
-					g[k++] = m[i];
-				}
-			if (k != 0)
-				enqueue_guest(pmd, p, vid, rings[r], g, glen, k);
-		}
-	}
-	rte_pktmbuf_free_bulk(m, n);   /* vhost copied what it took */
-}
-
 /* The port's egress stages (lib/stage) over the buffer, FERRY_BURST frames at a time; the frames
  * they drop are freed and counted as "filter". Returns how many remain (in order). */
 static uint16_t
@@ -260,7 +70,7 @@ egress_stages(struct ferry_pmd *pmd, struct ferry_port *p, const struct ferry_st
 		}
 	}
 	if (n_drop != 0) {
-		ferry_pmd_count_drop(pmd, p, FERRY_DROP_FILTER, n_drop);
+		ferry_port_count_drop(p, pmd->idx, FERRY_DROP_FILTER, n_drop);
 		rte_pktmbuf_free_bulk(drop, n_drop);
 	}
 	return k;
@@ -284,10 +94,7 @@ ferry_pmd_flush(struct ferry_pmd *pmd, uint16_t port_idx)
 							    __ATOMIC_ACQUIRE);
 	if (unlikely(sl != NULL) && (n = egress_stages(pmd, p, sl, tb->m, n)) == 0)
 		return;
-	if (p->type == FERRY_PORT_DPDK)
-		flush_dpdk(pmd, p, tb->m, n);
-	else
-		flush_vhost(pmd, p, tb->m, n);
+	ferry_port_tx(p, &pmd->txctx, tb->m, n);
 }
 
 void

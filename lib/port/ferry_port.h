@@ -1,9 +1,11 @@
 /* ferry_port.h — a switch port: a DPDK ethdev (any devargs) or a vhost-user guest (rte_vhost).
  *
- * The PMD side (rx/tx bursts, counters) is inline here; opening and closing live in port_dpdk.c and
- * port_vhost.c. Fields read by PMDs are either immutable while the port is in the switch, or single
- * words written with atomics by the control thread / vhost callbacks. Counters are per PMD (or per
- * queue with exactly one writer) so PMDs never share a written cache line. */
+ * Each port type is a struct ferry_port_ops in a file of its own (port_dpdk.c, port_vhost*.c),
+ * found through the registry in port.c by the configuration's "type"; the switch and the PMDs
+ * only call through p->ops. Fields read by PMDs are either immutable while the port is in the
+ * switch, or single words written with atomics by the control thread / the type's callbacks.
+ * Counters are per PMD (or per queue with exactly one writer) so PMDs never share a written
+ * cache line. */
 #ifndef FERRY_PORT_H
 #define FERRY_PORT_H
 
@@ -39,13 +41,91 @@ struct ferry_port_pmd_stats {
 	uint64_t mac_moves, learn_full;
 } __rte_cache_aligned;
 
+struct ferry_port;
+
+/* Events a port type reports to the switch (from any thread), handled on the control thread. */
+enum ferry_port_event {
+	FERRY_PORT_EV_CONNECTED = 1,      /* the link came up (a guest's device runs) */
+	FERRY_PORT_EV_DISCONNECTED,       /* the link went down */
+	FERRY_PORT_EV_QUEUE,              /* q enabled (flags 1) or disabled, rx (flags 2) or tx */
+	FERRY_PORT_EV_REMOVED,            /* the device vanished: the switch drops the port */
+	FERRY_PORT_EV_REFUSED,            /* a connection was refused (ferry_port_vhost_refused) */
+	FERRY_PORT_EV_WAKE,               /* only a wake-up: ferry_port_types_poll has work */
+};
+
+/* What a port needs from the switch that owns it; outlives every port opened with it. */
+struct ferry_port_host {
+	void *ctx;
+	struct rte_mempool *const *pools;    /* one per NUMA node */
+	unsigned n_pmds;
+	/* queue an event for the control thread: any thread, never blocks (a vhost callback may
+	 * hold rte_vhost's ring locks) */
+	void (*post)(void *ctx, uint16_t idx, enum ferry_port_event ev, uint16_t q, int flags);
+	/* an RCU grace period: when it returns no PMD is inside a burst it began before */
+	void (*quiesce)(void *ctx);
+};
+
+/* The PMD a burst is sent from: its index (counter row, tx queue choice), how many PMDs there
+ * are, and its mempool for copies. */
+struct ferry_port_txctx {
+	uint16_t pmd;
+	uint16_t n_pmds;
+	struct rte_mempool *pool;
+};
+
+/* What a port's configuration names on the host (two ports may not share it; lib/rpc checks
+ * it for ports added over RPC). */
+enum ferry_port_claim {
+	FERRY_PORT_CLAIM_DEVICE,          /* devargs: a bus device, or a vdev (host files, ifaces) */
+	FERRY_PORT_CLAIM_SOCKET,          /* a unix socket path */
+};
+
+#define FERRY_PORT_TX_MAX (2 * FERRY_BURST)   /* frames in one ops->tx call, at most */
+
+/* A port type. Control-thread calls unless said otherwise; optional ones may be NULL. */
+struct ferry_port_ops {
+	const char *name;                 /* the configuration's "type" */
+	enum ferry_port_claim claim;
+	const char *(*claimed)(const struct ferry_port_conf *pc);   /* devargs, path, ... */
+	/* optional, before EAL init (configured ports) or open: host setup (SR-IOV VFs). FERRY_E* */
+	int (*prepare)(const struct ferry_port_conf *pc, char *err, size_t errlen);
+	/* optional: the bus device EAL must be given (-a) at start, or NULL */
+	const char *(*eal_device)(const struct ferry_port_conf *pc);
+	/* Open the device (probe, configure, start / register the socket); on failure undo it.
+	 * 0 or a FERRY_E* code with err set. Not yet visible to PMDs; its callbacks may run. */
+	int (*open)(struct ferry_port *p, char *err, size_t errlen);
+	void (*start)(struct ferry_port *p);   /* optional: about to become visible to PMDs */
+	void (*stop)(struct ferry_port *p);    /* optional: gone from the datapath (grace passed) */
+	void (*close)(struct ferry_port *p);   /* callbacks no longer find it when it returns */
+	/* PMD: a burst from rx queue q (one indirect call per burst) */
+	uint16_t (*rx)(struct ferry_port *p, uint16_t q, struct rte_mbuf **pkts, uint16_t n);
+	/* PMD: send m[0, n), counted in p's tx counters; the port owns them all (what it cannot send
+	 * is freed and counted). Returns how many it sent. */
+	uint16_t (*tx)(struct ferry_port *p, const struct ferry_port_txctx *t, struct rte_mbuf **m,
+		       uint16_t n);
+	/* optional: the link state, polled; NULL: the type posts FERRY_PORT_EV_(DIS)CONNECTED */
+	bool (*link)(const struct ferry_port *p);
+	/* optional: type-specific members of port.stats (o), and their stats.clear */
+	void (*stats)(const struct ferry_port *p, json_t *o);
+	void (*stats_clear)(struct ferry_port *p);
+	/* optional: type-specific members of port.list / port.get (o) */
+	void (*to_json)(const struct ferry_port *p, json_t *o);
+	/* optional, port.set: follow nc (the switch then makes it p->conf). Last of what port.set
+	 * can refuse: on failure nothing changed. 0 or FERRY_E* with err set. */
+	int (*set)(struct ferry_port *p, const struct ferry_port_conf *nc, char *err, size_t errlen);
+	/* optional: the type's housekeeping (control thread, every ferry_switch_poll) */
+	void (*poll)(void);
+	bool txq_used_only;               /* port.stats lists only tx queues that carried frames */
+};
+
 struct ferry_port {
 	/* --- read by PMDs --- */
+	const struct ferry_port_ops *ops;
 	uint16_t idx;                     /* slot in the switch */
 	uint8_t type;                     /* enum ferry_port_type */
 	uint8_t txq_shared;               /* dpdk: fewer tx queues than PMDs, take txq_lock */
 	uint16_t eth_port;                /* dpdk */
-	uint16_t n_txq;                   /* dpdk: tx queues configured */
+	uint16_t n_txq;                   /* tx queues (vhost: FERRY_MAX_QUEUES guest RX rings) */
 	int vid;                          /* vhost: device id while a guest runs, else -1 */
 	uint32_t vq_rx_on;                /* vhost: guest TX rings enabled, bit q (ferry's rx q) */
 	uint32_t vq_tx_on;                /* vhost: guest RX rings enabled, bit q (ferry's tx q) */
@@ -66,8 +146,9 @@ struct ferry_port {
 	bool zc_held;                     /* its queues held while rte_vhost changes the dirty log */
 
 	/* --- control thread only --- */
-	bool zc_dma;                      /* dpdk: on a DMA bus (counted in ferry_zc_env) */
-	bool zc_noseg;                    /* dpdk: cannot send chained external buffers */
+	const struct ferry_port_host *host;   /* set before open; the type's callbacks use it too */
+	bool zc_dma;                      /* on a DMA bus: guest memory is mapped for it (ferry_zc_env) */
+	bool zc_noseg;                    /* cannot send chained external buffers (ferry_zc_env) */
 	struct ferry_zc_stats zc_total;   /* vhost: counters of stopped queues */
 	struct ferry_zc_stats zc_base;    /* vhost: stats.clear baseline */
 	struct ferry_port_conf conf;
@@ -82,21 +163,21 @@ struct ferry_port {
 	struct ferry_qstats *txq_base;
 } __rte_cache_aligned;
 
-/* Open the device behind pc (probe, configure, start / register the vhost socket).
- * Returns 0 or a FERRY_E* code with err set. The port is not yet visible to PMDs. */
-int ferry_port_dpdk_open(struct ferry_port *p, struct rte_mempool *const *pools,
-			 unsigned n_pmds, char *err, size_t errlen);
-void ferry_port_dpdk_close(struct ferry_port *p);
-int ferry_port_dpdk_set_mtu(struct ferry_port *p, uint16_t mtu, char *err, size_t errlen);
-bool ferry_port_dpdk_link_up(const struct ferry_port *p);
-/* hw_mac and SR-IOV (port_sriov.c), on an opened port. */
-int ferry_port_dpdk_hw_setup(struct ferry_port *p, char *err, size_t errlen);
-/* SR-IOV: create the port's VFs (sysfs) before its PF is probed. */
-int ferry_port_sriov_prepare(const struct ferry_port_conf *pc, char *err, size_t errlen);
+/* The port types (port.c's registry). */
+extern const struct ferry_port_ops ferry_port_dpdk_ops, ferry_port_vhost_ops;
+const struct ferry_port_ops *ferry_port_type_ops(const struct ferry_port_conf *pc);
+/* Its type's prepare, if any (ferryd before EAL init, for every configured port). */
+int ferry_port_prepare(const struct ferry_port_conf *pc, char *err, size_t errlen);
+/* The bus device EAL must be given for pc, or NULL. */
+const char *ferry_port_eal_device(const struct ferry_port_conf *pc);
 
-int ferry_port_vhost_open(struct ferry_port *p, const struct rte_vhost_device_ops *ops,
-			  char *err, size_t errlen);
-void ferry_port_vhost_close(struct ferry_port *p);
+/* ops->open with host; 0 or FERRY_E*. */
+int ferry_port_open(struct ferry_port *p, const struct ferry_port_host *host, char *err,
+		    size_t errlen);
+/* Housekeeping of every port type (control thread, each ferry_switch_poll). */
+void ferry_port_types_poll(void);
+/* vhost-user: connections refused since the port was added (port.connection_refused). */
+uint32_t ferry_port_vhost_refused(const struct ferry_port *p);
 
 struct ferry_port *ferry_port_alloc(const struct ferry_port_conf *pc, uint16_t idx, unsigned n_pmds);
 void ferry_port_free(struct ferry_port *p);
@@ -113,19 +194,25 @@ ferry_port_src_allowed(const struct ferry_port_policy *pol, uint64_t src)
 	return false;
 }
 
+static inline void
+ferry_port_count_drop(struct ferry_port *p, uint16_t pmd, enum ferry_drop why, uint64_t n)
+{
+	p->stats[pmd].drops[why] += n;
+}
+
 /* Receive a burst from queue q. */
 static inline uint16_t
 ferry_port_rx(struct ferry_port *p, uint16_t q, struct rte_mbuf **pkts, uint16_t n)
 {
-	if (p->type == FERRY_PORT_DPDK)
-		return rte_eth_rx_burst(p->eth_port, q, pkts, n);
-	int vid = __atomic_load_n(&p->vid, __ATOMIC_ACQUIRE);
-	if (vid < 0 || !(__atomic_load_n(&p->vq_rx_on, __ATOMIC_RELAXED) & (UINT32_C(1) << q)))
-		return 0;
-	struct ferry_zcq *zq = __atomic_load_n(&p->zcq[q], __ATOMIC_ACQUIRE);
-	if (zq != NULL)
-		return ferry_zcq_rx(zq, p->pool, pkts, n);
-	return rte_vhost_dequeue_burst(vid, 2 * q + 1, p->pool, pkts, n);
+	return p->ops->rx(p, q, pkts, n);
+}
+
+/* Send a burst (see ops->tx). */
+static inline uint16_t
+ferry_port_tx(struct ferry_port *p, const struct ferry_port_txctx *t, struct rte_mbuf **m,
+	      uint16_t n)
+{
+	return p->ops->tx(p, t, m, n);
 }
 
 #endif

@@ -1,9 +1,54 @@
-/* port.c — allocate and free ports, and build the classifier's per-port policy from its config. */
+/* port.c — the registry of port types, allocating and freeing ports, and the classifier's per-port
+ * policy built from its config. */
 #include <string.h>
 #include <rte_cycles.h>
 #include <rte_malloc.h>
 #include "ferry_port.h"
 #include "ferry_pkt.h"
+
+/* A port type: one file with its struct ferry_port_ops, and one line here. */
+static const struct ferry_port_ops *const port_types[] = {
+	[FERRY_PORT_DPDK] = &ferry_port_dpdk_ops,
+	[FERRY_PORT_VHOST] = &ferry_port_vhost_ops,
+};
+
+const struct ferry_port_ops *
+ferry_port_type_ops(const struct ferry_port_conf *pc)
+{
+	return port_types[pc->type];
+}
+
+int
+ferry_port_prepare(const struct ferry_port_conf *pc, char *err, size_t errlen)
+{
+	const struct ferry_port_ops *ops = ferry_port_type_ops(pc);
+
+	return ops->prepare != NULL ? ops->prepare(pc, err, errlen) : 0;
+}
+
+const char *
+ferry_port_eal_device(const struct ferry_port_conf *pc)
+{
+	const struct ferry_port_ops *ops = ferry_port_type_ops(pc);
+
+	return ops->eal_device != NULL ? ops->eal_device(pc) : NULL;
+}
+
+int
+ferry_port_open(struct ferry_port *p, const struct ferry_port_host *host, char *err,
+		size_t errlen)
+{
+	p->host = host;
+	return p->ops->open(p, err, errlen);
+}
+
+void
+ferry_port_types_poll(void)
+{
+	for (unsigned i = 0; i < RTE_DIM(port_types); i++)
+		if (port_types[i]->poll != NULL)
+			port_types[i]->poll();
+}
 
 struct ferry_port_policy *
 ferry_port_policy_build(const struct ferry_port_conf *pc)
@@ -31,6 +76,7 @@ ferry_port_alloc(const struct ferry_port_conf *pc, uint16_t idx, unsigned n_pmds
 
 	if (p == NULL)
 		return NULL;
+	p->ops = ferry_port_type_ops(pc);
 	p->idx = idx;
 	p->type = pc->type;
 	p->vid = -1;

@@ -1,13 +1,14 @@
-/* port_dpdk.c — a DPDK ethdev as a switch port: probe by devargs (PCI or vdev), configure one rx
- * queue per PMD (RSS) and one tx queue per PMD where the device has them, start, and release;
- * and the egress limits PMDs check per frame (MTU, segments per frame). */
+/* port_dpdk.c — the "dpdk" port type, a DPDK ethdev as a switch port: probe by devargs (PCI or
+ * vdev), configure one rx queue per PMD (RSS) and one tx queue per PMD where the device has them,
+ * start, and release; rx and tx bursts; the egress limits PMDs check per frame (MTU, segments per
+ * frame); what zero-copy needs to know of the device. Hot-unplug: port_dpdk_events.c. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <rte_bus.h>
 #include <rte_dev.h>
 #include <rte_errno.h>
-#include "ferry_port.h"
+#include "port_private.h"
 
 #define DEFAULT_DESC 1024
 
@@ -179,15 +180,16 @@ fail:
 	return FERRY_EPROBE;
 }
 
-int
-ferry_port_dpdk_open(struct ferry_port *p, struct rte_mempool *const *pools, unsigned n_pmds,
-		     char *err, size_t errlen)
+static void dpdk_close(struct ferry_port *p);
+
+static int
+dpdk_open(struct ferry_port *p, char *err, size_t errlen)
 {
 	int rc = probe(p, err, errlen);
 
 	if (rc != 0)
 		return rc;
-	rc = configure(p, pools, n_pmds, err, errlen);
+	rc = configure(p, p->host->pools, p->host->n_pmds, err, errlen);
 	if (rc == 0 && (rc = rte_eth_dev_start(p->eth_port)) < 0) {
 		snprintf(err, errlen, "port %s: start failed: %s", p->conf.name, rte_strerror(-rc));
 		rc = FERRY_EPROBE;
@@ -195,7 +197,7 @@ ferry_port_dpdk_open(struct ferry_port *p, struct rte_mempool *const *pools, uns
 	if (rc == 0)
 		rc = ferry_port_dpdk_hw_setup(p, err, errlen);
 	if (rc != 0) {
-		ferry_port_dpdk_close(p);
+		dpdk_close(p);
 		return rc;
 	}
 	/* a switch port sees every frame; devices without the knob (pcap, null) already do */
@@ -204,15 +206,18 @@ ferry_port_dpdk_open(struct ferry_port *p, struct rte_mempool *const *pools, uns
 	FERRY_LOG(INFO, "port %s: ethdev %u (%s) up, %u rxq, %u txq%s, socket %d", p->conf.name,
 		  p->eth_port, p->conf.devargs, p->n_rxq, p->n_txq,
 		  p->txq_shared ? " (shared by PMDs)" : "", p->socket);
+	ferry_port_dpdk_watch(p);
 	return 0;
 }
 
-void
-ferry_port_dpdk_close(struct ferry_port *p)
+/* Unplug-callbacks no longer find it before the device goes. */
+static void
+dpdk_close(struct ferry_port *p)
 {
 	struct rte_eth_dev_info di;
 	struct rte_device *dev = NULL;
 
+	ferry_port_dpdk_unwatch(p);
 	if (!rte_eth_dev_is_valid_port(p->eth_port))
 		return;
 	if (rte_eth_dev_info_get(p->eth_port, &di) == 0)
@@ -223,8 +228,8 @@ ferry_port_dpdk_close(struct ferry_port *p)
 		rte_dev_remove(dev);   /* unplug so the same devargs can be added again */
 }
 
-int
-ferry_port_dpdk_set_mtu(struct ferry_port *p, uint16_t mtu, char *err, size_t errlen)
+static int
+set_mtu(struct ferry_port *p, uint16_t mtu, char *err, size_t errlen)
 {
 	int rc = rte_eth_dev_set_mtu(p->eth_port, mtu);
 
@@ -242,8 +247,17 @@ ferry_port_dpdk_set_mtu(struct ferry_port *p, uint16_t mtu, char *err, size_t er
 	return 0;
 }
 
-bool
-ferry_port_dpdk_link_up(const struct ferry_port *p)
+/* port.set: a new MTU (0: unchanged, the device keeps the one it has). */
+static int
+dpdk_set(struct ferry_port *p, const struct ferry_port_conf *nc, char *err, size_t errlen)
+{
+	if (nc->mtu == p->conf.mtu || nc->mtu == 0)
+		return 0;
+	return set_mtu(p, nc->mtu, err, errlen);
+}
+
+static bool
+dpdk_link(const struct ferry_port *p)
 {
 	struct rte_eth_link link;
 
@@ -251,3 +265,97 @@ ferry_port_dpdk_link_up(const struct ferry_port *p)
 		return false;
 	return link.link_status == RTE_ETH_LINK_UP;
 }
+
+/* About to become visible: count what it needs, map guests for its DMA. */
+static void
+dpdk_start(struct ferry_port *p)
+{
+	if (p->zc_dma) {
+		ferry_zc_mem_dma_retry();   /* its IOMMU domain now exists: map running guests */
+		__atomic_add_fetch(&ferry_zc_env.dma_ports, 1, __ATOMIC_RELEASE);
+	}
+	if (p->zc_noseg) {
+		__atomic_add_fetch(&ferry_zc_env.noseg_ports, 1, __ATOMIC_RELEASE);
+		FERRY_LOG(INFO, "port %s cannot send chained buffers: guest frames are copied while "
+			  "it is in the switch", p->conf.name);
+	}
+	/* no PMD still lends under the old rules once the port can receive frames */
+	p->host->quiesce(p->host->ctx);
+}
+
+/* Gone from the datapath. */
+static void
+dpdk_stop(struct ferry_port *p)
+{
+	if (p->zc_dma)
+		__atomic_sub_fetch(&ferry_zc_env.dma_ports, 1, __ATOMIC_RELEASE);
+	if (p->zc_noseg)
+		__atomic_sub_fetch(&ferry_zc_env.noseg_ports, 1, __ATOMIC_RELEASE);
+}
+
+static uint16_t
+dpdk_rx(struct ferry_port *p, uint16_t q, struct rte_mbuf **pkts, uint16_t n)
+{
+	return rte_eth_rx_burst(p->eth_port, q, pkts, n);
+}
+
+/* PMD i uses tx queue i % n_txq; a queue shared by PMDs is locked for one burst. */
+static uint16_t
+dpdk_tx(struct ferry_port *p, const struct ferry_port_txctx *t, struct rte_mbuf **m, uint16_t n)
+{
+	uint16_t q = t->pmd % p->n_txq, sent;
+	uint32_t len[FERRY_PORT_TX_MAX];
+
+	n = ferry_port_tx_fit(p, t, m, n, __atomic_load_n(&p->tx_max_len, __ATOMIC_RELAXED),
+			      p->tx_max_segs, len);
+	if (n == 0)
+		return 0;
+	if (p->txq_shared)
+		rte_spinlock_lock(&p->txq_lock[q]);
+	sent = rte_eth_tx_burst(p->eth_port, q, m, n);
+	if (sent < n)   /* one retry: the NIC may have freed descriptors meanwhile */
+		sent += rte_eth_tx_burst(p->eth_port, q, m + sent, n - sent);
+	if (p->txq_shared)
+		rte_spinlock_unlock(&p->txq_lock[q]);
+	ferry_port_tx_done(p, t, q, len, n, sent);
+	if (sent < n)
+		rte_pktmbuf_free_bulk(m + sent, n - sent);
+	return sent;
+}
+
+static void
+dpdk_to_json(const struct ferry_port *p, json_t *o)
+{
+	json_object_set_new(o, "ethdev", json_integer(p->eth_port));
+	json_object_set_new(o, "tx_queues", json_integer(p->n_txq));
+}
+
+static const char *
+dpdk_claimed(const struct ferry_port_conf *pc)
+{
+	return pc->devargs;
+}
+
+/* A bus device (PCI) must be allowed at EAL init; vdevs are probed by name. */
+static const char *
+dpdk_eal_device(const struct ferry_port_conf *pc)
+{
+	return ferry_devargs_is_vdev(pc->devargs) ? NULL : pc->devargs;
+}
+
+const struct ferry_port_ops ferry_port_dpdk_ops = {
+	.name = "dpdk",
+	.claim = FERRY_PORT_CLAIM_DEVICE,
+	.claimed = dpdk_claimed,
+	.prepare = ferry_port_sriov_prepare,
+	.eal_device = dpdk_eal_device,
+	.open = dpdk_open,
+	.start = dpdk_start,
+	.stop = dpdk_stop,
+	.close = dpdk_close,
+	.rx = dpdk_rx,
+	.tx = dpdk_tx,
+	.link = dpdk_link,
+	.to_json = dpdk_to_json,
+	.set = dpdk_set,
+};

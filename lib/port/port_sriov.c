@@ -12,7 +12,7 @@
 #include <rte_bus.h>
 #include <rte_dev.h>
 #include <rte_errno.h>
-#include "ferry_port.h"
+#include "port_private.h"
 
 typedef int (*vf_mac_fn)(uint16_t port, uint16_t vf, struct rte_ether_addr *mac);
 typedef int (*vf_vlan_fn)(uint16_t port, uint16_t vf, uint16_t vlan);
@@ -140,7 +140,7 @@ ferry_port_sriov_prepare(const struct ferry_port_conf *pc, char *err, size_t err
 	char pci[64];
 	size_t n;
 
-	if (pc->type != FERRY_PORT_DPDK || pc->num_vfs == 0)
+	if (pc->num_vfs == 0)
 		return 0;
 	n = strcspn(pc->devargs, ",");
 	if (n == 0 || n + 5 >= sizeof(pci) || ferry_devargs_is_vdev(pc->devargs))

@@ -1,4 +1,7 @@
-/* port_vhost.c — a vhost-user socket as a switch port, through the rte_vhost API directly.
+/* port_vhost.c — the "vhostuser" port type, a vhost-user socket as a switch port through the
+ * rte_vhost API directly: the socket, rx and tx bursts on the guest's rings, and the type's
+ * struct ferry_port_ops. Its callbacks are in port_vhost_conn.c, ferry's own dequeue of the
+ * guest's TX rings in port_vhost_zc.c (lib/zc).
  * Server mode: ferryd owns the socket (a stale socket file is replaced, a live one or any other file
  * refused) and removes it again only while it is still the file bound (dev/ino, ferry_sock.h).
  * Client mode: ferryd connects to QEMU's socket; rte_vhost reconnects when either side restarts. */
@@ -9,7 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <linux/virtio_net.h>
-#include "ferry_port.h"
+#include "ferry_pkt.h"
+#include "port_vhost.h"
 
 /* Guest offloads ferry does not implement yet: frames must arrive complete, with checksums. */
 #define UNSUPPORTED_FEATURES ((1ULL << VIRTIO_NET_F_HOST_TSO4) | (1ULL << VIRTIO_NET_F_HOST_TSO6) | \
@@ -102,9 +106,8 @@ record_socket(struct ferry_port *p)
 			  "removed", p->conf.name, p->conf.path, strerror(-rc));
 }
 
-int
-ferry_port_vhost_open(struct ferry_port *p, const struct rte_vhost_device_ops *ops,
-		      char *err, size_t errlen)
+static int
+register_socket(struct ferry_port *p, char *err, size_t errlen)
 {
 	const char *path = p->conf.path;
 	uint64_t flags = p->conf.client ? RTE_VHOST_USER_CLIENT : 0;
@@ -120,7 +123,7 @@ ferry_port_vhost_open(struct ferry_port *p, const struct rte_vhost_device_ops *o
 		(p->conf.zero_copy != FERRY_ZC_OFF ? ZC_UNSUPPORTED_FEATURES : 0);
 
 	if (rte_vhost_driver_disable_features(path, off) != 0 ||
-	    rte_vhost_driver_callback_register(path, ops) != 0 ||
+	    rte_vhost_driver_callback_register(path, &ferry_vhost_device_ops) != 0 ||
 	    rte_vhost_driver_start(path) != 0) {
 		snprintf(err, errlen, "port %s: cannot start vhost-user socket %s", p->conf.name, path);
 		vhost_unregister(p);   /* a file that made bind fail is left alone */
@@ -133,9 +136,171 @@ ferry_port_vhost_open(struct ferry_port *p, const struct rte_vhost_device_ops *o
 	return 0;
 }
 
-void
-ferry_port_vhost_close(struct ferry_port *p)
+/* Its callbacks find the port before the socket starts (a guest may connect at once). */
+static int
+vhost_open(struct ferry_port *p, char *err, size_t errlen)
+{
+	int rc;
+
+	p->socket = 0;
+	p->pool = p->host->pools[0];
+	p->n_txq = FERRY_MAX_QUEUES;
+	ferry_vhost_attach(p);
+	rc = register_socket(p, err, errlen);
+	if (rc != 0)
+		ferry_vhost_forget(p);
+	return rc;
+}
+
+/* A port is closed while its callbacks still find it: destroy_device must stop ferry's own guest
+ * TX queues (every lent buffer handed back, ring indexes synced) as when the guest leaves by
+ * itself. */
+static void
+vhost_close(struct ferry_port *p)
 {
 	/* Closes the connection: destroy_device runs (on this thread) before this returns. */
 	vhost_unregister(p);
+	ferry_vhost_forget(p);
 }
+
+/* Guest TX ring q (vring 2q + 1): ferry's own dequeue when it reads the ring, else rte_vhost's. */
+static uint16_t
+vhost_rx(struct ferry_port *p, uint16_t q, struct rte_mbuf **pkts, uint16_t n)
+{
+	int vid = __atomic_load_n(&p->vid, __ATOMIC_ACQUIRE);
+
+	if (vid < 0 || !(__atomic_load_n(&p->vq_rx_on, __ATOMIC_RELAXED) & (UINT32_C(1) << q)))
+		return 0;
+	struct ferry_zcq *zq = __atomic_load_n(&p->zcq[q], __ATOMIC_ACQUIRE);
+	if (zq != NULL)
+		return ferry_zcq_rx(zq, p->pool, pkts, n);
+	return rte_vhost_dequeue_burst(vid, 2 * q + 1, p->pool, pkts, n);
+}
+
+/* The guest RX rings this PMD sends on: its share of the enabled ones, or all when too few. */
+static unsigned
+vhost_rings(const struct ferry_port_txctx *t, uint32_t on, uint16_t *rings)
+{
+	unsigned n_on = (unsigned)__builtin_popcount(on), n = 0, k = 0;
+	uint16_t n_pmds = t->n_pmds;
+
+	while (on != 0) {
+		uint16_t q = (uint16_t)__builtin_ctz(on);
+		on &= on - 1;
+		if (n_on < n_pmds || k++ % n_pmds == t->pmd)
+			rings[n++] = q;
+	}
+	return n;
+}
+
+/* m[i]'s length is len[i] (taken by ferry_port_tx_fit before the burst, as for a NIC). */
+static uint16_t
+enqueue_guest(struct ferry_port *p, const struct ferry_port_txctx *t, int vid, uint16_t q,
+	      struct rte_mbuf **m, const uint32_t *len, uint16_t n)
+{
+	uint16_t sent = 0, k;
+
+	/* rte_vhost takes at most 32 per call */
+	while (sent < n) {
+		uint16_t chunk = RTE_MIN(n - sent, 32);
+		k = rte_vhost_enqueue_burst(vid, 2 * q, m + sent, chunk);
+		sent += k;
+		if (k < chunk)
+			break;
+	}
+	ferry_port_tx_done(p, t, q, len, n, sent);
+	return sent;
+}
+
+/* A guest's egress limit: its MTU + 14 (+4 per tag) when it negotiated VIRTIO_NET_F_MTU (QEMU's
+ * host_mtu), else none beyond what rte_vhost can enqueue (it copies chains of any length into
+ * the guest's buffers). Read once per burst: a table lookup and a feature test. */
+static uint32_t
+vhost_max_len(int vid)
+{
+	uint16_t mtu;
+
+	return rte_vhost_get_mtu(vid, &mtu) == 0 && mtu != 0 ? (uint32_t)mtu + RTE_ETHER_HDR_LEN :
+	       UINT32_MAX;
+}
+
+static uint16_t
+vhost_tx(struct ferry_port *p, const struct ferry_port_txctx *t, struct rte_mbuf **m, uint16_t n)
+{
+	int vid = __atomic_load_n(&p->vid, __ATOMIC_ACQUIRE);
+	uint32_t on = __atomic_load_n(&p->vq_tx_on, __ATOMIC_RELAXED);
+	uint32_t len[FERRY_PORT_TX_MAX];
+	uint16_t rings[FERRY_MAX_QUEUES], sent = 0;
+	unsigned nr;
+
+	if (vid >= 0 && on != 0)
+		n = ferry_port_tx_fit(p, t, m, n, vhost_max_len(vid), UINT16_MAX, len);
+	if (n == 0)
+		return 0;
+	if (vid < 0 || on == 0 || (nr = vhost_rings(t, on, rings)) == 0) {
+		ferry_port_count_drop(p, t->pmd, FERRY_DROP_NOT_READY, n);
+	} else if (nr == 1) {
+		sent = enqueue_guest(p, t, vid, rings[0], m, len, n);
+	} else {
+		/* spread by flow hash so a flow stays on one ring; group per ring, keep order */
+		struct rte_mbuf *g[FERRY_PORT_TX_MAX];
+		uint32_t glen[FERRY_PORT_TX_MAX];
+		uint8_t ring_of[FERRY_PORT_TX_MAX];
+		for (uint16_t i = 0; i < n; i++)
+			ring_of[i] = (uint8_t)(ferry_pkt_flow_hash(m[i]) % nr);
+		for (unsigned r = 0; r < nr; r++) {
+			uint16_t k = 0;
+			for (uint16_t i = 0; i < n; i++)
+				if (ring_of[i] == r) {
+					glen[k] = len[i];
+					g[k++] = m[i];
+				}
+			if (k != 0)
+				sent += enqueue_guest(p, t, vid, rings[r], g, glen, k);
+		}
+	}
+	rte_pktmbuf_free_bulk(m, n);   /* vhost copied what it took */
+	return sent;
+}
+
+static void
+vhost_to_json(const struct ferry_port *p, json_t *o)
+{
+	json_object_set_new(o, "guest_queues_rx", json_integer(__builtin_popcount(p->vq_rx_on)));
+	json_object_set_new(o, "guest_queues_tx", json_integer(__builtin_popcount(p->vq_tx_on)));
+}
+
+/* port.set zero_copy: queues ferry already reads follow at once; whether ferry reads them at all
+ * is decided when the guest (re)connects. */
+static int
+vhost_set(struct ferry_port *p, const struct ferry_port_conf *nc, char *err, size_t errlen)
+{
+	for (uint16_t q = 0; q < FERRY_MAX_QUEUES; q++) {
+		struct ferry_zcq *zq = __atomic_load_n(&p->zcq[q], __ATOMIC_ACQUIRE);
+		if (zq != NULL)
+			__atomic_store_n(&zq->mode, nc->zero_copy, __ATOMIC_RELAXED);
+	}
+	return 0;
+}
+
+static const char *
+vhost_claimed(const struct ferry_port_conf *pc)
+{
+	return pc->path;
+}
+
+const struct ferry_port_ops ferry_port_vhost_ops = {
+	.name = "vhostuser",
+	.claim = FERRY_PORT_CLAIM_SOCKET,
+	.claimed = vhost_claimed,
+	.open = vhost_open,
+	.close = vhost_close,
+	.rx = vhost_rx,
+	.tx = vhost_tx,
+	.stats = ferry_vhost_stats,
+	.stats_clear = ferry_vhost_stats_clear,
+	.to_json = vhost_to_json,
+	.set = vhost_set,
+	.poll = ferry_vhost_remap_poll,
+	.txq_used_only = true,   /* the guest's rings it never used are not listed */
+};

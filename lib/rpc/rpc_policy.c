@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
+#include "ferry_port.h"
 #include "ferry_sock.h"
 #include "ferry_switch.h"
 #include "rpc_policy.h"
@@ -225,7 +226,7 @@ rpc_policy_port_add(struct rpc_call *c, const struct ferry_port_conf *pc)
 		rc = rpc_err(c, FERRY_EINTERNAL, "out of memory");
 	else if (identical_exists(ports, pc))
 		rc = 0;   /* port.add does nothing */
-	else if (pc->type == FERRY_PORT_DPDK)
+	else if (ferry_port_type_ops(pc)->claim == FERRY_PORT_CLAIM_DEVICE)
 		rc = cf->rpc_allow_host_devargs ? 0 : check_devargs(c, pc->devargs, ports);
 	else
 		rc = check_vhost_path(c, pc, cf);

@@ -29,6 +29,31 @@ sw_port_by_name(struct ferry_switch *sw, const char *name)
 	return NULL;
 }
 
+/* --- what ports call back (struct ferry_port_host) --- */
+
+static void
+host_post(void *ctx, uint16_t idx, enum ferry_port_event ev, uint16_t q, int flags)
+{
+	sw_post(ctx, ev, idx, q, flags);
+}
+
+static void
+host_quiesce(void *ctx)
+{
+	struct ferry_switch *sw = ctx;
+
+	rte_rcu_qsbr_synchronize(sw->dp.qsv, RTE_QSBR_THRID_INVALID);
+}
+
+static void
+host_init(struct ferry_switch *sw)
+{
+	sw->host = (struct ferry_port_host){
+		.ctx = sw, .pools = sw->dp.pools, .n_pmds = sw->dp.n_pmds,
+		.post = host_post, .quiesce = host_quiesce,
+	};
+}
+
 static int
 create_pools(struct ferry_switch *sw, char *err, size_t errlen)
 {
@@ -97,7 +122,6 @@ ferry_switch_create(const struct ferry_conf *conf, struct ferry_switch **out, ch
 	sw->dp.n_pmds = (uint16_t)conf->n_pmds;
 	sw->dp.burst = (uint16_t)conf->burst;
 	sw->start_tsc = rte_get_tsc_cycles();
-	pthread_mutex_init(&sw->lock, NULL);
 	sw->event_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	sw->events = rte_ring_create("ferry_events", 4096, SOCKET_ID_ANY, RING_F_SC_DEQ);
 	*out = sw;
@@ -115,7 +139,7 @@ ferry_switch_create(const struct ferry_conf *conf, struct ferry_switch **out, ch
 			 rte_strerror(rte_errno));
 		return FERRY_EINTERNAL;
 	}
-	sw_vhost_bind(sw);
+	host_init(sw);
 	for (unsigned i = 0; i < conf->n_ports; i++) {
 		int rc = ferry_switch_port_add(sw, &conf->ports[i], err, errlen);
 		if (rc < 0)
@@ -162,7 +186,6 @@ ferry_switch_destroy(struct ferry_switch *sw)
 	if (sw->event_fd >= 0)
 		close(sw->event_fd);
 	rte_free(sw->dp.qsv);
-	sw_vhost_bind(NULL);
 	rte_free(sw);
 }
 
@@ -370,16 +393,6 @@ free_slot(const struct ferry_switch *sw)
 	return -1;
 }
 
-static int
-open_device(struct ferry_switch *sw, struct ferry_port *p, char *err, size_t errlen)
-{
-	if (p->type == FERRY_PORT_DPDK)
-		return ferry_port_dpdk_open(p, sw->dp.pools, sw->dp.n_pmds, err, errlen);
-	p->socket = 0;
-	p->pool = sw->dp.pools[0];
-	return ferry_port_vhost_open(p, &sw_vhost_ops, err, errlen);
-}
-
 int
 ferry_switch_port_add(struct ferry_switch *sw, const struct ferry_port_conf *pc, char *err,
 		      size_t errlen)
@@ -411,27 +424,25 @@ ferry_switch_port_add(struct ferry_switch *sw, const struct ferry_port_conf *pc,
 		ferry_port_free(p);
 		return rc;
 	}
-	pthread_mutex_lock(&sw->lock);
-	sw->gen[idx]++;
-	sw->ctl[idx] = p;                 /* vhost callbacks can find it from now on */
-	pthread_mutex_unlock(&sw->lock);
-	rc = open_device(sw, p, err, errlen);
+	sw->gen[idx]++;                   /* events of the slot's last port are stale */
+	sw->ctl[idx] = p;
+	rc = ferry_port_open(p, &sw->host, err, errlen);   /* its callbacks may post from now on */
 	if (rc != 0) {
 		ferry_fdb_pins_abort(&pins);
-		sw_vhost_forget(sw, p);
+		sw->ctl[idx] = NULL;
 		ferry_port_free(p);
 		return rc;
 	}
 	ferry_fdb_pins_commit(&pins);
-	sw_zc_port_join(sw, p);
+	if (p->ops->start != NULL)
+		p->ops->start(p);
 	__atomic_store_n(&sw->dp.ports[idx], p, __ATOMIC_RELEASE);
 	if (idx >= sw->dp.n_slots)
 		__atomic_store_n(&sw->dp.n_slots, (uint16_t)(idx + 1), __ATOMIC_RELEASE);
-	if (p->type == FERRY_PORT_DPDK) {
-		p->link_up = ferry_port_dpdk_link_up(p);
-		sw_assign_rxqs(sw, p, 0, p->n_rxq);
-	}
-	/* vhost rx queues are assigned as the guest enables them (sw_handle_events) */
+	if (p->ops->link != NULL)
+		p->link_up = p->ops->link(p);
+	/* a guest's rx queues (none yet) are assigned as it enables them (sw_handle_events) */
+	sw_assign_rxqs(sw, p, 0, p->n_rxq);
 	sw_emit(sw, "port.added", json_pack("{s:s}", "name", p->conf.name));
 	return 0;
 }
@@ -449,17 +460,11 @@ port_remove(struct ferry_switch *sw, struct ferry_port *p)
 	/* 2. its FDB entries go; a second grace period before the slot can be reused */
 	ferry_fdb_flush(sw->dp.fdb, idx, true);
 	rte_rcu_qsbr_synchronize(sw->dp.qsv, RTE_QSBR_THRID_INVALID);
-	sw_zc_port_leave(p);
-	/* 3. the device closes, then callbacks can no longer find it. A vhost port is closed while its
-	 *    callbacks still find it: destroy_device must stop ferry's own guest TX queues (every
-	 *    lent buffer handed back, ring indexes synced) as when the guest leaves by itself. */
-	if (p->type == FERRY_PORT_DPDK) {
-		sw_vhost_forget(sw, p);
-		ferry_port_dpdk_close(p);
-	} else {
-		ferry_port_vhost_close(p);
-		sw_vhost_forget(sw, p);
-	}
+	if (p->ops->stop != NULL)
+		p->ops->stop(p);
+	/* 3. the device closes; its callbacks no longer find it afterwards */
+	p->ops->close(p);
+	sw->ctl[idx] = NULL;
 	FERRY_LOG(INFO, "port %s removed", p->conf.name);
 	ferry_port_free(p);
 }
@@ -486,9 +491,9 @@ check_links(struct ferry_switch *sw)
 {
 	for (uint16_t i = 0; i < sw->dp.n_slots; i++) {
 		struct ferry_port *p = sw->dp.ports[i];
-		if (p == NULL || p->type != FERRY_PORT_DPDK)
-			continue;
-		bool up = ferry_port_dpdk_link_up(p);
+		if (p == NULL || p->ops->link == NULL)
+			continue;   /* a link reported by events (a guest connecting) */
+		bool up = p->ops->link(p);
 		if (up == p->link_up)
 			continue;
 		p->link_up = up;

@@ -46,12 +46,6 @@ qstats_json(uint16_t q, const struct ferry_qstats *s, const struct ferry_qstats 
 			 "drops", (json_int_t)(s->drops - base->drops));
 }
 
-static uint16_t
-n_txq(const struct ferry_port *p)
-{
-	return p->type == FERRY_PORT_DPDK ? p->n_txq : FERRY_MAX_QUEUES;
-}
-
 json_t *
 sw_port_stats_json(struct ferry_switch *sw, struct ferry_port *p)
 {
@@ -71,10 +65,10 @@ sw_port_stats_json(struct ferry_switch *sw, struct ferry_port *p)
 		json_object_set_new(o, "pmd", json_integer(sw->rxq_pmd[p->idx][q]));
 		json_array_append_new(rxq, o);
 	}
-	for (uint16_t q = 0; q < n_txq(p); q++) {
+	for (uint16_t q = 0; q < p->n_txq; q++) {
 		struct ferry_qstats s;
 		sum_txq(sw, p, q, &s);
-		if (p->type == FERRY_PORT_VHOST && s.pkts == 0 && s.drops == 0)
+		if (p->ops->txq_used_only && s.pkts == 0 && s.drops == 0)
 			continue;   /* guest rings never used */
 		json_array_append_new(txq, qstats_json(q, &s, &p->txq_base[q]));
 	}
@@ -88,11 +82,8 @@ sw_port_stats_json(struct ferry_switch *sw, struct ferry_port *p)
 			 "mac_moves", (json_int_t)(t.mac_moves - b->mac_moves),
 			 "learn_full", (json_int_t)(t.learn_full - b->learn_full),
 			 "rxq", rxq, "txq", txq);
-	if (p->type == FERRY_PORT_VHOST) {
-		json_object_set_new(o, "connections_refused",
-				    json_integer(sw_vconn_refused(sw, p)));
-		json_object_set_new(o, "zero_copy", sw_zc_stats_json(p));
-	}
+	if (p->ops->stats != NULL)
+		p->ops->stats(p, o);
 	return o;
 }
 
@@ -121,10 +112,8 @@ clear_port(struct ferry_switch *sw, struct ferry_port *p)
 {
 	sum_stats(sw, p, &p->base);
 	memcpy(p->rxq_base, p->rxq_stats, sizeof(p->rxq_base));
-	if (p->type == FERRY_PORT_VHOST) {
-		sw_zc_stats_clear(p);
-		sw_vconn_refused_clear(sw, p);
-	}
+	if (p->ops->stats_clear != NULL)
+		p->ops->stats_clear(p);
 	for (uint16_t q = 0; q < FERRY_MAX_QUEUES; q++)
 		sum_txq(sw, p, q, &p->txq_base[q]);
 }
@@ -154,13 +143,8 @@ port_json(struct ferry_switch *sw, struct ferry_port *p)
 
 	json_object_set_new(o, "link", json_string(p->link_up ? "up" : "down"));
 	json_object_set_new(o, "rx_queues", json_integer(p->n_rxq));
-	if (p->type == FERRY_PORT_DPDK) {
-		json_object_set_new(o, "ethdev", json_integer(p->eth_port));
-		json_object_set_new(o, "tx_queues", json_integer(p->n_txq));
-	} else {
-		json_object_set_new(o, "guest_queues_rx", json_integer(__builtin_popcount(p->vq_rx_on)));
-		json_object_set_new(o, "guest_queues_tx", json_integer(__builtin_popcount(p->vq_tx_on)));
-	}
+	if (p->ops->to_json != NULL)
+		p->ops->to_json(p, o);
 	json_object_set_new(o, "numa", json_integer(p->socket));
 	return o;
 }

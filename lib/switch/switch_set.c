@@ -60,8 +60,9 @@ publish_policy(struct ferry_switch *sw, struct ferry_port *p, struct ferry_port_
 }
 
 /* Everything port.set can refuse, before anything changes: the new policy, room in the FDB for
- * the new static MACs (the old pins stay until commit), the device's MTU. On failure nothing
- * changed: the port keeps its configuration, MACs and pins. */
+ * the new static MACs (the old pins stay until commit), the port type's own changes (ops->set:
+ * the device's MTU, a guest's zero_copy), last. On failure nothing changed: the port keeps its
+ * configuration, MACs and pins. */
 static int
 set_prepare(struct ferry_switch *sw, struct ferry_port *p, const struct ferry_port_conf *nc,
 	    bool vlan_or_mac, struct ferry_port_policy **pol, struct ferry_fdb_pins *pins,
@@ -77,8 +78,7 @@ set_prepare(struct ferry_switch *sw, struct ferry_port *p, const struct ferry_po
 	if (vlan_or_mac && (rc = sw_pins_prepare(sw, p, &p->conf.vlan, p->policy, &nc->vlan, *pol,
 						 pins, err, errlen)) != 0)
 		goto fail;
-	if (nc->mtu != p->conf.mtu && nc->mtu != 0 &&
-	    (rc = ferry_port_dpdk_set_mtu(p, nc->mtu, err, errlen)) != 0) {
+	if (p->ops->set != NULL && (rc = p->ops->set(p, nc, err, errlen)) != 0) {
 		if (vlan_or_mac)
 			ferry_fdb_pins_abort(pins);
 		goto fail;
@@ -125,13 +125,6 @@ ferry_switch_port_set(struct ferry_switch *sw, const char *name, json_t *changes
 		 * (some may be on VLANs it no longer carries) */
 		ferry_fdb_pins_commit(&pins);
 		ferry_fdb_flush(sw->dp.fdb, p->idx, false);
-	}
-	/* queues ferry already reads follow at once; whether ferry reads them at all is decided
-	 * when the guest (re)connects */
-	for (uint16_t q = 0; p->type == FERRY_PORT_VHOST && q < FERRY_MAX_QUEUES; q++) {
-		struct ferry_zcq *zq = __atomic_load_n(&p->zcq[q], __ATOMIC_ACQUIRE);
-		if (zq != NULL)
-			__atomic_store_n(&zq->mode, p->conf.zero_copy, __ATOMIC_RELAXED);
 	}
 	sw_emit(sw, "port.changed", json_pack("{s:s}", "name", name));
 	return 0;

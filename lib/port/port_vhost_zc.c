@@ -1,8 +1,8 @@
-/* switch_vhost_zc.c — the switch's side of ferry's own dequeue (lib/zc) for vhost-user guests:
- * taking a guest's TX rings when its device starts or a ring is enabled, following the vhost-user
- * messages that change what those rings depend on (memory table, dirty log, ring addresses), and
- * stopping every queue when the device goes. Split out of switch_events.c (its rte_vhost
- * callbacks call these); the locking rules there apply.
+/* port_vhost_zc.c — the vhostuser type's side of ferry's own dequeue (lib/zc): taking a guest's TX
+ * rings when its device starts or a ring is enabled, following the vhost-user messages that
+ * change what those rings depend on (memory table, dirty log, ring addresses), and stopping every
+ * queue when the device goes. port_vhost_conn.c's rte_vhost callbacks call these, and its locking
+ * rules apply; new memory tables are mapped in port_vhost_remap.c.
  *
  * Nothing slow runs under rte_vhost's ring locks (issue #21 item 7): rte_vhost holds every
  * access_lock of a device while it calls the message hooks and vring_state_changed, and a PMD
@@ -16,10 +16,10 @@
  * thread, which serves every socket): the guest's TX rings are read by neither dequeue until it
  * is mapped.
  *
- * zc_lock (this file) guards every port's zero-copy state (zc_mem, zcq[], zc_held, the remap part
- * of struct sw_vconn); it is taken by the vhost thread (hooks, device up/down) and the control
- * thread, never by a PMD, and never held across a mapping or a wait. Order: switch mutex, then
- * zc_lock. */
+ * zc_lock (ferry_vhost_zc_lock, this file) guards every port's zero-copy state (zc_mem, zcq[],
+ * zc_held, the remap part of struct ferry_vhost_conn); it is taken by the vhost thread (hooks,
+ * device up/down) and the control thread, never by a PMD, and never held across a mapping or a
+ * wait. Order: vhost_lock (port_vhost_conn.c), then zc_lock. */
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,7 +27,7 @@
 #include <unistd.h>
 #include <rte_cycles.h>
 #include <rte_vhost.h>
-#include "switch_private.h"
+#include "port_vhost.h"
 
 /* Lent buffers a leaving guest waits for, all its queues together, before the rest are handed back
  * (forced_returns). The datapath itself gives a buffer back once a NIC has held it for
@@ -38,17 +38,11 @@
  * ferry_zcq_stop has synced. */
 #define ZC_STOP_WAIT_MS (2 * FERRY_ZC_RETURN_MS)
 
-static pthread_mutex_t zc_lock = PTHREAD_MUTEX_INITIALIZER;
-
-static bool
-remap_pending(const struct sw_vconn *vc)
-{
-	return vc->mem_seq != vc->mem_done;
-}
+pthread_mutex_t ferry_vhost_zc_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* Own the guest TX ring `vring` if the device is lending and the ring is set up. zc_lock. */
-static void
-zc_queue_up(struct ferry_port *p, int vid, uint16_t vring)
+void
+ferry_vhost_zc_queue_up(struct ferry_port *p, int vid, uint16_t vring)
 {
 	uint16_t q = vring / 2;
 	uint64_t features;
@@ -67,8 +61,8 @@ zc_queue_up(struct ferry_port *p, int vid, uint16_t vring)
 	__atomic_store_n(&p->zcq[q], zq, __ATOMIC_RELEASE);
 }
 
-static void
-zc_hold(struct ferry_port *p, bool on)
+void
+ferry_vhost_zc_hold(struct ferry_port *p, bool on)
 {
 	uint64_t features = 0;
 
@@ -87,162 +81,15 @@ zc_hold(struct ferry_port *p, bool on)
 	p->zc_held = on;
 }
 
-/* --- a new memory table, mapped off rte_vhost's locks --- */
-
-static void
-snap_free(struct rte_vhost_memory *vm)
-{
-	if (vm == NULL)
-		return;
-	for (uint32_t i = 0; i < vm->nregions; i++)
-		if (vm->regions[i].fd >= 0)
-			close(vm->regions[i].fd);
-	free(vm);
-}
-
-/* rte_vhost's current table with fds of ferry's own: mappable on another thread whatever rte_vhost
- * does meanwhile (it closes its fds with the next table; a reused fd number must not be mapped). */
-static struct rte_vhost_memory *
-snap_take(int vid)
-{
-	struct rte_vhost_memory *vm = NULL;
-	bool ok = true;
-
-	if (rte_vhost_get_mem_table(vid, &vm) != 0 || vm == NULL)
-		return NULL;
-	for (uint32_t i = 0; i < vm->nregions; i++) {
-		vm->regions[i].fd = fcntl(vm->regions[i].fd, F_DUPFD_CLOEXEC, 0);
-		ok = ok && vm->regions[i].fd >= 0;
-	}
-	if (!ok) {
-		snap_free(vm);
-		return NULL;
-	}
-	return vm;
-}
-
-/* Forget pending work of slot vc (zc_lock): its guest left, or a newer table supersedes it. */
-static void
-remap_cancel(struct sw_vconn *vc)
-{
-	snap_free(vc->snap);
-	vc->snap = NULL;
-	if (vc->mapped != NULL)
-		ferry_zc_mem_put(vc->mapped);
-	vc->mapped = NULL;
-	vc->deferred = 0;
-	vc->in_msg = false;
-	__atomic_store_n(&vc->mem_seq, vc->mem_seq + 1, __ATOMIC_RELEASE);
-	vc->mapped_seq = vc->mem_seq;
-	__atomic_store_n(&vc->mem_done, vc->mem_seq, __ATOMIC_RELEASE);
-}
-
-/* The guest's table changed (vhost thread, zc_lock, ring locks held): record it, keep the queues
- * held until the control thread has mapped it. Only syscalls: a copy and a dup per region. */
-static void
-remap_request(struct ferry_switch *sw, struct ferry_port *p, int vid)
-{
-	struct sw_vconn *vc = &sw->vconn[p->idx];
-
-	snap_free(vc->snap);
-	vc->snap = snap_take(vid);   /* NULL: counted as a table that cannot be mapped */
-	__atomic_store_n(&vc->mem_seq, vc->mem_seq + 1, __ATOMIC_RELEASE);
-	zc_hold(p, true);   /* SET_MEM_TABLE's pre hook did already; a ring enable did not */
-}
-
-/* Control thread, zc_lock, no message of the device in progress: move every queue to the mapped
- * table, bring up the rings enabled meanwhile, release the queues. */
-static void
-remap_apply(struct ferry_switch *sw, struct ferry_port *p, struct sw_vconn *vc)
-{
-	struct ferry_zc_mem *m = vc->mapped;
-	int vid = __atomic_load_n(&p->vid, __ATOMIC_ACQUIRE);
-
-	vc->mapped = NULL;
-	__atomic_store_n(&vc->mem_done, vc->mapped_seq, __ATOMIC_RELEASE);
-	if (m == NULL && p->zc_mem == NULL) {
-		p->zc_state = FERRY_ZC_NO_MEM;   /* rte_vhost's dequeue reads the rings */
-		FERRY_LOG(WARNING, "port %s: zero-copy off: guest memory cannot be mapped", p->conf.name);
-	} else if (m == NULL) {
-		FERRY_LOG(ERR, "port %s: guest memory changed and cannot be mapped: its queues keep "
-			  "the old table until it reconnects", p->conf.name);
-	} else if (p->zc_mem == NULL) {
-		p->zc_mem = m;
-		FERRY_LOG(INFO, "port %s: guest memory mapped", p->conf.name);
-	} else {
-		for (uint16_t q = 0; q < FERRY_MAX_QUEUES; q++)
-			if (p->zcq[q] != NULL && ferry_zcq_remap(p->zcq[q], m) != 0)
-				FERRY_LOG(ERR, "port %s: queue %u: ring not in the new guest memory",
-					  p->conf.name, q);
-		ferry_zc_mem_put(p->zc_mem);
-		p->zc_mem = m;
-		FERRY_LOG(INFO, "port %s: guest memory table changed: remapped", p->conf.name);
-	}
-	zc_hold(p, false);
-	for (uint16_t q = 0; q < FERRY_MAX_QUEUES; q++) {
-		if (!(vc->deferred & (UINT32_C(1) << q)))
-			continue;
-		zc_queue_up(p, vid, (uint16_t)(2 * q + 1));
-		__atomic_or_fetch(&p->vq_rx_on, UINT32_C(1) << q, __ATOMIC_RELEASE);
-		sw_post(sw, EV_QUEUE, p->idx, q, 1 | 2);
-	}
-	vc->deferred = 0;
-}
-
-/* Control thread: map slot idx's newest table (no lock held: mmap, IOMMU), apply it if the device
- * is quiet (else the post hook of the message in progress wakes us again). */
-static void
-remap_one(struct ferry_switch *sw, uint16_t idx)
-{
-	struct sw_vconn *vc = &sw->vconn[idx];
-	struct ferry_port *p = sw->ctl[idx];   /* only the control thread changes ctl[] */
-	struct ferry_zc_mem *m = NULL;
-	struct rte_vhost_memory *vm;
-	char err[128] = "no copy of the guest's memory table";
-	uint32_t seq;
-
-	pthread_mutex_lock(&zc_lock);
-	vm = vc->snap;
-	vc->snap = NULL;
-	seq = vc->mem_seq;
-	pthread_mutex_unlock(&zc_lock);
-	if (vm != NULL) {
-		m = ferry_zc_mem_create_table(vm, err, sizeof(err));
-		snap_free(vm);
-	}
-	pthread_mutex_lock(&zc_lock);
-	if (seq == vc->mem_seq && vc->mapped_seq != seq) {
-		if (m == NULL && p != NULL)
-			FERRY_LOG(ERR, "port %s: new guest memory table: %s", p->conf.name, err);
-		vc->mapped = m;
-		vc->mapped_seq = seq;
-		m = NULL;
-	}
-	if (p != NULL && remap_pending(vc) && vc->mapped_seq == vc->mem_seq && !vc->in_msg &&
-	    __atomic_load_n(&p->vid, __ATOMIC_ACQUIRE) >= 0 && p->zc_state == FERRY_ZC_ACTIVE)
-		remap_apply(sw, p, vc);
-	pthread_mutex_unlock(&zc_lock);
-	if (m != NULL)
-		ferry_zc_mem_put(m);   /* superseded meanwhile */
-}
-
-void
-sw_zc_remap_pending(struct ferry_switch *sw)
-{
-	for (uint16_t i = 0; i < FERRY_MAX_PORTS; i++)
-		if (__atomic_load_n(&sw->vconn[i].mem_seq, __ATOMIC_ACQUIRE) !=
-		    __atomic_load_n(&sw->vconn[i].mem_done, __ATOMIC_ACQUIRE))
-			remap_one(sw, i);
-}
-
 /* --- device up and down, rings enabled --- */
 
-/* new_device (switch mutex held, no ring locks). The guest's memory is mapped by the control thread
- * (remap_one); its TX rings wait for it: p->vid is not published yet, so no PMD reads them now. */
+/* new_device (vhost_lock held, no ring locks). The guest's memory is mapped by the control thread
+ * (port_vhost_remap.c); its TX rings wait for it: p->vid is not published yet, so no PMD reads
+ * them now. */
 void
-sw_zc_device_up(struct ferry_switch *sw, struct ferry_port *p, int vid, uint16_t nr)
+ferry_vhost_zc_device_up(struct ferry_port *p, int vid, uint16_t nr)
 {
-	struct sw_vconn *vc = &sw->vconn[p->idx];
+	struct ferry_vhost_conn *vc = &ferry_vhost_conns[p->idx];
 	uint64_t features = 0;
 	uint8_t state;
 
@@ -251,62 +98,63 @@ sw_zc_device_up(struct ferry_switch *sw, struct ferry_port *p, int vid, uint16_t
 	FERRY_LOG(INFO, "port %s: guest TX rings read by %s (zero_copy %s: %s)", p->conf.name,
 		  state == FERRY_ZC_ACTIVE ? "ferry" : "rte_vhost",
 		  ferry_zc_mode_names[p->conf.zero_copy], ferry_zc_state_names[state]);
-	pthread_mutex_lock(&zc_lock);
-	remap_cancel(vc);
+	pthread_mutex_lock(&ferry_vhost_zc_lock);
+	ferry_vhost_remap_cancel(vc);
 	p->zc_state = state;
 	p->zc_mem = NULL;
 	if (state == FERRY_ZC_ACTIVE) {
-		remap_request(sw, p, vid);
+		ferry_vhost_remap_request(p, vid);
 		/* rings enabled so far: brought up (and announced again) once the memory is mapped */
 		vc->deferred = __atomic_exchange_n(&p->vq_rx_on, 0, __ATOMIC_ACQ_REL);
-		sw_post(sw, EV_REMAP, p->idx, 0, 0);
+		ferry_vhost_post(p, FERRY_PORT_EV_WAKE, 0, 0);
 	}
-	pthread_mutex_unlock(&zc_lock);
+	pthread_mutex_unlock(&ferry_vhost_zc_lock);
 }
 
 /* vring_state_changed(enable) of guest TX ring `vring` (ring locks held). */
 bool
-sw_zc_ring_up(struct ferry_switch *sw, struct ferry_port *p, int vid, uint16_t vring)
+ferry_vhost_zc_ring_up(struct ferry_port *p, int vid, uint16_t vring)
 {
-	struct sw_vconn *vc = &sw->vconn[p->idx];
+	struct ferry_vhost_conn *vc = &ferry_vhost_conns[p->idx];
 	uint16_t q = vring / 2;
 	bool now = true;
 
-	pthread_mutex_lock(&zc_lock);
+	pthread_mutex_lock(&ferry_vhost_zc_lock);
 	/* a table rte_vhost took without SET_MEM_TABLE's post hook (the message failed after it) */
-	if (p->zc_mem != NULL && !remap_pending(vc) && !ferry_zc_mem_current(p->zc_mem, vid)) {
-		remap_request(sw, p, vid);
-		sw_post(sw, EV_REMAP, p->idx, 0, 0);
+	if (p->zc_mem != NULL && !ferry_vhost_remap_pending(vc) &&
+	    !ferry_zc_mem_current(p->zc_mem, vid)) {
+		ferry_vhost_remap_request(p, vid);
+		ferry_vhost_post(p, FERRY_PORT_EV_WAKE, 0, 0);
 	}
-	if (remap_pending(vc) && q < FERRY_MAX_QUEUES) {
+	if (ferry_vhost_remap_pending(vc) && q < FERRY_MAX_QUEUES) {
 		vc->deferred |= UINT32_C(1) << q;   /* neither dequeue reads it before the table is in */
 		now = false;
 	} else {
-		zc_queue_up(p, vid, vring);
+		ferry_vhost_zc_queue_up(p, vid, vring);
 	}
-	pthread_mutex_unlock(&zc_lock);
+	pthread_mutex_unlock(&ferry_vhost_zc_lock);
 	return now;
 }
 
 void
-sw_zc_ring_down(struct ferry_switch *sw, struct ferry_port *p, uint16_t vring)
+ferry_vhost_zc_ring_down(struct ferry_port *p, uint16_t vring)
 {
-	pthread_mutex_lock(&zc_lock);
-	sw->vconn[p->idx].deferred &= ~(UINT32_C(1) << (vring / 2 % 32));
-	pthread_mutex_unlock(&zc_lock);
+	pthread_mutex_lock(&ferry_vhost_zc_lock);
+	ferry_vhost_conns[p->idx].deferred &= ~(UINT32_C(1) << (vring / 2 % 32));
+	pthread_mutex_unlock(&ferry_vhost_zc_lock);
 }
 
 /* After a grace period (no PMD inside the queues): stop every queue — all under one deadline —,
  * release the memory. destroy_device: the vhost thread, or the control thread deleting the port. */
 void
-sw_zc_device_down(struct ferry_switch *sw, struct ferry_port *p)
+ferry_vhost_zc_device_down(struct ferry_port *p)
 {
 	struct ferry_zcq *zq[FERRY_MAX_QUEUES];
 	struct ferry_zc_mem *m;
 	uint16_t n = 0;
 	uint64_t hz = rte_get_timer_hz(), deadline;
 
-	pthread_mutex_lock(&zc_lock);
+	pthread_mutex_lock(&ferry_vhost_zc_lock);
 	for (uint16_t q = 0; q < FERRY_MAX_QUEUES; q++) {
 		if (p->zcq[q] == NULL)
 			continue;
@@ -317,8 +165,8 @@ sw_zc_device_down(struct ferry_switch *sw, struct ferry_port *p)
 	p->zc_mem = NULL;
 	p->zc_held = false;
 	p->zc_state = FERRY_ZC_NO_GUEST;
-	remap_cancel(&sw->vconn[p->idx]);
-	pthread_mutex_unlock(&zc_lock);
+	ferry_vhost_remap_cancel(&ferry_vhost_conns[p->idx]);
+	pthread_mutex_unlock(&ferry_vhost_zc_lock);
 	/* every queue's lent buffers come back from the NICs at the same time: one deadline */
 	deadline = rte_get_timer_cycles() + hz * ZC_STOP_WAIT_MS / 1000;
 	for (uint16_t i = 0; i < n; i++) {
@@ -334,11 +182,11 @@ sw_zc_device_down(struct ferry_switch *sw, struct ferry_port *p)
 
 /* The port slot is being reused or freed (control thread). */
 void
-sw_zc_forget(struct ferry_switch *sw, uint16_t idx)
+ferry_vhost_zc_forget(uint16_t idx)
 {
-	pthread_mutex_lock(&zc_lock);
-	remap_cancel(&sw->vconn[idx]);
-	pthread_mutex_unlock(&zc_lock);
+	pthread_mutex_lock(&ferry_vhost_zc_lock);
+	ferry_vhost_remap_cancel(&ferry_vhost_conns[idx]);
+	pthread_mutex_unlock(&ferry_vhost_zc_lock);
 }
 
 /* --- vhost-user messages --- */
@@ -380,7 +228,7 @@ zc_ring_msg_ok(struct ferry_port *p, int vid, uint32_t req, const void *msg)
 static uint8_t *
 zc_state_of(int vid)
 {
-	struct ferry_port *p = sw_port_of_vid(vid);
+	struct ferry_port *p = ferry_vhost_port_of_vid(vid);
 
 	return p != NULL ? &p->zc_state : NULL;
 }
@@ -402,7 +250,7 @@ zc_announce(struct ferry_port *p, const uint8_t *mac)
 static struct ferry_port *
 zc_port_of_msg(int vid)
 {
-	struct ferry_port *p = sw_port_of_vid(vid);
+	struct ferry_port *p = ferry_vhost_port_of_vid(vid);
 
 	return p != NULL && __atomic_load_n(&p->vid, __ATOMIC_ACQUIRE) == vid ? p : NULL;
 }
@@ -410,59 +258,59 @@ zc_port_of_msg(int vid)
 static enum rte_vhost_msg_result
 zc_pre_msg(int vid, void *msg)
 {
-	struct ferry_switch *sw = sw_vhost_switch();
 	uint32_t req = *(const uint32_t *)msg;
 	struct ferry_port *p;
 
 	ferry_zc_guard_msg(vid, req, false, zc_state_of(vid));   /* before rte_vhost unmaps */
-	pthread_mutex_lock(&zc_lock);
+	pthread_mutex_lock(&ferry_vhost_zc_lock);
 	p = zc_port_of_msg(vid);
 	if (!zc_ring_msg_ok(p, vid, req, msg)) {
-		pthread_mutex_unlock(&zc_lock);
+		pthread_mutex_unlock(&ferry_vhost_zc_lock);
 		return RTE_VHOST_MSG_RESULT_ERR;   /* NACK (REPLY_ACK), else the connection closes */
 	}
 	if (p != NULL) {
-		sw->vconn[p->idx].in_msg = true;   /* the control thread leaves the device alone */
-		if (!remap_pending(&sw->vconn[p->idx]))
-			zc_hold(p, false);   /* left held by a message rte_vhost failed (no post hook) */
+		ferry_vhost_conns[p->idx].in_msg = true;   /* the control thread leaves the device alone */
+		/* left held by a message rte_vhost failed (no post hook) */
+		if (!ferry_vhost_remap_pending(&ferry_vhost_conns[p->idx]))
+			ferry_vhost_zc_hold(p, false);
 		if (req == VHU_SET_FEATURES || req == VHU_SET_MEM_TABLE || req == VHU_SET_LOG_BASE ||
 		    req == VHU_SET_VRING_ADDR)
-			zc_hold(p, true);
+			ferry_vhost_zc_hold(p, true);
 	}
-	pthread_mutex_unlock(&zc_lock);
+	pthread_mutex_unlock(&ferry_vhost_zc_lock);
 	return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
 }
 
 static enum rte_vhost_msg_result
 zc_post_msg(int vid, void *msg)
 {
-	struct ferry_switch *sw = sw_vhost_switch();
 	uint32_t req = *(const uint32_t *)msg;
 	struct ferry_port *p;
-	struct sw_vconn *vc;
+	struct ferry_vhost_conn *vc;
 
 	ferry_zc_guard_msg(vid, req, true, NULL);   /* rte_vhost's new mappings */
-	pthread_mutex_lock(&zc_lock);
+	pthread_mutex_lock(&ferry_vhost_zc_lock);
 	p = zc_port_of_msg(vid);
 	if (p == NULL) {
-		pthread_mutex_unlock(&zc_lock);
+		pthread_mutex_unlock(&ferry_vhost_zc_lock);
 		return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
 	}
-	vc = &sw->vconn[p->idx];
+	vc = &ferry_vhost_conns[p->idx];
 	vc->in_msg = false;
 	if (req == VHU_SET_MEM_TABLE && p->zc_state == FERRY_ZC_ACTIVE &&
-	    (remap_pending(vc) || p->zc_mem == NULL || !ferry_zc_mem_current(p->zc_mem, vid)))
-		remap_request(sw, p, vid);
-	if (remap_pending(vc))
-		sw_post(sw, EV_REMAP, p->idx, 0, 0);   /* the queues stay held until it is applied */
+	    (ferry_vhost_remap_pending(vc) || p->zc_mem == NULL ||
+	     !ferry_zc_mem_current(p->zc_mem, vid)))
+		ferry_vhost_remap_request(p, vid);
+	if (ferry_vhost_remap_pending(vc))
+		ferry_vhost_post(p, FERRY_PORT_EV_WAKE, 0, 0);   /* queues held until it is applied */
 	else
-		zc_hold(p, false);
+		ferry_vhost_zc_hold(p, false);
 	if (req == VHU_SEND_RARP)
 		zc_announce(p, (const uint8_t *)msg + VHU_PAYLOAD);
-	pthread_mutex_unlock(&zc_lock);
+	pthread_mutex_unlock(&ferry_vhost_zc_lock);
 	return RTE_VHOST_MSG_RESULT_NOT_HANDLED;
 }
 
-const struct rte_vhost_user_extern_ops sw_zc_msg_ops = {
+const struct rte_vhost_user_extern_ops ferry_vhost_msg_ops = {
 	.pre_msg_handle = zc_pre_msg, .post_msg_handle = zc_post_msg
 };

@@ -1,0 +1,86 @@
+/* port_tx.c — what every port type's tx does around its burst: the egress limits checked per
+ * frame (length, segments: the slow path copies or drops, counted), and the tx counters. */
+#include "port_private.h"
+#include "ferry_pkt.h"
+
+/* VLAN tags at the head of m (0x8100, 0x88a8, 0x9100), at most 2: what its egress limit allows
+ * for beyond the untagged MTU + 14. */
+static uint32_t
+head_tags(const struct rte_mbuf *m)
+{
+	uint32_t n = 0;
+
+	for (uint32_t off = 12; n < 2; off += 4, n++) {
+		uint16_t be;
+		const uint16_t *t = rte_pktmbuf_read(m, off, 2, &be);
+		if (t == NULL || !ferry_ethertype_is_vlan(*t))
+			break;
+	}
+	return n;
+}
+
+/* The slow path of ferry_port_tx_fit: m is longer than max_len untagged or has more than
+ * max_segs segments. Too long even with its tags: dropped (mtu). Too many segments: copied into a
+ * fresh chain when that has few enough (a lent guest frame of many pieces), else dropped
+ * (tx_segs). Returns what to send, or NULL. */
+static __rte_noinline struct rte_mbuf *
+tx_fix(struct ferry_port *p, const struct ferry_port_txctx *t, struct rte_mbuf *m,
+       uint32_t max_len, uint16_t max_segs)
+{
+	struct rte_mbuf *c;
+
+	if (m->pkt_len > max_len && m->pkt_len > max_len + 4 * head_tags(m)) {
+		ferry_port_count_drop(p, t->pmd, FERRY_DROP_MTU, 1);
+		rte_pktmbuf_free(m);
+		return NULL;
+	}
+	if (m->nb_segs <= max_segs)
+		return m;
+	c = rte_pktmbuf_copy(m, t->pool, 0, UINT32_MAX);
+	if (c == NULL || c->nb_segs > max_segs) {
+		rte_pktmbuf_free(c);
+		ferry_port_count_drop(p, t->pmd, FERRY_DROP_TX_SEGS, 1);
+		rte_pktmbuf_free(m);
+		return NULL;
+	}
+	rte_pktmbuf_free(m);
+	return c;
+}
+
+/* Per frame: one length and one segment compare, the slow path only for frames beyond a limit. */
+uint16_t
+ferry_port_tx_fit(struct ferry_port *p, const struct ferry_port_txctx *t, struct rte_mbuf **m,
+		  uint16_t n, uint32_t max_len, uint16_t max_segs, uint32_t *len)
+{
+	uint16_t k = 0;
+
+	for (uint16_t i = 0; i < n; i++) {
+		struct rte_mbuf *x = m[i];
+		if (unlikely((x->pkt_len > max_len) | (x->nb_segs > max_segs)) &&
+		    (x = tx_fix(p, t, x, max_len, max_segs)) == NULL)
+			continue;
+		len[k] = x->pkt_len;
+		m[k++] = x;
+	}
+	return k;
+}
+
+void
+ferry_port_tx_done(struct ferry_port *p, const struct ferry_port_txctx *t, uint16_t q,
+		   const uint32_t *len, uint16_t n, uint16_t sent)
+{
+	struct ferry_port_pmd_stats *st = &p->stats[t->pmd];
+	struct ferry_qstats *qs = &p->txq_stats[t->pmd * FERRY_MAX_QUEUES + q];
+	uint64_t bytes = 0;
+
+	for (uint16_t i = 0; i < sent; i++)
+		bytes += len[i];
+	st->tx_pkts += sent;
+	st->tx_bytes += bytes;
+	qs->pkts += sent;
+	qs->bytes += bytes;
+	if (sent < n) {
+		st->drops[FERRY_DROP_TX_FULL] += n - sent;
+		qs->drops += n - sent;
+	}
+}
