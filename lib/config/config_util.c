@@ -88,15 +88,6 @@ cfg_check_keys(json_t *obj, const char *where, const char *const *keys, char *er
 }
 
 int
-cfg_reject_keys(json_t *obj, const char *where, const char *const *keys, char *err, size_t errlen)
-{
-	for (; *keys != NULL; keys++)
-		if (json_object_get(obj, *keys) != NULL)
-			return cfg_err(err, errlen, where, *keys, "not a field of this port type");
-	return 0;
-}
-
-int
 cfg_check_unicast(const struct rte_ether_addr *a, const char *where, const char *field,
 		  char *err, size_t errlen)
 {

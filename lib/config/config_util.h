@@ -19,9 +19,6 @@ int cfg_get_uint(json_t *obj, const char *where, const char *key, unsigned min, 
 		 unsigned dflt, unsigned *out, char *err, size_t errlen);
 /* Fail on any key of obj not in the NULL-terminated list. */
 int cfg_check_keys(json_t *obj, const char *where, const char *const *keys, char *err, size_t errlen);
-/* Fail if obj has any key of the NULL-terminated list (fields of the other port type). */
-int cfg_reject_keys(json_t *obj, const char *where, const char *const *keys,
-		    char *err, size_t errlen);
 int cfg_check_unicast(const struct rte_ether_addr *a, const char *where, const char *field,
 		      char *err, size_t errlen);
 int ferry_vlan_conf_parse(json_t *v, const char *where, struct ferry_vlan_conf *c,
