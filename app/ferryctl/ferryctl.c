@@ -430,10 +430,11 @@ static void
 help_port_fields(FILE *f, const char *socket)
 {
 	struct ctl_conn c;
-	char err[256], label[128], seen[8][128];
-	json_t *resp = NULL, *schema;
+	char err[256];
+	json_t *resp = NULL, *schema, *groups, *v;
 	const json_t *e;
-	size_t i, n_seen = 0;
+	const char *k;
+	size_t i;
 
 	if (socket != NULL && ctl_connect(&c, socket, 1000, err, sizeof(err)) == 0) {
 		resp = ctl_call(&c, "port.schema", NULL, err, sizeof(err));
@@ -445,31 +446,21 @@ help_port_fields(FILE *f, const char *socket)
 		json_decref(resp);
 		return;
 	}
-	fprintf(f, "Port fields (ferryd's port.schema; * = port set changes it at runtime):\n");
+	groups = json_object();   /* port types -> "name, type, mac*, ..." in schema order */
 	json_array_foreach(schema, i, e) {
+		char label[128], line[1024];
 		format_port_types(schema, json_object_get(e, "port_types"), label, sizeof(label));
-		size_t g = 0;
-		while (g < n_seen && strcmp(seen[g], label) != 0)
-			g++;
-		if (g < n_seen || n_seen == 8)
-			continue;   /* the group is printed already */
-		snprintf(seen[n_seen++], sizeof(seen[0]), "%s", label);
-		fprintf(f, "  %-10s", label);
-		const char *sep = " ";
-		size_t k;
-		const json_t *o;
-		json_array_foreach(schema, k, o) {
-			char other[128];
-			format_port_types(schema, json_object_get(o, "port_types"), other, sizeof(other));
-			if (strcmp(other, label) != 0)
-				continue;
-			fprintf(f, "%s%s%s", sep, json_string_value(json_object_get(o, "name")),
-				json_is_true(json_object_get(o, "settable")) ? "*" : "");
-			sep = ", ";
-		}
-		fputc('\n', f);
+		const char *have = json_string_value(json_object_get(groups, label));
+		snprintf(line, sizeof(line), "%s%s%s%s", have ?: "", have ? ", " : "",
+			 json_string_value(json_object_get(e, "name")) ?: "?",
+			 json_is_true(json_object_get(e, "settable")) ? "*" : "");
+		json_object_set_new(groups, label, json_string(line));
 	}
+	fprintf(f, "Port fields (ferryd's port.schema; * = port set changes it at runtime):\n");
+	json_object_foreach(groups, k, v)
+		fprintf(f, "  %-10s %s\n", k, json_string_value(v));
 	fputc('\n', f);
+	json_decref(groups);
 	json_decref(resp);
 }
 
