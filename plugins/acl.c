@@ -1,35 +1,42 @@
 /* acl.c — a ferry eBPF plugin: an access list on IPv4/IPv6 5-tuples. Map "rules" holds 16 slots
- * of struct ferry_acl_rule, tested in order: the first rule the frame matches decides (drop or
- * pass) and counts it in its `hits`; an empty slot (family 0) matches nothing; no match: pass.
- * Frames that are not IP (ARP, ...) pass. VLAN-tagged frames (up to two tags) are looked into.
+ * of struct ferry_acl_rule (64 bytes, laid out byte by byte in plugins/README.md), filled by the
+ * user: filter.map_set at runtime, or the filter's "maps" in the configuration. Slots are tested
+ * in order; the first enabled rule the frame matches decides (drop or pass) and counts it in its
+ * `hits`; a slot with enabled 0 (an all-zero slot, as every slot is at attach) is skipped; no
+ * match: pass. Frames that are not IP (ARP, ...) pass. VLAN-tagged frames (up to two tags) are
+ * looked into.
  *
  * A rule matches a frame of its family (4 or 6) whose protocol is `proto` (0: any), whose source
- * and destination addresses match `src`/`dst` under their masks (prefixes), and whose ports are in
- * [sport_lo, sport_hi] and [dport_lo, dport_hi]. Ports are those of TCP, UDP and SCTP; a frame
- * without them (another protocol, a non-first fragment) only matches rules whose ranges are the
- * whole 0..65535.
+ * and destination addresses match `src`/`dst` in their first src_len/dst_len bits, and whose ports
+ * are in [sport_lo, sport_hi] and [dport_lo, dport_hi]. Ports are those of TCP, UDP and SCTP; a
+ * frame without them (another protocol, a non-first fragment) only matches rules whose ranges are
+ * the whole 0..65535.
  *
- * The rules are compiled in: build with -DFERRY_ACL_RULES_H='"my_rules.h"' where my_rules.h
- * defines FERRY_ACL_RULES as ACL_V4(...) and ACL_V6(...) entries (plugins/README.md); they are
- * written into the map when it is still empty (slot 0 unused). Without it there are no rules. */
+ * ferry writes an entry word by word, the last 8-byte word (action, enabled) last, while PMDs run
+ * this program: `enabled` is read first, behind a compiler barrier, so a rule is seen whole or not
+ * at all (x86 keeps loads in order; lib/filter/README.md). */
 #include "parse.h"
-#include "seed.h"
 
 #define ACL_SLOTS 16
 #define FERRY_ACL_DROP 0
 #define FERRY_ACL_PASS 1
 
+/* Multi-byte fields other than hits are in network byte order (as in the frame). */
 struct ferry_acl_rule {
-	uint64_t hits;                   /* frames this rule decided (first: filter.list shows a
-					  * value's first 64 bytes) */
-	uint8_t family;                  /* 4 or 6; 0: an empty slot */
-	uint8_t proto;                   /* IP protocol; 0: any */
-	uint8_t action;                  /* FERRY_ACL_DROP or FERRY_ACL_PASS */
-	uint8_t ports_any;               /* both ranges are 0..65535 (set when seeded) */
-	uint16_t sport_lo, sport_hi, dport_lo, dport_hi;   /* inclusive */
-	uint32_t src[4], src_mask[4];    /* as in the frame (FERRY_W); IPv4 in word 0 */
-	uint32_t dst[4], dst_mask[4];
+	uint64_t hits;                   /* 0: frames this rule decided (the filter counts) */
+	uint32_t src[4], dst[4];         /* 8, 24: addresses; IPv4 in the first 4 bytes */
+	uint8_t src_len, dst_len;        /* 40, 41: prefix lengths (0..32 / 0..128) */
+	uint8_t family;                  /* 42: 4 or 6 */
+	uint8_t proto;                   /* 43: IP protocol; 0: any */
+	uint16_t sport_lo, sport_hi;     /* 44, 46: inclusive */
+	uint16_t dport_lo, dport_hi;     /* 48, 50 */
+	uint8_t reserved0[4];            /* 52 */
+	uint8_t action;                  /* 56: FERRY_ACL_DROP or FERRY_ACL_PASS */
+	uint8_t reserved1[6];            /* 57 */
+	uint8_t enabled;                 /* 63: 0: skipped. The last byte: written last */
 };
+
+_Static_assert(sizeof(struct ferry_acl_rule) == 64, "the layout of plugins/README.md");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -38,66 +45,10 @@ struct {
 	__type(value, struct ferry_acl_rule);
 } rules SEC(".maps");
 
-#ifdef FERRY_ACL_RULES_H
-#include FERRY_ACL_RULES_H
-#endif
-#ifndef FERRY_ACL_RULES
-#define FERRY_ACL_RULES
-#endif
-
-/* ACL_V4(proto, src a,b,c,d, src prefix, dst a,b,c,d, dst prefix, sport lo, hi, dport lo, hi,
- *        DROP | PASS) */
-#define ACL_V4(pr, s0, s1, s2, s3, slen, d0, d1, d2, d3, dlen, slo, shi, dlo, dhi, act) \
-	{ struct ferry_acl_rule r = { 0 }; \
-	  r.family = 4; r.proto = (pr); r.action = FERRY_ACL_##act; \
-	  r.src[0] = FERRY_W(s0, s1, s2, s3) & FERRY_MW(slen, 0); r.src_mask[0] = FERRY_MW(slen, 0); \
-	  r.dst[0] = FERRY_W(d0, d1, d2, d3) & FERRY_MW(dlen, 0); r.dst_mask[0] = FERRY_MW(dlen, 0); \
-	  seed_rule(&k, &r, (slo), (shi), (dlo), (dhi)); }
-/* ACL_V6(proto, src g0..g7 (eight 16-bit groups), src prefix, dst g0..g7, dst prefix, sport lo, hi,
- *        dport lo, hi, DROP | PASS) */
-#define ACL_V6(pr, s0, s1, s2, s3, s4, s5, s6, s7, slen, d0, d1, d2, d3, d4, d5, d6, d7, dlen, \
-	       slo, shi, dlo, dhi, act) \
-	{ struct ferry_acl_rule r = { 0 }; \
-	  r.family = 6; r.proto = (pr); r.action = FERRY_ACL_##act; \
-	  r.src[0] = FERRY_W6(s0, s1) & FERRY_MW(slen, 0); r.src_mask[0] = FERRY_MW(slen, 0); \
-	  r.src[1] = FERRY_W6(s2, s3) & FERRY_MW(slen, 1); r.src_mask[1] = FERRY_MW(slen, 1); \
-	  r.src[2] = FERRY_W6(s4, s5) & FERRY_MW(slen, 2); r.src_mask[2] = FERRY_MW(slen, 2); \
-	  r.src[3] = FERRY_W6(s6, s7) & FERRY_MW(slen, 3); r.src_mask[3] = FERRY_MW(slen, 3); \
-	  r.dst[0] = FERRY_W6(d0, d1) & FERRY_MW(dlen, 0); r.dst_mask[0] = FERRY_MW(dlen, 0); \
-	  r.dst[1] = FERRY_W6(d2, d3) & FERRY_MW(dlen, 1); r.dst_mask[1] = FERRY_MW(dlen, 1); \
-	  r.dst[2] = FERRY_W6(d4, d5) & FERRY_MW(dlen, 2); r.dst_mask[2] = FERRY_MW(dlen, 2); \
-	  r.dst[3] = FERRY_W6(d6, d7) & FERRY_MW(dlen, 3); r.dst_mask[3] = FERRY_MW(dlen, 3); \
-	  seed_rule(&k, &r, (slo), (shi), (dlo), (dhi)); }
-
-static __always_inline __attribute__((unused)) void
-seed_rule(uint32_t *k, struct ferry_acl_rule *r, uint16_t slo, uint16_t shi, uint16_t dlo,
-	  uint16_t dhi)
-{
-	r->sport_lo = slo;
-	r->sport_hi = shi;
-	r->dport_lo = dlo;
-	r->dport_hi = dhi;
-	r->ports_any = slo == 0 && shi == 0xffff && dlo == 0 && dhi == 0xffff;
-	bpf_map_update_elem(&rules, k, r, 0);
-	(*k)++;
-}
-
-/* The compiled-in rules, once: when slot 0 is still empty. */
-static __always_inline void
-seed(void)
-{
-	uint32_t k = 0;
-	struct ferry_acl_rule *r = bpf_map_lookup_elem(&rules, &k);
-
-	if (r == 0 || r->family != 0)
-		return;
-	FERRY_ACL_RULES
-}
-
 /* The frame's 5-tuple. */
 struct tuple {
 	uint32_t family, proto;
-	uint32_t src[4], dst[4];
+	uint32_t src[4], dst[4];         /* as in the frame (rd32_raw) */
 	uint32_t have_ports;             /* 1 if sport/dport are there */
 	int32_t sport, dport;
 };
@@ -109,20 +60,56 @@ outside(int32_t v, uint16_t lo, uint16_t hi)
 	return (uint32_t)((v - (int32_t)lo) | ((int32_t)hi - v)) >> 31;
 }
 
+/* Words hi, lo (frame byte order) as one host-order 64-bit number. */
+static __always_inline uint64_t
+host64(uint32_t hi, uint32_t lo)
+{
+	return (uint64_t)__builtin_bswap32(hi) << 32 | __builtin_bswap32(lo);
+}
+
+/* Nonzero iff the first b (0..64) bits of x are not all zero; no branch. */
+static __always_inline uint64_t
+top_bits(uint64_t x, uint32_t b)
+{
+	uint64_t t = (uint64_t)b + 63;   /* >> 6: 0 for b 0 (a shift by 64 is not one), else 1 */
+
+	asm("" : "+r"(t));   /* opaque to clang, which would branch on b == 0 instead */
+	return (x >> ((64 - b) & 63)) & (0 - (t >> 6));
+}
+
+/* Nonzero iff addresses a and r (4 words, frame byte order) differ in their first len bits. */
+static __always_inline uint64_t
+prefix_differs(const uint32_t *a, const uint32_t *r, uint32_t len)
+{
+	uint32_t over = ge(len, 64);
+	uint32_t b_hi = sel(over, 64, len), b_lo = (len - 64) & (0u - over);
+
+	return top_bits(host64(a[0] ^ r[0], a[1] ^ r[1]), b_hi) |
+	       top_bits(host64(a[2] ^ r[2], a[3] ^ r[3]), b_lo);
+}
+
+static __always_inline uint32_t
+be16(uint16_t v)
+{
+	return __builtin_bswap16(v);
+}
+
 /* Zero iff rule r matches t. Without branches (DPDK's verifier follows every path: branches
  * that join again multiply them). */
 static __always_inline uint64_t
 mismatch(const struct ferry_acl_rule *r, const struct tuple *t)
 {
-	uint64_t d = (uint64_t)(r->family ^ t->family) |
-		     (uint64_t)(r->proto ^ t->proto) * r->proto;   /* proto 0: any */
-	uint32_t ports = outside(t->sport, r->sport_lo, r->sport_hi) |
-			 outside(t->dport, r->dport_lo, r->dport_hi);
+	uint64_t d = eq(*(const volatile uint8_t *)&r->enabled, 0);
 
-	d |= (t->have_ports & ports) | ((1 - t->have_ports) & (1 - r->ports_any));
-#pragma unroll
-	for (int w = 0; w < 4; w++)
-		d |= ((t->src[w] & r->src_mask[w]) ^ r->src[w]) | ((t->dst[w] & r->dst_mask[w]) ^ r->dst[w]);
+	asm volatile("" ::: "memory");   /* the rule's other fields are read after enabled */
+	uint32_t slo = be16(r->sport_lo), shi = be16(r->sport_hi);
+	uint32_t dlo = be16(r->dport_lo), dhi = be16(r->dport_hi);
+	uint32_t any = eq(slo, 0) & eq(shi, 0xffff) & eq(dlo, 0) & eq(dhi, 0xffff);
+	uint32_t ports = outside(t->sport, slo, shi) | outside(t->dport, dlo, dhi);
+
+	d |= (uint64_t)(r->family ^ t->family) | (uint64_t)(r->proto ^ t->proto) * r->proto;
+	d |= (t->have_ports & ports) | ((1 - t->have_ports) & (1 - any));
+	d |= prefix_differs(t->src, r->src, r->src_len) | prefix_differs(t->dst, r->dst, r->dst_len);
 	return d;
 }
 
@@ -159,7 +146,6 @@ acl(const uint8_t *frame)
 
 	if (get_tuple(frame, &t) < 0)
 		return FERRY_FILTER_PASS;
-	seed();
 #pragma unroll
 	for (uint32_t i = 0; i < ACL_SLOTS; i++) {
 		uint32_t k = i;

@@ -32,7 +32,9 @@
  *              __type(key, uint32_t); __type(value, uint64_t); } counts SEC(".maps");
  * ferry owns the values (zeroed at attach, one copy per attached instance);
  * __sync_fetch_and_add on a 4- or 8-byte value (BPF XADD) counts atomically.
- * filter.list shows each map's values.
+ * filter.list shows each map's values; filter.map_set writes entries while the
+ * program runs, word by word, the last word last: keep a "valid" word at the
+ * end of an entry you need whole (lib/filter/README.md).
  */
 #ifndef FERRY_FILTER_H
 #define FERRY_FILTER_H

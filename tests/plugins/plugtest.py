@@ -8,10 +8,16 @@ two net_pcap ports (vm: the plugin at its ingress; up: where every frame is floo
 proto_count_egress: the plugin at up's egress), waits
 until vm's input is switched, reads the plugin's maps and counters with filter.list over the
 RPC socket, stops ferryd (switch.shutdown), and checks that exactly the frames the case expects
-left on up, unchanged and in order, and the map values. Cases acl and arp_guard build their
-plugin with a compiled-in list (plugins/build.sh); the others use the object meson built.
-Prints PASS/FAIL lines; exit status 0 if the case passed."""
-import argparse, json, os, socket, struct, subprocess, sys, time
+left on up, unchanged and in order, and the map values. Case arp_guard builds its plugin with a
+compiled-in list (plugins/build.sh); acl gets its rules from the filter's "maps" in the config;
+the others use the object meson built.
+
+Case acl_runtime changes the ACL's rules while ferryd runs: acl (no rules) at up's egress, and
+three phases, each a net_pcap port added over RPC that sends the same frames (to up, flooded):
+no rules (all pass); two drop rules set with filter.map_set (the frames they match are dropped,
+the others pass, `dropped` and the rules' hits count them); the rules disabled (enabled = 0, with
+filter.map_set again): all pass. up's capture must be exactly that sequence."""
+import argparse, collections, json, os, socket, struct, subprocess, sys, time
 
 HOST = bytes.fromhex("020000000001")
 VM = bytes.fromhex("525400000001")
@@ -83,15 +89,32 @@ def nd(icmp_type, target):
     return eth(0x86dd, ip6("fe80::5054:ff:fe00:1", "ff02::1", 58, body), dst=BCAST)
 
 
-# ---- cases: (plugin, list header or None, frames [(name, bytes, passes)], map checks) ----
-ACL_RULES = r"""
-#define FERRY_ACL_RULES \
-	ACL_V4(17, 0,0,0,0, 0, 10,0,0,0, 8, 0, 65535, 53, 53, PASS) \
-	ACL_V4(17, 0,0,0,0, 0, 0,0,0,0, 0, 0, 65535, 53, 53, DROP) \
-	ACL_V4(6, 192,168,1,0, 24, 0,0,0,0, 0, 0, 65535, 1000, 2000, DROP) \
-	ACL_V6(6, 0,0,0,0,0,0,0,0, 0, 0x2001,0xdb8,0,0,0,0,0,0, 32, 0, 65535, 22, 22, DROP) \
-	ACL_V4(1, 0,0,0,0, 0, 10,0,0,9, 32, 0, 65535, 0, 65535, DROP)
-"""
+# ---- cases: Case(plugin, list header or None, frames [(name, bytes, passes)], map checks,
+#                   the filter's "maps" in the config or None) ----
+Case = collections.namedtuple("Case", "plugin listh frames maps init", defaults=(None,))
+
+ANY = (0, 65535)
+
+
+def acl_rule(family, proto, src, slen, dst, dlen, sport=ANY, dport=ANY, action="drop",
+             enabled=1):
+    """struct ferry_acl_rule as filter.map_set's hex (the layout of plugins/README.md)."""
+    af = socket.AF_INET if family == 4 else socket.AF_INET6
+    addr = lambda a: socket.inet_pton(af, a).ljust(16, b"\0")
+    return (struct.pack("<Q", 0) + addr(src) + addr(dst) +
+            struct.pack("!BBBBHHHH4x", slen, dlen, family, proto, sport[0], sport[1], dport[0], dport[1]) +
+            struct.pack("B6xB", {"drop": 0, "pass": 1}[action], enabled)).hex()
+
+
+ACL_RULES = [
+    acl_rule(4, 0, "0.0.0.0", 0, "0.0.0.0", 0, enabled=0),            # would drop all IPv4: off
+    acl_rule(4, 17, "0.0.0.0", 0, "10.0.0.0", 8, dport=(53, 53), action="pass"),
+    acl_rule(4, 17, "0.0.0.0", 0, "0.0.0.0", 0, dport=(53, 53)),
+    acl_rule(4, 6, "192.168.1.0", 24, "0.0.0.0", 0, dport=(1000, 2000)),
+    acl_rule(6, 6, "::", 0, "2001:db8::", 32, dport=(22, 22)),
+    acl_rule(4, 1, "0.0.0.0", 0, "10.0.0.9", 32),
+    acl_rule(6, 17, "::", 0, "2001:db8::6", 127),
+]
 
 
 def case_acl():
@@ -115,8 +138,11 @@ def case_acl():
         ("ipv4 with options, udp 53: rule 1", E4("1.2.3.4", "8.8.8.8", 17, udp(999, 53), opts=b"\x01\x01\x01\x00"), False),
         ("a later fragment (no ports): no rule", E4("1.2.3.4", "8.8.8.8", 17, udp(999, 53), frag=100), True),
         ("arp: not ip", arp(1, "10.0.0.1", "10.0.0.2"), True),
+        ("ipv6 udp to 2001:db8::7: rule 6 (a /127)", eth(0x86dd, ip6("2001:db9::1", "2001:db8::7", 17, udp(7, 9))), False),
+        ("ipv6 udp to 2001:db8::8", eth(0x86dd, ip6("2001:db9::1", "2001:db8::8", 17, udp(7, 9))), True),
     ]
-    return "acl", ("FERRY_ACL_RULES_H", ACL_RULES), frames, {"rules": ("hits", [1, 4, 2, 2, 1])}
+    init = {"rules": [{"index": i, "value": v} for i, v in enumerate(ACL_RULES)]}
+    return Case("acl", None, frames, {"rules": ("hits", [0, 1, 4, 2, 2, 1, 1])}, init)
 
 
 GUARD_ADDRS = r"""
@@ -271,12 +297,65 @@ def map_values(entry, name, field):
     return None
 
 
-def run(args):
-    plugin, listh, frames, maps = CASES[args.case]()
+def start_ferryd(args, out, cfg):
+    """ferryd on cfg (written to out/config.json); returns (process, log file)."""
+    with open(out + "/config.json", "w") as f:
+        json.dump(cfg, f, indent=1)
+    log = open(out + "/ferryd.log", "w")
+    p = subprocess.Popen([args.ferryd, "--config", out + "/config.json", "--idle-exit", "20000", "--",
+                          "--file-prefix", "ferry-plug-" + args.case, "--in-memory"],
+                         stdout=log, stderr=subprocess.STDOUT)
+    return p, log
+
+
+def stop_ferryd(p, log, sock):
+    try:
+        if p.poll() is None:
+            rpc(sock, "switch.shutdown")
+            p.wait(timeout=20)
+    except (OSError, ValueError, subprocess.TimeoutExpired):
+        pass
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        log.close()
+
+
+def wait_until(p, out, what, pred, timeout=30):
+    """Poll pred() (RPC errors count as not yet) until true; an error string if not in time."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if p.poll() is not None:
+            return "ferryd exited with status %d%s" % (p.returncode, log_hint(out))
+        try:
+            if pred():
+                return None
+        except (OSError, ValueError):
+            pass
+        time.sleep(0.2)
+    return "%s not in %d s%s" % (what, timeout, log_hint(out))
+
+
+def pcap_port(name, n, rx, out):
+    return {"name": name, "type": "dpdk",
+            "devargs": "net_pcap%d,rx_pcap=%s,tx_pcap=%s/out/%s.pcap" % (n, rx, out, name)}
+
+
+def prepare_out(args):
     out = os.path.abspath(args.out)
     os.makedirs(out + "/out", exist_ok=True)
     for f in os.listdir(out + "/out"):
         os.unlink(out + "/out/" + f)
+    write_pcap(out + "/empty.pcap", [])
+    return out
+
+
+def run(args):
+    if args.case in RUNNERS:
+        return RUNNERS[args.case](args)
+    plugin, listh, frames, maps, init = Case(*CASES[args.case]())
+    out = prepare_out(args)
     obj = os.path.join(os.path.abspath(args.objdir), plugin + ".o")
     if listh is not None:   # a variant with the case's compiled-in list
         macro, text = listh
@@ -289,50 +368,137 @@ def run(args):
         if r.returncode != 0:
             return fail(args.case, "building %s: %s" % (" ".join(cmd), r.stderr.strip()))
     write_pcap(out + "/vm.pcap", [f for _, f, _ in frames])
-    write_pcap(out + "/empty.pcap", [])
     sock = out + "/ferryd.sock"
     cfg = {"lcores": {"main": 0, "pmd": [1]}, "rpc": {"socket": sock},
-           "ports": [
-               {"name": "vm", "type": "dpdk",
-                "devargs": "net_pcap0,rx_pcap=%s/vm.pcap,tx_pcap=%s/out/vm.pcap" % (out, out)},
-               {"name": "up", "type": "dpdk",
-                "devargs": "net_pcap1,rx_pcap=%s/empty.pcap,tx_pcap=%s/out/up.pcap" % (out, out)}]}
+           "ports": [pcap_port("vm", 0, out + "/vm.pcap", out),
+                     pcap_port("up", 1, out + "/empty.pcap", out)]}
     fport = "up" if args.case in EGRESS else "vm"
-    cfg["ports"][1 if fport == "up" else 0]["filters"] = [
-        {"hook": "egress" if fport == "up" else "ingress", "path": obj, "name": plugin}]
-    with open(out + "/config.json", "w") as f:
-        json.dump(cfg, f, indent=1)
-    log = open(out + "/ferryd.log", "w")
-    p = subprocess.Popen([args.ferryd, "--config", out + "/config.json", "--idle-exit", "20000", "--",
-                          "--file-prefix", "ferry-plug-" + args.case, "--in-memory"],
-                         stdout=log, stderr=subprocess.STDOUT)
+    filt = {"hook": "egress" if fport == "up" else "ingress", "path": obj, "name": plugin}
+    if init is not None:
+        filt["maps"] = init
+    cfg["ports"][1 if fport == "up" else 0]["filters"] = [filt]
+    p, log = start_ferryd(args, out, cfg)
     listing = None
     try:
-        deadline = time.time() + 30
-        while time.time() < deadline:
-            if p.poll() is not None:
-                return fail(args.case, "ferryd exited with status %d%s" % (p.returncode, log_hint(out)))
-            try:
-                st = rpc(sock, "port.stats", {"name": "vm"})
-                if got_rx(st, len(frames)):
-                    time.sleep(0.3)   # the burst those frames came in is done by then
-                    listing = rpc(sock, "filter.list", {"port": fport})
-                    break
-            except (OSError, ValueError):
-                pass
-            time.sleep(0.2)
-        else:
-            return fail(args.case, "vm's %d frames were not all received in 30 s%s" % (len(frames), log_hint(out)))
-        rpc(sock, "switch.shutdown")
-        p.wait(timeout=20)
+        why = wait_until(p, out, "vm's %d frames received" % len(frames),
+                         lambda: got_rx(rpc(sock, "port.stats", {"name": "vm"}), len(frames)))
+        if why is not None:
+            return fail(args.case, why)
+        time.sleep(0.3)   # the burst those frames came in is done by then
+        listing = rpc(sock, "filter.list", {"port": fport})
     finally:
-        if p.poll() is None:
-            p.kill()
-            p.wait()
-        log.close()
+        stop_ferryd(p, log, sock)
     with open(out + "/filter.list.json", "w") as f:
         json.dump(listing, f, indent=1)
     return check(args.case, out, frames, maps, listing, plugin)
+
+
+# ---- acl_runtime: rules set and disabled with filter.map_set while ferryd runs ----
+RT_DROP_V4, RT_DROP_V6 = 3, 7   # the slots the two rules go to
+
+
+def runtime_frames():
+    """(name, frame, matches one of the two rules)"""
+    E4 = lambda *a, **k: eth(0x0800, ip4(*a, **k))
+    E6 = lambda *a, **k: eth(0x86dd, ip6(*a, **k))
+    return [
+        ("udp to 10.1.1.1:53", E4("1.2.3.4", "10.1.1.1", 17, udp(999, 53)), True),
+        ("udp to 10.1.1.1:54", E4("1.2.3.4", "10.1.1.1", 17, udp(999, 54)), False),
+        ("tcp to 10.1.1.1:53", E4("1.2.3.4", "10.1.1.1", 6, tcp(999, 53)), False),
+        ("udp to 11.1.1.1:53", E4("1.2.3.4", "11.1.1.1", 17, udp(999, 53)), False),
+        ("ipv6 tcp from 2001:db8:1::9 to port 22", E6("2001:db8:1::9", "2001:db9::1", 6, tcp(7, 22)), True),
+        ("ipv6 tcp from 2001:db9::9 to port 22", E6("2001:db9::9", "2001:db9::1", 6, tcp(7, 22)), False),
+        ("arp", arp(1, "10.0.0.1", "10.0.0.2"), False),
+    ]
+
+
+def runtime_rules(enabled):
+    return {RT_DROP_V4: acl_rule(4, 17, "0.0.0.0", 0, "10.0.0.0", 8, dport=(53, 53), enabled=enabled),
+            RT_DROP_V6: acl_rule(6, 6, "2001:db8::", 32, "::", 0, dport=(22, 22), enabled=enabled)}
+
+
+def rpc_ok(sock, method, params):
+    r = rpc(sock, method, params)
+    if "result" not in r:
+        raise ValueError("%s: %s" % (method, json.dumps(r)))
+    return r["result"]
+
+
+def run_acl_runtime(args):
+    frames = runtime_frames()
+    n = len(frames)
+    out = prepare_out(args)
+    write_pcap(out + "/in.pcap", [f for _, f, _ in frames])
+    sock = out + "/ferryd.sock"
+    obj = os.path.join(os.path.abspath(args.objdir), "acl.o")
+    up = pcap_port("up", 0, out + "/empty.pcap", out)
+    up["filters"] = [{"hook": "egress", "path": obj, "name": "acl"}]
+    cfg = {"lcores": {"main": 0, "pmd": [1]}, "rpc": {"socket": sock, "allow_host_devargs": True},
+           "ports": [up]}
+    where = {"port": "up", "name": "acl", "map": "rules"}
+    p, log = start_ferryd(args, out, cfg)
+    bad, seen, hits = [], 0, None
+
+    def phase(k):
+        """Port in<k> sends the frames once; wait until up's filter has seen them all."""
+        nonlocal seen
+        name = "in%d" % k
+        rpc_ok(sock, "port.add", pcap_port(name, 10 + k, out + "/in.pcap", out))
+        seen += n
+        why = wait_until(p, out, "phase %d: %d frames through the filter" % (k, seen),
+                         lambda: sum(acl_counts(sock)) == seen)
+        rpc_ok(sock, "port.del", {"name": name})
+        return why
+
+    try:
+        why = wait_until(p, out, "ferryd's socket", lambda: rpc_ok(sock, "switch.info", None))
+        if why is None and (why := phase(1)) is None:
+            if acl_counts(sock) != (n, 0):
+                bad.append("phase 1 (no rules): passed/dropped %s, expected (%d, 0)" % (acl_counts(sock), n))
+            on = runtime_rules(1)
+            rpc_ok(sock, "filter.map_set", dict(where, values=[{"index": i, "value": v} for i, v in on.items()]))
+            why = phase(2)
+        if why is None:
+            got = rpc_ok(sock, "filter.map_get", where)["values"]
+            hits = [struct.unpack("<Q", bytes.fromhex(e["value"])[:8])[0] for e in got]
+            off = runtime_rules(0)
+            rpc_ok(sock, "filter.map_set", dict(where, index=RT_DROP_V4, value=off[RT_DROP_V4]))
+            rpc_ok(sock, "filter.map_set", dict(where, values=[{"index": RT_DROP_V6, "value": off[RT_DROP_V6]}]))
+            why = phase(3)
+        counts = acl_counts(sock) if why is None else None
+    except (OSError, ValueError) as e:
+        why = "RPC: %s%s" % (e, log_hint(out))
+    finally:
+        stop_ferryd(p, log, sock)
+    if why is not None:
+        return fail(args.case, why)
+    matching = sum(1 for _, _, m in frames if m)
+    if counts != (3 * n - matching, matching):
+        bad.append("filter passed/dropped %s, expected (%d, %d)" % (counts, 3 * n - matching, matching))
+    want_hits = [1 if i in (RT_DROP_V4, RT_DROP_V6) else 0 for i in range(16)]
+    if hits != want_hits:
+        bad.append("rules' hits after phase 2: %s, expected %s" % (hits, want_hits))
+    want = [f for _, f, _ in frames] + [f for _, f, m in frames if not m] + [f for _, f, _ in frames]
+    got = read_pcap(out + "/out/up.pcap")
+    if got != want:
+        names = [nm for nm, _, _ in frames]
+        label = lambda f: names[[x for _, x, _ in frames].index(f)] if f in [x for _, x, _ in frames] else "?"
+        bad.append("up sent %s, expected %s" % ([label(f) for f in got], [label(f) for f in want]))
+    if bad:
+        print("FAIL: plugins/%s: %s (see %s)" % (args.case, "; ".join(bad), out))
+        return 1
+    print("PASS: plugins/%s (3 phases of %d frames: no rules, 2 drop rules set at runtime "
+          "(%d dropped), the rules disabled)" % (args.case, n, matching))
+    return 0
+
+
+def acl_counts(sock):
+    """(passed, dropped) of up's acl filter."""
+    e = find_filter(rpc_ok(sock, "filter.list", {"port": "up"}), "acl")
+    return (e["passed"], e["dropped"])
+
+
+RUNNERS = {"acl_runtime": run_acl_runtime}
 
 
 def log_hint(out):
@@ -413,7 +579,7 @@ def check(case, out, frames, maps, listing, plugin):
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser()
-    ap.add_argument("case", choices=sorted(CASES))
+    ap.add_argument("case", choices=sorted(CASES) + sorted(RUNNERS))
     ap.add_argument("--ferryd", required=True)
     ap.add_argument("--objdir", required=True)
     ap.add_argument("--out", required=True)

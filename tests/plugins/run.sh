@@ -2,9 +2,11 @@
 # tests/plugins/run.sh — the eBPF plugins of plugins/ (acl, arp_guard, dhcp_guard, proto_count)
 # through the real ferryd: for each, plugtest.py crafts frames, replays them from a net_pcap port
 # with the plugin attached at its ingress ("filters" in the config), and checks exactly which
-# frames leave on the other port and the plugin's map values and counters (filter.list over RPC).
+# frames leave on the other port and the plugin's map values and counters (filter.list over RPC);
+# acl_runtime sets and disables ACL rules with filter.map_set while frames flow (plugtest.py).
 #
-# Usage: tests/plugins/run.sh [CASE...]      (default: all: the four plugins, and proto_count at an egress hook)
+# Usage: tests/plugins/run.sh [CASE...]      (default: all: the four plugins, proto_count at an
+#   egress hook, acl_runtime)
 # Environment: BUILD (default build), FERRYD (default $BUILD/app/ferryd/ferryd), FERRY_TEST_OUT
 #   (default /tmp/ferry-tests; case dirs go to $FERRY_TEST_OUT/plugins/<case>).
 # Prints "PASS: plugins/<case>" or "FAIL: plugins/<case>: <reason>"; exits 1 if any failed. When
@@ -16,7 +18,7 @@ BUILD=$(abspath "${BUILD:-build}")
 FERRYD=$(abspath "${FERRYD:-$BUILD/app/ferryd/ferryd}")
 OUT=${FERRY_TEST_OUT:-/tmp/ferry-tests}/plugins
 cases=("$@")
-[ ${#cases[@]} -gt 0 ] || cases=(acl arp_guard dhcp_guard proto_count proto_count_egress)
+[ ${#cases[@]} -gt 0 ] || cases=(acl acl_runtime arp_guard dhcp_guard proto_count proto_count_egress)
 
 why=""
 if [ ! -x "$FERRYD" ]; then
