@@ -37,9 +37,8 @@ uint64_t ferry_switch_rx_total(const struct ferry_switch *sw);
 int ferry_switch_port_add(struct ferry_switch *sw, const struct ferry_port_conf *pc,
 			  char *err, size_t errlen);
 int ferry_switch_port_del(struct ferry_switch *sw, const char *name, char *err, size_t errlen);
-/* The port fields port.set may change (NULL-terminated), in port-object syntax. */
-extern const char *const ferry_switch_settable[];
-/* changes: any of ferry_switch_settable with port-object syntax; null removes a field. */
+/* changes: any fields marked settable in ferry_port_fields[] (lib/config), in port-object syntax;
+ * null removes a field. */
 int ferry_switch_port_set(struct ferry_switch *sw, const char *name, json_t *changes,
 			  char *err, size_t errlen);
 json_t *ferry_switch_port_list(struct ferry_switch *sw);

@@ -10,7 +10,7 @@ struct ferry_reload_result {
 };
 
 /* Ports of the switch not in conf are deleted; ports whose object differs only in fields port.set
- * may change (ferry_switch_settable) are changed in place; ports differing in anything else (type,
+ * may change (settable in ferry_port_fields[]) are changed in place; ports differing in anything else (type,
  * devargs, path, mode, queues, ...) are deleted and added again; ports new in conf are added.
  * Deletions run first (a replaced port's socket path or device is free again), then changes, then
  * additions in conf's order. Each step is logged and emits the usual port events; a step that fails

@@ -360,6 +360,9 @@ sw_pins_prepare(struct ferry_switch *sw, struct ferry_port *p, const struct ferr
 static int
 check_conflicts(struct ferry_switch *sw, const struct ferry_port_conf *pc, char *err, size_t errlen)
 {
+	const struct ferry_port_field *f;
+	char value[600];
+
 	for (uint16_t i = 0; i < sw->dp.n_slots; i++) {
 		const struct ferry_port *p = sw->dp.ports[i];
 		if (p == NULL)
@@ -370,14 +373,8 @@ check_conflicts(struct ferry_switch *sw, const struct ferry_port_conf *pc, char 
 			snprintf(err, errlen, "port %s exists with a different configuration", pc->name);
 			return FERRY_EEXIST;
 		}
-		if (p->type == pc->type && pc->type == FERRY_PORT_VHOST &&
-		    strcmp(p->conf.path, pc->path) == 0) {
-			snprintf(err, errlen, "socket %s is used by port %s", pc->path, p->conf.name);
-			return FERRY_EEXIST;
-		}
-		if (p->type == pc->type && pc->type == FERRY_PORT_DPDK &&
-		    strcmp(p->conf.devargs, pc->devargs) == 0) {
-			snprintf(err, errlen, "device %s is used by port %s", pc->devargs, p->conf.name);
+		if ((f = ferry_port_conf_conflict(&p->conf, pc, value, sizeof(value))) != NULL) {
+			snprintf(err, errlen, "%s %s is used by port %s", f->name, value, p->conf.name);
 			return FERRY_EEXIST;
 		}
 	}

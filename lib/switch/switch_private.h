@@ -33,7 +33,7 @@ struct ferry_port *sw_port_by_name(struct ferry_switch *sw, const char *name);
 void sw_assign_rxqs(struct ferry_switch *sw, struct ferry_port *p, uint16_t from, uint16_t to);
 void sw_rebuild_polls(struct ferry_switch *sw, uint32_t pmd_mask);
 struct ferry_fdb_pins;
-/* Is key one of ferry_switch_settable (a field port.set changes in place)? */
+/* Is key a settable field of ferry_port_fields[] (one port.set changes in place)? */
 bool sw_is_settable(const char *key);
 int sw_pins_prepare(struct ferry_switch *sw, struct ferry_port *p, const struct ferry_vlan_conf *ov,
 		    const struct ferry_port_policy *opol, const struct ferry_vlan_conf *nv,

@@ -8,16 +8,12 @@
 #include "switch_private.h"
 #include "ferry_pkt.h"
 
-const char *const ferry_switch_settable[] = { "mtu", "vlan", "mac", "admin", "external_ids",
-					       "zero_copy", NULL };
-
 bool
 sw_is_settable(const char *k)
 {
-	for (const char *const *s = ferry_switch_settable; *s != NULL; s++)
-		if (strcmp(*s, k) == 0)
-			return true;
-	return false;
+	const struct ferry_port_field *f = ferry_port_field_find(k);
+
+	return f != NULL && f->settable;   /* another port type's field: the parse refuses it */
 }
 
 /* The port object with changes applied (null removes a field), validated like port.add. */

@@ -13,7 +13,8 @@ from ferrytest import (Daemon, check, main, wait_for, EINVAL, EINTERNAL, EEXIST,
 METHODS = ["rpc.methods", "switch.info", "switch.shutdown", "port.add", "port.del", "port.list",
            "port.get", "port.set", "port.stats", "port.stats.clear", "fdb.list", "fdb.add",
            "fdb.del", "fdb.flush", "pmd.list", "pmd.rebalance", "filter.attach", "filter.detach",
-           "filter.list", "config.get", "config.save",
+           "filter.list", "filter.map_set", "filter.map_get", "port.schema", "config.get",
+           "config.save",
            "events.subscribe", "events.unsubscribe"]
 
 
