@@ -23,6 +23,7 @@ struct ferry_filter_map {
 };
 
 struct rte_bpf;
+struct ferry_filter_conf;
 
 struct ferry_filter {
 	uint64_t (*jit)(void *);        /* NULL: the interpreter */
@@ -39,11 +40,12 @@ int ferry_filter_load(const char *path, struct ferry_filter **out, char *err, si
 void ferry_filter_free(struct ferry_filter *f);
 /* The same checks without DPDK's heap (before rte_eal_init: ferryd --check). 0 or -1 + err. */
 int ferry_filter_check(const char *path, char *err, size_t errlen);
+/* The same, and fc's configured "maps" entries checked against the object's maps. */
+int ferry_filter_check_conf(const struct ferry_filter_conf *fc, char *err, size_t errlen);
 /* The maps as filter.list shows them: [{name, type, key_size, value_size, max_entries, values}]. */
 json_t *ferry_filter_maps_json(const struct ferry_filter *f);
 
 /* --- filter_maps.c: the control thread reads and writes map entries while PMDs run --- */
-struct ferry_filter_conf;
 /* One entry to write: value is len bytes. */
 struct ferry_filter_entry {
 	uint32_t index, len;

@@ -19,6 +19,7 @@
 #include <rte_malloc.h>
 #include "ferry_bpf_filter.h"
 #include "ferry_common.h"
+#include "ferry_config.h"
 #include "filter_private.h"
 
 #define FILTER_SEC "filter"
@@ -402,6 +403,19 @@ ferry_filter_check(const char *path, char *err, size_t errlen)
 		return -1;
 	ferry_filter_free(f);
 	return 0;
+}
+
+int
+ferry_filter_check_conf(const struct ferry_filter_conf *fc, char *err, size_t errlen)
+{
+	struct ferry_filter *f;
+	int rc;
+
+	if (filter_load(fc->path, false, &f, err, errlen) < 0)
+		return -1;
+	rc = ferry_filter_maps_load(f, fc, err, errlen);
+	ferry_filter_free(f);
+	return rc;
 }
 
 void
