@@ -181,7 +181,7 @@ check_filters(const struct opts *o, const struct ferry_conf *c)
 
 	for (unsigned i = 0; i < c->n_ports; i++)
 		for (unsigned k = 0; k < c->ports[i].n_filters; k++)
-			if (ferry_filter_check(c->ports[i].filters[k].path, err, sizeof(err)) < 0) {
+			if (ferry_filter_check_conf(&c->ports[i].filters[k], err, sizeof(err)) < 0) {
 				fprintf(stderr, "ferryd: %s: ports[%u].filters[%u]: %s\n",
 					o->config ? o->config : "(built-in)", i, k, err);
 				return -1;

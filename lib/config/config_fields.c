@@ -540,8 +540,9 @@ const struct ferry_port_field ferry_port_fields[] = {
 	  "free-form strings for orchestrators (VM uuid, interface id)",
 	  parse_external_ids, external_ids_to_json },
 	{ "filters", "array", ALL, false, false,
-	  "eBPF programs: [{\"hook\": \"ingress\" or \"egress\", \"path\": \"/abs/f.o\", \"name\"?}], "
-	  "up to 8; at runtime filter.attach and filter.detach", parse_filters, filters_to_json },
+	  "eBPF programs: [{\"hook\": \"ingress\" or \"egress\", \"path\": \"/abs/f.o\", \"name\"?, "
+	  "\"maps\"?}], up to 8; at runtime filter.attach, filter.detach and filter.map_set",
+	  parse_filters, filters_to_json },
 	{ NULL },
 };
 
