@@ -67,7 +67,7 @@ _ferryctl()
         case $noun in
         port) COMPREPLY=($(compgen -W "add del list show set schema stats stats-clear" -- "$cur")) ;;
         fdb) COMPREPLY=($(compgen -W "list add del flush" -- "$cur")) ;;
-        filter) COMPREPLY=($(compgen -W "attach detach list" -- "$cur")) ;;
+        filter) COMPREPLY=($(compgen -W "attach detach list map-set map-get" -- "$cur")) ;;
         pmd) COMPREPLY=($(compgen -W "list rebalance" -- "$cur")) ;;
         switch) COMPREPLY=($(compgen -W "info shutdown" -- "$cur")) ;;
         config) COMPREPLY=($(compgen -W "get save" -- "$cur")) ;;
@@ -93,7 +93,7 @@ _ferryctl()
         1) COMPREPLY=($(compgen -W "ingress egress" -- "$cur")) ;;
         2) _filedir o ;;
         esac ;;
-    filter/detach | filter/list)
+    filter/detach | filter/list | filter/map-set | filter/map-get)
         ((nargs == 0)) && COMPREPLY=($(compgen -W "$(_ferryctl_ports)" -- "$cur")) ;;
     fdb/flush)
         COMPREPLY=($(compgen -W "$(_ferryctl_ports) --static" -- "$cur")) ;;
