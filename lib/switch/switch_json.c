@@ -299,6 +299,7 @@ ferry_switch_config_get(struct ferry_switch *sw)
 	json_object_set_new(json_object_get(o, "rpc"), "idle_timeout",
 			    json_integer(c->rpc_idle_timeout_s));
 	ferry_config_policy_to_json(c, o);
+	ferry_config_metrics_to_json(c, o);
 	return o;
 }
 

@@ -245,6 +245,14 @@ BAD_LISTEN = ["127.0.0.1", "localhost:9465", "127.0.0.1:0", "127.0.0.1:70000", "
               "::1:9465", "127.0.0.1:x", "127.0.0.1:", ":9465", "1.2.3:9465", 5]
 
 
+def test_config_kept(ctx):
+    """config.get (and so config.save) keeps metrics.listen."""
+    with ctx.d.client() as c:
+        cfg = c.result("config.get")
+    check(cfg.get("metrics") == {"listen": "127.0.0.1:%d" % ctx.port},
+          "config.get metrics: %r" % cfg.get("metrics"))
+
+
 def test_bad_listen(ctx):
     for bad in BAD_LISTEN:
         with open(ctx.d.cfg_path) as f:
@@ -286,6 +294,6 @@ def test_address_in_use(ctx):
 if __name__ == "__main__":
     main([("metrics_values", test_values), ("metrics_format", test_format),
           ("metrics_fresh", test_fresh), ("metrics_many_scrapes", test_many_scrapes),
-          ("metrics_thread_off_pmd", test_thread_off_pmd),
+          ("metrics_thread_off_pmd", test_thread_off_pmd), ("metrics_config_kept", test_config_kept),
           ("metrics_bad_listen", test_bad_listen),
           ("metrics_address_in_use", test_address_in_use)], setup, teardown)
