@@ -7,6 +7,7 @@
 #include <rte_mbuf.h>
 #include "ferry_pipeline.h"
 #include "ferry_pkt.h"
+#include "ferry_txbuf.h"
 
 struct burst {
 	struct rte_mbuf *m[FERRY_BURST];
@@ -19,6 +20,22 @@ struct burst {
 	struct rte_mbuf *drop[FERRY_BURST];
 	uint16_t n_drop;
 };
+
+/* Queue m for port slot idx in this PMD's tx buffers: flushed when full, else at the end of the
+ * PMD's loop iteration (ferry_pmd_flush_all). */
+static inline void
+queue_tx(struct ferry_pmd *pmd, uint16_t idx, struct rte_mbuf *m)
+{
+	struct ferry_txbuf *tb = &pmd->txb[idx];
+
+	if (!tb->listed) {
+		tb->listed = 1;
+		pmd->dirty[pmd->n_dirty++] = idx;
+	}
+	if (ferry_txbuf_add(tb, m))
+		ferry_txbuf_flush(tb, __atomic_load_n(&pmd->dp->ports[idx], __ATOMIC_ACQUIRE),
+				  &pmd->txctx);
+}
 
 static inline void
 drop(struct ferry_pmd *pmd, struct burst *b, struct ferry_port *p, struct rte_mbuf *m,
@@ -234,7 +251,7 @@ forward_unicast(struct ferry_pmd *pmd, struct burst *b, struct ferry_port *in, u
 		     rc == FERRY_PKT_EDIT_HOP ? FERRY_DROP_VLAN_HOP : FERRY_DROP_NO_MBUF);
 		return;
 	}
-	ferry_pmd_tx(pmd, out->idx, m);
+	queue_tx(pmd, out->idx, m);
 }
 
 /* Send one mbuf (already in the right encoding) to n ports: one reference each — on every
@@ -245,7 +262,7 @@ send_shared(struct ferry_pmd *pmd, struct rte_mbuf *m, const uint16_t *ports, ui
 	if (n > 1)
 		rte_pktmbuf_refcnt_update(m, (int16_t)(n - 1));
 	for (uint16_t k = 0; k < n; k++)
-		ferry_pmd_tx(pmd, ports[k], m);
+		queue_tx(pmd, ports[k], m);
 }
 
 /* Broadcast, multicast, unknown unicast: every other port of the VLAN. Ports wanting the frame

@@ -1,6 +1,7 @@
 /* ferry_pmd.h — poll-mode threads: each owns a list of (port, rx queue) to poll, and per-destination
- * tx buffers that batch frames into bursts. Nothing here is shared between PMDs except the ports
- * table and the FDB (both RCU-protected through one QSBR variable, thread id = PMD index).
+ * tx buffers (lib/port ferry_txbuf.h) that the pipeline fills and the loop flushes as bursts.
+ * Nothing here is shared between PMDs except the ports table and the FDB (both RCU-protected
+ * through one QSBR variable, thread id = PMD index).
  *
  * Tx queues: a DPDK port has one tx queue per PMD where the device allows (PMD i uses queue
  * i % n_txq); with fewer queues than PMDs a per-queue spinlock is taken around one tx burst — the
@@ -18,8 +19,7 @@
 #include "ferry_common.h"
 #include "ferry_fdb.h"
 #include "ferry_port.h"
-
-#define FERRY_TXBUF_SIZE FERRY_PORT_TX_MAX
+#include "ferry_txbuf.h"
 
 /* What every PMD reads: the switch's datapath view. */
 struct ferry_dp {
@@ -42,12 +42,6 @@ struct ferry_poll_list {
 	struct ferry_rxq_ref rxq[];
 };
 
-struct ferry_txbuf {
-	uint16_t n;
-	uint16_t listed;   /* in pmd->dirty until the end of the iteration */
-	struct rte_mbuf *m[FERRY_TXBUF_SIZE];
-};
-
 struct ferry_pmd {
 	/* hot */
 	uint16_t idx;
@@ -59,7 +53,7 @@ struct ferry_pmd {
 	volatile int stop;
 	struct ferry_fdb_cache fdb_cache;
 	uint16_t n_dirty;
-	uint16_t dirty[FERRY_MAX_PORTS];
+	uint16_t dirty[FERRY_MAX_PORTS];   /* txb[] filled this iteration (listed), flushed at its end */
 	struct ferry_txbuf txb[FERRY_MAX_PORTS];
 	/* control */
 	unsigned lcore;
@@ -74,22 +68,7 @@ void ferry_pmd_join(struct ferry_pmd *pmd);
 /* Replace the poll list (control thread). The old one is freed after a grace period. */
 void ferry_pmd_set_poll(struct ferry_pmd *pmd, struct ferry_poll_list *pl);
 
-void ferry_pmd_flush(struct ferry_pmd *pmd, uint16_t port_idx);
+/* Flush every tx buffer filled since the last call (the end of a loop iteration, and exit). */
 void ferry_pmd_flush_all(struct ferry_pmd *pmd);
-
-/* Queue one frame for port_idx; flushes when the buffer is full. */
-static inline void
-ferry_pmd_tx(struct ferry_pmd *pmd, uint16_t port_idx, struct rte_mbuf *m)
-{
-	struct ferry_txbuf *tb = &pmd->txb[port_idx];
-
-	if (!tb->listed) {
-		tb->listed = 1;
-		pmd->dirty[pmd->n_dirty++] = port_idx;
-	}
-	tb->m[tb->n++] = m;
-	if (unlikely(tb->n == FERRY_TXBUF_SIZE))
-		ferry_pmd_flush(pmd, port_idx);
-}
 
 #endif

@@ -1,5 +1,5 @@
-/* pmd.c — the PMD thread loop (poll every assigned rx queue, run the pipeline, flush tx buffers,
- * report a quiescent state) and the tx buffers' flush: egress stages, then the port's tx. */
+/* pmd.c — the PMD thread loop: poll every assigned rx queue, run the pipeline, flush the tx
+ * buffers it filled (lib/port ferry_txbuf.h), report a quiescent state. */
 #include <rte_cycles.h>
 #include <rte_launch.h>
 #include <rte_malloc.h>
@@ -50,59 +50,13 @@ ferry_pmd_set_poll(struct ferry_pmd *pmd, struct ferry_poll_list *pl)
 	rte_free(old);
 }
 
-/* The port's egress stages (lib/stage) over the buffer, FERRY_BURST frames at a time; the frames
- * they drop are freed and counted as "filter". Returns how many remain (in order). */
-static uint16_t
-egress_stages(struct ferry_pmd *pmd, struct ferry_port *p, const struct ferry_stage_list *sl,
-	      struct rte_mbuf **m, uint16_t n)
-{
-	struct rte_mbuf *drop[FERRY_TXBUF_SIZE];
-	uint16_t k = 0, n_drop = 0;
-
-	for (uint16_t i = 0; i < n; i += FERRY_BURST) {
-		uint16_t c = RTE_MIN(n - i, FERRY_BURST);
-		uint64_t keep = ferry_stage_run(sl, m + i, c, p->idx, pmd->idx);
-		for (uint16_t j = 0; j < c; j++) {
-			if (keep & (UINT64_C(1) << j))
-				m[k++] = m[i + j];
-			else
-				drop[n_drop++] = m[i + j];
-		}
-	}
-	if (n_drop != 0) {
-		ferry_port_count_drop(p, pmd->idx, FERRY_DROP_FILTER, n_drop);
-		rte_pktmbuf_free_bulk(drop, n_drop);
-	}
-	return k;
-}
-
-void
-ferry_pmd_flush(struct ferry_pmd *pmd, uint16_t port_idx)
-{
-	struct ferry_txbuf *tb = &pmd->txb[port_idx];
-	struct ferry_port *p = __atomic_load_n(&pmd->dp->ports[port_idx], __ATOMIC_ACQUIRE);
-	uint16_t n = tb->n;
-
-	if (n == 0)
-		return;
-	tb->n = 0;
-	if (p == NULL) {
-		rte_pktmbuf_free_bulk(tb->m, n);
-		return;
-	}
-	const struct ferry_stage_list *sl = __atomic_load_n(&p->stages[FERRY_STAGE_EGRESS],
-							    __ATOMIC_ACQUIRE);
-	if (unlikely(sl != NULL) && (n = egress_stages(pmd, p, sl, tb->m, n)) == 0)
-		return;
-	ferry_port_tx(p, &pmd->txctx, tb->m, n);
-}
-
 void
 ferry_pmd_flush_all(struct ferry_pmd *pmd)
 {
 	for (uint16_t i = 0; i < pmd->n_dirty; i++) {
 		uint16_t idx = pmd->dirty[i];
-		ferry_pmd_flush(pmd, idx);
+		ferry_txbuf_flush(&pmd->txb[idx], __atomic_load_n(&pmd->dp->ports[idx], __ATOMIC_ACQUIRE),
+				  &pmd->txctx);
 		pmd->txb[idx].listed = 0;
 	}
 	pmd->n_dirty = 0;

@@ -14,7 +14,6 @@
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
 #include <rte_spinlock.h>
-#include <rte_vhost.h>
 #include "ferry_common.h"
 #include "ferry_config.h"
 #include "ferry_sock.h"
@@ -73,8 +72,8 @@ struct ferry_port_txctx {
 	struct rte_mempool *pool;
 };
 
-/* What a port's configuration names on the host (two ports may not share it; lib/rpc checks
- * it for ports added over RPC). */
+/* What a port's configuration names on the host: what lib/rpc checks of a port added over RPC
+ * (two ports never share it: the config's unique fields, lib/config). */
 enum ferry_port_claim {
 	FERRY_PORT_CLAIM_DEVICE,          /* devargs: a bus device, or a vdev (host files, ifaces) */
 	FERRY_PORT_CLAIM_SOCKET,          /* a unix socket path */
@@ -86,7 +85,6 @@ enum ferry_port_claim {
 struct ferry_port_ops {
 	const char *name;                 /* the configuration's "type" */
 	enum ferry_port_claim claim;
-	const char *(*claimed)(const struct ferry_port_conf *pc);   /* devargs, path, ... */
 	/* optional, before EAL init (configured ports) or open: host setup (SR-IOV VFs). FERRY_E* */
 	int (*prepare)(const struct ferry_port_conf *pc, char *err, size_t errlen);
 	/* optional: the bus device EAL must be given (-a) at start, or NULL */
@@ -122,7 +120,6 @@ struct ferry_port {
 	/* --- read by PMDs --- */
 	const struct ferry_port_ops *ops;
 	uint16_t idx;                     /* slot in the switch */
-	uint8_t type;                     /* enum ferry_port_type */
 	uint8_t txq_shared;               /* dpdk: fewer tx queues than PMDs, take txq_lock */
 	uint16_t eth_port;                /* dpdk */
 	uint16_t n_txq;                   /* tx queues (vhost: FERRY_MAX_QUEUES guest RX rings) */

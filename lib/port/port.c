@@ -11,6 +11,7 @@ static const struct ferry_port_ops *const port_types[] = {
 	[FERRY_PORT_DPDK] = &ferry_port_dpdk_ops,
 	[FERRY_PORT_VHOST] = &ferry_port_vhost_ops,
 };
+_Static_assert(RTE_DIM(port_types) == FERRY_PORT_NTYPES, "every port type has its ops");
 
 const struct ferry_port_ops *
 ferry_port_type_ops(const struct ferry_port_conf *pc)
@@ -78,7 +79,6 @@ ferry_port_alloc(const struct ferry_port_conf *pc, uint16_t idx, unsigned n_pmds
 		return NULL;
 	p->ops = ferry_port_type_ops(pc);
 	p->idx = idx;
-	p->type = pc->type;
 	p->vid = -1;
 	p->zc_state = FERRY_ZC_NO_GUEST;
 	p->n_pmds = n_pmds;

@@ -330,12 +330,6 @@ dpdk_to_json(const struct ferry_port *p, json_t *o)
 	json_object_set_new(o, "tx_queues", json_integer(p->n_txq));
 }
 
-static const char *
-dpdk_claimed(const struct ferry_port_conf *pc)
-{
-	return pc->devargs;
-}
-
 /* A bus device (PCI) must be allowed at EAL init; vdevs are probed by name. */
 static const char *
 dpdk_eal_device(const struct ferry_port_conf *pc)
@@ -346,7 +340,6 @@ dpdk_eal_device(const struct ferry_port_conf *pc)
 const struct ferry_port_ops ferry_port_dpdk_ops = {
 	.name = "dpdk",
 	.claim = FERRY_PORT_CLAIM_DEVICE,
-	.claimed = dpdk_claimed,
 	.prepare = ferry_port_sriov_prepare,
 	.eal_device = dpdk_eal_device,
 	.open = dpdk_open,

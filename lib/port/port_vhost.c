@@ -283,16 +283,9 @@ vhost_set(struct ferry_port *p, const struct ferry_port_conf *nc, char *err, siz
 	return 0;
 }
 
-static const char *
-vhost_claimed(const struct ferry_port_conf *pc)
-{
-	return pc->path;
-}
-
 const struct ferry_port_ops ferry_port_vhost_ops = {
 	.name = "vhostuser",
 	.claim = FERRY_PORT_CLAIM_SOCKET,
-	.claimed = vhost_claimed,
 	.open = vhost_open,
 	.close = vhost_close,
 	.rx = vhost_rx,
