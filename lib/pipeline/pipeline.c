@@ -22,32 +22,32 @@ struct burst {
 };
 
 /* Queue m for port slot idx in this PMD's tx buffers: flushed when full, else at the end of the
- * PMD's loop iteration (ferry_pmd_flush_all). */
+ * PMD's loop iteration (ferry_pipeline_flush). */
 static inline void
-queue_tx(struct ferry_pmd *pmd, uint16_t idx, struct rte_mbuf *m)
+queue_tx(struct ferry_fwd *fw, uint16_t idx, struct rte_mbuf *m)
 {
-	struct ferry_txbuf *tb = &pmd->txb[idx];
+	struct ferry_txbuf *tb = &fw->txb[idx];
 
 	if (!tb->listed) {
 		tb->listed = 1;
-		pmd->dirty[pmd->n_dirty++] = idx;
+		fw->dirty[fw->n_dirty++] = idx;
 	}
 	if (ferry_txbuf_add(tb, m))
-		ferry_txbuf_flush(tb, __atomic_load_n(&pmd->dp->ports[idx], __ATOMIC_ACQUIRE),
-				  &pmd->txctx);
+		ferry_txbuf_flush(tb, __atomic_load_n(&fw->dp->ports[idx], __ATOMIC_ACQUIRE),
+				  &fw->txctx);
 }
 
 static inline void
-drop(struct ferry_pmd *pmd, struct burst *b, struct ferry_port *p, struct rte_mbuf *m,
+drop(struct ferry_fwd *fw, struct burst *b, struct ferry_port *p, struct rte_mbuf *m,
      enum ferry_drop why)
 {
-	ferry_port_count_drop(p, pmd->idx, why, 1);
+	ferry_port_count_drop(p, fw->pmd, why, 1);
 	b->drop[b->n_drop++] = m;
 }
 
 /* Stages 1-3: keep the frames that belong to a VLAN of the port and have a legal source. */
 static void
-stage_filter(struct ferry_pmd *pmd, struct burst *b, struct ferry_port *in,
+stage_filter(struct ferry_fwd *fw, struct burst *b, struct ferry_port *in,
 	     const struct ferry_port_policy *pol, struct rte_mbuf **pkts, uint16_t n)
 {
 	for (uint16_t i = 0; i < n; i++) {
@@ -56,27 +56,27 @@ stage_filter(struct ferry_pmd *pmd, struct burst *b, struct ferry_port *in,
 		int bad;
 
 		if (unlikely(m->ol_flags & RTE_MBUF_F_RX_VLAN_STRIPPED) && ferry_pkt_unstrip(m) < 0) {
-			drop(pmd, b, in, m, FERRY_DROP_NO_MBUF);
+			drop(fw, b, in, m, FERRY_DROP_NO_MBUF);
 			continue;
 		}
 		bad = ferry_pkt_parse(m, pk);
 		if (unlikely(bad)) {
-			drop(pmd, b, in, m, (enum ferry_drop)(bad - 1));
+			drop(fw, b, in, m, (enum ferry_drop)(bad - 1));
 			continue;
 		}
 		uint16_t vlan = ferry_vlan_ingress(&pol->vlan, pk->tagged, pk->tci & 0xfff,
 						   ferry_pkt_inner_tag(pk));
 		if (unlikely(vlan >= FERRY_VLAN_HOP)) {   /* FERRY_VLAN_HOP or FERRY_VLAN_NONE */
-			drop(pmd, b, in, m,
+			drop(fw, b, in, m,
 			     vlan == FERRY_VLAN_HOP ? FERRY_DROP_VLAN_HOP : FERRY_DROP_VLAN);
 			continue;
 		}
 		if (unlikely(ferry_mac_is_group(pk->src) || pk->src == 0)) {
-			drop(pmd, b, in, m, FERRY_DROP_INVALID_SRC);
+			drop(fw, b, in, m, FERRY_DROP_INVALID_SRC);
 			continue;
 		}
 		if (unlikely(!ferry_port_src_allowed(pol, pk->src))) {
-			drop(pmd, b, in, m, FERRY_DROP_SPOOF);
+			drop(fw, b, in, m, FERRY_DROP_SPOOF);
 			continue;
 		}
 		b->vlan[b->n] = vlan;
@@ -87,20 +87,20 @@ stage_filter(struct ferry_pmd *pmd, struct burst *b, struct ferry_port *in,
 /* Stage 3b, only when the port has ingress stages attached (lib/stage: eBPF filters, ...): they
  * see the frames that passed 1-3, before the FDB; the ones they drop are counted as "filter". */
 static void __attribute__((noinline))
-stage_attached(struct ferry_pmd *pmd, struct burst *b, struct ferry_port *in)
+stage_attached(struct ferry_fwd *fw, struct burst *b, struct ferry_port *in)
 {
 	const struct ferry_stage_list *sl = __atomic_load_n(&in->stages[FERRY_STAGE_INGRESS],
 							    __ATOMIC_ACQUIRE);
 	if (sl == NULL || b->n == 0)   /* detached meanwhile */
 		return;
-	uint64_t keep = ferry_stage_run(sl, b->m, b->n, in->idx, pmd->idx);
+	uint64_t keep = ferry_stage_run(sl, b->m, b->n, in->idx, fw->pmd);
 	uint16_t k = 0, n = b->n;
 
 	if (keep == (n == 64 ? UINT64_MAX : (UINT64_C(1) << n) - 1))
 		return;   /* all kept: nothing moves */
 	for (uint16_t i = 0; i < n; i++) {
 		if (!(keep & (UINT64_C(1) << i))) {
-			drop(pmd, b, in, b->m[i], FERRY_DROP_FILTER);
+			drop(fw, b, in, b->m[i], FERRY_DROP_FILTER);
 			continue;
 		}
 		b->m[k] = b->m[i];
@@ -114,16 +114,16 @@ stage_attached(struct ferry_pmd *pmd, struct burst *b, struct ferry_port *in)
  * the destinations that the burst's own learning changes. A source pinned (static) to another port
  * is a spoof: the frame is marked with a NULL mbuf. */
 static void
-stage_lookup(struct ferry_pmd *pmd, struct burst *b, struct ferry_port *in)
+stage_lookup(struct ferry_fwd *fw, struct burst *b, struct ferry_port *in)
 {
-	const struct ferry_fdb *fdb = pmd->dp->fdb;
+	const struct ferry_fdb *fdb = fw->dp->fdb;
 	uint16_t n = b->n;
 
 	for (uint16_t i = 0; i < n; i++) {
 		b->key[i] = ferry_fdb_key(b->pk[i].src, b->vlan[i]);
 		b->key[n + i] = ferry_fdb_key(b->pk[i].dst, b->vlan[i]);
 	}
-	ferry_fdb_lookup_cached(fdb, &pmd->fdb_cache, b->key, 2 * n, b->pos);
+	ferry_fdb_lookup_cached(fdb, &fw->fdb_cache, b->key, 2 * n, b->pos);
 	for (uint16_t i = 0; i < n; i++) {
 		int32_t sp = b->pos[i], dp = b->pos[n + i];
 		b->dport[i] = dp >= 0 && !ferry_mac_is_group(b->pk[i].dst) ?
@@ -131,7 +131,7 @@ stage_lookup(struct ferry_pmd *pmd, struct burst *b, struct ferry_port *in)
 		if (sp >= 0) {
 			const struct ferry_fdb_entry *e = ferry_fdb_entry(fdb, sp);
 			if (unlikely(e->is_static && e->port != in->idx)) {
-				drop(pmd, b, in, b->m[i], FERRY_DROP_SPOOF);
+				drop(fw, b, in, b->m[i], FERRY_DROP_SPOOF);
 				b->m[i] = NULL;
 			}
 		}
@@ -139,9 +139,9 @@ stage_lookup(struct ferry_pmd *pmd, struct burst *b, struct ferry_port *in)
 }
 
 static void __attribute__((noinline))
-count_learn(struct ferry_pmd *pmd, struct ferry_port *in, enum ferry_learn r)
+count_learn(struct ferry_fwd *fw, struct ferry_port *in, enum ferry_learn r)
 {
-	struct ferry_port_pmd_stats *st = &in->stats[pmd->idx];
+	struct ferry_port_pmd_stats *st = &in->stats[fw->pmd];
 
 	if (r == FERRY_LEARN_MOVED)
 		st->mac_moves++;
@@ -151,12 +151,12 @@ count_learn(struct ferry_pmd *pmd, struct ferry_port *in, enum ferry_learn r)
 
 /* Learn frame i's source on `in`, counting moves and a full table. */
 static inline enum ferry_learn
-learn_one(struct ferry_pmd *pmd, struct burst *b, struct ferry_port *in, uint16_t i, uint32_t now)
+learn_one(struct ferry_fwd *fw, struct burst *b, struct ferry_port *in, uint16_t i, uint32_t now)
 {
-	enum ferry_learn r = ferry_fdb_learn(pmd->dp->fdb, b->key[i], in->idx, b->pos[i], now);
+	enum ferry_learn r = ferry_fdb_learn(fw->dp->fdb, b->key[i], in->idx, b->pos[i], now);
 
 	if (unlikely(r >= FERRY_LEARN_MOVED))   /* MOVED or FULL */
-		count_learn(pmd, in, r);
+		count_learn(fw, in, r);
 	return r;
 }
 
@@ -173,7 +173,7 @@ learned_has(const uint64_t *learned, uint16_t n, uint64_t key)
 /* The rest of stage_learn once frame `first` has learned or moved its source: from here on each
  * frame's destination is checked against the keys learned so far (its own source included). */
 static void
-learn_rest(struct ferry_pmd *pmd, struct burst *b, struct ferry_port *in, uint16_t first,
+learn_rest(struct ferry_fwd *fw, struct burst *b, struct ferry_port *in, uint16_t first,
 	   uint32_t now)
 {
 	uint64_t learned[FERRY_BURST];
@@ -189,7 +189,7 @@ learn_rest(struct ferry_pmd *pmd, struct burst *b, struct ferry_port *in, uint16
 		/* a source learned earlier in the burst is on `in`: its burst-start pos is stale */
 		if (key != last && !learned_has(learned, n_learned, key)) {
 			last = key;
-			enum ferry_learn r = learn_one(pmd, b, in, i, now);
+			enum ferry_learn r = learn_one(fw, b, in, i, now);
 			if (r == FERRY_LEARN_NEW || r == FERRY_LEARN_MOVED)
 				learned[n_learned++] = key;
 		}
@@ -205,7 +205,7 @@ learn_rest(struct ferry_pmd *pmd, struct burst *b, struct ferry_port *in, uint16
  * Only the frames from the first new or moved MAC on can see a change (a failed learn changes
  * nothing): until then (usually the whole burst) this is the plain learning loop. */
 static void
-stage_learn(struct ferry_pmd *pmd, struct burst *b, struct ferry_port *in)
+stage_learn(struct ferry_fwd *fw, struct burst *b, struct ferry_port *in)
 {
 	uint32_t now = ferry_now_s;
 	uint64_t last = 0;
@@ -214,9 +214,9 @@ stage_learn(struct ferry_pmd *pmd, struct burst *b, struct ferry_port *in)
 		if (b->m[i] == NULL || b->key[i] == last)
 			continue;
 		last = b->key[i];
-		enum ferry_learn r = learn_one(pmd, b, in, i, now);
+		enum ferry_learn r = learn_one(fw, b, in, i, now);
 		if (unlikely(r == FERRY_LEARN_NEW || r == FERRY_LEARN_MOVED)) {
-			learn_rest(pmd, b, in, i, now);
+			learn_rest(fw, b, in, i, now);
 			return;
 		}
 	}
@@ -234,35 +234,35 @@ egress_policy(const struct ferry_port *p, uint16_t vlan)
 }
 
 static void
-forward_unicast(struct ferry_pmd *pmd, struct burst *b, struct ferry_port *in, uint16_t i)
+forward_unicast(struct ferry_fwd *fw, struct burst *b, struct ferry_port *in, uint16_t i)
 {
-	struct ferry_port *out = __atomic_load_n(&pmd->dp->ports[b->dport[i]], __ATOMIC_ACQUIRE);
+	struct ferry_port *out = __atomic_load_n(&fw->dp->ports[b->dport[i]], __ATOMIC_ACQUIRE);
 	struct rte_mbuf *m = b->m[i];
 	const struct ferry_port_policy *pol;
 
 	if (out == NULL || out == in || (pol = egress_policy(out, b->vlan[i])) == NULL) {
-		drop(pmd, b, in, m, FERRY_DROP_NO_DEST);
+		drop(fw, b, in, m, FERRY_DROP_NO_DEST);
 		return;
 	}
 	int rc = ferry_pkt_vlan_edit(m, b->pk[i].tagged,
 				     ferry_vlan_egress_tagged(&pol->vlan, b->vlan[i]), b->vlan[i]);
 	if (unlikely(rc != 0)) {   /* no headroom for the tag, or popping it would expose another */
-		drop(pmd, b, in, m,
+		drop(fw, b, in, m,
 		     rc == FERRY_PKT_EDIT_HOP ? FERRY_DROP_VLAN_HOP : FERRY_DROP_NO_MBUF);
 		return;
 	}
-	queue_tx(pmd, out->idx, m);
+	queue_tx(fw, out->idx, m);
 }
 
 /* Send one mbuf (already in the right encoding) to n ports: one reference each — on every
  * segment, since each port frees the whole chain (lent guest frames are always chained). */
 static void
-send_shared(struct ferry_pmd *pmd, struct rte_mbuf *m, const uint16_t *ports, uint16_t n)
+send_shared(struct ferry_fwd *fw, struct rte_mbuf *m, const uint16_t *ports, uint16_t n)
 {
 	if (n > 1)
 		rte_pktmbuf_refcnt_update(m, (int16_t)(n - 1));
 	for (uint16_t k = 0; k < n; k++)
-		queue_tx(pmd, ports[k], m);
+		queue_tx(fw, ports[k], m);
 }
 
 /* Broadcast, multicast, unknown unicast: every other port of the VLAN. Ports wanting the frame
@@ -270,9 +270,9 @@ send_shared(struct ferry_pmd *pmd, struct rte_mbuf *m, const uint16_t *ports, ui
  * A frame with an inner tag skips the untagged ports (popping its tag would expose the inner
  * one: FERRY_PKT_EDIT_HOP); if that leaves none, it is dropped as `vlan_hop`. */
 static void
-forward_flood(struct ferry_pmd *pmd, struct burst *b, struct ferry_port *in, uint16_t i)
+forward_flood(struct ferry_fwd *fw, struct burst *b, struct ferry_port *in, uint16_t i)
 {
-	struct ferry_dp *dp = pmd->dp;
+	struct ferry_dp *dp = fw->dp;
 	uint16_t tagged[FERRY_MAX_PORTS], untagged[FERRY_MAX_PORTS], nt = 0, nu = 0;
 	uint16_t vlan = b->vlan[i];
 	struct rte_mbuf *m = b->m[i], *mu;
@@ -291,33 +291,33 @@ forward_flood(struct ferry_pmd *pmd, struct burst *b, struct ferry_port *in, uin
 			hop = true;
 	}
 	if (nt + nu == 0) {
-		drop(pmd, b, in, m, hop ? FERRY_DROP_VLAN_HOP : FERRY_DROP_NO_DEST);
+		drop(fw, b, in, m, hop ? FERRY_DROP_VLAN_HOP : FERRY_DROP_NO_DEST);
 		return;
 	}
 	mu = m;
 	if (nt != 0 && nu != 0) {
-		mu = rte_pktmbuf_copy(m, pmd->pool, 0, UINT32_MAX);
+		mu = rte_pktmbuf_copy(m, fw->pool, 0, UINT32_MAX);
 		if (unlikely(mu == NULL)) {
-			ferry_port_count_drop(in, pmd->idx, FERRY_DROP_NO_MBUF, nu);
+			ferry_port_count_drop(in, fw->pmd, FERRY_DROP_NO_MBUF, nu);
 			nu = 0;
 		}
 	}
 	if (nu != 0 && ferry_pkt_vlan_edit(mu, b->pk[i].tagged, false, vlan) == 0)
-		send_shared(pmd, mu, untagged, nu);
+		send_shared(fw, mu, untagged, nu);
 	if (nt != 0) {
 		if (ferry_pkt_vlan_edit(m, b->pk[i].tagged, true, vlan) == 0)
-			send_shared(pmd, m, tagged, nt);
+			send_shared(fw, m, tagged, nt);
 		else
-			drop(pmd, b, in, m, FERRY_DROP_NO_MBUF);
+			drop(fw, b, in, m, FERRY_DROP_NO_MBUF);
 	}
 }
 
 void
-ferry_pipeline_run(struct ferry_pmd *pmd, struct ferry_port *in, uint16_t q,
+ferry_pipeline_run(struct ferry_fwd *fw, struct ferry_port *in, uint16_t q,
 		   struct rte_mbuf **pkts, uint16_t n)
 {
 	const struct ferry_port_policy *pol = __atomic_load_n(&in->policy, __ATOMIC_ACQUIRE);
-	struct ferry_port_pmd_stats *st = &in->stats[pmd->idx];
+	struct ferry_port_pmd_stats *st = &in->stats[fw->pmd];
 	struct ferry_qstats *qs = &in->rxq_stats[q];
 	struct burst b;
 	uint64_t bytes = 0;
@@ -329,30 +329,52 @@ ferry_pipeline_run(struct ferry_pmd *pmd, struct ferry_port *in, uint16_t q,
 	qs->pkts += n;
 	qs->bytes += bytes;
 	if (unlikely(pol->admin_down)) {
-		ferry_port_count_drop(in, pmd->idx, FERRY_DROP_ADMIN_DOWN, n);
+		ferry_port_count_drop(in, fw->pmd, FERRY_DROP_ADMIN_DOWN, n);
 		qs->drops += n;
 		rte_pktmbuf_free_bulk(pkts, n);
 		return;
 	}
 	b.n = 0;
 	b.n_drop = 0;
-	stage_filter(pmd, &b, in, pol, pkts, n);
+	stage_filter(fw, &b, in, pol, pkts, n);
 	if (unlikely(__atomic_load_n(&in->stages[FERRY_STAGE_INGRESS], __ATOMIC_RELAXED) != NULL))
-		stage_attached(pmd, &b, in);
+		stage_attached(fw, &b, in);
 	if (b.n != 0) {
-		stage_lookup(pmd, &b, in);
-		stage_learn(pmd, &b, in);
+		stage_lookup(fw, &b, in);
+		stage_learn(fw, &b, in);
 		for (uint16_t i = 0; i < b.n; i++) {
 			if (b.m[i] == NULL)
 				continue;
 			if (b.dport[i] != FERRY_PORT_NONE)
-				forward_unicast(pmd, &b, in, i);
+				forward_unicast(fw, &b, in, i);
 			else
-				forward_flood(pmd, &b, in, i);
+				forward_flood(fw, &b, in, i);
 		}
 	}
 	if (b.n_drop != 0) {
 		qs->drops += b.n_drop;
 		rte_pktmbuf_free_bulk(b.drop, b.n_drop);
 	}
+}
+
+void
+ferry_pipeline_flush(struct ferry_fwd *fw)
+{
+	for (uint16_t i = 0; i < fw->n_dirty; i++) {
+		uint16_t idx = fw->dirty[i];
+		ferry_txbuf_flush(&fw->txb[idx], __atomic_load_n(&fw->dp->ports[idx], __ATOMIC_ACQUIRE),
+				  &fw->txctx);
+		fw->txb[idx].listed = 0;
+	}
+	fw->n_dirty = 0;
+}
+
+void
+ferry_fwd_init(struct ferry_fwd *fw, struct ferry_dp *dp, uint16_t pmd, struct rte_mempool *pool)
+{
+	fw->pmd = pmd;
+	fw->dp = dp;
+	fw->pool = pool;
+	fw->txctx = (struct ferry_port_txctx){ .pmd = pmd, .n_pmds = dp->n_pmds, .pool = pool };
+	ferry_fdb_cache_init(&fw->fdb_cache);
 }

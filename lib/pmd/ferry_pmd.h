@@ -1,5 +1,5 @@
-/* ferry_pmd.h — poll-mode threads: each owns a list of (port, rx queue) to poll, and per-destination
- * tx buffers (lib/port ferry_txbuf.h) that the pipeline fills and the loop flushes as bursts.
+/* ferry_pmd.h — poll-mode threads: each owns a list of (port, rx queue) to poll and the pipeline's
+ * forwarding state (struct ferry_fwd: per-destination tx buffers the pipeline fills and flushes).
  * Nothing here is shared between PMDs except the ports table and the FDB (both RCU-protected
  * through one QSBR variable, thread id = PMD index).
  *
@@ -17,20 +17,7 @@
 #include <rte_mbuf.h>
 #include <rte_rcu_qsbr.h>
 #include "ferry_common.h"
-#include "ferry_fdb.h"
-#include "ferry_port.h"
-#include "ferry_txbuf.h"
-
-/* What every PMD reads: the switch's datapath view. */
-struct ferry_dp {
-	struct ferry_port *ports[FERRY_MAX_PORTS];   /* NULL or a live port; RCU */
-	uint16_t n_slots;                            /* 1 + highest slot ever used */
-	uint16_t n_pmds;
-	uint16_t burst;
-	struct ferry_fdb *fdb;
-	struct rte_rcu_qsbr *qsv;
-	struct rte_mempool *pools[RTE_MAX_NUMA_NODES];
-};
+#include "ferry_pipeline.h"
 
 struct ferry_rxq_ref {
 	struct ferry_port *port;
@@ -44,21 +31,14 @@ struct ferry_poll_list {
 
 struct ferry_pmd {
 	/* hot */
-	uint16_t idx;
-	struct ferry_dp *dp;
 	struct ferry_poll_list *poll;   /* RCU-replaced by the control thread */
-	struct rte_mempool *pool;       /* flood copies */
-	struct ferry_port_txctx txctx;  /* what a port's tx needs of this PMD */
 	uint64_t busy_cycles, idle_cycles, pkts, iterations;
 	volatile int stop;
-	struct ferry_fdb_cache fdb_cache;
-	uint16_t n_dirty;
-	uint16_t dirty[FERRY_MAX_PORTS];   /* txb[] filled this iteration (listed), flushed at its end */
-	struct ferry_txbuf txb[FERRY_MAX_PORTS];
 	/* control */
 	unsigned lcore;
 	int socket;
 	bool running;
+	struct ferry_fwd fwd;           /* the pipeline's state: its index, tx buffers, FDB cache */
 } __rte_cache_aligned;
 
 struct ferry_pmd *ferry_pmd_create(struct ferry_dp *dp, uint16_t idx, unsigned lcore);
@@ -67,8 +47,5 @@ int ferry_pmd_launch(struct ferry_pmd *pmd);
 void ferry_pmd_join(struct ferry_pmd *pmd);
 /* Replace the poll list (control thread). The old one is freed after a grace period. */
 void ferry_pmd_set_poll(struct ferry_pmd *pmd, struct ferry_poll_list *pl);
-
-/* Flush every tx buffer filled since the last call (the end of a loop iteration, and exit). */
-void ferry_pmd_flush_all(struct ferry_pmd *pmd);
 
 #endif

@@ -1,10 +1,9 @@
 /* pmd.c — the PMD thread loop: poll every assigned rx queue, run the pipeline, flush the tx
- * buffers it filled (lib/port ferry_txbuf.h), report a quiescent state. */
+ * buffers it filled, report a quiescent state. */
 #include <rte_cycles.h>
 #include <rte_launch.h>
 #include <rte_malloc.h>
 #include "ferry_pmd.h"
-#include "ferry_pipeline.h"
 #include "ferry_pkt.h"
 #include "ferry_zc.h"
 
@@ -16,13 +15,9 @@ ferry_pmd_create(struct ferry_dp *dp, uint16_t idx, unsigned lcore)
 
 	if (pmd == NULL)
 		return NULL;
-	pmd->idx = idx;
-	pmd->dp = dp;
 	pmd->lcore = lcore;
 	pmd->socket = socket < 0 ? 0 : socket;
-	pmd->pool = dp->pools[pmd->socket];
-	pmd->txctx = (struct ferry_port_txctx){ .pmd = idx, .n_pmds = dp->n_pmds, .pool = pmd->pool };
-	ferry_fdb_cache_init(&pmd->fdb_cache);
+	ferry_fwd_init(&pmd->fwd, dp, idx, dp->pools[pmd->socket]);
 	pmd->poll = rte_zmalloc("poll_list", sizeof(struct ferry_poll_list), 0);
 	if (pmd->poll == NULL) {
 		rte_free(pmd);
@@ -46,20 +41,8 @@ ferry_pmd_set_poll(struct ferry_pmd *pmd, struct ferry_poll_list *pl)
 	struct ferry_poll_list *old = pmd->poll;
 
 	__atomic_store_n(&pmd->poll, pl, __ATOMIC_RELEASE);
-	rte_rcu_qsbr_synchronize(pmd->dp->qsv, RTE_QSBR_THRID_INVALID);
+	rte_rcu_qsbr_synchronize(pmd->fwd.dp->qsv, RTE_QSBR_THRID_INVALID);
 	rte_free(old);
-}
-
-void
-ferry_pmd_flush_all(struct ferry_pmd *pmd)
-{
-	for (uint16_t i = 0; i < pmd->n_dirty; i++) {
-		uint16_t idx = pmd->dirty[i];
-		ferry_txbuf_flush(&pmd->txb[idx], __atomic_load_n(&pmd->dp->ports[idx], __ATOMIC_ACQUIRE),
-				  &pmd->txctx);
-		pmd->txb[idx].listed = 0;
-	}
-	pmd->n_dirty = 0;
 }
 
 static uint32_t
@@ -67,7 +50,7 @@ poll_once(struct ferry_pmd *pmd)
 {
 	const struct ferry_poll_list *pl = __atomic_load_n(&pmd->poll, __ATOMIC_ACQUIRE);
 	struct rte_mbuf *pkts[FERRY_BURST];
-	uint16_t burst = pmd->dp->burst;
+	uint16_t burst = pmd->fwd.dp->burst;
 	uint32_t total = 0;
 
 	for (uint16_t i = 0; i < pl->n; i++) {
@@ -75,10 +58,10 @@ poll_once(struct ferry_pmd *pmd)
 		uint16_t n = ferry_port_rx(r->port, r->q, pkts, burst);
 		if (n == 0)
 			continue;
-		ferry_pipeline_run(pmd, r->port, r->q, pkts, n);
+		ferry_pipeline_run(&pmd->fwd, r->port, r->q, pkts, n);
 		total += n;
 	}
-	ferry_pmd_flush_all(pmd);
+	ferry_pipeline_flush(&pmd->fwd);
 	ferry_zc_batch_flush();   /* lent buffers the transmits freed: back to their queues' owners */
 	return total;
 }
@@ -87,16 +70,16 @@ static int
 pmd_main(void *arg)
 {
 	struct ferry_pmd *pmd = arg;
-	struct rte_rcu_qsbr *qsv = pmd->dp->qsv;
+	struct rte_rcu_qsbr *qsv = pmd->fwd.dp->qsv;
 	uint64_t t0 = rte_rdtsc(), t1;
 
-	rte_rcu_qsbr_thread_register(qsv, pmd->idx);
-	rte_rcu_qsbr_thread_online(qsv, pmd->idx);
+	rte_rcu_qsbr_thread_register(qsv, pmd->fwd.pmd);
+	rte_rcu_qsbr_thread_online(qsv, pmd->fwd.pmd);
 	ferry_zc_batch_enable(true);
-	FERRY_LOG(INFO, "pmd %u running on lcore %u (socket %d)", pmd->idx, pmd->lcore, pmd->socket);
+	FERRY_LOG(INFO, "pmd %u running on lcore %u (socket %d)", pmd->fwd.pmd, pmd->lcore, pmd->socket);
 	while (!pmd->stop) {
 		uint32_t n = poll_once(pmd);
-		rte_rcu_qsbr_quiescent(qsv, pmd->idx);
+		rte_rcu_qsbr_quiescent(qsv, pmd->fwd.pmd);
 		t1 = rte_rdtsc();
 		if (n != 0) {
 			pmd->busy_cycles += t1 - t0;
@@ -108,8 +91,8 @@ pmd_main(void *arg)
 		t0 = t1;
 	}
 	ferry_zc_batch_enable(false);
-	rte_rcu_qsbr_thread_offline(qsv, pmd->idx);
-	rte_rcu_qsbr_thread_unregister(qsv, pmd->idx);
+	rte_rcu_qsbr_thread_offline(qsv, pmd->fwd.pmd);
+	rte_rcu_qsbr_thread_unregister(qsv, pmd->fwd.pmd);
 	return 0;
 }
 

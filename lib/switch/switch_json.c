@@ -243,8 +243,8 @@ ferry_switch_pmd_list(struct ferry_switch *sw)
 			"busy_pct", busy + idle ? 100.0 * busy / (busy + idle) : 0.0,
 			"cycles_per_packet", pkts ? (double)busy / pkts : 0.0,
 			"packets", (json_int_t)pkts, "iterations", (json_int_t)pmd->iterations,
-			"fdb_cache_hits", (json_int_t)pmd->fdb_cache.hits,
-			"fdb_cache_misses", (json_int_t)pmd->fdb_cache.misses, "rxqs", rxqs));
+			"fdb_cache_hits", (json_int_t)pmd->fwd.fdb_cache.hits,
+			"fdb_cache_misses", (json_int_t)pmd->fwd.fdb_cache.misses, "rxqs", rxqs));
 	}
 	return a;
 }

@@ -1,7 +1,8 @@
 /* test_pipeline.c — the classifier on real mbufs: learning, flooding (never back out), VLAN
  * isolation and tagging per egress port, stacked tags (no VLAN hop), source checks, admin state,
  * learning seen by the later frames of a burst.
- * Ports are allocated but never opened: frames stop in the PMD's tx buffers, where we look. */
+ * Ports are allocated but never opened: frames stop in the tx buffers (struct ferry_fwd), where we
+ * look. */
 #include <string.h>
 #include <rte_malloc.h>
 #include "unit.h"
@@ -14,7 +15,7 @@
 #define BC "ff:ff:ff:ff:ff:ff"
 
 static struct ferry_dp dp;
-static struct ferry_pmd *pmd;
+static struct ferry_fwd fwd, *fw = &fwd;   /* one PMD's forwarding state, no PMD */
 static unsigned n_ports;
 
 static const char *port_json[] = {
@@ -56,7 +57,8 @@ setup(void)
 	dp.n_slots = (uint16_t)n_ports;
 	/* the VM's static entry, as the switch adds it */
 	ferry_fdb_add_static(dp.fdb, ferry_fdb_key(unit_mac("52:54:00:00:00:01"), 10), VM);
-	pmd = ferry_pmd_create(&dp, 0, 0);
+	memset(&fwd, 0, sizeof(fwd));
+	ferry_fwd_init(fw, &dp, 0, unit_pool);
 }
 
 static void
@@ -64,7 +66,6 @@ teardown(void)
 {
 	for (unsigned i = 0; i < n_ports; i++)
 		ferry_port_free(dp.ports[i]);
-	ferry_pmd_free(pmd);
 	ferry_fdb_free(dp.fdb);
 	rte_free(dp.qsv);
 }
@@ -73,25 +74,25 @@ teardown(void)
 static unsigned
 queued(unsigned i)
 {
-	return pmd->txb[i].n;
+	return fw->txb[i].n;
 }
 
 static void
 reset_tx(void)
 {
 	for (unsigned i = 0; i < n_ports; i++) {
-		for (unsigned k = 0; k < pmd->txb[i].n; k++)
-			rte_pktmbuf_free(pmd->txb[i].m[k]);
-		pmd->txb[i].n = 0;
-		pmd->txb[i].listed = 0;
+		for (unsigned k = 0; k < fw->txb[i].n; k++)
+			rte_pktmbuf_free(fw->txb[i].m[k]);
+		fw->txb[i].n = 0;
+		fw->txb[i].listed = 0;
 	}
-	pmd->n_dirty = 0;
+	fw->n_dirty = 0;
 }
 
 static void
 inject(unsigned port, struct rte_mbuf **m, uint16_t n)
 {
-	ferry_pipeline_run(pmd, dp.ports[port], 0, m, n);
+	ferry_pipeline_run(fw, dp.ports[port], 0, m, n);
 }
 
 static void
@@ -139,11 +140,11 @@ flood_tags_per_egress_port(void)
 
 	inject1(ACC10, unit_frame(BC, "02:00:00:00:10:01", NULL, 0, 0x0800, 46));
 	CHECK(queued(TRUNK) == 1 && queued(VM) == 1 && queued(ACC20) == 0 && queued(DOWN) == 0);
-	struct rte_mbuf *t = pmd->txb[TRUNK].m[0], *u = pmd->txb[VM].m[0];
+	struct rte_mbuf *t = fw->txb[TRUNK].m[0], *u = fw->txb[VM].m[0];
 	CHECK(t != u);                                /* one copy: tagged and untagged differ */
 	/* default ports trunk every VLAN: they share the trunk's tagged mbuf */
 	CHECK(queued(P0) == 1 && queued(P1) == 1 && queued(P2) == 1);
-	CHECK(pmd->txb[P0].m[0] == t && pmd->txb[P2].m[0] == t && rte_mbuf_refcnt_read(t) == 4);
+	CHECK(fw->txb[P0].m[0] == t && fw->txb[P2].m[0] == t && rte_mbuf_refcnt_read(t) == 4);
 	CHECK((tci_of(t, &tagged) & 0xfff) == 10 && tagged);
 	tci_of(u, &tagged);
 	CHECK(!tagged);
@@ -152,9 +153,9 @@ flood_tags_per_egress_port(void)
 	const uint16_t tag20[] = { 0x8100, 0xe014 };
 	inject1(TRUNK, unit_frame(BC, "02:00:00:00:20:01", tag20, 1, 0x0800, 46));
 	CHECK(queued(ACC20) == 1 && queued(ACC10) == 0 && queued(VM) == 0);
-	tci_of(pmd->txb[ACC20].m[0], &tagged);
+	tci_of(fw->txb[ACC20].m[0], &tagged);
 	CHECK(!tagged);
-	CHECK(queued(P0) == 1 && (tci_of(pmd->txb[P0].m[0], &tagged) == 0xe014) && tagged);
+	CHECK(queued(P0) == 1 && (tci_of(fw->txb[P0].m[0], &tagged) == 0xe014) && tagged);
 	reset_tx();
 }
 
@@ -165,7 +166,7 @@ shared_mbuf_for_same_encoding(void)
 
 	inject1(P1, m);   /* VLAN 0: p0 and p2, same encoding: one mbuf, two references, no copy */
 	CHECK(queued(P0) == 1 && queued(P2) == 1);
-	CHECK(pmd->txb[P0].m[0] == m && pmd->txb[P2].m[0] == m && rte_mbuf_refcnt_read(m) == 2);
+	CHECK(fw->txb[P0].m[0] == m && fw->txb[P2].m[0] == m && rte_mbuf_refcnt_read(m) == 2);
 	reset_tx();
 	inject1(P0, unit_frame("02:00:00:00:00:77", "02:00:00:00:00:78", NULL, 0, 0x0800, 46));
 	CHECK(queued(P1) == 1 && queued(P2) == 0);   /* unicast: the very mbuf, unchanged */
@@ -219,7 +220,7 @@ vlan_filtering(void)
 	inject1(ACC10, unit_frame(BC, "02:00:00:00:30:04", prio, 1, 0x0800, 46));
 	CHECK(queued(TRUNK) == 1);
 	bool tagged;
-	CHECK((tci_of(pmd->txb[TRUNK].m[0], &tagged) & 0xfff) == 10 && tagged);
+	CHECK((tci_of(fw->txb[TRUNK].m[0], &tagged) & 0xfff) == 10 && tagged);
 	reset_tx();
 }
 
@@ -267,8 +268,8 @@ vlan_hop_from_access(void)
 	const uint16_t prio[] = { 0x9100, 0x6000 };
 	inject1(ACC10, unit_frame(BC, "02:00:00:00:60:01", prio, 1, 0x0800, 46));
 	CHECK(queued(NAT) == 1 && queued(VM) == 1 && queued(TRUNK) == 1);
-	CHECK(be16_at(pmd->txb[NAT].m[0], 12) == 0x0800);
-	struct rte_mbuf *t = pmd->txb[TRUNK].m[0];
+	CHECK(be16_at(fw->txb[NAT].m[0], 12) == 0x0800);
+	struct rte_mbuf *t = fw->txb[TRUNK].m[0];
 	CHECK(be16_at(t, 12) == 0x8100 && be16_at(t, 14) == 0x600a);
 	reset_tx();
 }
@@ -284,7 +285,7 @@ vlan_hop_on_trunk_egress(void)
 	inject1(TRUNK, unit_frame(BC, "02:00:00:00:61:01", qinq, 2, 0x0800, 46));
 	CHECK(queued(ACC10) == 0 && queued(VM) == 0 && queued(NAT) == 0);
 	CHECK(queued(P0) == 1 && queued(P1) == 1 && queued(P2) == 1);
-	struct rte_mbuf *t = pmd->txb[P0].m[0];
+	struct rte_mbuf *t = fw->txb[P0].m[0];
 	CHECK(be16_at(t, 12) == 0x8100 && be16_at(t, 14) == 0x200a);
 	CHECK(be16_at(t, 16) == 0x9100 && be16_at(t, 18) == 20);
 	CHECK(drops(TRUNK, FERRY_DROP_VLAN_HOP) == hop0);   /* it went somewhere */
@@ -296,7 +297,7 @@ vlan_hop_on_trunk_egress(void)
 	CHECK(drops(TRUNK, FERRY_DROP_VLAN_HOP) == hop0 + 1 && queued_total() == 0);
 	const uint16_t one[] = { 0x9100, 10 };             /* without the inner tag it goes */
 	inject1(TRUNK, unit_frame("02:00:00:00:61:02", "02:00:00:00:61:01", one, 1, 0x0800, 46));
-	CHECK(queued(NAT) == 1 && be16_at(pmd->txb[NAT].m[0], 12) == 0x0800);
+	CHECK(queued(NAT) == 1 && be16_at(fw->txb[NAT].m[0], 12) == 0x0800);
 	reset_tx();
 }
 
