@@ -90,7 +90,8 @@ static int
 parse_rpc(json_t *root, struct ferry_conf *c, char *err, size_t errlen)
 {
 	static const char *const keys[] = { "socket", "mode", "group", "idle_timeout",
-					    "save_dir", "allow_host_devargs", "filter_dirs", NULL };
+					    "save_dir", "allow_host_devargs", "filter_dirs",
+					    "capture_dir", NULL };
 	json_t *rpc = json_object_get(root, "rpc");
 	const char *s = "/run/ferry/ferryd.sock", *mode = "0660", *group = "";
 	char *end;

@@ -103,6 +103,7 @@ struct ferry_conf {
 	char vfio_vf_token[40];     /* UUID shared by SR-IOV PFs and VFs on vfio-pci, "" = none */
 	/* what an RPC client may make ferryd touch (ferry_config_policy.c); config ports are trusted */
 	char rpc_save_dir[256];     /* config.save may write inside it too; "" = the started file only */
+	char rpc_capture_dir[256];  /* capture.start writes only inside it (rpc.capture_dir) */
 	bool rpc_allow_host_devargs;   /* port.add over RPC may name host files and interfaces */
 	unsigned n_vhost_socket_dirs;  /* vhost-user sockets of ports added over RPC: inside these */
 	char vhost_socket_dirs[FERRY_MAX_SOCKET_DIRS][FERRY_PATH_MAX];

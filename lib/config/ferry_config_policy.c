@@ -2,7 +2,8 @@
  * touch on the host: rpc.save_dir (where config.save may write besides the file ferryd was started
  * with), rpc.allow_host_devargs (port.add devargs that name host files or interfaces) and
  * vhost.socket_dirs (where vhost-user sockets of ports added over RPC may be), rpc.filter_dirs
- * (where eBPF filter objects named over RPC may be). The configuration
+ * (where eBPF filter objects named over RPC may be), rpc.capture_dir (the only directory
+ * capture.start writes into). The configuration
  * file itself is trusted: its ports are not bound by these. */
 #include <stdio.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include "config_util.h"
 
 const char *const ferry_vhost_default_socket_dirs[] = { "/run/ferry", "/var/lib/ferry", NULL };
+const char ferry_default_capture_dir[] = "/var/lib/ferry/captures";
 const char *const ferry_default_filter_dirs[] = { "/usr/lib/ferry/plugins", "/etc/ferry/plugins",
 						  NULL };
 
@@ -63,13 +65,16 @@ parse_filter_dirs(json_t *rpc, struct ferry_conf *c, char *err, size_t errlen)
 int
 cfg_parse_rpc_policy(json_t *rpc, struct ferry_conf *c, char *err, size_t errlen)
 {
-	const char *dir = NULL;
+	const char *dir = NULL, *cdir = ferry_default_capture_dir;
 
 	c->rpc_save_dir[0] = '\0';
 	if (parse_filter_dirs(rpc, c, err, errlen) < 0)
 		return -1;
 	if (cfg_get_bool(rpc, "rpc", "allow_host_devargs", false, &c->rpc_allow_host_devargs,
 			 err, errlen) < 0 ||
+	    cfg_get_string(rpc, "rpc", "capture_dir", false, &cdir, err, errlen) < 0 ||
+	    dir_path(cdir, "rpc", "capture_dir", c->rpc_capture_dir, sizeof(c->rpc_capture_dir),
+		     err, errlen) < 0 ||
 	    cfg_get_string(rpc, "rpc", "save_dir", false, &dir, err, errlen) < 0)
 		return -1;
 	if (dir == NULL || dir[0] == '\0')
@@ -132,6 +137,7 @@ ferry_config_policy_to_json(const struct ferry_conf *c, json_t *o)
 	if (c->rpc_save_dir[0] != '\0')
 		json_object_set_new(rpc, "save_dir", json_string(c->rpc_save_dir));
 	json_object_set_new(rpc, "allow_host_devargs", json_boolean(c->rpc_allow_host_devargs));
+	json_object_set_new(rpc, "capture_dir", json_string(c->rpc_capture_dir));
 	json_t *fdirs = json_array();
 	for (unsigned i = 0; i < c->n_filter_dirs; i++)
 		json_array_append_new(fdirs, json_string(c->filter_dirs[i]));

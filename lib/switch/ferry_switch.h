@@ -78,6 +78,23 @@ struct ferry_filter;
 int ferry_switch_filter_get(struct ferry_switch *sw, const char *port, const char *name,
 			    struct ferry_filter **out, char *err, size_t errlen);
 
+/* Packet capture (lib/capture) on a port: capture.start/stop/list. start: the capture's stage
+ * instances attached at the port's ingress (rx) and/or egress (tx), *id set; FERRY_ENOPORT,
+ * FERRY_EINVAL (a bad filter: libpcap's message), FERRY_ELIMIT; cc->fd is the capture's once it
+ * started (closed by it), the caller's otherwise. stop: detached (RCU), drained, its statistics
+ * block written, closed; *res its final counters. poll (control loop): drain every capture, end
+ * those done (COUNT written, output gone, port removed). stop_owner: every capture whose
+ * conf.owner is owner (a control connection that went away). */
+struct ferry_capture_conf;
+int ferry_switch_capture_start(struct ferry_switch *sw, struct ferry_capture_conf *cc,
+			       unsigned *id, char *err, size_t errlen);
+int ferry_switch_capture_stop(struct ferry_switch *sw, unsigned id, json_t **res,
+			      char *err, size_t errlen);
+void ferry_switch_capture_stop_owner(struct ferry_switch *sw, const void *owner);
+void ferry_switch_capture_stop_all(struct ferry_switch *sw);
+void ferry_switch_capture_poll(struct ferry_switch *sw);
+json_t *ferry_switch_capture_list(struct ferry_switch *sw);
+
 /* PMDs: rx queue assignment, busy %, cycles per packet. */
 json_t *ferry_switch_pmd_list(struct ferry_switch *sw);
 int ferry_switch_pmd_rebalance(struct ferry_switch *sw, char *err, size_t errlen);

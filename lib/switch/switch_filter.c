@@ -105,7 +105,7 @@ ferry_switch_filter_detach(struct ferry_switch *sw, const char *port, const char
 		return FERRY_ENOPORT;
 	}
 	si = find_inst(p, name);
-	if (si == NULL) {
+	if (si == NULL || strcmp(si->ops->type, "bpf") != 0) {   /* captures end by capture.stop */
 		snprintf(err, errlen, "port %s has no filter named '%s'", port, name);
 		return FERRY_ENOENT;
 	}
