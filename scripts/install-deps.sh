@@ -4,7 +4,7 @@
 set -euo pipefail
 PKGS=(build-essential clang meson ninja-build pkg-config python3 iproute2 procps
       jq libdpdk-dev dpdk dpdk-dev libjansson-dev libpcap-dev libnuma-dev libbpf-dev libelf-dev
-      libmicrohttpd-dev python3-prometheus-client)
+      libmicrohttpd-dev python3-prometheus-client tcpdump)
 missing=()
 for p in "${PKGS[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

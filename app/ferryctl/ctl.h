@@ -74,4 +74,7 @@ int ctl_filter_list(struct ctx *x, int argc, char **argv);
 int ctl_filter_map_set(struct ctx *x, int argc, char **argv);
 int ctl_filter_map_get(struct ctx *x, int argc, char **argv);
 
+/* --- ctl_capture.c: capture PORT [-d rx|tx|both] [-f FILTER] [-c N] [-s SNAPLEN] [-w FILE|-] --- */
+int ctl_capture(struct ctx *x, int argc, char **argv);
+
 #endif

@@ -50,6 +50,15 @@ _ferryctl()
         esac
     done
 
+    if [[ $noun == capture && -n $verb ]]; then   # capture PORT [options]: -s is the snaplen
+        case $prev in
+        -d) COMPREPLY=($(compgen -W "rx tx both" -- "$cur")) ;;
+        -w) _filedir ;;
+        -f | -c | -s) ;;
+        *) COMPREPLY=($(compgen -W "-d -f -c -s -w -q" -- "$cur")) ;;
+        esac
+        return
+    fi
     case $prev in
     -s | --socket) _filedir; return ;;
     -t | --timeout) return ;;
@@ -59,7 +68,7 @@ _ferryctl()
         if [[ $cur == -* ]]; then
             COMPREPLY=($(compgen -W "--socket --json --timeout --help --version" -- "$cur"))
         else
-            COMPREPLY=($(compgen -W "port fdb filter pmd switch config events call" -- "$cur"))
+            COMPREPLY=($(compgen -W "port fdb filter capture pmd switch config events call" -- "$cur"))
         fi
         return
     fi
@@ -68,6 +77,7 @@ _ferryctl()
         port) COMPREPLY=($(compgen -W "add del list show set schema stats stats-clear" -- "$cur")) ;;
         fdb) COMPREPLY=($(compgen -W "list add del flush" -- "$cur")) ;;
         filter) COMPREPLY=($(compgen -W "attach detach list map-set map-get" -- "$cur")) ;;
+        capture) COMPREPLY=($(compgen -W "$(_ferryctl_ports)" -- "$cur")) ;;
         pmd) COMPREPLY=($(compgen -W "list rebalance" -- "$cur")) ;;
         switch) COMPREPLY=($(compgen -W "info shutdown" -- "$cur")) ;;
         config) COMPREPLY=($(compgen -W "get save" -- "$cur")) ;;

@@ -710,6 +710,8 @@ static const struct cmd cmds[] = {
 	  5, 5, ctl_filter_map_set },
 	{ "filter", "map-get", "PORT FILTER MAP [INDEX] [--json]", "a map's entries as hex", 3, 5,
 	  ctl_filter_map_get },
+	{ "capture", NULL, "PORT [-d rx|tx|both] [-f FILTER] [-c N] [-s SNAPLEN] [-w FILE|-] [-q]",
+	  "capture to pcapng (default stdout) until Ctrl-C or N frames", 1, -1, ctl_capture },
 	{ "pmd", "list", "", "PMD threads, their rx queues and load", 0, 0, c_pmd_list },
 	{ "pmd", "rebalance", "", "reassign rx queues by load", 0, 0, c_pmd_rebalance },
 	{ "switch", "info", "", "version, uptime, lcores, counts", 0, 0, c_switch_info },

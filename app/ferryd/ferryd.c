@@ -12,8 +12,10 @@
 #include <rte_cycles.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
+#include <rte_pdump.h>
 #include <rte_version.h>
 #include "ferry_bpf_filter.h"
+#include "ferry_capture.h"
 #include "ferry_config.h"
 #include "ferry_metrics.h"
 #include "ferry_port.h"
@@ -429,7 +431,8 @@ run(struct ferry_switch *sw, struct ferry_rpc *rpc, struct ferry_metrics *metric
 	uint64_t hz = rte_get_tsc_hz(), last_change = rte_get_tsc_cycles(), last_rx = 0;
 
 	while (!quit) {
-		if (poll(pfd, 3, 50) < 0 && errno != EINTR)
+		/* a running capture's ring is drained every 5 ms, else the loop wakes every 50 ms */
+		if (poll(pfd, 3, ferry_capture_busy() ? 5 : 50) < 0 && errno != EINTR)
 			break;
 		if (reload_asked) {
 			reload_asked = 0;
@@ -438,6 +441,7 @@ run(struct ferry_switch *sw, struct ferry_rpc *rpc, struct ferry_metrics *metric
 			ferryd_notify("READY=1");
 		}
 		ferry_switch_poll(sw);
+		ferry_switch_capture_poll(sw);
 		if (rpc != NULL)
 			ferry_rpc_process(rpc);
 		ferry_metrics_process(metrics, sw);
@@ -511,6 +515,11 @@ main(int argc, char **argv)
 		return 1;
 	}
 	apply_log_level(o.log_level);
+	/* dpdk-dumpcap / dpdk-pdump (secondary processes: same --file-prefix, not --in-memory) */
+	bool pdump = rte_pdump_init() == 0;
+	if (!pdump)
+		FERRY_LOG(INFO, "pdump: not available (%s): dpdk-dumpcap cannot attach",
+			  rte_strerror(rte_errno));
 	if (o.config != NULL)   /* what a SIGHUP reload compares against */
 		rs.root = json_load_file(o.config, JSON_REJECT_DUPLICATES, NULL);
 	FERRY_LOG(INFO, "ferryd %s on %s, %u PMD(s), NUMA %s", FERRY_VERSION, rte_version(),
@@ -531,6 +540,7 @@ main(int argc, char **argv)
 	FERRY_LOG(INFO, "ferryd ready: %u ports, control socket %s", conf.n_ports, conf.rpc_socket);
 	ferryd_notify("READY=1");
 	run(sw, rpc, metrics, &rs, o.idle_exit_ms);
+	ferry_switch_capture_stop_all(sw);   /* while the PMDs run: detaching waits for them */
 	ferryd_notify("STOPPING=1");
 	FERRY_LOG(INFO, "shutting down");
 	log_final_stats(sw);
@@ -541,6 +551,8 @@ out:
 		ferry_switch_stop(sw);
 	ferry_rpc_destroy(rpc);
 	ferry_switch_destroy(sw);
+	if (pdump)
+		rte_pdump_uninit();
 	rte_eal_cleanup();
 	ferry_config_free(&conf);
 	json_decref(rs.root);

@@ -14,6 +14,7 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include "ferry_common.h"
+#include "rpc_capture.h"
 #include "rpc_private.h"
 
 #define READ_BUDGET    (256 * 1024)   /* bytes read from one client per round */
@@ -113,6 +114,7 @@ rpc_client_free(struct ferry_rpc *r, struct rpc_client *c)
 {
 	if (!c->dead)
 		flush_output(r, c);   /* best effort, e.g. the answer to switch.shutdown */
+	rpc_capture_client_gone(r, c);   /* its captures end with it */
 	epoll_ctl(r->epoll_fd, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
 	FERRY_LOG(DEBUG, "rpc: client %u closed", c->id);

@@ -12,6 +12,7 @@
 #include <rte_ether.h>
 #include "ferry_config.h"
 #include "ferry_switch.h"
+#include "rpc_capture.h"
 #include "rpc_filter.h"
 #include "rpc_policy.h"
 #include "rpc_private.h"
@@ -494,6 +495,13 @@ static const struct rpc_method methods[] = {
 	  "write a filter's map entries (values as hex; all checked before any is written)" },
 	{ "filter.map_get", rpc_m_filter_map_get, "port, name, map, [index]",
 	  "read a filter's map entries as hex" },
+	{ "capture.start", rpc_m_capture_start,
+	  "port, path, [direction], [filter], [snaplen], [count]",
+	  "capture a port's rx, tx or both to pcapng at path (inside rpc.capture_dir); ends with "
+	  "capture.stop, count, or this connection" },
+	{ "capture.stop", rpc_m_capture_stop, "id", "end a capture: its final counters" },
+	{ "capture.list", rpc_m_capture_list, "",
+	  "running captures: port, direction, filter, captured, dropped, bytes" },
 	{ "config.get", m_config_get, "", "the running configuration, loadable as a config file" },
 	{ "config.save", m_config_save, "[path]",
 	  "write config.get atomically to path: the file ferryd was started with (default) or a "

@@ -1,7 +1,8 @@
 /* rpc_policy.c — what an RPC client may make ferryd (root) touch on the host. config.save writes
  * only the file ferryd was started with or a file inside rpc.save_dir; port.add devargs come from
  * an allowlist naming no host file or interface unless rpc.allow_host_devargs; a vhost-user socket
- * of a port added over RPC lies inside vhost.socket_dirs. Refusals are -32602 naming the param and
+ * of a port added over RPC lies inside vhost.socket_dirs; capture.start writes only inside
+ * rpc.capture_dir (a new file, a regular file or a FIFO there). Refusals are -32602 naming the param and
  * the rule. The configuration file is trusted: its ports are not checked here. */
 #include <ctype.h>
 #include <errno.h>
@@ -276,7 +277,7 @@ in_save_dir(const char *save_dir, const char *dreal)
 
 /* The directory, opened, must still be the one resolved (nothing swapped in between). */
 static int
-open_dir(struct rpc_call *c, const char *dreal, const char *shown)
+open_dir(struct rpc_call *c, const char *dreal, const char *shown, const char *rule)
 {
 	char proc[64], now[PATH_MAX];
 	int fd = open(dreal, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -290,7 +291,7 @@ open_dir(struct rpc_call *c, const char *dreal, const char *shown)
 	if (n < 0 || (size_t)n != strlen(dreal) || memcmp(now, dreal, (size_t)n) != 0) {
 		close(fd);
 		return rpc_err(c, FERRY_EINVAL, "params.path: %.200s: its directory changed while it "
-			       "was checked (" SAVE_RULE ")", shown);
+			       "was checked (%s)", shown, rule);
 	}
 	return fd;
 }
@@ -340,8 +341,74 @@ rpc_policy_save_target(struct rpc_call *c, const char *given, struct rpc_save_ta
 			       "started with (%.200s) nor inside rpc.save_dir (%.200s)", target,
 			       started[0] ? started : "none: built-in configuration",
 			       save_dir[0] ? save_dir : "not set");
-	if ((fd = open_dir(c, dreal, target)) < 0)
+	if ((fd = open_dir(c, dreal, target, SAVE_RULE)) < 0)
 		return fd;
 	t->dirfd = fd;
 	return check_target(c, t);
+}
+
+/* --- capture.start --- */
+
+#define CAPTURE_RULE "capture.start writes only a new file, a regular file or a FIFO inside " \
+	"rpc.capture_dir"
+
+/* The capture directory, made (mode 0700, its parents 0755) if missing: it is ferryd's own. */
+static int
+make_capture_dir(struct rpc_call *c, const char *dir)
+{
+	char why[300];
+	struct stat st;
+
+	if (stat(dir, &st) == 0)
+		return 0;
+	if (ferry_mkdirs(dir, false, why, sizeof(why)) < 0 || (mkdir(dir, 0700) < 0 && errno != EEXIST))
+		return rpc_err(c, FERRY_EINTERNAL, "rpc.capture_dir %.200s: cannot create it: %s", dir,
+			       errno ? strerror(errno) : why);
+	return 0;
+}
+
+static int
+check_capture_file(struct rpc_call *c, struct rpc_save_target *t)
+{
+	struct stat st;
+
+	if (fstatat(t->dirfd, t->name, &st, AT_SYMLINK_NOFOLLOW) < 0 || S_ISREG(st.st_mode) ||
+	    S_ISFIFO(st.st_mode))
+		return 0;
+	close(t->dirfd);
+	t->dirfd = -1;
+	return rpc_err(c, FERRY_EINVAL, "params.path: %.200s is %s (" CAPTURE_RULE ")", t->shown,
+		       S_ISLNK(st.st_mode) ? "a symlink" : S_ISDIR(st.st_mode) ? "a directory" :
+		       "neither a regular file nor a FIFO");
+}
+
+int
+rpc_policy_capture_target(struct rpc_call *c, const char *given, struct rpc_save_target *t)
+{
+	const char *cdir = ferry_switch_conf(c->r->sw)->rpc_capture_dir;
+	char dir[PATH_MAX], dreal[PATH_MAX];
+	int fd, rc;
+
+	t->dirfd = -1;
+	snprintf(t->shown, sizeof(t->shown), "%s", given);
+	if (given[0] != '/')
+		return rpc_err(c, FERRY_EINVAL, "params.path: '%.200s': must be an absolute path "
+			       "(" CAPTURE_RULE ": %s)", given, cdir);
+	if (ferry_path_has_dots(given))
+		return rpc_err(c, FERRY_EINVAL, "params.path: '.' and '..' components are not allowed "
+			       "(" CAPTURE_RULE ")");
+	if ((rc = make_capture_dir(c, cdir)) != 0)
+		return rc;
+	if (!split_path(given, dir, sizeof(dir), t->name, sizeof(t->name)))
+		return rpc_err(c, FERRY_EINVAL, "params.path: must name a file (" CAPTURE_RULE ")");
+	if (realpath(dir, dreal) == NULL)
+		return rpc_err(c, FERRY_EINVAL, "params.path: %.200s: cannot resolve its directory: "
+			       "%s (" CAPTURE_RULE ")", given, strerror(errno));
+	if (!in_save_dir(cdir, dreal))
+		return rpc_err(c, FERRY_EINVAL, "params.path: %.200s is not inside rpc.capture_dir "
+			       "(%.200s): " CAPTURE_RULE, given, cdir);
+	if ((fd = open_dir(c, dreal, given, CAPTURE_RULE)) < 0)
+		return fd;
+	t->dirfd = fd;
+	return check_capture_file(c, t);
 }

@@ -24,4 +24,10 @@ struct rpc_save_target {
 };
 int rpc_policy_save_target(struct rpc_call *c, const char *given, struct rpc_save_target *t);
 
+/* Where capture.start writes: an absolute path (no "." or "..") whose resolved directory is
+ * rpc.capture_dir or below (the capture directory is made, 0700, if missing); the file absent,
+ * a regular file or a FIFO, never a symlink. The same target as config.save's: dirfd opened and
+ * checked, name in it. 0, FERRY_EINVAL or FERRY_EINTERNAL (dirfd then closed). */
+int rpc_policy_capture_target(struct rpc_call *c, const char *given, struct rpc_save_target *t);
+
 #endif
