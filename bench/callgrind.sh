@@ -77,9 +77,10 @@ n=$(echo "$pmd" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["packets
 sed -n '1,/^top /p' "$out/report-full.txt" | sed '$d'
 # second pass: collect only inside the datapath, for the top functions there
 run datapath --collect-atstart=no --toggle-collect=ferry_pipeline_run \
-	--toggle-collect=ferry_pmd_flush || { echo "FAIL: callgrind: second pass failed"; exit 1; }
+	--toggle-collect=ferry_txbuf_flush --toggle-collect=ferry_pmd_flush ||
+	{ echo "FAIL: callgrind: second pass failed"; exit 1; }
 "$PY" bench/cgreport.py "$out/datapath.out" "$n" --top-only --top 25 \
-	--scope "inside ferry_pipeline_run + ferry_pmd_flush" | tee "$out/report-datapath.txt"
+	--scope "inside ferry_pipeline_run + the tx flush" | tee "$out/report-datapath.txt"
 echo
 echo "callgrind: $(( $(date +%s) - t0 )) s; profiles and reports in $out"
 echo "  (callgrind_annotate --inclusive=yes $out/full.out for the annotated listing)"

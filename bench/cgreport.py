@@ -4,7 +4,8 @@
   cgreport.py CALLGRIND_OUT FRAMES [--json OUT] [--top N]
 The profile must be written with --compress-strings=no --compress-pos=no. Reported:
   datapath/frame = (inclusive Ir of ferry_pipeline_run + Ir of the end-of-iteration tx flushes,
-                    i.e. ferry_pmd_flush_all -> ferry_pmd_flush) / FRAMES
+                    i.e. ferry_pipeline_flush -> ferry_txbuf_flush; before the tx buffer module:
+                    ferry_pmd_flush_all -> ferry_pmd_flush) / FRAMES
     everything ferry does to a received burst: parse, VLAN, FDB lookup/learn, forwarding, tx
     buffering, the tx burst into the driver and freeing; not the rx driver, not idle polling.
   pmd_main/frame: for information (it includes the rx driver and the idle polls after the
@@ -107,8 +108,8 @@ def main():
             print("  %10.1f %10.1f  %s" % (v / n, self_cost[k] / n, base(k)))
         return 0
     pr = find(incl, "ferry_pipeline_run")
-    fa = find(incl, "ferry_pmd_flush_all")
-    fl = find(incl, "ferry_pmd_flush")
+    fa = find(incl, "ferry_pipeline_flush") or find(incl, "ferry_pmd_flush_all")
+    fl = find(incl, "ferry_txbuf_flush") or find(incl, "ferry_pmd_flush")
     pm = find(incl, "pmd_main")
     if pr is None:
         print("cgreport: no ferry_pipeline_run in the profile (frames never reached the pipeline?)")
@@ -130,8 +131,8 @@ def main():
            "  %8.1f  ferry_pipeline_run (self %.1f)" % (pipeline / n, self_cost[pr] / n)]
     tree(calls, pr, n, 3, out, "    ")
     if fl:
-        out.append("  %8.1f  ferry_pmd_flush (from ferry_pmd_flush_all; self %.1f over all calls)"
-                   % (flush_end / n, self_cost[fl] / n))
+        out.append("  %8.1f  %s (from %s; self %.1f over all calls)"
+                   % (flush_end / n, base(fl), base(fa) if fa else "?", self_cost[fl] / n))
         tree(calls, fl, n, 2, out, "    ")
     print("\n".join(out))
     print("\ntop %d functions by inclusive cost (%s, instructions per frame):" % (
