@@ -15,23 +15,22 @@
 #include "rpc_capture.h"
 #include "rpc_policy.h"
 
-/* The output: created or opened in the checked directory. */
+/* The output: created (*created) or opened in the checked directory t->dirfd (left open). */
 static int
-open_output(struct rpc_call *c, const char *path, int *fd)
+open_output(struct rpc_call *c, const char *path, struct rpc_save_target *t, int *fd,
+	    bool *created)
 {
-	struct rpc_save_target t;
-	int rc = rpc_policy_capture_target(c, path, &t);
+	int rc = rpc_policy_capture_target(c, path, t);
+	struct stat st;
 
 	if (rc != 0)
 		return rc;
-	*fd = openat(t.dirfd, t.name, O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC,
+	*created = fstatat(t->dirfd, t->name, &st, AT_SYMLINK_NOFOLLOW) < 0;
+	*fd = openat(t->dirfd, t->name, O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC,
 		     0600);
-	int e = errno;
-	close(t.dirfd);
 	if (*fd < 0)
-		return rpc_err(c, FERRY_EINVAL, "params.path: %.200s: %s", path, e == ENXIO ?
-			       "a FIFO nobody reads" : strerror(e));
-	struct stat st;
+		return rpc_err(c, FERRY_EINVAL, "params.path: %.200s: %s", path, errno == ENXIO ?
+			       "a FIFO nobody reads" : strerror(errno));
 	if (fstat(*fd, &st) == 0 && S_ISREG(st.st_mode) && ftruncate(*fd, 0) < 0) {
 		close(*fd);
 		return rpc_err(c, FERRY_EINTERNAL, "params.path: %.200s: %s", path, strerror(errno));
@@ -77,6 +76,8 @@ rpc_m_capture_start(struct rpc_call *c, json_t **res)
 	static const char *const keys[] = { "port", "direction", "filter", "snaplen", "count",
 					    "path", NULL };
 	struct ferry_capture_conf cc;
+	struct rpc_save_target t = { .dirfd = -1 };
+	bool created = false;
 	unsigned id;
 	int rc;
 
@@ -86,9 +87,15 @@ rpc_m_capture_start(struct rpc_call *c, json_t **res)
 	if (c->client == NULL)
 		return rpc_err(c, FERRY_ENOTSUP, "a capture needs a control socket connection (it ends "
 			       "with it)");
-	if ((rc = open_output(c, cc.path, &cc.fd)) != 0)
+	if ((rc = open_output(c, cc.path, &t, &cc.fd, &created)) != 0) {
+		if (t.dirfd >= 0)
+			close(t.dirfd);
 		return rc;
+	}
 	rc = ferry_switch_capture_start(c->r->sw, &cc, &id, c->err, sizeof(c->err));
+	if (rc < 0 && created)   /* nothing left behind by a capture that did not start */
+		unlinkat(t.dirfd, t.name, 0);
+	close(t.dirfd);
 	if (rc < 0) {
 		close(cc.fd);
 		if (rc == FERRY_EINVAL) {   /* the filter: libpcap's own message */

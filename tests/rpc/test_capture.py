@@ -279,6 +279,7 @@ def t_bad_params(d):
         c.error("capture.start", dict(p, port="nope"), ENOPORT, "no port named 'nope'")
         c.error("capture.start", dict(p, snaplen=0), EINVAL, "params.snaplen")
         c.error("capture.stop", {"id": 999}, ENOENT, "no capture 999")
+        check(not os.path.exists(p["path"]), "a capture that did not start left its file")
         check(captures(c) == [] and c.result("filter.list") == [], "nothing attached")
 
 
@@ -485,13 +486,48 @@ def t_dumpcap():
         d.cleanup()
 
 
+def t_vhost_port(d):
+    """A vhostuser port (no ethdev): a ferry-vpeer guest sends numbered UDP frames to dst; a
+    capture of g1's rx with filter "udp" gets 40 of them, interface named g1 (described as a
+    vhostuser port), every frame from the guest's MAC to dst."""
+    vpeer = os.environ.get("FERRY_VPEER", os.path.join(os.path.dirname(FERRYD), "..", "..",
+                                                        "tests", "tools", "ferry-vpeer"))
+    check(os.access(vpeer, os.X_OK), "%s is not built" % vpeer)
+    gmac = "02:00:00:00:09:09"
+    with d.client() as c:
+        c.result("port.add", {"name": "g1", "type": "vhostuser", "path": d.path("g1.sock")})
+        log = open(d.path("vpeer.log"), "w")
+        p = subprocess.Popen([vpeer, "-l", "0", "--no-pci", "--no-telemetry", "--in-memory",
+                              "--single-file-segments", "--file-prefix", d.prefix + "-vp",
+                              "--vdev", "net_virtio_user0,path=%s,queues=1" % d.path("g1.sock"),
+                              "--", "--mac", gmac, "--peer", DST, "--rate", "2000",
+                              "--duration", "20", "--count", "100000"],
+                             stdout=log, stderr=subprocess.STDOUT)
+        try:
+            r = c.result("capture.start", {"port": "g1", "direction": "rx", "filter": "udp",
+                                           "count": 40, "path": cap_path(d, "g1.pcapng")})
+            wait_for(lambda: all(x["id"] != r["id"] for x in captures(c)), timeout=30,
+                     what="40 frames from the guest")
+        finally:
+            p.terminate()
+            p.wait(30)
+            log.close()
+            c.result("port.del", {"name": "g1"})
+        f = read_pcapng(cap_path(d, "g1.pcapng"))
+        check([i["name"] for i in f["idb"]] == ["g1"], "interfaces %s" % f["idb"])
+        check(len(f["epb"]) == 40 and all(e["data"][:12] == mac_bytes(DST) + mac_bytes(gmac) and
+                                          e["data"][23] == 17 and e["flags"] == 1
+                                          for e in f["epb"]), "guest frames %s" %
+              [e["data"][:24].hex() for e in f["epb"][:2]])
+
+
 def main_tests():
     return [("capture_rx_icmp", t_rx_icmp), ("capture_rx_tcp80", t_rx_tcp80),
             ("capture_tx_after_vlan", t_tx_after_vlan), ("capture_snaplen", t_snaplen),
             ("capture_bad_params", t_bad_params), ("capture_paths", t_paths),
             ("capture_two_at_once", t_two_at_once), ("capture_disconnect_ends", t_disconnect_ends),
             ("capture_ferryctl_tcpdump", t_ferryctl_tcpdump),
-            ("capture_ferryctl_sigint", t_ferryctl_sigint)]
+            ("capture_ferryctl_sigint", t_ferryctl_sigint), ("capture_vhost_port", t_vhost_port)]
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ METHODS = ["rpc.methods", "switch.info", "switch.shutdown", "port.add", "port.de
            "port.get", "port.set", "port.stats", "port.stats.clear", "fdb.list", "fdb.add",
            "fdb.del", "fdb.flush", "pmd.list", "pmd.rebalance", "filter.attach", "filter.detach",
            "filter.list", "filter.map_set", "filter.map_get", "port.schema", "config.get",
-           "config.save",
+           "config.save", "capture.start", "capture.stop", "capture.list",
            "events.subscribe", "events.unsubscribe"]
 
 
