@@ -8,7 +8,15 @@
  * only lock on the path, bounded by one burst and absent when queues suffice. A vhost port's guest
  * RX rings are split among PMDs (ring k of the enabled ones goes to PMD k % n_pmds); when a guest
  * enables fewer rings than there are PMDs they share them, and rte_vhost_enqueue_burst serializes
- * on the ring's own access_lock. */
+ * on the ring's own access_lock.
+ *
+ * Performance counters (pmd.list): busy/idle cycles and iterations per PMD; a histogram of rx
+ * burst sizes (every rx call, empty ones included); per rx queue the cycles from its rx call
+ * through the pipeline for its non-empty bursts, kept in the PMD's own array indexed by (port
+ * slot, queue) so the control thread attributes them to (port, q) whatever poll list was current.
+ * The tx flush at the end of a round is busy time no queue is charged with. The PMD alone writes
+ * them; the control thread closes an interval (ferry_pmd_perf_sample, once a second) by keeping
+ * the previous values, so "the last interval" is the last whole second or so. */
 #ifndef FERRY_PMD_H
 #define FERRY_PMD_H
 
@@ -29,15 +37,37 @@ struct ferry_poll_list {
 	struct ferry_rxq_ref rxq[];
 };
 
+/* rx burst size buckets: 0, 1, 2-3, 4-7, 8-15, 16-31, 32 (bucket = rte_fls_u32(size)) */
+#define FERRY_PMD_HIST 7
+extern const char *const ferry_pmd_hist_names[FERRY_PMD_HIST];
+
+/* What the PMD counts (the totals) and the control thread's view of one interval (deltas). */
+struct ferry_pmd_counts {
+	uint64_t tsc, busy_cycles, idle_cycles, pkts, iterations;
+	uint64_t hist[FERRY_PMD_HIST];
+};
+
+/* The control thread's: the last closed interval, per PMD and per (port slot, queue). */
+struct ferry_pmd_interval {
+	struct ferry_pmd_counts prev, delta;      /* delta.tsc: the interval's length in cycles */
+	uint64_t rxq_prev[FERRY_MAX_PORTS][FERRY_MAX_QUEUES];
+	uint64_t rxq_delta[FERRY_MAX_PORTS][FERRY_MAX_QUEUES];
+	uint64_t rxq_base[FERRY_MAX_PORTS][FERRY_MAX_QUEUES];   /* at the slot's port's arrival */
+	uint16_t gen[FERRY_MAX_PORTS];            /* slot generation rxq_base belongs to */
+};
+
 struct ferry_pmd {
 	/* hot */
 	struct ferry_poll_list *poll;   /* RCU-replaced by the control thread */
 	uint64_t busy_cycles, idle_cycles, pkts, iterations;
 	volatile int stop;
+	uint64_t hist[FERRY_PMD_HIST] __rte_cache_aligned;     /* rx calls by burst size */
+	uint64_t rxq_cycles[FERRY_MAX_PORTS][FERRY_MAX_QUEUES]; /* by (port slot, queue) */
 	/* control */
 	unsigned lcore;
 	int socket;
 	bool running;
+	struct ferry_pmd_interval ival;
 	struct ferry_fwd fwd;           /* the pipeline's state: its index, tx buffers, FDB cache */
 } __rte_cache_aligned;
 
@@ -47,5 +77,15 @@ int ferry_pmd_launch(struct ferry_pmd *pmd);
 void ferry_pmd_join(struct ferry_pmd *pmd);
 /* Replace the poll list (control thread). The old one is freed after a grace period. */
 void ferry_pmd_set_poll(struct ferry_pmd *pmd, struct ferry_poll_list *pl);
+
+/* Control thread. The PMD's totals now. */
+void ferry_pmd_counts(const struct ferry_pmd *pmd, struct ferry_pmd_counts *c);
+/* Forget the per-queue cycles of slots whose generation (gen[slot], bumped when a port takes the
+ * slot) changed since they were last seen: a new port starts from 0. */
+void ferry_pmd_perf_sync(struct ferry_pmd *pmd, const uint16_t gen[FERRY_MAX_PORTS]);
+/* Close the interval: pmd->ival.delta and rxq_delta become what happened since the last call. */
+void ferry_pmd_perf_sample(struct ferry_pmd *pmd, const uint16_t gen[FERRY_MAX_PORTS]);
+/* Cycles queue (slot, q) took on this PMD since its port arrived. */
+uint64_t ferry_pmd_rxq_cycles(const struct ferry_pmd *pmd, uint16_t slot, uint16_t q);
 
 #endif

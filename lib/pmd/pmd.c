@@ -1,5 +1,5 @@
 /* pmd.c — the PMD thread loop: poll every assigned rx queue, run the pipeline, flush the tx
- * buffers it filled, report a quiescent state. */
+ * buffers it filled, report a quiescent state; count burst sizes and each queue's cycles. */
 #include <rte_cycles.h>
 #include <rte_launch.h>
 #include <rte_malloc.h>
@@ -45,8 +45,11 @@ ferry_pmd_set_poll(struct ferry_pmd *pmd, struct ferry_poll_list *pl)
 	rte_free(old);
 }
 
+/* One round over the poll list, started at tsc t. A non-empty burst's queue is charged the
+ * cycles since the previous non-empty burst of the round ended (or the round began): its rx call
+ * and pipeline, plus any empty rx calls just before it; one rdtsc per non-empty burst. */
 static uint32_t
-poll_once(struct ferry_pmd *pmd)
+poll_once(struct ferry_pmd *pmd, uint64_t t)
 {
 	const struct ferry_poll_list *pl = __atomic_load_n(&pmd->poll, __ATOMIC_ACQUIRE);
 	struct rte_mbuf *pkts[FERRY_BURST];
@@ -56,9 +59,13 @@ poll_once(struct ferry_pmd *pmd)
 	for (uint16_t i = 0; i < pl->n; i++) {
 		const struct ferry_rxq_ref *r = &pl->rxq[i];
 		uint16_t n = ferry_port_rx(r->port, r->q, pkts, burst);
+		pmd->hist[rte_fls_u32(n)]++;
 		if (n == 0)
 			continue;
 		ferry_pipeline_run(&pmd->fwd, r->port, r->q, pkts, n);
+		uint64_t now = rte_rdtsc();
+		pmd->rxq_cycles[r->port->idx][r->q] += now - t;
+		t = now;
 		total += n;
 	}
 	ferry_pipeline_flush(&pmd->fwd);
@@ -78,7 +85,7 @@ pmd_main(void *arg)
 	ferry_zc_batch_enable(true);
 	FERRY_LOG(INFO, "pmd %u running on lcore %u (socket %d)", pmd->fwd.pmd, pmd->lcore, pmd->socket);
 	while (!pmd->stop) {
-		uint32_t n = poll_once(pmd);
+		uint32_t n = poll_once(pmd, t0);
 		rte_rcu_qsbr_quiescent(qsv, pmd->fwd.pmd);
 		t1 = rte_rdtsc();
 		if (n != 0) {

@@ -512,6 +512,8 @@ ferry_switch_poll(struct ferry_switch *sw)
 			FERRY_LOG(DEBUG, "fdb: %u entries aged out", aged);
 		sw->last_age_s = ferry_now_s;
 		check_links(sw);
+		for (uint16_t k = 0; k < sw->dp.n_pmds; k++)   /* pmd.list's "last interval" */
+			ferry_pmd_perf_sample(sw->pmds[k], sw->gen);
 	}
 }
 

@@ -82,6 +82,8 @@ sw_port_stats_json(struct ferry_switch *sw, struct ferry_port *p)
 			 "mac_moves", (json_int_t)(t.mac_moves - b->mac_moves),
 			 "learn_full", (json_int_t)(t.learn_full - b->learn_full),
 			 "rxq", rxq, "txq", txq);
+	json_object_set_new(o, "learned", json_integer(ferry_fdb_learned(sw->dp.fdb, p->idx)));
+	json_object_set_new(o, "mac_limit", json_integer(p->policy->mac_limit));   /* in force */
 	if (p->ops->stats != NULL)
 		p->ops->stats(p, o);
 	return o;
@@ -221,51 +223,136 @@ ferry_switch_fdb_list(struct ferry_switch *sw)
 	return w.a;
 }
 
+static json_t *
+pmd_hist_json(const uint64_t *hist)
+{
+	json_t *o = json_object();
+
+	for (int b = 0; b < FERRY_PMD_HIST; b++)
+		json_object_set_new(o, ferry_pmd_hist_names[b], json_integer((json_int_t)hist[b]));
+	return o;
+}
+
+/* The rx queues PMD k polls: packets, cycles since the port arrived, and over the last interval
+ * the cycles and their share of the PMD's busy cycles. */
+static json_t *
+pmd_rxqs_json(const struct ferry_switch *sw, uint16_t k)
+{
+	const struct ferry_pmd *pmd = sw->pmds[k];
+	uint64_t busy = pmd->ival.delta.busy_cycles;
+	json_t *rxqs = json_array();
+
+	for (uint16_t i = 0; i < sw->dp.n_slots; i++) {
+		const struct ferry_port *p = sw->dp.ports[i];
+		for (uint16_t q = 0; p != NULL && q < p->n_rxq; q++) {
+			if (sw->rxq_pmd[i][q] != k)
+				continue;
+			uint64_t ic = pmd->ival.rxq_delta[i][q];
+			json_array_append_new(rxqs, json_pack("{s:s, s:i, s:I, s:I, s:I, s:f}",
+				"port", p->conf.name, "queue", q,
+				"packets", (json_int_t)p->rxq_stats[q].pkts,
+				"cycles", (json_int_t)ferry_pmd_rxq_cycles(pmd, i, q),
+				"interval_cycles", (json_int_t)ic,
+				"busy_share", busy ? (double)ic / busy : 0.0));
+		}
+	}
+	return rxqs;
+}
+
+/* PMD k's last closed interval (ferry_pmd_perf_sample, once a second). */
+static json_t *
+pmd_interval_json(const struct ferry_pmd *pmd)
+{
+	const struct ferry_pmd_counts *d = &pmd->ival.delta;
+	uint64_t all = d->busy_cycles + d->idle_cycles;
+
+	return json_pack("{s:f, s:f, s:I, s:I, s:I, s:I, s:o}",
+		"seconds", (double)d->tsc / rte_get_tsc_hz(),
+		"busy_pct", all ? 100.0 * d->busy_cycles / all : 0.0,
+		"busy_cycles", (json_int_t)d->busy_cycles, "idle_cycles", (json_int_t)d->idle_cycles,
+		"packets", (json_int_t)d->pkts, "iterations", (json_int_t)d->iterations,
+		"burst_hist", pmd_hist_json(d->hist));
+}
+
 json_t *
 ferry_switch_pmd_list(struct ferry_switch *sw)
 {
 	json_t *a = json_array();
 
 	for (uint16_t k = 0; k < sw->dp.n_pmds; k++) {
-		const struct ferry_pmd *pmd = sw->pmds[k];
-		uint64_t busy = pmd->busy_cycles, idle = pmd->idle_cycles, pkts = pmd->pkts;
-		json_t *rxqs = json_array();
-		for (uint16_t i = 0; i < sw->dp.n_slots; i++) {
-			const struct ferry_port *p = sw->dp.ports[i];
-			for (uint16_t q = 0; p != NULL && q < p->n_rxq; q++)
-				if (sw->rxq_pmd[i][q] == k)
-					json_array_append_new(rxqs, json_pack("{s:s, s:i, s:I}",
-						"port", p->conf.name, "queue", q,
-						"packets", (json_int_t)p->rxq_stats[q].pkts));
-		}
-		json_array_append_new(a, json_pack("{s:i, s:i, s:i, s:f, s:f, s:I, s:I, s:I, s:I, s:o}",
+		struct ferry_pmd *pmd = sw->pmds[k];
+		struct ferry_pmd_counts c;
+
+		ferry_pmd_perf_sync(pmd, sw->gen);
+		ferry_pmd_counts(pmd, &c);
+		uint64_t busy = c.busy_cycles, idle = c.idle_cycles, pkts = c.pkts;
+		json_t *o = json_pack("{s:i, s:i, s:i, s:f, s:f, s:I, s:I, s:I, s:I, s:o}",
 			"pmd", k, "lcore", pmd->lcore, "numa", pmd->socket,
 			"busy_pct", busy + idle ? 100.0 * busy / (busy + idle) : 0.0,
 			"cycles_per_packet", pkts ? (double)busy / pkts : 0.0,
-			"packets", (json_int_t)pkts, "iterations", (json_int_t)pmd->iterations,
+			"packets", (json_int_t)pkts, "iterations", (json_int_t)c.iterations,
 			"fdb_cache_hits", (json_int_t)pmd->fwd.fdb_cache.hits,
-			"fdb_cache_misses", (json_int_t)pmd->fwd.fdb_cache.misses, "rxqs", rxqs));
+			"fdb_cache_misses", (json_int_t)pmd->fwd.fdb_cache.misses,
+			"rxqs", pmd_rxqs_json(sw, k));
+		json_object_set_new(o, "busy_cycles", json_integer((json_int_t)busy));
+		json_object_set_new(o, "idle_cycles", json_integer((json_int_t)idle));
+		json_object_set_new(o, "tsc_hz", json_integer((json_int_t)rte_get_tsc_hz()));
+		json_object_set_new(o, "burst_hist", pmd_hist_json(c.hist));
+		json_object_set_new(o, "interval", pmd_interval_json(pmd));
+		json_array_append_new(a, o);
 	}
 	return a;
+}
+
+/* switch.info's "isolation": how many ports have each control, and how often they hit. */
+static json_t *
+isolation_json(struct ferry_switch *sw)
+{
+	static const enum ferry_drop hits[] = { FERRY_DROP_POLICER, FERRY_DROP_STORM,
+						FERRY_DROP_MAC_LIMIT };
+	unsigned policed = 0, storm = 0, limited = 0;
+	uint64_t n[RTE_DIM(hits)] = { 0 };
+	json_t *o, *drops = json_object();
+
+	for (uint16_t i = 0; i < sw->dp.n_slots; i++) {
+		struct ferry_port *p = sw->dp.ports[i];
+		struct ferry_port_pmd_stats t;
+		if (p == NULL)
+			continue;
+		policed += (p->policy->controls & FERRY_CTL_POLICER) != 0;
+		storm += (p->policy->controls & FERRY_CTL_STORM) != 0;
+		limited += p->policy->mac_limit != 0;
+		sum_stats(sw, p, &t);
+		for (unsigned h = 0; h < RTE_DIM(hits); h++)
+			n[h] += t.drops[hits[h]] - p->base.drops[hits[h]];
+	}
+	for (unsigned h = 0; h < RTE_DIM(hits); h++)
+		json_object_set_new(drops, ferry_drop_names[hits[h]], json_integer((json_int_t)n[h]));
+	o = json_pack("{s:i, s:i, s:i, s:i, s:o}", "policer_ports", policed, "storm_ports", storm,
+		      "mac_limit_ports", limited, "vhostuser_mac_limit_default",
+		      FERRY_VHOST_MAC_LIMIT_DEFAULT, "drops", drops);
+	return o;
 }
 
 json_t *
 ferry_switch_info(struct ferry_switch *sw)
 {
-	json_t *pmds = json_array();
+	json_t *pmds = json_array(), *o;
 	unsigned n_ports = 0;
 
 	for (uint16_t k = 0; k < sw->dp.n_pmds; k++)
 		json_array_append_new(pmds, json_integer(sw->pmds[k]->lcore));
 	for (uint16_t i = 0; i < sw->dp.n_slots; i++)
 		n_ports += sw->dp.ports[i] != NULL;
-	return json_pack("{s:s, s:s, s:I, s:{s:i, s:o}, s:s, s:i, s:i, s:i}",
+	o = json_pack("{s:s, s:s, s:I, s:{s:i, s:o}, s:s, s:i, s:i, s:i}",
 			 "version", FERRY_VERSION, "dpdk", rte_version(),
 			 "uptime_s", (json_int_t)((rte_get_tsc_cycles() - sw->start_tsc) /
 						  rte_get_tsc_hz()),
 			 "lcores", "main", (int)sw->conf.main_lcore, "pmd", pmds,
 			 "config", sw->conf.path, "ports", n_ports,
 			 "fdb_entries", ferry_fdb_count(sw->dp.fdb), "fdb_size", sw->conf.fdb_size);
+	json_object_set_new(o, "isolation", isolation_json(sw));
+	return o;
 }
 
 json_t *

@@ -210,7 +210,7 @@ ferry_switch_fdb_flush(struct ferry_switch *sw, const char *port, bool include_s
 
 struct rxq_load {
 	uint16_t port, q;
-	uint64_t load;
+	uint64_t cycles, pkts, load;
 };
 
 static int
@@ -219,6 +219,33 @@ by_load_desc(const void *a, const void *b)
 	const struct rxq_load *x = a, *y = b;
 
 	return x->load < y->load ? 1 : x->load > y->load ? -1 : 0;
+}
+
+/* Each rx queue's load into l (*n of them): the cycles it took over the last interval, on
+ * whichever PMDs polled it; when no queue took any (no interval closed yet, no traffic), the
+ * packets it received since the last rebalance. Returns whether cycles were used. */
+static bool
+rxq_loads(struct ferry_switch *sw, struct rxq_load *l, unsigned *n)
+{
+	uint64_t total = 0;
+
+	*n = 0;
+	for (uint16_t k = 0; k < sw->dp.n_pmds; k++)
+		ferry_pmd_perf_sync(sw->pmds[k], sw->gen);   /* a new port in a reused slot: 0 */
+	for (uint16_t i = 0; i < sw->dp.n_slots; i++) {
+		struct ferry_port *p = sw->dp.ports[i];
+		for (uint16_t q = 0; p != NULL && q < p->n_rxq; q++) {
+			uint64_t now = p->rxq_stats[q].pkts, cycles = 0;
+			for (uint16_t k = 0; k < sw->dp.n_pmds; k++)
+				cycles += sw->pmds[k]->ival.rxq_delta[i][q];
+			l[(*n)++] = (struct rxq_load){ i, q, cycles, now - sw->rxq_seen[i][q] };
+			sw->rxq_seen[i][q] = now;
+			total += cycles;
+		}
+	}
+	for (unsigned j = 0; j < *n; j++)
+		l[j].load = total != 0 ? l[j].cycles : l[j].pkts;
+	return total != 0;
 }
 
 int
@@ -233,14 +260,7 @@ ferry_switch_pmd_rebalance(struct ferry_switch *sw, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return FERRY_EINTERNAL;
 	}
-	for (uint16_t i = 0; i < sw->dp.n_slots; i++) {
-		struct ferry_port *p = sw->dp.ports[i];
-		for (uint16_t q = 0; p != NULL && q < p->n_rxq; q++) {
-			uint64_t now = p->rxq_stats[q].pkts;
-			l[n++] = (struct rxq_load){ i, q, now - sw->rxq_seen[i][q] };
-			sw->rxq_seen[i][q] = now;
-		}
-	}
+	bool by_cycles = rxq_loads(sw, l, &n);
 	qsort(l, n, sizeof(*l), by_load_desc);
 	for (unsigned j = 0; j < n; j++) {   /* greedy: heaviest queue to the least-loaded PMD */
 		uint16_t best = 0;
@@ -262,6 +282,7 @@ ferry_switch_pmd_rebalance(struct ferry_switch *sw, char *err, size_t errlen)
 		sw_rebuild_polls(sw, UINT32_MAX);
 	}
 	free(l);
-	FERRY_LOG(INFO, "pmd rebalance: %u of %u rx queues moved", moved, n);
+	FERRY_LOG(INFO, "pmd rebalance by %s: %u of %u rx queues moved",
+		  by_cycles ? "cycles" : "packets", moved, n);
 	return (int)moved;
 }
