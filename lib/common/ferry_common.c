@@ -18,6 +18,9 @@ const char *const ferry_drop_names[FERRY_DROP_MAX] = {
 	[FERRY_DROP_MTU] = "mtu",
 	[FERRY_DROP_TX_SEGS] = "tx_segs",
 	[FERRY_DROP_FILTER] = "filter",
+	[FERRY_DROP_POLICER] = "policer",
+	[FERRY_DROP_STORM] = "storm",
+	[FERRY_DROP_MAC_LIMIT] = "mac_limit",
 };
 
 RTE_LOG_REGISTER(ferry_logtype, ferry, INFO);

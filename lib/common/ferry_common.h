@@ -46,6 +46,9 @@ enum ferry_drop {
 	FERRY_DROP_MTU,          /* egress: longer than the port's MTU + 14 + 4 per tag (max 2) */
 	FERRY_DROP_TX_SEGS,      /* egress: more segments than the device sends, and no fit copy */
 	FERRY_DROP_FILTER,       /* an attached stage (eBPF filter) dropped it (ingress or egress) */
+	FERRY_DROP_POLICER,      /* ingress: over the port's "policer" rate */
+	FERRY_DROP_STORM,        /* to be flooded: over the port's "storm" rate for its kind */
+	FERRY_DROP_MAC_LIMIT,    /* a new source beyond the port's "mac_limit" (not learned) */
 	FERRY_DROP_MAX
 };
 

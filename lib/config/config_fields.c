@@ -488,6 +488,124 @@ filters_to_json(const struct ferry_port_field *f, const struct ferry_port_conf *
 	return a;
 }
 
+/* --- isolation (issue #17): policer, storm, mac_limit --- */
+
+#define RATE_MAX 400000000u   /* pps or kbps: 400 Mpps, 400 Gbit/s */
+
+const char *const ferry_storm_keys[FERRY_STORM_KINDS] = {
+	[FERRY_STORM_BROADCAST] = "broadcast_pps",
+	[FERRY_STORM_MULTICAST] = "multicast_pps",
+	[FERRY_STORM_UNKNOWN] = "unknown_unicast_pps",
+};
+
+/* The object member f->name of obj (absent: *out NULL), checked to be an object of keys. */
+static int
+get_object(const struct ferry_port_field *f, json_t *obj, const char *where,
+	   const char *const *keys, json_t **out, char *w, size_t wlen, char *err, size_t errlen)
+{
+	*out = json_object_get(obj, f->name);
+	snprintf(w, wlen, "%s.%s", where, f->name);
+	if (*out == NULL)
+		return 0;
+	if (!json_is_object(*out))
+		return cfg_err(err, errlen, w, NULL, "must be an object");
+	return cfg_check_keys(*out, w, keys, err, errlen);
+}
+
+static int
+parse_policer(const struct ferry_port_field *f, json_t *obj, const char *where,
+	      struct ferry_port_conf *pc, char *err, size_t errlen)
+{
+	static const char *const keys[] = { "pps", "kbps", "burst", NULL };
+	struct ferry_policer_conf *c = &pc->policer;
+	json_t *o;
+	char w[64];
+
+	memset(c, 0, sizeof(*c));
+	if (get_object(f, obj, where, keys, &o, w, sizeof(w), err, errlen) < 0)
+		return -1;
+	if (o == NULL)
+		return 0;
+	if ((json_object_get(o, "pps") == NULL) == (json_object_get(o, "kbps") == NULL))
+		return cfg_err(err, errlen, w, NULL, "needs exactly one of \"pps\" and \"kbps\"");
+	if (cfg_get_uint(o, w, "pps", 1, RATE_MAX, 0, &c->pps, err, errlen) < 0 ||
+	    cfg_get_uint(o, w, "kbps", 1, RATE_MAX, 0, &c->kbps, err, errlen) < 0 ||
+	    cfg_get_uint(o, w, "burst", 1, RATE_MAX, 0, &c->burst, err, errlen) < 0)
+		return -1;
+	return 0;
+}
+
+static json_t *
+policer_to_json(const struct ferry_port_field *f, const struct ferry_port_conf *pc)
+{
+	const struct ferry_policer_conf *c = &pc->policer;
+	json_t *o;
+
+	if (c->pps == 0 && c->kbps == 0)
+		return NULL;
+	o = json_pack("{s:I}", c->pps != 0 ? "pps" : "kbps",
+		      (json_int_t)(c->pps != 0 ? c->pps : c->kbps));
+	if (c->burst != 0)
+		json_object_set_new(o, "burst", json_integer(c->burst));
+	return o;
+}
+
+static int
+parse_storm(const struct ferry_port_field *f, json_t *obj, const char *where,
+	    struct ferry_port_conf *pc, char *err, size_t errlen)
+{
+	static const char *const keys[] = { "broadcast_pps", "multicast_pps", "unknown_unicast_pps",
+					    NULL };
+	json_t *o;
+	char w[64];
+
+	memset(&pc->storm, 0, sizeof(pc->storm));
+	if (get_object(f, obj, where, keys, &o, w, sizeof(w), err, errlen) < 0)
+		return -1;
+	for (unsigned k = 0; o != NULL && k < FERRY_STORM_KINDS; k++)
+		if (cfg_get_uint(o, w, ferry_storm_keys[k], 1, RATE_MAX, 0, &pc->storm.pps[k],
+				 err, errlen) < 0)
+			return -1;
+	return 0;
+}
+
+static json_t *
+storm_to_json(const struct ferry_port_field *f, const struct ferry_port_conf *pc)
+{
+	json_t *o = NULL;
+
+	for (unsigned k = 0; k < FERRY_STORM_KINDS; k++) {
+		if (pc->storm.pps[k] == 0)
+			continue;
+		if (o == NULL)
+			o = json_object();
+		json_object_set_new(o, ferry_storm_keys[k], json_integer(pc->storm.pps[k]));
+	}
+	return o;
+}
+
+static int
+parse_mac_limit(const struct ferry_port_field *f, json_t *obj, const char *where,
+		struct ferry_port_conf *pc, char *err, size_t errlen)
+{
+	pc->has_mac_limit = json_object_get(obj, f->name) != NULL;
+	return cfg_get_uint(obj, where, f->name, 0, f->max, 0, &pc->mac_limit, err, errlen);
+}
+
+static json_t *
+mac_limit_to_json(const struct ferry_port_field *f, const struct ferry_port_conf *pc)
+{
+	return pc->has_mac_limit ? json_integer(pc->mac_limit) : NULL;
+}
+
+uint32_t
+ferry_port_conf_mac_limit(const struct ferry_port_conf *pc)
+{
+	if (pc->has_mac_limit)
+		return pc->mac_limit;
+	return pc->type == FERRY_PORT_VHOST ? FERRY_VHOST_MAC_LIMIT_DEFAULT : 0;
+}
+
 /* --- the table --- */
 
 #define ALL   FERRY_PORT_ALL_TYPES
@@ -543,6 +661,18 @@ const struct ferry_port_field ferry_port_fields[] = {
 	  "eBPF programs: [{\"hook\": \"ingress\" or \"egress\", \"path\": \"/abs/f.o\", \"name\"?, "
 	  "\"maps\"?}], up to 8; at runtime filter.attach, filter.detach and filter.map_set",
 	  parse_filters, filters_to_json },
+	{ "policer", "object", ALL, true, false,
+	  "ingress policer on the frames the port receives: {\"pps\": N} or {\"kbps\": N}, "
+	  "\"burst\"? (packets or kilobytes; default 10 ms of the rate); over-rate frames dropped "
+	  "(policer)", parse_policer, policer_to_json },
+	{ "storm", "object", ALL, true, false,
+	  "storm control on the frames the port floods: {\"broadcast_pps\", \"multicast_pps\", "
+	  "\"unknown_unicast_pps\"}, each optional; over-rate frames dropped (storm)",
+	  parse_storm, storm_to_json },
+	{ "mac_limit", "integer", ALL, true, false,
+	  "at most N learned MACs (static ones do not count); a new source beyond it is not learned "
+	  "and its frame dropped (mac_limit); 0: no limit; default 256 on vhostuser ports, none on dpdk",
+	  parse_mac_limit, mac_limit_to_json, 0, 1000000 },
 	{ NULL },
 };
 

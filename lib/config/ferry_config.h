@@ -54,6 +54,21 @@ struct ferry_filter_conf {
 	uint8_t init_data[FERRY_FILTER_INIT_BYTES];
 };
 
+/* Isolation controls (issue #17, lib/police): "policer" {"pps": N} or {"kbps": N}, "burst"? */
+struct ferry_policer_conf {
+	uint32_t pps, kbps;         /* one of them; both 0: no policer */
+	uint32_t burst;             /* packets (pps) or kilobytes (kbps); 0: 10 ms of the rate */
+};
+/* "storm": {"broadcast_pps", "multicast_pps", "unknown_unicast_pps"}: flooded frames per second */
+enum ferry_storm_kind { FERRY_STORM_BROADCAST, FERRY_STORM_MULTICAST, FERRY_STORM_UNKNOWN,
+			FERRY_STORM_KINDS };
+extern const char *const ferry_storm_keys[FERRY_STORM_KINDS];
+struct ferry_storm_conf {
+	uint32_t pps[FERRY_STORM_KINDS];   /* 0: no limit for that kind */
+};
+/* "mac_limit" when a port has none: vhostuser ports learn at most this many MACs, dpdk any */
+#define FERRY_VHOST_MAC_LIMIT_DEFAULT 256
+
 struct ferry_port_conf {
 	char name[FERRY_NAME_MAX];
 	enum ferry_port_type type;
@@ -79,7 +94,14 @@ struct ferry_port_conf {
 	json_t *external_ids;       /* object of strings, owned (may be NULL) */
 	uint16_t n_filters;
 	struct ferry_filter_conf filters[FERRY_MAX_FILTERS];
+	struct ferry_policer_conf policer;
+	struct ferry_storm_conf storm;
+	bool has_mac_limit;         /* "mac_limit" given (0: no limit); else the type's default */
+	uint32_t mac_limit;
 };
+
+/* The learned-MAC limit in force on a port: its "mac_limit", or its type's default; 0 = none. */
+uint32_t ferry_port_conf_mac_limit(const struct ferry_port_conf *pc);
 
 #define FERRY_MAX_SOCKET_DIRS 8
 /* vhost.socket_dirs when the configuration has none: /run/ferry, /var/lib/ferry (NULL-ended). */

@@ -159,6 +159,50 @@ give_back(struct ferry_fdb *fdb, uint32_t n)
 		__atomic_sub_fetch(&fdb->used, n, __ATOMIC_RELAXED);
 }
 
+/* Per-port learned counts (see ferry_fdb.h). */
+static void
+learned_add(struct ferry_fdb *fdb, uint16_t port, int32_t d)
+{
+	if (port < FERRY_MAX_PORTS)
+		__atomic_add_fetch(&fdb->learned[port], (uint32_t)d, __ATOMIC_RELAXED);
+}
+
+/* Room for one more learned entry of port, up to limit (0: no limit): false at the limit. */
+static bool
+learned_reserve(struct ferry_fdb *fdb, uint16_t port, uint32_t limit)
+{
+	uint32_t *c = &fdb->learned[port];
+	uint32_t u = __atomic_load_n(c, __ATOMIC_RELAXED);
+
+	do {
+		if (limit != 0 && u >= limit)
+			return false;
+	} while (!__atomic_compare_exchange_n(c, &u, u + 1, true, __ATOMIC_RELAXED,
+					      __ATOMIC_RELAXED));
+	return true;
+}
+
+/* The control thread takes a live learned entry away from its port (to delete it or pin it):
+ * its port becomes FERRY_PORT_NONE, so no PMD moves it any more, and that port's count drops.
+ * Returns the port it had. */
+static uint16_t
+learned_take(struct ferry_fdb *fdb, struct ferry_fdb_entry *e)
+{
+	uint16_t old;
+
+	if (e->is_static)
+		return e->port;
+	old = __atomic_exchange_n(&e->port, FERRY_PORT_NONE, __ATOMIC_ACQ_REL);
+	learned_add(fdb, old, -1);
+	return old;
+}
+
+unsigned
+ferry_fdb_learned(const struct ferry_fdb *fdb, uint16_t port)
+{
+	return port < FERRY_MAX_PORTS ? __atomic_load_n(&fdb->learned[port], __ATOMIC_RELAXED) : 0;
+}
+
 enum insert_rc { INSERT_NEW, INSERT_EXISTS, INSERT_FAIL };
 
 /* Add a key not found in the table, its room reserved by the caller. INSERT_NEW: published here
@@ -182,39 +226,63 @@ insert_key(struct ferry_fdb *fdb, uint64_t key, uint16_t port, bool is_static, u
 	return INSERT_NEW;
 }
 
+/* A PMD moves learned entry e to port (refreshing it): one reservation on port, then the
+ * entry's port swapped from the one it had; whoever changed it first (a move elsewhere, a
+ * deletion) wins and this move does not happen. */
+static enum ferry_learn
+learn_move(struct ferry_fdb *fdb, struct ferry_fdb_entry *e, uint16_t port, uint32_t now,
+	   uint32_t limit)
+{
+	uint16_t old;
+
+	if (e->is_static)
+		return FERRY_LEARN_OK;
+	if (e->seen != now)   /* avoid dirtying the line on every frame */
+		e->seen = now;
+	old = __atomic_load_n(&e->port, __ATOMIC_RELAXED);
+	if (likely(old == port) || old == FERRY_PORT_NONE)   /* NONE: being deleted */
+		return FERRY_LEARN_OK;
+	if (!learned_reserve(fdb, port, limit))
+		return FERRY_LEARN_LIMIT;
+	if (!__atomic_compare_exchange_n(&e->port, &old, port, false, __ATOMIC_RELAXED,
+					 __ATOMIC_RELAXED)) {
+		learned_add(fdb, port, -1);
+		return FERRY_LEARN_OK;
+	}
+	learned_add(fdb, old, -1);
+	return FERRY_LEARN_MOVED;
+}
+
 enum ferry_learn
-ferry_fdb_learn_slow(struct ferry_fdb *fdb, uint64_t key, uint16_t port, int32_t pos, uint32_t now)
+ferry_fdb_learn_slow(struct ferry_fdb *fdb, uint64_t key, uint16_t port, int32_t pos, uint32_t now,
+		     uint32_t limit)
 {
 	struct ferry_fdb_entry *e;
 
-	if (pos >= 0) {
-		e = &fdb->e[pos];
-		if (e->is_static)
-			return FERRY_LEARN_OK;
-		if (e->seen != now)   /* avoid dirtying the line on every frame */
-			e->seen = now;
-		if (likely(e->port == port))
-			return FERRY_LEARN_OK;
-		__atomic_store_n(&e->port, port, __ATOMIC_RELAXED);
-		return FERRY_LEARN_MOVED;
-	}
-	if (!reserve(fdb, 1))
+	if (pos >= 0)
+		return learn_move(fdb, &fdb->e[pos], port, now, limit);
+	if (!learned_reserve(fdb, port, limit))
+		return FERRY_LEARN_LIMIT;
+	if (!reserve(fdb, 1)) {
+		learned_add(fdb, port, -1);
 		return FERRY_LEARN_FULL;
+	}
 	switch (insert_key(fdb, key, port, false, now, &pos)) {
 	case INSERT_NEW:
 		return FERRY_LEARN_NEW;
 	case INSERT_FAIL:
 		give_back(fdb, 1);
+		learned_add(fdb, port, -1);
 		return FERRY_LEARN_FULL;
 	default:
 		break;
 	}
 	give_back(fdb, 1);
+	learned_add(fdb, port, -1);
 	e = &fdb->e[pos];
-	if (__atomic_load_n(&e->key, __ATOMIC_ACQUIRE) != key || e->is_static || e->port == port)
+	if (__atomic_load_n(&e->key, __ATOMIC_ACQUIRE) != key)
 		return FERRY_LEARN_OK;   /* (not published yet: its inserter's port stands) */
-	__atomic_store_n(&e->port, port, __ATOMIC_RELAXED);
-	return FERRY_LEARN_MOVED;
+	return learn_move(fdb, e, port, now, limit);
 }
 
 /* The position of the live entry for key, or -1. */
@@ -242,6 +310,8 @@ pin_key(struct ferry_fdb *fdb, uint64_t key, uint16_t port, bool is_static, uint
 		switch (insert_key(fdb, key, port, is_static, seen, &pos)) {
 		case INSERT_NEW:
 			(*budget)--;
+			if (!is_static)
+				learned_add(fdb, port, 1);
 			return 0;
 		case INSERT_FAIL:
 			return -ENOSPC;
@@ -252,7 +322,10 @@ pin_key(struct ferry_fdb *fdb, uint64_t key, uint16_t port, bool is_static, uint
 		}
 	}
 	*before = fdb->e[pos];
+	before->port = learned_take(fdb, &fdb->e[pos]);   /* (a PMD may have just moved it) */
 	entry_publish(&fdb->e[pos], key, port, is_static, seen);
+	if (!is_static)
+		learned_add(fdb, port, 1);
 	return 0;
 }
 
@@ -280,6 +353,7 @@ entry_delete(struct ferry_fdb *fdb, struct ferry_fdb_entry *e, bool give)
 	uint64_t key = e->key;
 
 	__atomic_store_n(&e->key, 0, __ATOMIC_RELEASE);
+	learned_take(fdb, e);
 	rte_hash_del_key(fdb->h, &key);
 	/* only now: an inserter that found the key still in rte_hash must not publish it */
 	__atomic_store_n(&e->claimed, 0, __ATOMIC_RELEASE);
@@ -397,6 +471,8 @@ ferry_fdb_pins_abort(struct ferry_fdb_pins *t)
 			t->budget++;
 		} else {
 			entry_publish(&fdb->e[pos], b->key, b->port, b->is_static, b->seen);
+			if (!b->is_static)   /* a learned entry the pin had taken over, back */
+				learned_add(fdb, b->port, 1);
 		}
 	}
 	for (uint32_t j = 0; j < t->n_old; j++) {    /* the dropped pins back, in their held room */

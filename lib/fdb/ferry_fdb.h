@@ -14,7 +14,12 @@
  * ferry counts: every insert first reserves one of `size` (an atomic add on the new-MAC path
  * only, which takes rte_hash's writer lock anyway), every delete gives one back. Static entries a
  * port needs are changed all or nothing (ferry_fdb_pins_*): a full table refuses the change and
- * leaves the old pins in place. */
+ * leaves the old pins in place.
+ * Learned entries per port: learned[port] counts each port's learned (not static) entries, exactly:
+ * a PMD reserves one (up to the port's mac_limit) before it inserts or moves a MAC to its port,
+ * and an entry changes owner only by compare-and-swap of its port (a move, by a PMD) or exchange
+ * with FERRY_PORT_NONE (deletion, or a static pin taking it over, by the control thread), so
+ * exactly one thread moves each count. */
 #ifndef FERRY_FDB_H
 #define FERRY_FDB_H
 
@@ -37,9 +42,12 @@ struct ferry_fdb {
 	uint32_t n_slots;
 	uint32_t size;
 	uint32_t used;               /* entries live or reserved, <= size (atomic) */
+	uint32_t learned[FERRY_MAX_PORTS];   /* per port: learned entries live or reserved (atomic) */
 };
 
-enum ferry_learn { FERRY_LEARN_OK, FERRY_LEARN_NEW, FERRY_LEARN_MOVED, FERRY_LEARN_FULL };
+/* LIMIT: the port has mac_limit learned entries already; nothing changed */
+enum ferry_learn { FERRY_LEARN_OK, FERRY_LEARN_NEW, FERRY_LEARN_MOVED, FERRY_LEARN_FULL,
+		   FERRY_LEARN_LIMIT };
 
 /* A PMD's private exact-match cache in front of rte_hash: key -> entry position, direct-mapped.
  * It can be stale but never wrong: a hit counts only if the entry at that position still holds the
@@ -74,13 +82,15 @@ ferry_fdb_entry(const struct ferry_fdb *fdb, int32_t pos)
 }
 
 enum ferry_learn ferry_fdb_learn_slow(struct ferry_fdb *fdb, uint64_t key, uint16_t port,
-				      int32_t pos, uint32_t now);
+				      int32_t pos, uint32_t now, uint32_t limit);
 
 /* Learn key on port; pos is this burst's lookup result for key. Never moves a static entry.
+ * limit: the port's mac_limit (0: none); a new MAC or a move beyond it is refused (LIMIT).
  * Inline: the common case, a known station on its own port, refreshes its age at most once a
  * second (so the entry's line is not dirtied per frame); everything else takes the slow path. */
 static inline enum ferry_learn
-ferry_fdb_learn(struct ferry_fdb *fdb, uint64_t key, uint16_t port, int32_t pos, uint32_t now)
+ferry_fdb_learn(struct ferry_fdb *fdb, uint64_t key, uint16_t port, int32_t pos, uint32_t now,
+		uint32_t limit)
 {
 	if (likely(pos >= 0)) {
 		struct ferry_fdb_entry *e = &fdb->e[pos];
@@ -90,7 +100,7 @@ ferry_fdb_learn(struct ferry_fdb *fdb, uint64_t key, uint16_t port, int32_t pos,
 			return FERRY_LEARN_OK;
 		}
 	}
-	return ferry_fdb_learn_slow(fdb, key, port, pos, now);
+	return ferry_fdb_learn_slow(fdb, key, port, pos, now, limit);
 }
 
 /* Control thread. 0, or -ENOSPC when the table holds `size` entries already. */
@@ -122,6 +132,8 @@ int ferry_fdb_del(struct ferry_fdb *fdb, uint64_t key);            /* 0 or -ENOE
 unsigned ferry_fdb_flush(struct ferry_fdb *fdb, uint16_t port, bool include_static);
 unsigned ferry_fdb_age(struct ferry_fdb *fdb, uint32_t now, uint32_t max_age);
 unsigned ferry_fdb_count(const struct ferry_fdb *fdb);
+/* The learned entries of port (static ones not counted). */
+unsigned ferry_fdb_learned(const struct ferry_fdb *fdb, uint16_t port);
 /* Visit every live entry; stop early when fn returns non-zero. */
 void ferry_fdb_walk(const struct ferry_fdb *fdb,
 		    int (*fn)(const struct ferry_fdb_entry *e, void *arg), void *arg);

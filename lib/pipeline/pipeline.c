@@ -1,6 +1,7 @@
 /* pipeline.c — the switch's per-burst pipeline, in stages over the whole burst:
- *   parse + ingress filter (runt, VLAN, source MAC)  →  one bulk FDB lookup of sources and
- *   destinations  →  learn  →  forward (unicast or flood, VLAN push/pop/rewrite per egress port).
+ *   [policer]  →  parse + ingress filter (runt, VLAN, source MAC)  →  one bulk FDB lookup of
+ *   sources and destinations  →  learn [mac_limit]  →  forward (unicast, or [storm] flood; VLAN
+ *   push/pop/rewrite per egress port). [..]: the isolation controls, one branch each when not configured.
  * The result is that of processing the frames one by one (doc/semantics.md steps 4-5): each
  * frame's source is learned before its destination is resolved, so a MAC learned or moved by a
  * frame is seen by every later frame of the same burst (the bulk lookup's answers are fixed up). */
@@ -8,6 +9,8 @@
 #include "ferry_pipeline.h"
 #include "ferry_pkt.h"
 #include "ferry_txbuf.h"
+
+#define MAC_BROADCAST FERRY_MAC_MASK   /* ferry_pkt form of ff:ff:ff:ff:ff:ff */
 
 struct burst {
 	struct rte_mbuf *m[FERRY_BURST];
@@ -138,25 +141,38 @@ stage_lookup(struct ferry_fwd *fw, struct burst *b, struct ferry_port *in)
 	}
 }
 
+/* Frame i's source was refused by the port's mac_limit: not learned, the frame dropped. */
+static void
+drop_limited(struct ferry_fwd *fw, struct burst *b, struct ferry_port *in, uint16_t i)
+{
+	drop(fw, b, in, b->m[i], FERRY_DROP_MAC_LIMIT);
+	b->m[i] = NULL;
+}
+
 static void __attribute__((noinline))
-count_learn(struct ferry_fwd *fw, struct ferry_port *in, enum ferry_learn r)
+count_learn(struct ferry_fwd *fw, struct burst *b, struct ferry_port *in, uint16_t i,
+	    enum ferry_learn r)
 {
 	struct ferry_port_pmd_stats *st = &in->stats[fw->pmd];
 
 	if (r == FERRY_LEARN_MOVED)
 		st->mac_moves++;
-	else
+	else if (r == FERRY_LEARN_FULL)
 		st->learn_full++;
+	else
+		drop_limited(fw, b, in, i);
 }
 
-/* Learn frame i's source on `in`, counting moves and a full table. */
+/* Learn frame i's source on `in`, counting moves and a full table; a source beyond the port's
+ * mac_limit drops its frame (b->m[i] = NULL). */
 static inline enum ferry_learn
-learn_one(struct ferry_fwd *fw, struct burst *b, struct ferry_port *in, uint16_t i, uint32_t now)
+learn_one(struct ferry_fwd *fw, struct burst *b, struct ferry_port *in, uint32_t limit,
+	  uint16_t i, uint32_t now)
 {
-	enum ferry_learn r = ferry_fdb_learn(fw->dp->fdb, b->key[i], in->idx, b->pos[i], now);
+	enum ferry_learn r = ferry_fdb_learn(fw->dp->fdb, b->key[i], in->idx, b->pos[i], now, limit);
 
-	if (unlikely(r >= FERRY_LEARN_MOVED))   /* MOVED or FULL */
-		count_learn(fw, in, r);
+	if (unlikely(r >= FERRY_LEARN_MOVED))   /* MOVED, FULL or LIMIT */
+		count_learn(fw, b, in, i, r);
 	return r;
 }
 
@@ -173,12 +189,13 @@ learned_has(const uint64_t *learned, uint16_t n, uint64_t key)
 /* The rest of stage_learn once frame `first` has learned or moved its source: from here on each
  * frame's destination is checked against the keys learned so far (its own source included). */
 static void
-learn_rest(struct ferry_fwd *fw, struct burst *b, struct ferry_port *in, uint16_t first,
-	   uint32_t now)
+learn_rest(struct ferry_fwd *fw, struct burst *b, struct ferry_port *in, uint32_t limit,
+	   uint16_t first, uint32_t now)
 {
 	uint64_t learned[FERRY_BURST];
 	uint16_t n_learned = 1, n = b->n;
 	uint64_t last = b->key[first];
+	bool last_limited = false;
 
 	learned[0] = last;
 	for (uint16_t i = first; i < n; i++) {
@@ -186,12 +203,19 @@ learn_rest(struct ferry_fwd *fw, struct burst *b, struct ferry_port *in, uint16_
 
 		if (b->m[i] == NULL)
 			continue;
+		if (unlikely(key == last && last_limited)) {   /* refused again, as one frame was */
+			drop_limited(fw, b, in, i);
+			continue;
+		}
 		/* a source learned earlier in the burst is on `in`: its burst-start pos is stale */
 		if (key != last && !learned_has(learned, n_learned, key)) {
 			last = key;
-			enum ferry_learn r = learn_one(fw, b, in, i, now);
+			enum ferry_learn r = learn_one(fw, b, in, limit, i, now);
+			last_limited = r == FERRY_LEARN_LIMIT;
 			if (r == FERRY_LEARN_NEW || r == FERRY_LEARN_MOVED)
 				learned[n_learned++] = key;
+			if (last_limited)
+				continue;
 		}
 		/* frame i's destination as the FDB is now, whatever the burst-start lookup said; a
 		 * group destination never matches (group sources are dropped before learning) */
@@ -203,20 +227,29 @@ learn_rest(struct ferry_fwd *fw, struct burst *b, struct ferry_port *in, uint16_
 /* Stage 5: learn sources in frame order (consecutive frames of one station learn once), each
  * before its own frame's destination is resolved, as if frames were switched one at a time.
  * Only the frames from the first new or moved MAC on can see a change (a failed learn changes
- * nothing): until then (usually the whole burst) this is the plain learning loop. */
+ * nothing): until then (usually the whole burst) this is the plain learning loop. A source the
+ * port's mac_limit refuses drops its frames (doc/semantics.md step 5). */
 static void
-stage_learn(struct ferry_fwd *fw, struct burst *b, struct ferry_port *in)
+stage_learn(struct ferry_fwd *fw, struct burst *b, struct ferry_port *in,
+	    const struct ferry_port_policy *pol)
 {
-	uint32_t now = ferry_now_s;
+	uint32_t now = ferry_now_s, limit = pol->mac_limit;
 	uint64_t last = 0;
+	bool last_limited = false;
 
 	for (uint16_t i = 0; i < b->n; i++) {
-		if (b->m[i] == NULL || b->key[i] == last)
+		if (b->m[i] == NULL)
 			continue;
+		if (b->key[i] == last) {
+			if (unlikely(last_limited))
+				drop_limited(fw, b, in, i);
+			continue;
+		}
 		last = b->key[i];
-		enum ferry_learn r = learn_one(fw, b, in, i, now);
+		enum ferry_learn r = learn_one(fw, b, in, limit, i, now);
+		last_limited = r == FERRY_LEARN_LIMIT;
 		if (unlikely(r == FERRY_LEARN_NEW || r == FERRY_LEARN_MOVED)) {
-			learn_rest(fw, b, in, i, now);
+			learn_rest(fw, b, in, limit, i, now);
 			return;
 		}
 	}
@@ -312,11 +345,38 @@ forward_flood(struct ferry_fwd *fw, struct burst *b, struct ferry_port *in, uint
 	}
 }
 
+/* Stage 0, only on a port with a "policer": the frames over its rate (a suffix of the burst,
+ * lib/police) are dropped as `policer` before anything looks at them. Returns the frames left. */
+static uint16_t __attribute__((noinline))
+stage_police(struct ferry_fwd *fw, struct ferry_port *in, struct ferry_qstats *qs,
+	     struct ferry_port_policy *pol, struct rte_mbuf **pkts, uint16_t n)
+{
+	uint16_t k = ferry_bucket_take(&pol->policer, pkts, n);
+
+	if (k < n) {
+		ferry_port_count_drop(in, fw->pmd, FERRY_DROP_POLICER, n - k);
+		qs->drops += n - k;
+		rte_pktmbuf_free_bulk(pkts + k, n - k);
+	}
+	return k;
+}
+
+/* Storm control, only on a port with a "storm": may frame i be flooded (its kind's bucket)? */
+static bool __attribute__((noinline))
+storm_pass(struct ferry_port_policy *pol, const struct ferry_pkt *pk)
+{
+	struct ferry_bucket *bk = &pol->storm[pk->dst == MAC_BROADCAST ? FERRY_STORM_BROADCAST :
+					      ferry_mac_is_group(pk->dst) ? FERRY_STORM_MULTICAST :
+					      FERRY_STORM_UNKNOWN];
+
+	return bk->cost == 0 || ferry_bucket_take(bk, NULL, 1) == 1;
+}
+
 void
 ferry_pipeline_run(struct ferry_fwd *fw, struct ferry_port *in, uint16_t q,
 		   struct rte_mbuf **pkts, uint16_t n)
 {
-	const struct ferry_port_policy *pol = __atomic_load_n(&in->policy, __ATOMIC_ACQUIRE);
+	struct ferry_port_policy *pol = __atomic_load_n(&in->policy, __ATOMIC_ACQUIRE);
 	struct ferry_port_pmd_stats *st = &in->stats[fw->pmd];
 	struct ferry_qstats *qs = &in->rxq_stats[q];
 	struct burst b;
@@ -334,6 +394,9 @@ ferry_pipeline_run(struct ferry_fwd *fw, struct ferry_port *in, uint16_t q,
 		rte_pktmbuf_free_bulk(pkts, n);
 		return;
 	}
+	if (unlikely(pol->controls & FERRY_CTL_POLICER) &&
+	    (n = stage_police(fw, in, qs, pol, pkts, n)) == 0)
+		return;
 	b.n = 0;
 	b.n_drop = 0;
 	stage_filter(fw, &b, in, pol, pkts, n);
@@ -341,12 +404,14 @@ ferry_pipeline_run(struct ferry_fwd *fw, struct ferry_port *in, uint16_t q,
 		stage_attached(fw, &b, in);
 	if (b.n != 0) {
 		stage_lookup(fw, &b, in);
-		stage_learn(fw, &b, in);
+		stage_learn(fw, &b, in, pol);
 		for (uint16_t i = 0; i < b.n; i++) {
 			if (b.m[i] == NULL)
 				continue;
 			if (b.dport[i] != FERRY_PORT_NONE)
 				forward_unicast(fw, &b, in, i);
+			else if (unlikely(pol->controls & FERRY_CTL_STORM) && !storm_pass(pol, &b.pk[i]))
+				drop(fw, &b, in, b.m[i], FERRY_DROP_STORM);
 			else
 				forward_flood(fw, &b, in, i);
 		}

@@ -16,17 +16,28 @@
 #include <rte_spinlock.h>
 #include "ferry_common.h"
 #include "ferry_config.h"
+#include "ferry_police.h"
 #include "ferry_sock.h"
 #include "ferry_stage.h"
 #include "ferry_vlan.h"
 #include "ferry_zc.h"
 
-/* What the classifier checks per port; immutable once published, replaced whole on port.set. */
+/* ferry_port_policy.controls: the isolation controls a port has (issue #17) */
+#define FERRY_CTL_POLICER 1u
+#define FERRY_CTL_STORM   2u
+
+/* What the classifier checks per port; immutable once published, replaced whole on port.set
+ * (its buckets are the only words PMDs write, each on its own cache line, and a new policy
+ * starts them full). */
 struct ferry_port_policy {
 	struct ferry_vlan_policy vlan;
 	uint64_t macs[FERRY_MAX_MACS];    /* allowed source MACs (ferry_pkt form); none = any */
 	uint16_t n_macs;
 	uint8_t admin_down;
+	uint8_t controls;                 /* FERRY_CTL_*: which buckets below are in use */
+	uint32_t mac_limit;               /* learned MACs at most; 0 = no limit */
+	struct ferry_bucket policer;      /* ingress, every frame received */
+	struct ferry_bucket storm[FERRY_STORM_KINDS];   /* frames flooded, by kind */
 } __rte_cache_aligned;
 
 struct ferry_qstats {

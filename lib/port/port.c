@@ -66,6 +66,11 @@ ferry_port_policy_build(const struct ferry_port_conf *pc)
 	}
 	pol->n_macs = pc->n_macs;
 	pol->admin_down = pc->admin_down;
+	pol->mac_limit = ferry_port_conf_mac_limit(pc);
+	if (ferry_police_policer_init(&pol->policer, &pc->policer))
+		pol->controls |= FERRY_CTL_POLICER;
+	if (ferry_police_storm_init(pol->storm, &pc->storm))
+		pol->controls |= FERRY_CTL_STORM;
 	return pol;
 }
 

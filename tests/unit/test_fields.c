@@ -15,13 +15,19 @@ static const char *const samples[FERRY_PORT_NTYPES] = {
 		" \"mac\": \"52:54:00:00:00:0A\", \"vlan\": 7}]}, \"mac\": [\"52:54:00:00:00:01\"],"
 		" \"vlan\": {\"mode\": \"trunk\", \"allowed\": [3, 4], \"native\": 3},"
 		" \"admin\": \"down\", \"external_ids\": {\"a\": \"b\"},"
-		" \"filters\": [{\"hook\": \"ingress\", \"path\": \"/p/f.o\", \"name\": \"f\"}]}",
+		" \"filters\": [{\"hook\": \"ingress\", \"path\": \"/p/f.o\", \"name\": \"f\"}],"
+		" \"policer\": {\"kbps\": 1000, \"burst\": 64},"
+		" \"storm\": {\"broadcast_pps\": 100, \"unknown_unicast_pps\": 1000},"
+		" \"mac_limit\": 0}",
 	[FERRY_PORT_VHOST] =
 		"{\"name\": \"v\", \"type\": \"vhostuser\", \"path\": \"/r/v.sock\", \"mode\": \"client\","
 		" \"zero_copy\": \"off\", \"mac\": [\"52:54:00:00:00:01\", \"52:54:00:00:00:02\"],"
 		" \"vlan\": {\"mode\": \"access\", \"tag\": 10}, \"admin\": \"down\","
 		" \"external_ids\": {\"vm\": \"abc\"},"
-		" \"filters\": [{\"hook\": \"egress\", \"path\": \"/p/g.o\", \"name\": \"g2\"}]}",
+		" \"filters\": [{\"hook\": \"egress\", \"path\": \"/p/g.o\", \"name\": \"g2\"}],"
+		" \"policer\": {\"pps\": 20000},"
+		" \"storm\": {\"broadcast_pps\": 10, \"multicast_pps\": 20,"
+		" \"unknown_unicast_pps\": 30}, \"mac_limit\": 64}",
 };
 
 static json_t *

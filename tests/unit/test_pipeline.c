@@ -1,6 +1,6 @@
 /* test_pipeline.c — the classifier on real mbufs: learning, flooding (never back out), VLAN
  * isolation and tagging per egress port, stacked tags (no VLAN hop), source checks, admin state,
- * learning seen by the later frames of a burst.
+ * learning seen by the later frames of a burst, the isolation controls (policer, storm, mac_limit).
  * Ports are allocated but never opened: frames stop in the tx buffers (struct ferry_fwd), where we
  * look. */
 #include <string.h>
@@ -353,7 +353,7 @@ learn_full_within_burst(void)
 	uint64_t full0 = dp.ports[P0]->stats[0].learn_full;
 
 	for (uint64_t k = 1; k <= room; k++)
-		CHECK(ferry_fdb_learn(dp.fdb, ferry_fdb_key(k << 8, 4000), P2, -1, 1) == FERRY_LEARN_NEW);
+		CHECK(ferry_fdb_learn(dp.fdb, ferry_fdb_key(k << 8, 4000), P2, -1, 1, 0) == FERRY_LEARN_NEW);
 	struct rte_mbuf *m[2] = {
 		unit_frame(BC, f, NULL, 0, 0x0800, 46),              /* f: not learned (full) */
 		unit_frame(f, "02:00:00:00:00:f1", NULL, 0, 0x0800, 46),
@@ -363,6 +363,114 @@ learn_full_within_burst(void)
 	CHECK(queued(P1) == 2 && queued(P2) == 2);   /* both flooded */
 	reset_tx();
 	ferry_fdb_flush(dp.fdb, P2, false);
+}
+
+/* Port `port`'s policy rebuilt from a port object (as port.set publishes it). */
+static void
+set_policy(unsigned port, const char *json)
+{
+	struct ferry_port_conf pc;
+	char err[256];
+	json_t *j = json_loads(json, 0, NULL);
+
+	if (ferry_port_conf_parse(j, "t", &pc, err, sizeof(err)) != 0)
+		fprintf(stderr, "  set_policy: %s\n", err);
+	rte_free(dp.ports[port]->policy);
+	dp.ports[port]->policy = ferry_port_policy_build(&pc);
+	ferry_port_conf_clear(&pc);
+	json_decref(j);
+}
+
+static void
+inject_n(unsigned port, const char *dst, const char *src, uint16_t n)
+{
+	struct rte_mbuf *m[FERRY_BURST];
+
+	for (uint16_t i = 0; i < n; i++)
+		m[i] = unit_frame(dst, src, NULL, 0, 0x0800, 46);
+	inject(port, m, n);
+}
+
+/* The policer lets a full bucket through (burst frames), then nothing until it refills; the
+ * frames it drops are counted `policer` and never reach the FDB or another port. */
+static void
+policer_drops_over_rate(void)
+{
+	uint64_t d0 = drops(P0, FERRY_DROP_POLICER);
+
+	set_policy(P0, "{\"name\":\"p0\",\"type\":\"dpdk\",\"devargs\":\"x0\","
+		   "\"policer\":{\"pps\":1,\"burst\":5}}");
+	inject_n(P0, BC, A, 32);
+	CHECK(queued(P1) == 5 && drops(P0, FERRY_DROP_POLICER) == d0 + 27);
+	inject_n(P0, BC, A, 32);                   /* no token for a second */
+	CHECK(queued(P1) == 5 && drops(P0, FERRY_DROP_POLICER) == d0 + 59);
+	reset_tx();
+	set_policy(P0, "{\"name\":\"p0\",\"type\":\"dpdk\",\"devargs\":\"x0\","
+		   "\"policer\":{\"kbps\":8,\"burst\":1}}");   /* 1000 bytes: 17 frames of 60 start in it */
+	inject_n(P0, BC, A, 32);
+	CHECK(queued(P1) == 17 && drops(P0, FERRY_DROP_POLICER) == d0 + 74);
+	reset_tx();
+	set_policy(P0, port_json[P0]);
+	inject_n(P0, BC, A, 32);
+	CHECK(queued(P1) == 32 && drops(P0, FERRY_DROP_POLICER) == d0 + 74);
+	reset_tx();
+}
+
+/* Storm control limits each kind of flooded frame on its own bucket (default depth 32 frames);
+ * unicast to a known station is never limited. */
+static void
+storm_limits_flooding(void)
+{
+	uint64_t d0 = drops(P0, FERRY_DROP_STORM);
+
+	set_policy(P0, "{\"name\":\"p0\",\"type\":\"dpdk\",\"devargs\":\"x0\","
+		   "\"storm\":{\"broadcast_pps\":1,\"unknown_unicast_pps\":1}}");
+	inject_n(P0, BC, A, 32);
+	inject_n(P0, BC, A, 8);
+	CHECK(queued(P1) == 32 && drops(P0, FERRY_DROP_STORM) == d0 + 8);
+	reset_tx();
+	inject_n(P0, "01:00:5e:00:00:01", A, 20);   /* multicast: not limited */
+	CHECK(queued(P1) == 20 && drops(P0, FERRY_DROP_STORM) == d0 + 8);
+	reset_tx();
+	inject_n(P0, "02:00:00:00:00:99", A, 32);   /* unknown unicast: its own bucket */
+	inject_n(P0, "02:00:00:00:00:99", A, 3);
+	CHECK(queued(P1) == 32 && drops(P0, FERRY_DROP_STORM) == d0 + 11);
+	reset_tx();
+	inject1(P1, unit_frame(A, B, NULL, 0, 0x0800, 46));   /* B learned on p1 */
+	reset_tx();
+	inject_n(P0, B, A, 32);                     /* known unicast: never limited */
+	CHECK(queued(P1) == 32 && drops(P0, FERRY_DROP_STORM) == d0 + 11);
+	reset_tx();
+	set_policy(P0, port_json[P0]);
+}
+
+/* mac_limit: at most N sources learned; a frame whose source is refused is dropped
+ * (`mac_limit`), also its repeats in the burst; known sources keep forwarding. */
+static void
+mac_limit_refuses_new_sources(void)
+{
+	const char *src[] = { "02:00:00:00:01:01", "02:00:00:00:01:02", "02:00:00:00:01:03",
+			      "02:00:00:00:01:04", "02:00:00:00:01:04", "02:00:00:00:01:01" };
+	struct rte_mbuf *m[6];
+	uint64_t d0 = drops(P2, FERRY_DROP_MAC_LIMIT);
+
+	ferry_fdb_flush(dp.fdb, P2, false);
+	set_policy(P2, "{\"name\":\"p2\",\"type\":\"dpdk\",\"devargs\":\"x7\",\"mac_limit\":3}");
+	for (unsigned i = 0; i < 6; i++)
+		m[i] = unit_frame(BC, src[i], NULL, 0, 0x0800, 46);
+	inject(P2, m, 6);                           /* first frame new: learn_rest */
+	CHECK(queued(P0) == 4 && drops(P2, FERRY_DROP_MAC_LIMIT) == d0 + 2);
+	CHECK(ferry_fdb_learned(dp.fdb, P2) == 3);
+	reset_tx();
+	m[0] = unit_frame(BC, src[0], NULL, 0, 0x0800, 46);   /* known first: the plain loop */
+	m[1] = unit_frame(BC, src[3], NULL, 0, 0x0800, 46);
+	m[2] = unit_frame(BC, src[3], NULL, 0, 0x0800, 46);
+	inject(P2, m, 3);
+	CHECK(queued(P0) == 1 && drops(P2, FERRY_DROP_MAC_LIMIT) == d0 + 4);
+	CHECK(ferry_fdb_learned(dp.fdb, P2) == 3);
+	reset_tx();
+	ferry_fdb_flush(dp.fdb, P2, false);
+	set_policy(P2, port_json[P2]);
 }
 
 void
@@ -379,6 +487,9 @@ suite_pipeline(void)
 	RUN("pipeline", vlan_hop_on_trunk_egress);
 	RUN("pipeline", admin_down);
 	RUN("pipeline", learning_within_burst);
+	RUN("pipeline", policer_drops_over_rate);
+	RUN("pipeline", storm_limits_flooding);
+	RUN("pipeline", mac_limit_refuses_new_sources);
 	RUN("pipeline", learn_full_within_burst);
 	CHECK(rte_mempool_in_use_count(unit_pool) == 0);   /* nothing leaked */
 	teardown();
