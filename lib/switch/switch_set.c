@@ -1,6 +1,7 @@
-/* switch_set.c — runtime changes: port.set (VLAN, MACs, admin state, MTU, external ids, zero_copy),
- * FDB edits, and rebalancing rx queues over PMDs by measured load. Nothing here stops other ports' traffic:
- * new policies are published whole and the old ones freed after an RCU grace period. */
+/* switch_set.c — runtime changes: port.set (VLAN, MACs, admin state, MTU, external ids, zero_copy,
+ * policer, storm, mac_limit), FDB edits, and rebalancing rx queues over PMDs by measured load.
+ * Nothing here stops other ports' traffic: new policies (with the isolation controls' buckets)
+ * are published whole and the old ones freed after an RCU grace period. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,6 +113,7 @@ ferry_switch_port_set(struct ferry_switch *sw, const char *name, json_t *changes
 		ferry_port_conf_clear(&nc);
 		return rc;
 	}
+	bool relearn = pol->mac_limit != 0 && ferry_fdb_learned(sw->dp.fdb, p->idx) > pol->mac_limit;
 	publish_policy(sw, p, pol);
 	ferry_port_conf_clear(&p->conf);
 	p->conf = nc;                     /* takes nc's external_ids */
@@ -120,6 +122,9 @@ ferry_switch_port_set(struct ferry_switch *sw, const char *name, json_t *changes
 		/* the old pins the new set does not keep go; so do the port's learned entries
 		 * (some may be on VLANs it no longer carries) */
 		ferry_fdb_pins_commit(&pins);
+		ferry_fdb_flush(sw->dp.fdb, p->idx, false);
+	} else if (relearn) {
+		/* a mac_limit lowered below what the port has learned: it learns again, within it */
 		ferry_fdb_flush(sw->dp.fdb, p->idx, false);
 	}
 	sw_emit(sw, "port.changed", json_pack("{s:s}", "name", name));
