@@ -59,6 +59,10 @@ _ferryctl()
         esac
         return
     fi
+    if [[ $noun == top ]]; then   # top [-d SECONDS] [-n ITERATIONS]
+        [[ $prev == -d || $prev == -n ]] || COMPREPLY=($(compgen -W "-d -n" -- "$cur"))
+        return
+    fi
     case $prev in
     -s | --socket) _filedir; return ;;
     -t | --timeout) return ;;
@@ -68,7 +72,7 @@ _ferryctl()
         if [[ $cur == -* ]]; then
             COMPREPLY=($(compgen -W "--socket --json --timeout --help --version" -- "$cur"))
         else
-            COMPREPLY=($(compgen -W "port fdb filter capture pmd switch config events call" -- "$cur"))
+            COMPREPLY=($(compgen -W "port fdb filter capture pmd top switch config events call" -- "$cur"))
         fi
         return
     fi
@@ -78,7 +82,7 @@ _ferryctl()
         fdb) COMPREPLY=($(compgen -W "list add del flush" -- "$cur")) ;;
         filter) COMPREPLY=($(compgen -W "attach detach list map-set map-get" -- "$cur")) ;;
         capture) COMPREPLY=($(compgen -W "$(_ferryctl_ports)" -- "$cur")) ;;
-        pmd) COMPREPLY=($(compgen -W "list rebalance" -- "$cur")) ;;
+        pmd) COMPREPLY=($(compgen -W "list perf rebalance" -- "$cur")) ;;
         switch) COMPREPLY=($(compgen -W "info shutdown" -- "$cur")) ;;
         config) COMPREPLY=($(compgen -W "get save" -- "$cur")) ;;
         call) COMPREPLY=($(compgen -W "$(_ferryctl_methods)" -- "$cur")) ;;

@@ -1,0 +1,224 @@
+#!/usr/bin/env python3
+"""test_pmd_perf.py — PMD performance counters (pmd.list), rebalancing by measured cycles and
+`ferryctl pmd perf` / `ferryctl top`, on a real ferryd with real traffic. Port `heavy` (net_pcap
+replaying a pcap forever: every rx burst is a full one) floods to `dst` and `idle` (net_null, no-rx),
+which never receive, so their queues are polled empty every round; `finite` (net_pcap, 100 frames
+once) gives bursts of 32, 32, 32, 4 and then none.
+
+Each test can fail (the mutation that makes it fail):
+  fields      pmd.list's new members (any of them left out)
+  hist        burst_hist counts every rx call: sums to iterations x queues polled, heavy's in "32"
+              and finite's last burst in "4-7" (empty polls not counted; bucket = size)
+  share       per rxq cycles and busy_share over the last interval: heavy's share large, the idle
+              queues' 0, shares sum to <= 1, cycles grow (cycles charged to r->port->idx + 1)
+  interval    the interval is about a second and covers its PMD's cycles (no sampling in
+              ferry_switch_poll)
+  rebalance   2 PMDs: the two heavy queues, both on PMD 0, are split by their measured cycles
+              (rxq_loads ignoring cycles: the log says "by packets")
+  ctl_perf    ferryctl pmd perf prints the report (the command-table line removed)
+  ctl_top     ferryctl top -n 2 -d 2: two tables whose rates agree with port.stats deltas (rates
+              not divided by the elapsed time)"""
+
+import json
+import re
+import time
+
+from ferrytest import Daemon, check, ferryctl, main, wait_for, write_pcap, eth_frame
+
+SRC_MAC, DST_MAC = "02:00:00:00:01:01", "02:00:00:00:02:02"   # unknown: flooded
+HIST = ["0", "1", "2-3", "4-7", "8-15", "16-31", "32"]
+
+
+def pcap(d, name, n=256):
+    write_pcap(d.path(name), [eth_frame(DST_MAC, SRC_MAC, 46, i) for i in range(n)])
+    return d.path(name)
+
+
+def ports(d):
+    return [{"name": "heavy", "type": "dpdk",
+             "devargs": "net_pcap0,rx_pcap=%s,infinite_rx=1" % pcap(d, "in.pcap")},
+            {"name": "finite", "type": "dpdk",
+             "devargs": "net_pcap1,rx_pcap=%s" % pcap(d, "finite.pcap", 100)},
+            {"name": "dst", "type": "dpdk", "devargs": "net_null0,no-rx=1"},
+            {"name": "idle", "type": "dpdk", "devargs": "net_null1,no-rx=1"}]
+
+
+def setup():
+    d = Daemon(ports, tag="perf").start()
+    with d.client() as c:   # two intervals closed, the second one under traffic
+        wait_for(lambda: c.result("pmd.list")[0]["interval"]["packets"] > 0, what="an interval")
+    time.sleep(1.1)
+    return d
+
+
+def teardown(d):
+    d.cleanup()
+
+
+def pmd0(c):
+    return c.result("pmd.list")[0]
+
+
+def rxq(p, port):
+    return next(r for r in p["rxqs"] if r["port"] == port)
+
+
+def t_fields(d):
+    with d.client() as c:
+        p = pmd0(c)
+    for k in ("busy_cycles", "idle_cycles", "tsc_hz", "burst_hist", "interval", "iterations",
+              "busy_pct", "cycles_per_packet", "packets"):
+        check(k in p, "pmd.list lacks %s: %s" % (k, json.dumps(p)[:300]))
+    check(list(p["burst_hist"]) == HIST, "burst_hist buckets %s" % list(p["burst_hist"]))
+    for k in ("seconds", "busy_pct", "busy_cycles", "idle_cycles", "packets", "iterations",
+              "burst_hist"):
+        check(k in p["interval"], "interval lacks %s: %s" % (k, p["interval"]))
+    for r in p["rxqs"]:
+        for k in ("port", "queue", "packets", "cycles", "interval_cycles", "busy_share"):
+            check(k in r, "rxq lacks %s: %s" % (k, r))
+
+
+def t_hist(d):
+    with d.client() as c:
+        for p, finite in ((pmd0(c), 1), (pmd0(c)["interval"], 0)):
+            h, it, nq = p["burst_hist"], p["iterations"], 4
+            polls = sum(h.values())
+            check(abs(polls - it * nq) <= 2 * nq,
+                  "%d rx calls counted, %d iterations x %d queues" % (polls, it, nq))
+            # heavy gives a full burst every round, dst and idle none, finite 3 full and one of 4
+            check(abs(h["32"] - (it + 3 * finite)) <= 2 and abs(h["0"] - (3 * it - 4 * finite)) <= 6,
+                  "burst sizes %s for %d iterations" % (h, it))
+            check(h["4-7"] == finite and sum(h[b] for b in HIST[1:6]) == finite,
+                  "partial bursts %s" % h)
+
+
+def t_share(d):
+    with d.client() as c:
+        a = pmd0(c)
+        time.sleep(1.2)
+        b = pmd0(c)
+    h, dst, idle = rxq(b, "heavy"), rxq(b, "dst"), rxq(b, "idle")
+    check(h["busy_share"] > 0.3, "heavy's share of the busy cycles: %s" % h)
+    check(dst["busy_share"] == 0 and idle["busy_share"] == 0 and dst["cycles"] == 0 and
+          idle["cycles"] == 0, "queues that never receive took cycles: %s %s" % (dst, idle))
+    total = sum(r["busy_share"] for r in b["rxqs"])
+    check(0 < total <= 1.0, "shares sum to %f" % total)
+    grew = h["cycles"] - rxq(a, "heavy")["cycles"]
+    busy = b["busy_cycles"] - a["busy_cycles"]
+    check(0 < grew <= busy, "heavy's cycles grew by %d while the PMD was busy %d" % (grew, busy))
+    check(h["interval_cycles"] <= b["interval"]["busy_cycles"],
+          "interval: heavy %d > busy %d" % (h["interval_cycles"], b["interval"]["busy_cycles"]))
+
+
+def t_interval(d):
+    with d.client() as c:
+        p = pmd0(c)
+    v = p["interval"]
+    check(0.5 <= v["seconds"] <= 2.5, "interval of %f s" % v["seconds"])
+    ran = (v["busy_cycles"] + v["idle_cycles"]) / p["tsc_hz"]
+    check(abs(ran - v["seconds"]) <= 0.1 * v["seconds"],
+          "the PMD's cycles cover %f s of a %f s interval" % (ran, v["seconds"]))
+    check(v["packets"] > 0 and v["iterations"] > 0 and v["busy_pct"] > 0, "interval %s" % v)
+
+
+def two_pmd_ports(d):
+    """heavy a and b land on PMD 0, null n1 and n2 on PMD 1 (sw_assign_rxqs in config order)."""
+    return [{"name": "a", "type": "dpdk",
+             "devargs": "net_pcap0,rx_pcap=%s,infinite_rx=1" % pcap(d, "a.pcap")},
+            {"name": "n1", "type": "dpdk", "devargs": "net_null0,no-rx=1", "rxq": 1},
+            {"name": "b", "type": "dpdk",
+             "devargs": "net_pcap1,rx_pcap=%s,infinite_rx=1" % pcap(d, "b.pcap")},
+            {"name": "n2", "type": "dpdk", "devargs": "net_null1,no-rx=1", "rxq": 1}]
+
+
+def where(pmds):
+    return {r["port"]: p["pmd"] for p in pmds for r in p["rxqs"]}
+
+
+def t_rebalance(_):
+    d = Daemon(two_pmd_ports, tag="perf2")
+    with open(d.cfg_path) as f:
+        cfg = json.load(f)
+    cfg["lcores"]["pmd"] = [1, 2]   # both on CPU 1, as tests/vhost/two_pmds.sh
+    cfg["eal_args"] = ["--lcores", "0@0,1@1,2@1"]
+    with open(d.cfg_path, "w") as f:
+        json.dump(cfg, f)
+    try:
+        d.start()
+        with d.client() as c:
+            w = where(c.result("pmd.list"))
+            check(w == {"a": 0, "n1": 1, "b": 0, "n2": 1}, "initial assignment %s" % w)
+            wait_for(lambda: rxq(c.result("pmd.list")[0], "b")["interval_cycles"] > 0,
+                     what="an interval with cycles")
+            pmds = c.result("pmd.list")
+            # both PMDs share CPU 1: a queue's wall-clock cycles include the time its PMD was
+            # preempted in its burst, so only the sum is predictable
+            a, b = rxq(pmds[0], "a"), rxq(pmds[0], "b")
+            check(a["interval_cycles"] > 0 and b["interval_cycles"] > 0 and
+                  a["busy_share"] + b["busy_share"] > 0.5, "heavy queues: %s" % pmds[0]["rxqs"])
+            moved = c.result("pmd.rebalance")["moved"]
+            w = where(c.result("pmd.list"))
+            check(moved >= 1 and w["a"] != w["b"], "after rebalance (%d moved): %s" % (moved, w))
+            check("pmd rebalance by cycles" in d.log(), "log: %s" % d.log_tail(3))
+    finally:
+        d.cleanup()
+
+
+def t_ctl_perf(d):
+    rc, out, err = ferryctl(d, "pmd", "perf")
+    check(rc == 0, "ferryctl pmd perf: %d %s" % (rc, err))
+    for s in ("pmd 0 (lcore 1", "iterations", "busy cycles", "idle cycles", "rx burst sizes",
+              "port heavy queue 0", "port idle queue 0"):
+        check(s in out, "pmd perf output lacks %r:\n%s" % (s, out))
+    m = re.search(r"port heavy queue 0 .*?busy share:\s+([\d.]+) %", out)
+    check(m and float(m.group(1)) > 30, "heavy's share in\n%s" % out)
+
+
+def table_rows(text, section):
+    """The rows of every table of `section` ("PORT" or "PMD") in ferryctl top's plain output."""
+    tables, cur = [], None
+    for line in text.splitlines():
+        f = line.split()
+        if f and f[0] == section:
+            cur = []
+            tables.append(cur)
+        elif not f or f[0] in ("PORT", "PMD") or line.startswith("ferry"):
+            cur = None
+        elif cur is not None:
+            cur.append(f)
+    return tables
+
+
+def t_ctl_top(d):
+    with d.client() as c:
+        s0 = c.result("port.stats", {"name": "heavy"})["rx_packets"]
+        t0 = time.monotonic()
+        rc, out, err = ferryctl(d, "top", "-n", "2", "-d", "2")
+        t1 = time.monotonic()
+        s1 = c.result("port.stats", {"name": "heavy"})["rx_packets"]
+    check(rc == 0, "ferryctl top: %d %s" % (rc, err))
+    ports, pmds = table_rows(out, "PORT"), table_rows(out, "PMD")
+    check(len(ports) == 2 and len(pmds) == 2, "expected two tables:\n%s" % out)
+    # the two 2 s rates average to port.stats' rate over the whole run (ferryctl's start-up
+    # aside); in each table what heavy receives is what dst sends
+    avg = (s1 - s0) / (t1 - t0)
+    rates = []
+    for t in ports:
+        row = {r[0]: r for r in t}
+        rates.append(float(row["heavy"][1]))
+        check(abs(float(row["dst"][3]) - rates[-1]) <= 0.01 * rates[-1] + 100,
+              "heavy rx vs dst tx:\n%s" % out)
+        check(float(row["idle"][1]) == 0 and float(row["heavy"][3]) == 0, "idle rx:\n%s" % out)
+    check(abs(sum(rates) / 2 - avg) <= 0.15 * avg and min(rates) > 0.3 * avg,
+          "heavy rx %s pps, port.stats says %f:\n%s" % (rates, avg, out))
+    for t in pmds:
+        check(len(t) == 1 and 50 <= float(t[0][2]) <= 100.0 and t[0][-1].startswith("heavy/0"),
+              "PMD row %s:\n%s" % (t, out))
+
+
+TESTS = [("pmd_perf_fields", t_fields), ("pmd_perf_hist", t_hist), ("pmd_perf_share", t_share),
+         ("pmd_perf_interval", t_interval), ("pmd_perf_ctl_perf", t_ctl_perf),
+         ("pmd_perf_ctl_top", t_ctl_top), ("pmd_perf_rebalance", t_rebalance)]
+
+if __name__ == "__main__":
+    main(TESTS, setup, teardown)
