@@ -104,6 +104,16 @@ port_drops(struct buf *b, json_t *stats)
 	}
 }
 
+/* lcore="N" of a pmd.list entry */
+static void
+put_lcore(struct buf *b, json_t *pmd)
+{
+	char lcore[16];
+
+	snprintf(lcore, sizeof(lcore), "%lld", (long long)int_of(pmd, "lcore"));
+	put_label(b, "lcore", lcore);
+}
+
 static void
 pmd_busy(struct buf *b, json_t *pmds)
 {
@@ -113,11 +123,50 @@ pmd_busy(struct buf *b, json_t *pmds)
 	family(b, "ferry_pmd_busy_ratio", "gauge",
 	       "Share of a PMD's cycles spent on bursts that carried frames, since start.");
 	json_array_foreach(pmds, i, pmd) {
-		char lcore[16];
-		snprintf(lcore, sizeof(lcore), "%lld", (long long)int_of(pmd, "lcore"));
 		put(b, "ferry_pmd_busy_ratio{");
-		put_label(b, "lcore", lcore);
+		put_lcore(b, pmd);
 		put(b, "} %.6f\n", json_number_value(json_object_get(pmd, "busy_pct")) / 100.0);
+	}
+}
+
+/* ferry_pmd_<key>_total{lcore} for a pmd.list counter. */
+static void
+pmd_counter(struct buf *b, json_t *pmds, const char *key, const char *help)
+{
+	char name[64];
+	size_t i;
+	json_t *pmd;
+
+	snprintf(name, sizeof(name), "ferry_pmd_%s_total", key);
+	family(b, name, "counter", help);
+	json_array_foreach(pmds, i, pmd) {
+		put(b, "%s{", name);
+		put_lcore(b, pmd);
+		put(b, "} %lld\n", (long long)int_of(pmd, key));
+	}
+}
+
+/* ferry_pmd_rxq_busy_ratio{lcore,port,queue}: pmd.list's busy_share of every polled rx queue. */
+static void
+pmd_rxq_share(struct buf *b, json_t *pmds)
+{
+	size_t i, k;
+	json_t *pmd, *q;
+
+	family(b, "ferry_pmd_rxq_busy_ratio", "gauge",
+	       "Share of its PMD's busy cycles an rx queue took over the last interval (about 1 s).");
+	json_array_foreach(pmds, i, pmd) {
+		json_array_foreach(json_object_get(pmd, "rxqs"), k, q) {
+			char queue[16];
+			snprintf(queue, sizeof(queue), "%lld", (long long)int_of(q, "queue"));
+			put(b, "ferry_pmd_rxq_busy_ratio{");
+			put_lcore(b, pmd);
+			put(b, ",");
+			put_label(b, "port", json_string_value(json_object_get(q, "port")));
+			put(b, ",");
+			put_label(b, "queue", queue);
+			put(b, "} %.6f\n", json_number_value(json_object_get(q, "busy_share")));
+		}
 	}
 }
 
@@ -155,6 +204,11 @@ ferry_prom_render(json_t *snap, size_t *len)
 	port_counter(&b, stats, "tx_bytes", "Bytes transmitted on the port.");
 	port_drops(&b, stats);
 	pmd_busy(&b, json_object_get(snap, "pmds"));
+	pmd_counter(&b, json_object_get(snap, "pmds"), "busy_cycles",
+		    "TSC cycles of a PMD's rounds that carried frames.");
+	pmd_counter(&b, json_object_get(snap, "pmds"), "idle_cycles",
+		    "TSC cycles of a PMD's rounds that found no frame.");
+	pmd_rxq_share(&b, json_object_get(snap, "pmds"));
 	family(&b, "ferry_fdb_entries", "gauge", "Entries in the MAC table (learned and static).");
 	put(&b, "ferry_fdb_entries %lld\n", (long long)int_of(info, "fdb_entries"));
 	family(&b, "ferry_fdb_size", "gauge", "Capacity of the MAC table (fdb.size).");

@@ -15,13 +15,17 @@ Each test can fail (the mutation that makes it fail):
               ferry_switch_poll)
   rebalance   2 PMDs: the two heavy queues, both on PMD 0, are split by their measured cycles
               (rxq_loads ignoring cycles: the log says "by packets")
+  metrics     /metrics: ferry_pmd_busy_cycles_total, ferry_pmd_idle_cycles_total between two
+              pmd.list reads, ferry_pmd_rxq_busy_ratio = busy_share (busy and idle swapped)
   ctl_perf    ferryctl pmd perf prints the report (the command-table line removed)
   ctl_top     ferryctl top -n 2 -d 2: two tables whose rates agree with port.stats deltas (rates
               not divided by the elapsed time)"""
 
 import json
 import re
+import socket
 import time
+import urllib.request
 
 from ferrytest import Daemon, check, ferryctl, main, wait_for, write_pcap, eth_frame
 
@@ -43,8 +47,21 @@ def ports(d):
             {"name": "idle", "type": "dpdk", "devargs": "net_null1,no-rx=1"}]
 
 
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def setup():
-    d = Daemon(ports, tag="perf").start()
+    d = Daemon(ports, tag="perf")
+    with open(d.cfg_path) as f:
+        cfg = json.load(f)
+    d.metrics = "http://127.0.0.1:%d/metrics" % free_port()
+    cfg["metrics"] = {"listen": d.metrics[len("http://"):-len("/metrics")]}
+    with open(d.cfg_path, "w") as f:
+        json.dump(cfg, f)
+    d.start()
     with d.client() as c:   # two intervals closed, the second one under traffic
         wait_for(lambda: c.result("pmd.list")[0]["interval"]["packets"] > 0, what="an interval")
     time.sleep(1.1)
@@ -216,9 +233,40 @@ def t_ctl_top(d):
               "PMD row %s:\n%s" % (t, out))
 
 
+def metric(text, name, **labels):
+    want = ",".join('%s="%s"' % kv for kv in sorted(labels.items()))
+    for line in text.splitlines():
+        m = re.match(r"(\w+)\{([^}]*)\} (\S+)$", line)
+        if m and m.group(1) == name and ",".join(sorted(m.group(2).split(","))) == want:
+            return float(m.group(3))
+    check(False, "no sample %s%s" % (name, labels))
+
+
+def t_metrics(d):
+    with d.client() as c:
+        for _ in range(5):   # an interval may close between the reads: try again
+            a = pmd0(c)
+            with urllib.request.urlopen(d.metrics, timeout=10) as r:
+                text = r.read().decode()
+            b = pmd0(c)
+            if a["interval"] == b["interval"]:
+                break
+    for key in ("busy_cycles", "idle_cycles"):
+        got = metric(text, "ferry_pmd_%s_total" % key, lcore="1")
+        check(a[key] <= got <= b[key], "%s: /metrics %s, pmd.list %s..%s" %
+              (key, got, a[key], b[key]))
+    check("# TYPE ferry_pmd_busy_cycles_total counter" in text and
+          "# TYPE ferry_pmd_rxq_busy_ratio gauge" in text, "metric types")
+    for q in b["rxqs"]:
+        got = metric(text, "ferry_pmd_rxq_busy_ratio", lcore="1", port=q["port"], queue="0")
+        check(abs(got - q["busy_share"]) < 1e-5, "%s share: /metrics %s, pmd.list %s" %
+              (q["port"], got, q["busy_share"]))
+
+
 TESTS = [("pmd_perf_fields", t_fields), ("pmd_perf_hist", t_hist), ("pmd_perf_share", t_share),
          ("pmd_perf_interval", t_interval), ("pmd_perf_ctl_perf", t_ctl_perf),
-         ("pmd_perf_ctl_top", t_ctl_top), ("pmd_perf_rebalance", t_rebalance)]
+         ("pmd_perf_ctl_top", t_ctl_top), ("pmd_perf_metrics", t_metrics),
+         ("pmd_perf_rebalance", t_rebalance)]
 
 if __name__ == "__main__":
     main(TESTS, setup, teardown)
