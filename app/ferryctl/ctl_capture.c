@@ -191,14 +191,16 @@ start_params(const struct opts *o, const char *fifo)
 	return p;
 }
 
+/* capture.list every second, printed unless quiet: it also keeps the connection (which owns the
+ * capture) from being closed as idle (rpc.idle_timeout). */
 static void
-progress(struct ctx *x, long long id, bool tty)
+progress(struct ctx *x, long long id, bool tty, bool quiet)
 {
 	json_t *ls = result(x, "capture.list", NULL), *c;
 	size_t i;
 
 	json_array_foreach(ls, i, c) {
-		if (json_integer_value(json_object_get(c, "id")) != id)
+		if (quiet || json_integer_value(json_object_get(c, "id")) != id)
 			continue;
 		fprintf(stderr, "%s%lld captured, %lld dropped%s", tty ? "\r" : "",
 			(long long)json_integer_value(json_object_get(c, "captured")),
@@ -246,9 +248,9 @@ copy_loop(struct ctx *x, const struct opts *o, long long id, int in, int out, st
 			if (write_all(out, buf, (size_t)n) < 0)
 				stop_asked = 1;   /* the reader of our output left */
 		}
-		if (!o->quiet && !stopped && time(NULL) != last) {
+		if (!stopped && time(NULL) != last) {
 			last = time(NULL);
-			progress(x, id, tty);
+			progress(x, id, tty, o->quiet);
 		}
 	}
 	if (!o->quiet && tty)

@@ -157,11 +157,12 @@ def ports(d):
              "vlan": {"mode": "trunk", "allowed": [10]}}]
 
 
-def start_daemon(tag="capture", env=None):
+def start_daemon(tag="capture", env=None, rpc=None):
     saved = dict(os.environ)
     os.environ.update(env or {})
     try:
-        d = Daemon(ports, rpc=lambda d: {"capture_dir": d.path("captures")}, tag=tag).start()
+        d = Daemon(ports, rpc=lambda d: dict(rpc or {}, capture_dir=d.path("captures")),
+                   tag=tag).start()
     finally:
         os.environ.clear()
         os.environ.update(saved)
@@ -456,6 +457,29 @@ def t_ferryctl_sigint(d):
         check(captures(c) == [] and c.result("filter.list") == [], "stopped and detached")
 
 
+def t_ferryctl_quiet_idle():
+    """ferryctl capture -q prints no progress but still asks capture.list every second, so its
+    connection (which owns the capture) outlives rpc.idle_timeout (2 s here); -q's summary."""
+    d = start_daemon("capidle", rpc={"idle_timeout": 2})
+    try:
+        def now():   # a new connection each time: this test's own would be idle too
+            with d.client() as c:
+                return captures(c)
+        ctl = subprocess.Popen([FERRYCTL, "-s", d.sock, "capture", "src", "-q", "-w",
+                                d.path("q.pcapng")], stderr=subprocess.PIPE)
+        wait_for(lambda: now() != [], what="the capture")
+        time.sleep(4.5)
+        alive = now()
+        ctl.send_signal(signal.SIGINT)
+        rc = ctl.wait(30)
+        err = ctl.stderr.read().decode()
+        check(len(alive) == 1, "capture ended within 4.5 s (idle timeout 2 s): %s" % alive)
+        check(rc == 0 and err.count("\n") == 1 and " captured, " in err, "rc %d, stderr %r" %
+              (rc, err))
+    finally:
+        d.cleanup()
+
+
 def t_dumpcap():
     """ferryd with a shared file prefix (no --in-memory) calls rte_pdump_init: dpdk-dumpcap
     (a DPDK secondary process) captures from its dpdk port src."""
@@ -536,7 +560,8 @@ if __name__ == "__main__":
     only = sys.argv[1:]
     tests = [t for t in main_tests() if not only or t[0] in only]
     rc = run_tests(tests, setup, teardown) if tests else 0
-    solo = [("capture_full_ring", t_full_ring), ("capture_dumpcap", t_dumpcap)]
+    solo = [("capture_full_ring", t_full_ring), ("capture_ferryctl_quiet_idle", t_ferryctl_quiet_idle),
+            ("capture_dumpcap", t_dumpcap)]
     solo = [t for t in solo if not only or t[0] in only]
     rc |= run_tests(solo) if solo else 0
     sys.exit(rc)
