@@ -67,7 +67,7 @@ struct ferry_pmd {
 	unsigned lcore;
 	int socket;
 	bool running;
-	struct ferry_pmd_interval ival;
+	struct ferry_pmd_interval ival __rte_cache_aligned;   /* the control thread writes it */
 	struct ferry_fwd fwd;           /* the pipeline's state: its index, tx buffers, FDB cache */
 } __rte_cache_aligned;
 
