@@ -7,6 +7,7 @@ bench/README.md for the method. Python standard library only.
 import argparse
 import json
 import os
+import random
 import re
 import shutil
 import signal
@@ -214,6 +215,7 @@ class Case:
         self.fdb = 65536
         self.pairs = False     # testpmd io pairs: (0,1), (2,3), ... in port order
         self.warmup_min = 0.0
+        self.isolation = False  # an ISOLATION_TOPOS case (ferry and OVS only)
 
     def n_vhost(self):
         return sum(1 for p in self.ports if p["kind"] == "vhost")
@@ -287,7 +289,85 @@ def build_case(topo, label, work, smoke):
             c.guests[0].update(mode="io", replay=pcap)
         c.sink = ("port", "nic0")
         return c
+    if topo in ISOLATION_TOPOS:
+        return build_isolation_case(topo, label, work, smoke)
     raise BenchError("unknown topology %s" % topo)
+
+
+# --- isolation (issue #17): ferry's controls vs OVS-DPDK's ingress policing, side by side ---
+ISOLATION_TOPOS = ("fair", "policer", "stalled-guest", "mac-flood")
+BC_MAC = "ff:ff:ff:ff:ff:ff"
+FAIR_STORM_PPS = 10000           # fair-limit: vm1's broadcast_pps (ferry) / policer (OVS)
+POLICER_KBPS = 100000            # policer: both switches police nic0 at 100 Mbit/s
+FLOOD_SINKS = 4                  # fair: vm1's broadcasts are replicated into this many ports
+
+
+def kbps_of_pps(pps, size):
+    return pps * size * 8 // 1000
+
+
+def build_isolation_case(topo, label, work, smoke):
+    """fair: vm2 <-> vm3 closed loop (VLAN 10) while vm1 floods 64 B broadcasts into
+    FLOOD_SINKS net_null ports (VLAN 20) at its maximum: solo (vm1 idle), flood (no limit),
+    limit (ferry: storm broadcast_pps; OVS: ingress_policing_rate of the same rate).
+    policer: nic0 (pcap, forever) -> nic1 (net_null), nic0 policed at POLICER_KBPS.
+    stalled-guest: vm1 <-> vm2 loop while nic0 replays frames to vm3, whose guest reads (base) or
+    is stopped (SIGSTOP: stalled). mac-flood: vm1's guest replays frames from random source MACs
+    (VLAN 20, into a net_null) while vm2 <-> vm3 loop (VLAN 10, MACs learned, not pinned); a
+    net_null "spy" in VLAN 10 counts their frames that were flooded."""
+    loop = {"name": "g1", "mode": "io", "tx_first": TX_FIRST_BURSTS}
+    c = Case(topo, label, int(label) if topo == "policer" else 64)
+    c.sink = ("guest", "g1")
+
+    def vm(i, vlan=10, **kw):
+        return dict({"name": "vm%d" % i, "kind": "vhost", "mac": guest_mac_str(i),
+                     "vlan_tag": vlan}, **kw)
+    if topo == "fair":
+        c.ports = [vm(1, 20), vm(2), vm(3)] + [{"name": "null%d" % k, "kind": "null",
+                                               "vlan_tag": 20} for k in range(FLOOD_SINKS)]
+        c.guests = [dict(loop, ports=["vm2", "vm3"]),   # solo: vm1's guest only listens
+                    {"name": "g2", "ports": ["vm1"], "mode": "rxonly" if label == "solo" else
+                     "txonly", "tx_first": 0, "peer": BC_MAC}]
+        if label == "limit":
+            c.ports[0]["ferry"] = {"storm": {"broadcast_pps": FAIR_STORM_PPS}}
+            c.ports[0]["ovs_police_kbps"] = kbps_of_pps(FAIR_STORM_PPS, 64)
+    elif topo == "policer":
+        pcap = os.path.join(work, "policer-%s.pcap" % label)
+        dst, src = mkpcap.remote_mac(1), mkpcap.remote_mac(2)
+        if not os.path.exists(pcap):
+            mkpcap.write_pcap(pcap, [mkpcap.frame(dst, src, c.size, sport=1024 + k)
+                                     for k in range(256)])
+        c.ports = [{"name": "nic0", "kind": "pcap", "pcap": pcap, "infinite": True,
+                    "ferry": {"policer": {"kbps": POLICER_KBPS}},
+                    "ovs_police_kbps": POLICER_KBPS},
+                   {"name": "nic1", "kind": "null", "mac": mkpcap.mac_str(dst)}]
+        c.sink = ("port", "nic1")
+    elif topo == "stalled-guest":
+        pcap = os.path.join(work, "stalled.pcap")
+        if not os.path.exists(pcap):
+            mkpcap.write_pcap(pcap, [mkpcap.frame(mkpcap.guest_mac(3), mkpcap.remote_mac(1), 64,
+                                                  sport=1024 + k) for k in range(256)])
+        c.ports = [vm(1), vm(2), vm(3), {"name": "nic0", "kind": "pcap", "pcap": pcap,
+                                         "infinite": True, "vlan_tag": 10}]
+        c.guests = [dict(loop, ports=["vm1", "vm2"]),
+                    {"name": "g2", "ports": ["vm3"], "mode": "rxonly", "tx_first": 0,
+                     "sigstop": label == "stalled"}]
+    elif topo == "mac-flood":
+        n = 10000 if smoke else 1000000
+        pcap = os.path.join(work, "macflood-%d.pcap" % n)
+        if not os.path.exists(pcap):
+            rnd = random.Random(17)
+            dst = mkpcap.remote_mac(9)   # unknown: flooded in VLAN 20 (to the net_null)
+            mkpcap.write_pcap(pcap, [mkpcap.frame(dst, bytes([0x02]) + rnd.randbytes(5), 64)
+                                     for _ in range(n)])
+        c.ports = [vm(1, 20, learn=True), vm(2, learn=True), vm(3, learn=True),
+                   {"name": "null20", "kind": "null", "vlan_tag": 20},
+                   {"name": "spy", "kind": "null", "vlan_tag": 10}]
+        c.guests = [dict(loop, ports=["vm2", "vm3"]),
+                    {"name": "g2", "ports": ["vm1"], "mode": "io", "tx_first": 0,
+                     "replay": pcap, "peer": mkpcap.mac_str(mkpcap.remote_mac(9))}]
+    c.isolation = True
+    return c
 
 
 VM2NIC_GUEST = os.environ.get("BENCH_VM2NIC_GUEST", "replay")   # or txonly
@@ -297,7 +377,13 @@ FULL_CASES = [("pvp", "64"), ("pvp", "512"), ("pvp", "1518"),
               ("v2v", "64"),
               ("scale", "2"), ("scale", "16"), ("scale", "64")]
 FULL_CASES += [("vm2nic", str(s)) for s in VM2NIC_SIZES]
+ISOLATION_CASES = [("fair", "solo"), ("fair", "flood"), ("fair", "limit"),
+                   ("policer", "64"), ("policer", "1518"),
+                   ("stalled-guest", "base"), ("stalled-guest", "stalled"), ("mac-flood", "1m")]
+FULL_CASES += ISOLATION_CASES
 SMOKE_CASES = [("pvp", "64"), ("p2p", "1k"), ("v2v", "64"), ("scale", "4"), ("vm2nic", "1518")]
+SMOKE_CASES += [("fair", "solo"), ("fair", "limit"), ("policer", "64"),
+                ("stalled-guest", "stalled"), ("mac-flood", "1m")]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -358,6 +444,11 @@ class Guest:
     def start(self):
         tf = self.spec["tx_first"]
         self.proc.send("start tx_first %d" % tf if tf else "start")
+        self.stopped = False
+        if self.spec.get("sigstop"):   # stalled-guest: it never reads its rings again
+            time.sleep(0.5)
+            os.kill(self.proc.p.pid, signal.SIGSTOP)
+            self.stopped = True
 
     def check_txonly(self):
         """txonly: the guest really sends frames of the case's size (testpmd falls back to 64 B
@@ -379,6 +470,9 @@ class Guest:
                    if i >= self.first)
 
     def stop(self):
+        if getattr(self, "stopped", False):
+            os.kill(self.proc.p.pid, signal.SIGCONT)
+            self.stopped = False
         if self.tel is not None:
             try:
                 self.tel.close()
@@ -472,6 +566,11 @@ class Ferry(Switch):
                               "mode": "client", "mac": [p["mac"]], "vlan": access})
                 if zc is not None:
                     ports[-1]["zero_copy"] = zc
+                if p.get("learn"):   # mac-flood: learned (the guest's MAC not pinned)
+                    del ports[-1]["mac"]
+            if "vlan_tag" in p:      # isolation cases: their own VLANs, and controls
+                ports[-1]["vlan"] = {"mode": "access", "tag": p["vlan_tag"]}
+            ports[-1].update(p.get("ferry", {}))
         self.sock = os.path.join(run.work, "ferryd.sock")
         self.w0 = None
         cfg = {"lcores": {"main": 0, "pmd": [1]}, "burst": 32, "mbufs": case.mbufs,
@@ -816,11 +915,17 @@ class Ovs(GuestDropWindow):
                 cmd += ["type=dpdk", "options:dpdk-devargs=" + dev_devargs(i, p)]
             else:
                 cmd += ["type=dpdkvhostuserclient", "options:vhost-server-path=" + p["sock"]]
+            if p.get("ovs_police_kbps"):   # the same policing as ferry's (burst: 10 ms)
+                cmd += ["ingress_policing_rate=%d" % p["ovs_police_kbps"],
+                        "ingress_policing_burst=%d" % max(p["ovs_police_kbps"] // 100, 64)]
+            if "vlan_tag" in p:
+                cmd += ["--", "set", "Port", p["name"], "tag=%d" % p["vlan_tag"]]
         self.vsctl(*cmd, timeout=60)
         self.sh(["ovs-ofctl", "mod-port", "br0", "br0", "no-flood"])
         for p in case.ports:
-            if p.get("mac"):   # guests' (vm2nic: the remote's) MACs are known, as ferry's lists
-                self.appctl("fdb/add", "br0", p["name"], "0", p["mac"])
+            if p.get("mac") and not p.get("learn"):   # guests' (vm2nic: the remote's) MACs are
+                # known, as ferry's lists
+                self.appctl("fdb/add", "br0", p["name"], str(p.get("vlan_tag", 0)), p["mac"])
         self.stations = case.kw.get("stations", 0)
         self.extra_ready_s = 180 if self.stations > 1000 else 30
         self.ready_t0, self.loaded = None, False
@@ -1008,6 +1113,8 @@ def measure(args, out, work, case, switch, rep):
     guests, sw = [], None
     t_start = time.time()
     try:
+        if switch == "testpmd" and case.isolation:
+            raise NotApplicable("testpmd io has no isolation controls")
         if switch == "testpmd" and len(case.ports) > GUEST_PORTS_MAX:
             raise NotApplicable("%d ports > RTE_MAX_ETHPORTS %d of Debian's DPDK" % (
                 len(case.ports), GUEST_PORTS_MAX))
@@ -1029,11 +1136,15 @@ def measure(args, out, work, case, switch, rep):
                 g.check_txonly()
         time.sleep(args.warmup if args.smoke else max(args.warmup, case.warmup_min))
         count = (lambda: sum(g.rx() for g in guests)) if case.sink[0] == "guests" else \
-            (lambda: sw.port_tx(case.sink[1]))
+            (lambda: sum(g.rx() for g in guests if g.spec["name"] == case.sink[1])) \
+            if case.sink[0] == "guest" else (lambda: sw.port_tx(case.sink[1]))
+        spy = (lambda: sw.port_tx("spy")) if case.topo == "mac-flood" else (lambda: 0)
+        spy0 = spy()
         # cross-check at the guests: what they received (vm2nic: what they sent)
+        awake = [g for g in guests if not g.spec.get("sigstop")]   # a stopped one never answers
         guest_rx = (lambda: 0) if not guests else \
             (lambda: sum(g.tx() for g in guests)) if case.topo == "vm2nic" else \
-            (lambda: sum(g.rx() for g in guests))
+            (lambda: sum(g.rx() for g in awake))
         sw_pid = sw.pid()
         cpu_use = lambda: (task_times(sw_pid, cpu=1) if sw_pid else 0.0,  # noqa: E731
                            sum(task_times(g.proc.p.pid) for g in guests))
@@ -1059,6 +1170,14 @@ def measure(args, out, work, case, switch, rep):
         rec.update(sw.window_end())
         rec["mpps"] = round((c1 - c0) / (t1 - t0) / 1e6, 4)
         rec["window_s"] = round(t1 - t0, 2)
+        if case.topo == "policer":
+            rec["policer_kbps"] = POLICER_KBPS
+            rec["measured_kbps"] = round(rec["mpps"] * 1e3 * case.size * 8, 1)
+        if case.topo == "mac-flood":   # the loop's frames that were flooded (entries lost)
+            rec["flooded_frames"] = spy() - spy0
+        if case.isolation and is_ferry(switch):
+            rec["ferry_ports"] = {p["name"]: {k: p[k] for k in ("drops", "learned", "mac_limit")}
+                                  for p in rpc_call(sw.sock, "port.stats")}
         rec["per_second_mpps"] = samples
         if cyc_samples:
             rec["per_second_cycles"] = cyc_samples
@@ -1189,6 +1308,37 @@ def run_quality(r):
     if max(st.values() or [0]) > 5:
         why.append("steal %s%%" % max(st.values()))
     return not why, why
+
+
+def summarize_isolation(records):
+    """Per switch: the isolation figures (medians over repeats), logged and returned for
+    results.json: fair's ratios to solo, policer's configured vs measured, stalled-guest's
+    ratio, mac-flood's loop rate and flooded frames."""
+    def med(name, sw, key="mpps"):
+        v = sorted(r[key] for r in records if r["name"] == name and r["switch"] == sw and
+                   r.get("ok") and r.get(key) is not None)
+        return v[len(v) // 2] if v else None
+    out = {}
+    for sw in sorted({r["switch"] for r in records}):
+        o = out[sw] = {}
+        solo = med("fair-solo", sw)
+        for lab in ("flood", "limit"):
+            x = med("fair-" + lab, sw)
+            if solo and x is not None:
+                o["fair_%s_vs_solo" % lab] = round(x / solo, 3)
+        for size in ("64", "1518"):
+            m = med("policer-" + size, sw, "measured_kbps")
+            if m is not None:
+                o["policer_%s_kbps" % size] = {"configured": POLICER_KBPS, "measured": m}
+        base, st = med("stalled-guest-base", sw), med("stalled-guest-stalled", sw)
+        if base and st is not None:
+            o["stalled_vs_base"] = round(st / base, 3)
+        mf = med("mac-flood-1m", sw)
+        if mf is not None:
+            o["mac_flood_loop_mpps"] = mf
+            o["mac_flood_flooded_frames"] = med("mac-flood-1m", sw, "flooded_frames")
+        log("isolation %s: %s" % (sw, json.dumps(o)))
+    return out
 
 
 def summarize(records, cases, switches):
@@ -1993,13 +2143,18 @@ def main():
         shutil.rmtree(work, ignore_errors=True)
         cleanup_runtime("fbench%d" % os.getpid())
 
+    iso_recs = [r for r in records if r["topo"] in ISOLATION_TOPOS]
+    records_all, records = records, [r for r in records if r["topo"] not in ISOLATION_TOPOS]
+    cases = [c for c in cases if not c.isolation]
     main_cases = [c for c in cases if c.topo != "vm2nic"]
     zc_cases = [c for c in cases if c.topo == "vm2nic"]
     main_recs = [r for r in records if r["topo"] != "vm2nic"]
     zc_recs = [r for r in records if r["topo"] == "vm2nic"]
     summary = summarize(main_recs, main_cases, switches) if main_recs else []
     zsum = summarize_zc(zc_recs, zc_cases, zc_switches) if zc_recs else None
-    res = {"meta": meta, "summary": summary, "runs": records}
+    res = {"meta": meta, "summary": summary, "runs": records_all}
+    if iso_recs:
+        res["isolation"] = summarize_isolation(iso_recs)
     if zsum is not None:
         res["zc_summary"] = zsum
     with open(os.path.join(out, "results.json"), "w") as f:
@@ -2023,7 +2178,7 @@ def main():
     log("wrote %s/results.md, results.json%s%s" % (out, ", chart.png" if png else "",
                                                     ", chart-zc.png" if zpng else ""))
 
-    failed = [r for r in records if not r.get("ok") and not r.get("na")]
+    failed = [r for r in records_all if not r.get("ok") and not r.get("na")]
     if args.smoke:
         if interrupted:
             print("FAIL: bench/smoke: interrupted")
@@ -2033,7 +2188,7 @@ def main():
             print("FAIL: bench/smoke: %s on %s: %s" % (r["switch"], r["name"],
                                                       (r.get("error") or "")[:300]))
             return 1
-        if not records:
+        if not records_all:
             print("FAIL: bench/smoke: nothing ran")
             return 1
         bad = zc_smoke_check(zc_recs)
