@@ -110,6 +110,8 @@ pmds(json_t *snap, void *arg)
 			(uint64_t)(json_number_value(json_object_get(pmd, "busy_pct")) + 0.5));
 		rte_tel_data_add_dict_u64(o, "packets", u64_of(pmd, "packets"));
 		rte_tel_data_add_dict_u64(o, "iterations", u64_of(pmd, "iterations"));
+		rte_tel_data_add_dict_u64(o, "busy_cycles", u64_of(pmd, "busy_cycles"));
+		rte_tel_data_add_dict_u64(o, "idle_cycles", u64_of(pmd, "idle_cycles"));
 		rte_tel_data_add_dict_u64(o, "rx_queues", json_array_size(json_object_get(pmd, "rxqs")));
 		snprintf(key, sizeof(key), "pmd%zu", i);
 		rte_tel_data_add_dict_container(r->d, key, o, 0);
@@ -168,7 +170,7 @@ ferry_tel_register(void)
 	    rte_telemetry_register_cmd("/ferry/port_stats", cmd_port_stats,
 				       "A port's counters (as port.stats). Parameters: port name") < 0 ||
 	    rte_telemetry_register_cmd("/ferry/pmds", cmd_pmds,
-				       "ferry's PMD threads: lcore, busy %, packets, rx queues") < 0 ||
+				       "ferry's PMD threads: lcore, busy %, packets, busy/idle cycles, rx queues") < 0 ||
 	    rte_telemetry_register_cmd("/ferry/fdb", cmd_fdb, "MAC table: entries and size") < 0)
 		return -1;
 	return 0;

@@ -16,7 +16,8 @@ Each test can fail (the mutation that makes it fail):
   rebalance   2 PMDs: the two heavy queues, both on PMD 0, are split by their measured cycles
               (rxq_loads ignoring cycles: the log says "by packets")
   metrics     /metrics: ferry_pmd_busy_cycles_total, ferry_pmd_idle_cycles_total between two
-              pmd.list reads, ferry_pmd_rxq_busy_ratio = busy_share (busy and idle swapped)
+              pmd.list reads, ferry_pmd_rxq_busy_ratio = busy_share, /ferry/pmds' busy_cycles and
+              idle_cycles (busy and idle swapped)
   ctl_perf    ferryctl pmd perf prints the report (the command-table line removed)
   ctl_top     ferryctl top -n 2 -d 2: two tables whose rates agree with port.stats deltas (rates
               not divided by the elapsed time)"""
@@ -28,6 +29,7 @@ import time
 import urllib.request
 
 from ferrytest import Daemon, check, ferryctl, main, wait_for, write_pcap, eth_frame
+from test_telemetry import tel
 
 SRC_MAC, DST_MAC = "02:00:00:00:01:01", "02:00:00:00:02:02"   # unknown: flooded
 HIST = ["0", "1", "2-3", "4-7", "8-15", "16-31", "32"]
@@ -255,6 +257,13 @@ def t_metrics(d):
         got = metric(text, "ferry_pmd_%s_total" % key, lcore="1")
         check(a[key] <= got <= b[key], "%s: /metrics %s, pmd.list %s..%s" %
               (key, got, a[key], b[key]))
+    with d.client() as c:
+        a = pmd0(c)
+        t, = tel(d, "/ferry/pmds")
+        b = pmd0(c)
+    for key in ("busy_cycles", "idle_cycles"):
+        check(a[key] <= t["pmd0"][key] <= b[key], "%s: telemetry %s, pmd.list %s..%s" %
+              (key, t["pmd0"][key], a[key], b[key]))
     check("# TYPE ferry_pmd_busy_cycles_total counter" in text and
           "# TYPE ferry_pmd_rxq_busy_ratio gauge" in text, "metric types")
     for q in b["rxqs"]:
