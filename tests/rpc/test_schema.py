@@ -14,20 +14,24 @@ from ferrytest import Daemon, FERRYCTL, ROOT, EINVAL, check, main, ferryctl
 # today's port object; a field added to the table must be added here (and to SET_VALUES if
 # settable), so a new field is a conscious change of the RPC interface
 FIELDS = ["name", "type", "devargs", "rxq", "txq", "rxd", "txd", "mtu", "hw_mac", "sriov",
-          "path", "mode", "zero_copy", "mac", "vlan", "admin", "external_ids", "filters"]
+          "path", "mode", "zero_copy", "mac", "vlan", "admin", "external_ids", "filters",
+          "policer", "storm", "mac_limit"]
 JSON_TYPES = {"string": str, "integer": int, "boolean": bool, "array": list, "object": dict}
 
 # a value differing from each port's initial one, for every settable field
 SET_VALUES = {"mtu": 9000, "vlan": {"mode": "access", "tag": 42},
               "mac": ["52:54:00:00:00:07", "52:54:00:00:00:08"], "admin": "down",
-              "external_ids": {"vm": "uuid-9", "iface": "eth0"}, "zero_copy": "off"}
+              "external_ids": {"vm": "uuid-9", "iface": "eth0"}, "zero_copy": "off",
+              "policer": {"pps": 1000, "burst": 64}, "storm": {"broadcast_pps": 100},
+              "mac_limit": 32}
 
 
 def ports(d):
     return [{"name": "null0", "type": "dpdk", "devargs": "net_null0,no-rx=1"},
             {"name": "vm1", "type": "vhostuser", "path": d.path("vm1.sock"), "mode": "server",
              "mac": ["52:54:00:00:00:01"], "vlan": {"mode": "access", "tag": 10},
-             "external_ids": {"vm": "uuid-1"}}]
+             "external_ids": {"vm": "uuid-1"}, "policer": {"kbps": 10000},
+             "storm": {"multicast_pps": 50}, "mac_limit": 64}]
 
 
 def setup():
@@ -62,7 +66,8 @@ def t_schema_lists_every_field(d):
     settable = sorted(f["name"] for f in s if f["settable"])
     check(settable == sorted(SET_VALUES), "settable fields %s" % settable)
     check(fields_of(s, "vhostuser", True) == ["zero_copy", "mac", "vlan", "admin",
-                                               "external_ids"], "vhostuser settable")
+                                               "external_ids", "policer", "storm",
+                                               "mac_limit"], "vhostuser settable")
     check(sorted(f["name"] for f in s if f["unique"]) == ["devargs", "name", "path"], "unique")
     with d.client() as c:
         c.error("port.schema", {"x": 1}, EINVAL, "params.x")
@@ -119,12 +124,12 @@ def set_all(d, port, port_type):
 
 def t_set_every_settable_field_vhostuser(d):
     names = set_all(d, "vm1", "vhostuser")
-    check("zero_copy" in names and len(names) == 5, "vhostuser settable %s" % names)
+    check("zero_copy" in names and len(names) == 8, "vhostuser settable %s" % names)
 
 
 def t_set_every_settable_field_dpdk(d):
     names = set_all(d, "null0", "dpdk")
-    check("mtu" in names and len(names) == 5, "dpdk settable %s" % names)
+    check("mtu" in names and len(names) == 8, "dpdk settable %s" % names)
 
 
 def t_non_settable_refused(d):
