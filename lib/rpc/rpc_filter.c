@@ -196,6 +196,8 @@ rpc_m_filter_map_set(struct rpc_call *c, json_t **res)
 		rc = check_entries(c, m, list, where, es, buf, cap);
 	for (size_t i = 0; rc == 0 && i < n; i++)   /* all checked: write them, in order */
 		ferry_filter_map_write(m, &es[i]);
+	if (rc == 0)   /* no PMD still reads what this call replaced when the next call writes */
+		ferry_switch_quiesce(c->r->sw);
 	free(es);
 	free(buf);
 	json_decref(list);

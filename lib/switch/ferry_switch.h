@@ -77,6 +77,9 @@ int ferry_switch_filter_list(struct ferry_switch *sw, const char *port, json_t *
 struct ferry_filter;
 int ferry_switch_filter_get(struct ferry_switch *sw, const char *port, const char *name,
 			    struct ferry_filter **out, char *err, size_t errlen);
+/* Wait until every PMD has finished the loop iteration it was in (an RCU grace period): what the
+ * control thread wrote before is all a PMD can see from now on. */
+void ferry_switch_quiesce(struct ferry_switch *sw);
 
 /* Packet capture (lib/capture) on a port: capture.start/stop/list. start: the capture's stage
  * instances attached at the port's ingress (rx) and/or egress (tx), *id set; FERRY_ENOPORT,

@@ -37,12 +37,16 @@ host_post(void *ctx, uint16_t idx, enum ferry_port_event ev, uint16_t q, int fla
 	sw_post(ctx, ev, idx, q, flags);
 }
 
+void
+ferry_switch_quiesce(struct ferry_switch *sw)
+{
+	rte_rcu_qsbr_synchronize(sw->dp.qsv, RTE_QSBR_THRID_INVALID);
+}
+
 static void
 host_quiesce(void *ctx)
 {
-	struct ferry_switch *sw = ctx;
-
-	rte_rcu_qsbr_synchronize(sw->dp.qsv, RTE_QSBR_THRID_INVALID);
+	ferry_switch_quiesce(ctx);
 }
 
 static void
