@@ -169,6 +169,7 @@ def t_rebalance(_):
             check(w == {"a": 0, "n1": 1, "b": 0, "n2": 1}, "initial assignment %s" % w)
             wait_for(lambda: rxq(c.result("pmd.list")[0], "b")["interval_cycles"] > 0,
                      what="an interval with cycles")
+            time.sleep(1.1)   # the next one under traffic from its start
             pmds = c.result("pmd.list")
             # both PMDs share CPU 1: a queue's wall-clock cycles include the time its PMD was
             # preempted in its burst, so only the sum is predictable
@@ -257,6 +258,12 @@ def t_metrics(d):
         got = metric(text, "ferry_pmd_%s_total" % key, lcore="1")
         check(a[key] <= got <= b[key], "%s: /metrics %s, pmd.list %s..%s" %
               (key, got, a[key], b[key]))
+    check("# TYPE ferry_pmd_busy_cycles_total counter" in text and
+          "# TYPE ferry_pmd_rxq_busy_ratio gauge" in text, "metric types")
+    for q in b["rxqs"]:
+        got = metric(text, "ferry_pmd_rxq_busy_ratio", lcore="1", port=q["port"], queue="0")
+        check(abs(got - q["busy_share"]) < 1e-5, "%s share: /metrics %s, pmd.list %s" %
+              (q["port"], got, q["busy_share"]))
     with d.client() as c:
         a = pmd0(c)
         t, = tel(d, "/ferry/pmds")
@@ -264,12 +271,6 @@ def t_metrics(d):
     for key in ("busy_cycles", "idle_cycles"):
         check(a[key] <= t["pmd0"][key] <= b[key], "%s: telemetry %s, pmd.list %s..%s" %
               (key, t["pmd0"][key], a[key], b[key]))
-    check("# TYPE ferry_pmd_busy_cycles_total counter" in text and
-          "# TYPE ferry_pmd_rxq_busy_ratio gauge" in text, "metric types")
-    for q in b["rxqs"]:
-        got = metric(text, "ferry_pmd_rxq_busy_ratio", lcore="1", port=q["port"], queue="0")
-        check(abs(got - q["busy_share"]) < 1e-5, "%s share: /metrics %s, pmd.list %s" %
-              (q["port"], got, q["busy_share"]))
 
 
 TESTS = [("pmd_perf_fields", t_fields), ("pmd_perf_hist", t_hist), ("pmd_perf_share", t_share),
