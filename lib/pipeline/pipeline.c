@@ -195,7 +195,6 @@ learn_rest(struct ferry_fwd *fw, struct burst *b, struct ferry_port *in, uint32_
 	uint64_t learned[FERRY_BURST];
 	uint16_t n_learned = 1, n = b->n;
 	uint64_t last = b->key[first];
-	bool last_limited = false;
 
 	learned[0] = last;
 	for (uint16_t i = first; i < n; i++) {
@@ -203,19 +202,16 @@ learn_rest(struct ferry_fwd *fw, struct burst *b, struct ferry_port *in, uint32_
 
 		if (b->m[i] == NULL)
 			continue;
-		if (unlikely(key == last && last_limited)) {   /* refused again, as one frame was */
-			drop_limited(fw, b, in, i);
-			continue;
-		}
 		/* a source learned earlier in the burst is on `in`: its burst-start pos is stale */
 		if (key != last && !learned_has(learned, n_learned, key)) {
 			last = key;
 			enum ferry_learn r = learn_one(fw, b, in, limit, i, now);
-			last_limited = r == FERRY_LEARN_LIMIT;
 			if (r == FERRY_LEARN_NEW || r == FERRY_LEARN_MOVED)
 				learned[n_learned++] = key;
-			if (last_limited)
+			if (unlikely(r == FERRY_LEARN_LIMIT)) {   /* dropped; its next frame tries again */
+				last = 0;
 				continue;
+			}
 		}
 		/* frame i's destination as the FDB is now, whatever the burst-start lookup said; a
 		 * group destination never matches (group sources are dropped before learning) */
@@ -235,19 +231,14 @@ stage_learn(struct ferry_fwd *fw, struct burst *b, struct ferry_port *in,
 {
 	uint32_t now = ferry_now_s, limit = pol->mac_limit;
 	uint64_t last = 0;
-	bool last_limited = false;
 
 	for (uint16_t i = 0; i < b->n; i++) {
-		if (b->m[i] == NULL)
+		if (b->m[i] == NULL || b->key[i] == last)
 			continue;
-		if (b->key[i] == last) {
-			if (unlikely(last_limited))
-				drop_limited(fw, b, in, i);
-			continue;
-		}
 		last = b->key[i];
 		enum ferry_learn r = learn_one(fw, b, in, limit, i, now);
-		last_limited = r == FERRY_LEARN_LIMIT;
+		if (unlikely(r == FERRY_LEARN_LIMIT))   /* dropped; its next frame tries again */
+			last = 0;
 		if (unlikely(r == FERRY_LEARN_NEW || r == FERRY_LEARN_MOVED)) {
 			learn_rest(fw, b, in, limit, i, now);
 			return;
