@@ -5,6 +5,7 @@
 #define FERRYCTL_H
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <stddef.h>
 #include <jansson.h>
 
@@ -66,6 +67,23 @@ int call(struct ctx *x, const char *method, json_t *params, printer print, const
 int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* A printer that prints its arg: the fixed message of a command without a result table. */
 void print_message(const json_t *res, const char *fmt);
+
+/* {"name": name}, or NULL for no params when name is NULL */
+json_t *ctl_name_params(const char *name);
+
+/* --- ctl_port.c: the port commands, and printers other commands share --- */
+int ctl_port_add(struct ctx *x, int argc, char **argv);
+int ctl_port_del(struct ctx *x, int argc, char **argv);
+int ctl_port_list(struct ctx *x, int argc, char **argv);
+int ctl_port_show(struct ctx *x, int argc, char **argv);
+int ctl_port_set(struct ctx *x, int argc, char **argv);
+int ctl_port_schema(struct ctx *x, int argc, char **argv);
+int ctl_port_stats(struct ctx *x, int argc, char **argv);
+int ctl_port_stats_clear(struct ctx *x, int argc, char **argv);
+/* The port fields for --help, from ferryd's port.schema at socket (or a line saying how). */
+void ctl_help_port_fields(FILE *f, const char *socket);
+/* An object's members as "key: value" lines, skipping the member named skip (may be NULL). */
+void ctl_print_object(const json_t *o, const char *skip);
 
 /* --- ctl_filter.c: the filter commands --- */
 int ctl_filter_attach(struct ctx *x, int argc, char **argv);
