@@ -5,6 +5,7 @@
  * The result is that of processing the frames one by one (doc/semantics.md steps 4-5): each
  * frame's source is learned before its destination is resolved, so a MAC learned or moved by a
  * frame is seen by every later frame of the same burst (the bulk lookup's answers are fixed up). */
+#define ALLOW_EXPERIMENTAL_API   /* rte_seqcount_* are experimental in DPDK 22.11 */
 #include <rte_mbuf.h>
 #include "ferry_pipeline.h"
 #include "ferry_pkt.h"
@@ -363,12 +364,11 @@ storm_pass(struct ferry_port_policy *pol, const struct ferry_pkt *pk)
 	return bk->cost == 0 || ferry_bucket_take(bk, NULL, 1) == 1;
 }
 
-void
-ferry_pipeline_run(struct ferry_fwd *fw, struct ferry_port *in, uint16_t q,
-		   struct rte_mbuf **pkts, uint16_t n)
+static inline __attribute__((always_inline)) void
+pipeline_burst(struct ferry_fwd *fw, struct ferry_port *in, uint16_t q, struct rte_mbuf **pkts,
+	       uint16_t n, struct ferry_port_pmd_stats *st)
 {
 	struct ferry_port_policy *pol = __atomic_load_n(&in->policy, __ATOMIC_ACQUIRE);
-	struct ferry_port_pmd_stats *st = &in->stats[fw->pmd];
 	struct ferry_qstats *qs = &in->rxq_stats[q];
 	struct burst b;
 	uint64_t bytes = 0;
@@ -411,6 +411,18 @@ ferry_pipeline_run(struct ferry_fwd *fw, struct ferry_port *in, uint16_t q,
 		qs->drops += b.n_drop;
 		rte_pktmbuf_free_bulk(b.drop, b.n_drop);
 	}
+}
+
+/* The burst's counters on in are one write section (ferry_port_pmd_stats.seq). */
+void
+ferry_pipeline_run(struct ferry_fwd *fw, struct ferry_port *in, uint16_t q,
+		   struct rte_mbuf **pkts, uint16_t n)
+{
+	struct ferry_port_pmd_stats *st = &in->stats[fw->pmd];
+
+	rte_seqcount_write_begin(&st->seq);
+	pipeline_burst(fw, in, q, pkts, n, st);
+	rte_seqcount_write_end(&st->seq);
 }
 
 void

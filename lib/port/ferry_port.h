@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
+#include <rte_seqcount.h>
 #include <rte_spinlock.h>
 #include "ferry_common.h"
 #include "ferry_config.h"
@@ -44,8 +45,11 @@ struct ferry_qstats {
 	uint64_t pkts, bytes, drops;
 };
 
-/* One per (port, PMD): written only by that PMD. */
+/* One per (port, PMD): written only by that PMD, a burst's counters inside one write section of
+ * seq (ferry_pipeline_run, ferry_port_tx_done), so a reader (ferry_port_stats_read) sees each
+ * burst whole: rx_pkts = forwarded + drops holds in every snapshot and every stats.clear baseline. */
 struct ferry_port_pmd_stats {
+	rte_seqcount_t seq;
 	uint64_t rx_pkts, rx_bytes, tx_pkts, tx_bytes;
 	uint64_t drops[FERRY_DROP_MAX];
 	uint64_t mac_moves, learn_full;
@@ -201,6 +205,13 @@ ferry_port_src_allowed(const struct ferry_port_policy *pol, uint64_t src)
 			return true;
 	return false;
 }
+
+/* PMD pmd's counters of p, whole (no burst half counted); control thread. */
+void ferry_port_stats_read(const struct ferry_port *p, uint16_t pmd,
+			   struct ferry_port_pmd_stats *out);
+/* rx queue q's counters, whole; pmd is the PMD that polls q. */
+void ferry_port_rxq_read(const struct ferry_port *p, uint16_t pmd, uint16_t q,
+			 struct ferry_qstats *out);
 
 static inline void
 ferry_port_count_drop(struct ferry_port *p, uint16_t pmd, enum ferry_drop why, uint64_t n)

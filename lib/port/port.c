@@ -1,5 +1,6 @@
-/* port.c — the registry of port types, allocating and freeing ports, and the classifier's per-port
- * policy built from its config. */
+/* port.c — the registry of port types, allocating and freeing ports, the classifier's per-port
+ * policy built from its config, and reading a PMD's counters whole. */
+#define ALLOW_EXPERIMENTAL_API   /* rte_seqcount_* are experimental in DPDK 22.11 */
 #include <string.h>
 #include <rte_cycles.h>
 #include <rte_malloc.h>
@@ -116,4 +117,28 @@ ferry_port_free(struct ferry_port *p)
 	rte_free(p->txq_base);
 	rte_free(p->policy);
 	rte_free(p);
+}
+
+void
+ferry_port_stats_read(const struct ferry_port *p, uint16_t pmd, struct ferry_port_pmd_stats *out)
+{
+	const struct ferry_port_pmd_stats *s = &p->stats[pmd];
+	uint32_t sn;
+
+	do {
+		sn = rte_seqcount_read_begin(&s->seq);
+		*out = *s;
+	} while (rte_seqcount_read_retry(&s->seq, sn));
+}
+
+void
+ferry_port_rxq_read(const struct ferry_port *p, uint16_t pmd, uint16_t q, struct ferry_qstats *out)
+{
+	const rte_seqcount_t *seq = &p->stats[pmd].seq;
+	uint32_t sn;
+
+	do {
+		sn = rte_seqcount_read_begin(seq);
+		*out = p->rxq_stats[q];
+	} while (rte_seqcount_read_retry(seq, sn));
 }

@@ -1,5 +1,6 @@
 /* port_tx.c — what every port type's tx does around its burst: the egress limits checked per
  * frame (length, segments: the slow path copies or drops, counted), and the tx counters. */
+#define ALLOW_EXPERIMENTAL_API   /* rte_seqcount_* are experimental in DPDK 22.11 */
 #include "port_private.h"
 #include "ferry_pkt.h"
 
@@ -75,6 +76,7 @@ ferry_port_tx_done(struct ferry_port *p, const struct ferry_port_txctx *t, uint1
 
 	for (uint16_t i = 0; i < sent; i++)
 		bytes += len[i];
+	rte_seqcount_write_begin(&st->seq);
 	st->tx_pkts += sent;
 	st->tx_bytes += bytes;
 	qs->pkts += sent;
@@ -83,4 +85,5 @@ ferry_port_tx_done(struct ferry_port *p, const struct ferry_port_txctx *t, uint1
 		st->drops[FERRY_DROP_TX_FULL] += n - sent;
 		qs->drops += n - sent;
 	}
+	rte_seqcount_write_end(&st->seq);
 }

@@ -12,16 +12,30 @@ sum_stats(const struct ferry_switch *sw, const struct ferry_port *p, struct ferr
 {
 	memset(t, 0, sizeof(*t));
 	for (uint16_t k = 0; k < sw->dp.n_pmds; k++) {
-		const struct ferry_port_pmd_stats *s = &p->stats[k];
-		t->rx_pkts += s->rx_pkts;
-		t->rx_bytes += s->rx_bytes;
-		t->tx_pkts += s->tx_pkts;
-		t->tx_bytes += s->tx_bytes;
-		t->mac_moves += s->mac_moves;
-		t->learn_full += s->learn_full;
+		struct ferry_port_pmd_stats s;
+		ferry_port_stats_read(p, k, &s);
+		t->rx_pkts += s.rx_pkts;
+		t->rx_bytes += s.rx_bytes;
+		t->tx_pkts += s.tx_pkts;
+		t->tx_bytes += s.tx_bytes;
+		t->mac_moves += s.mac_moves;
+		t->learn_full += s.learn_full;
 		for (int d = 0; d < FERRY_DROP_MAX; d++)
-			t->drops[d] += s->drops[d];
+			t->drops[d] += s.drops[d];
 	}
+}
+
+/* rx queue q's counters, read whole through the seq of the PMD polling it. */
+static void
+read_rxq(const struct ferry_switch *sw, const struct ferry_port *p, uint16_t q,
+	 struct ferry_qstats *t)
+{
+	uint16_t pmd = sw->rxq_pmd[p->idx][q];
+
+	if (pmd < sw->dp.n_pmds)
+		ferry_port_rxq_read(p, pmd, q, t);
+	else
+		*t = p->rxq_stats[q];
 }
 
 static void
@@ -61,7 +75,9 @@ sw_port_stats_json(struct ferry_switch *sw, struct ferry_port *p)
 		total_drops += t.drops[d] - b->drops[d];
 	}
 	for (uint16_t q = 0; q < p->n_rxq; q++) {
-		json_t *o = qstats_json(q, &p->rxq_stats[q], &p->rxq_base[q]);
+		struct ferry_qstats s;
+		read_rxq(sw, p, q, &s);
+		json_t *o = qstats_json(q, &s, &p->rxq_base[q]);
 		json_object_set_new(o, "pmd", json_integer(sw->rxq_pmd[p->idx][q]));
 		json_array_append_new(rxq, o);
 	}
@@ -113,7 +129,8 @@ static void
 clear_port(struct ferry_switch *sw, struct ferry_port *p)
 {
 	sum_stats(sw, p, &p->base);
-	memcpy(p->rxq_base, p->rxq_stats, sizeof(p->rxq_base));
+	for (uint16_t q = 0; q < FERRY_MAX_QUEUES; q++)
+		read_rxq(sw, p, q, &p->rxq_base[q]);
 	if (p->ops->stats_clear != NULL)
 		p->ops->stats_clear(p);
 	for (uint16_t q = 0; q < FERRY_MAX_QUEUES; q++)

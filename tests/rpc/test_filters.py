@@ -351,13 +351,29 @@ def t_ferryctl(d):
     check(rc == 0 and len(out.splitlines()) == 1, "empty list: %s" % out)
 
 
-TESTS = [("filter_bad_inputs", t_bad_inputs),
-         ("filter_count_exact", t_count_exact),
-         ("filter_ipv4_drop_udp", t_ipv4_drop_udp),
-         ("filter_egress_drop_all", t_egress_drop_all),
-         ("filter_swap_loop_under_traffic", t_swap_loop_under_traffic),
-         ("filter_config_roundtrip", t_config_roundtrip),
-         ("filter_ferryctl", t_ferryctl)]
+def isolated(fn):
+    """fn, then whatever it left behind (a failed check skips its own detach) is undone, so one
+    failure does not fail the tests after it: every filter detached, the sources stopped."""
+    def run(d):
+        try:
+            fn(d)
+        finally:
+            if d.alive():
+                with d.client(timeout=30) as c:
+                    for f in filters(c):
+                        c.result("filter.detach", {"port": f["port"], "name": f["name"]})
+                    stop_traffic(c, ["src", "src2"])
+    return run
+
+
+TESTS = [(name, isolated(fn)) for name, fn in (
+    ("filter_bad_inputs", t_bad_inputs),
+    ("filter_count_exact", t_count_exact),
+    ("filter_ipv4_drop_udp", t_ipv4_drop_udp),
+    ("filter_egress_drop_all", t_egress_drop_all),
+    ("filter_swap_loop_under_traffic", t_swap_loop_under_traffic),
+    ("filter_config_roundtrip", t_config_roundtrip),
+    ("filter_ferryctl", t_ferryctl))]
 
 if __name__ == "__main__":
     main(TESTS, setup, teardown)

@@ -95,7 +95,32 @@ def t_zero_loss(d):
               "(%d frames meanwhile)" % (fwd, churn_s, during), flush=True)
 
 
-TESTS = [("traffic_zero_loss_during_changes", t_zero_loss)]
+def t_stats_whole_bursts(d):
+    """A PMD counts a burst (rx, then its drops) while the control thread reads or clears the
+    counters: every read and every stats.clear baseline holds whole bursts. src is down and
+    replaying forever, so each of its bursts is received and dropped for admin_down: after any
+    clear, any read has rx_packets == drops.admin_down exactly, per port and per rx queue."""
+    with d.client(timeout=30) as c:
+        c.result("port.set", {"name": "src", "admin": "down"})
+        wait_for(lambda: stats(c, "src")["drops"]["admin_down"] > 0, what="src receiving")
+        bad, rounds = [], 400
+        for i in range(rounds):
+            if i % 2 == 0:
+                c.result("port.stats.clear", {"name": "src"})
+            s = stats(c, "src")
+            q = s["rxq"][0]
+            if not (s["rx_packets"] == s["drops"]["admin_down"] == s["drops_total"] and
+                    q["packets"] == q["drops"]):
+                bad.append((s["rx_packets"], s["drops"]["admin_down"], q["packets"], q["drops"]))
+        moved = stats(c, "src")["rx_packets"]
+        check(not bad, "%d of %d reads split a burst (rx, admin_down, rxq packets, rxq drops): "
+              "%s" % (len(bad), rounds, bad[:5]))
+        check(moved > 0, "src received nothing during the reads")
+        print("  %d reads/clears while src received, each of whole bursts" % rounds, flush=True)
+
+
+TESTS = [("traffic_zero_loss_during_changes", t_zero_loss),
+         ("traffic_stats_whole_bursts", t_stats_whole_bursts)]
 
 if __name__ == "__main__":
     main(TESTS, setup, teardown)
