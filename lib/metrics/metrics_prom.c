@@ -68,21 +68,40 @@ int_of(json_t *o, const char *key)
 	return json_integer_value(json_object_get(o, key));
 }
 
+/* A label of a counter family and the object key its value comes from. */
+struct label {
+	const char *label, *key;
+};
+
+/* The family `name`, one sample per object of items: labels, then the object's counter key. */
+static void
+counter_family(struct buf *b, json_t *items, const char *name, const char *key,
+	       const struct label *labels, const char *help)
+{
+	size_t i;
+	json_t *o;
+
+	family(b, name, "counter", help);
+	json_array_foreach(items, i, o) {
+		put(b, "%s{", name);
+		for (const struct label *l = labels; l->label != NULL; l++) {
+			if (l != labels)
+				put(b, ",");
+			put_label(b, l->label, json_string_value(json_object_get(o, l->key)));
+		}
+		put(b, "} %lld\n", (long long)int_of(o, key));
+	}
+}
+
 /* ferry_port_<key>_total{port="NAME"} for every port's counter key. */
 static void
 port_counter(struct buf *b, json_t *stats, const char *key, const char *help)
 {
+	static const struct label labels[] = { { "port", "name" }, { NULL, NULL } };
 	char name[64];
-	size_t i;
-	json_t *p;
 
 	snprintf(name, sizeof(name), "ferry_port_%s_total", key);
-	family(b, name, "counter", help);
-	json_array_foreach(stats, i, p) {
-		put(b, "%s{", name);
-		put_label(b, "port", json_string_value(json_object_get(p, "name")));
-		put(b, "} %lld\n", (long long)int_of(p, key));
-	}
+	counter_family(b, stats, name, key, labels, help);
 }
 
 static void
@@ -174,19 +193,12 @@ pmd_rxq_share(struct buf *b, json_t *pmds)
 static void
 filter_counter(struct buf *b, json_t *filters, const char *key, const char *help)
 {
+	static const struct label labels[] = { { "port", "port" }, { "name", "name" },
+					       { NULL, NULL } };
 	char name[64];
-	size_t i;
-	json_t *f;
 
 	snprintf(name, sizeof(name), "ferry_filter_%s_total", key);
-	family(b, name, "counter", help);
-	json_array_foreach(filters, i, f) {
-		put(b, "%s{", name);
-		put_label(b, "port", json_string_value(json_object_get(f, "port")));
-		put(b, ",");
-		put_label(b, "name", json_string_value(json_object_get(f, "name")));
-		put(b, "} %lld\n", (long long)int_of(f, key));
-	}
+	counter_family(b, filters, name, key, labels, help);
 }
 
 char *
