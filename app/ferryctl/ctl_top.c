@@ -102,6 +102,7 @@ ctl_pmd_perf(struct ctx *x, int argc, char **argv)
 struct sample {
 	json_t *ports, *pmds;   /* port.stats and pmd.list results */
 	double t;               /* CLOCK_MONOTONIC seconds */
+	double wall;            /* CLOCK_REALTIME seconds, for the timestamp */
 };
 
 static volatile sig_atomic_t top_stop;
@@ -113,12 +114,18 @@ on_signal(int sig)
 }
 
 static double
-now_s(void)
+clock_s(clockid_t clock)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(clock, &ts);
 	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static double
+now_s(void)
+{
+	return clock_s(CLOCK_MONOTONIC);
 }
 
 static json_t *
@@ -143,6 +150,7 @@ static int
 take_sample(struct ctx *x, struct sample *s)
 {
 	s->t = now_s();
+	s->wall = clock_s(CLOCK_REALTIME);
 	s->ports = result_of(x, "port.stats");
 	s->pmds = s->ports ? result_of(x, "pmd.list") : NULL;
 	return s->pmds != NULL ? 0 : -1;
@@ -169,50 +177,50 @@ find_like(const json_t *a, const char *key, const json_t *like)
 	return NULL;
 }
 
-static void
-rate(char *buf, size_t len, const char *fmt, double delta, double dt)
+/* --- one refresh: the rates between two samples, as JSON ---
+ * {"timestamp": "...Z", "interval": s, "ports": [{"name", "rx_pps", "rx_bps", "tx_pps", "tx_bps",
+ * "drops_per_s"}], "pmds": [{"pmd", "lcore", "busy_share", "pps", "cycles_per_packet",
+ * "top_queue": {"port", "queue", "busy_share"} | null}]}. The tables are printed from it. A port
+ * added since the last sample has null rates. */
+
+static double
+per_s(double delta, double dt)
 {
-	snprintf(buf, len, fmt, dt > 0 ? delta / dt : 0.0);
+	return dt > 0 ? delta / dt : 0.0;
 }
 
-static void
-print_ports(const struct sample *a, const struct sample *b)
+/* member key of cur minus that of prev */
+static double
+delta(const json_t *cur, const json_t *prev, const char *key)
 {
-	static const char *const h[] = { "PORT", "RX_PPS", "RX_MBPS", "TX_PPS", "TX_MBPS", "DROPS/S",
-					 NULL };
-	struct ctl_table *t = ctl_table_new(h, "lrrrrr");
-	double dt = b->t - a->t;
-	const json_t *p;
-	size_t i;
-
-	json_array_foreach(b->ports, i, p) {
-		const json_t *o = find_like(a->ports, "name", p);
-		char c[5][32];
-		if (o == NULL) {   /* added since the last sample */
-			ctl_table_add(t, json_string_value(json_object_get(p, "name")), "-", "-", "-",
-				      "-", "-");
-			continue;
-		}
-		rate(c[0], 32, "%.0f", num(p, "rx_packets") - num(o, "rx_packets"), dt);
-		rate(c[1], 32, "%.1f", 8e-6 * (num(p, "rx_bytes") - num(o, "rx_bytes")), dt);
-		rate(c[2], 32, "%.0f", num(p, "tx_packets") - num(o, "tx_packets"), dt);
-		rate(c[3], 32, "%.1f", 8e-6 * (num(p, "tx_bytes") - num(o, "tx_bytes")), dt);
-		rate(c[4], 32, "%.0f", num(p, "drops_total") - num(o, "drops_total"), dt);
-		ctl_table_add(t, json_string_value(json_object_get(p, "name")), c[0], c[1], c[2], c[3],
-			      c[4]);
-	}
-	ctl_table_print(t);
+	return num(cur, key) - num(prev, key);
 }
 
-/* "port/queue(share%)" of the rx queue that took most of PMD p's busy cycles since o */
-static void
-top_queue(const json_t *p, const json_t *o, double dbusy, char *buf, size_t len)
+static json_t *
+port_rates(const json_t *p, const json_t *o, double dt)
+{
+	static const struct { const char *out, *in; double scale; } f[] = {
+		{ "rx_pps", "rx_packets", 1 }, { "rx_bps", "rx_bytes", 8 },
+		{ "tx_pps", "tx_packets", 1 }, { "tx_bps", "tx_bytes", 8 },
+		{ "drops_per_s", "drops_total", 1 },
+	};
+	json_t *r = json_object();
+
+	json_object_set(r, "name", json_object_get(p, "name"));
+	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
+		json_object_set_new(r, f[i].out, o == NULL ? json_null() :
+				    json_real(f[i].scale * per_s(delta(p, o, f[i].in), dt)));
+	return r;
+}
+
+/* the rx queue of PMD p that took most of its busy cycles (dbusy) since o, or null */
+static json_t *
+top_queue(const json_t *p, const json_t *o, double dbusy)
 {
 	const json_t *q, *best = NULL;
-	double best_c = -1;
+	double best_c = 0;
 	size_t i;
 
-	snprintf(buf, len, "-");
 	json_array_foreach(json_object_get(p, "rxqs"), i, q) {
 		const json_t *oq = NULL, *e;
 		size_t k;
@@ -220,62 +228,152 @@ top_queue(const json_t *p, const json_t *o, double dbusy, char *buf, size_t len)
 			if (json_equal(json_object_get(e, "port"), json_object_get(q, "port")) &&
 			    json_equal(json_object_get(e, "queue"), json_object_get(q, "queue")))
 				oq = e;
-		double c = num(q, "cycles") - (oq ? num(oq, "cycles") : 0);
-		if (oq != NULL && c > best_c) {
+		double c = oq != NULL ? delta(q, oq, "cycles") : 0;
+		if (c > best_c) {
 			best_c = c;
 			best = q;
 		}
 	}
-	if (best != NULL && best_c > 0)
-		snprintf(buf, len, "%s/%.0f(%.0f%%)", json_string_value(json_object_get(best, "port")),
-			 num(best, "queue"), pct(best_c, dbusy));
+	if (best == NULL)
+		return json_null();
+	return json_pack("{s:O, s:O, s:f}", "port", json_object_get(best, "port"), "queue",
+			 json_object_get(best, "queue"), "busy_share", dbusy > 0 ? best_c / dbusy : 0.0);
 }
 
-static void
-print_pmds(const struct sample *a, const struct sample *b)
+static json_t *
+pmd_rates(const json_t *p, const json_t *o, double dt)
 {
-	static const char *const h[] = { "PMD", "LCORE", "BUSY%", "CYC/PKT", "PKT/S", "TOP_QUEUE",
-					 NULL };
-	struct ctl_table *t = ctl_table_new(h, "rrrrrl");
-	double dt = b->t - a->t;
-	const json_t *p;
+	if (o == NULL)   /* PMDs do not come and go; nothing to compare with */
+		return NULL;
+	double busy = delta(p, o, "busy_cycles"), idle = delta(p, o, "idle_cycles");
+	double pkts = delta(p, o, "packets");
+	json_t *r = json_object();
+
+	json_object_set(r, "pmd", json_object_get(p, "pmd"));
+	json_object_set(r, "lcore", json_object_get(p, "lcore"));
+	json_object_set_new(r, "busy_share", json_real(busy + idle > 0 ? busy / (busy + idle) : 0));
+	json_object_set_new(r, "pps", json_real(per_s(pkts, dt)));
+	json_object_set_new(r, "cycles_per_packet", json_real(pkts > 0 ? busy / pkts : 0));
+	json_object_set_new(r, "top_queue", top_queue(p, o, busy));
+	return r;
+}
+
+/* rates(e, its element in prev or NULL) for every element e of cur, matched on member key */
+static json_t *
+rates_of(const json_t *cur, const json_t *prev, const char *key, double dt,
+	 json_t *(*rates)(const json_t *, const json_t *, double))
+{
+	json_t *a = json_array(), *r;
+	const json_t *e;
 	size_t i;
 
-	json_array_foreach(b->pmds, i, p) {
-		const json_t *o = find_like(a->pmds, "pmd", p);
-		char c[6][64];
-		if (o == NULL)
-			continue;
-		double busy = num(p, "busy_cycles") - num(o, "busy_cycles");
-		double idle = num(p, "idle_cycles") - num(o, "idle_cycles");
-		double pkts = num(p, "packets") - num(o, "packets");
-		snprintf(c[0], 64, "%.0f", num(p, "pmd"));
-		snprintf(c[1], 64, "%.0f", num(p, "lcore"));
-		snprintf(c[2], 64, "%.1f", pct(busy, busy + idle));
-		snprintf(c[3], 64, "%.0f", pkts > 0 ? busy / pkts : 0.0);
-		rate(c[4], 64, "%.0f", pkts, dt);
-		top_queue(p, o, busy, c[5], 64);
-		ctl_table_add(t, c[0], c[1], c[2], c[3], c[4], c[5]);
+	json_array_foreach(cur, i, e)
+		if ((r = rates(e, find_like(prev, key, e), dt)) != NULL)
+			json_array_append_new(a, r);
+	return a;
+}
+
+static json_t *
+top_rates(const struct sample *a, const struct sample *b)
+{
+	double dt = b->t - a->t;
+	time_t sec = (time_t)b->wall;
+	char when[40];
+	struct tm tm;
+	size_t n = strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", gmtime_r(&sec, &tm));
+
+	snprintf(when + n, sizeof(when) - n, ".%03dZ", (int)((b->wall - (double)sec) * 1000) % 1000);
+	return json_pack("{s:s, s:f, s:o, s:o}", "timestamp", when, "interval", dt, "ports",
+			 rates_of(b->ports, a->ports, "name", dt, port_rates), "pmds",
+			 rates_of(b->pmds, a->pmds, "pmd", dt, pmd_rates));
+}
+
+/* --- the tables: columns of the rate objects --- */
+
+#define TOP_COLS 6
+
+/* a column: member key of each rate object, shown as scale x its number with prec decimals, or
+ * (fmt set) as fmt makes it: buf or a string of v, as ctl_str */
+struct col {
+	const char *head, *key;
+	double scale;
+	int prec;
+	const char *(*fmt)(const json_t *v, char *buf, size_t len);
+};
+
+static const char *
+fmt_queue(const json_t *v, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/%.0f(%.0f%%)", json_string_value(json_object_get(v, "port")),
+		 num(v, "queue"), 100.0 * num(v, "busy_share"));
+	return buf;
+}
+
+static const struct col port_cols[TOP_COLS] = {
+	{ "PORT", "name", 0, 0, ctl_str }, { "RX_PPS", "rx_pps", 1, 0, NULL },
+	{ "RX_MBPS", "rx_bps", 1e-6, 1, NULL }, { "TX_PPS", "tx_pps", 1, 0, NULL },
+	{ "TX_MBPS", "tx_bps", 1e-6, 1, NULL }, { "DROPS/S", "drops_per_s", 1, 0, NULL },
+};
+
+static const struct col pmd_cols[TOP_COLS] = {
+	{ "PMD", "pmd", 1, 0, NULL }, { "LCORE", "lcore", 1, 0, NULL },
+	{ "BUSY%", "busy_share", 100, 1, NULL }, { "CYC/PKT", "cycles_per_packet", 1, 0, NULL },
+	{ "PKT/S", "pps", 1, 0, NULL }, { "TOP_QUEUE", "top_queue", 0, 0, fmt_queue },
+};
+
+/* rows as a table of cols (absent or null values "-") */
+static void
+print_rates(const json_t *rows, const struct col *cols, const char *align)
+{
+	const char *h[TOP_COLS + 1] = { NULL };
+	struct ctl_table *t;
+	const json_t *r;
+	size_t i;
+
+	for (int c = 0; c < TOP_COLS; c++)
+		h[c] = cols[c].head;
+	t = ctl_table_new(h, align);
+	json_array_foreach(rows, i, r) {
+		char buf[TOP_COLS][64];
+		const char *cell[TOP_COLS];
+		for (int c = 0; c < TOP_COLS; c++) {
+			const struct col *k = &cols[c];
+			const json_t *v = json_object_get(r, k->key);
+			if (v == NULL || json_is_null(v))
+				cell[c] = "-";
+			else if (k->fmt != NULL)
+				cell[c] = k->fmt(v, buf[c], sizeof(buf[c]));
+			else {
+				snprintf(buf[c], sizeof(buf[c]), "%.*f", k->prec,
+					 k->scale * json_number_value(v));
+				cell[c] = buf[c];
+			}
+		}
+		ctl_table_add(t, cell[0], cell[1], cell[2], cell[3], cell[4], cell[5]);
 	}
 	ctl_table_print(t);
 }
 
+/* One refresh: the tables, redrawn in place on a terminal (tty). */
 static void
 print_top(const struct sample *a, const struct sample *b, bool tty)
 {
+	json_t *r = top_rates(a, b);
+	time_t sec = (time_t)b->wall;
 	char when[32];
-	time_t now = time(NULL);
+	struct tm tm;
 
-	strftime(when, sizeof(when), "%H:%M:%S", localtime(&now));
+	strftime(when, sizeof(when), "%H:%M:%S", localtime_r(&sec, &tm));
 	if (tty)
 		printf("\033[H\033[2J");   /* home, clear: redraw in place */
 	printf("ferry top - %s, rates per second over %.1f s%s\n\n", when, b->t - a->t,
 	       tty ? " (q quits)" : "");
-	print_ports(a, b);
+	print_rates(json_object_get(r, "ports"), port_cols, "lrrrrr");
 	printf("\n");
-	print_pmds(a, b);
+	print_rates(json_object_get(r, "pmds"), pmd_cols, "rrrrrl");
 	printf("\n");
 	fflush(stdout);
+	json_decref(r);
 }
 
 /* Wait delay seconds; true when the user asked to quit (q on a terminal, Ctrl-C, SIGTERM). */
