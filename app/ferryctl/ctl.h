@@ -95,7 +95,8 @@ int ctl_filter_map_get(struct ctx *x, int argc, char **argv);
 /* --- ctl_capture.c: capture PORT [-d rx|tx|both] [-f FILTER] [-c N] [-s SNAPLEN] [-w FILE|-] --- */
 int ctl_capture(struct ctx *x, int argc, char **argv);
 
-/* --- ctl_top.c: pmd perf (per-PMD report); top [-d SECONDS] [-n ITERATIONS] (live rates) --- */
+/* --- ctl_top.c: pmd perf (per-PMD report); top [-d SECONDS] [-n ITERATIONS] (live rates;
+ *     --json: one JSON object per refresh, a line each) --- */
 int ctl_pmd_perf(struct ctx *x, int argc, char **argv);
 int ctl_top(struct ctx *x, int argc, char **argv);
 

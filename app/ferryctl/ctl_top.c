@@ -1,8 +1,8 @@
 /* ctl_top.c — ferryctl's PMD performance views: `pmd perf` (an OVS pmd-perf-show-like report of
  * pmd.list: iterations, busy and idle cycles, rx burst sizes, each rx queue's share of its PMD's
  * busy cycles) and `top` (a refreshing table of ports and PMDs, rates per second from the deltas
- * of port.stats and pmd.list between two of its own samples). The command table in ferryctl.c
- * points here. */
+ * of port.stats and pmd.list between two of its own samples; with --json one JSON object per
+ * refresh, a line each). The command table in ferryctl.c points here. */
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
@@ -180,8 +180,8 @@ find_like(const json_t *a, const char *key, const json_t *like)
 /* --- one refresh: the rates between two samples, as JSON ---
  * {"timestamp": "...Z", "interval": s, "ports": [{"name", "rx_pps", "rx_bps", "tx_pps", "tx_bps",
  * "drops_per_s"}], "pmds": [{"pmd", "lcore", "busy_share", "pps", "cycles_per_packet",
- * "top_queue": {"port", "queue", "busy_share"} | null}]}. The tables are printed from it. A port
- * added since the last sample has null rates. */
+ * "top_queue": {"port", "queue", "busy_share"} | null}]}. --json prints it as one line; the tables
+ * are printed from it. A port added since the last sample has null rates. */
 
 static double
 per_s(double delta, double dt)
@@ -354,24 +354,30 @@ print_rates(const json_t *rows, const struct col *cols, const char *align)
 	ctl_table_print(t);
 }
 
-/* One refresh: the tables, redrawn in place on a terminal (tty). */
+/* One refresh: a JSON line (json), or the tables, redrawn in place on a terminal (tty). */
 static void
-print_top(const struct sample *a, const struct sample *b, bool tty)
+print_top(const struct sample *a, const struct sample *b, bool json, bool tty)
 {
 	json_t *r = top_rates(a, b);
 	time_t sec = (time_t)b->wall;
 	char when[32];
 	struct tm tm;
 
-	strftime(when, sizeof(when), "%H:%M:%S", localtime_r(&sec, &tm));
-	if (tty)
-		printf("\033[H\033[2J");   /* home, clear: redraw in place */
-	printf("ferry top - %s, rates per second over %.1f s%s\n\n", when, b->t - a->t,
-	       tty ? " (q quits)" : "");
-	print_rates(json_object_get(r, "ports"), port_cols, "lrrrrr");
-	printf("\n");
-	print_rates(json_object_get(r, "pmds"), pmd_cols, "rrrrrl");
-	printf("\n");
+	if (json) {
+		char *s = json_dumps(r, JSON_COMPACT | JSON_REAL_PRECISION(10));
+		puts(s != NULL ? s : "null");
+		free(s);
+	} else {
+		strftime(when, sizeof(when), "%H:%M:%S", localtime_r(&sec, &tm));
+		if (tty)
+			printf("\033[H\033[2J");   /* home, clear: redraw in place */
+		printf("ferry top - %s, rates per second over %.1f s%s\n\n", when, b->t - a->t,
+		       tty ? " (q quits)" : "");
+		print_rates(json_object_get(r, "ports"), port_cols, "lrrrrr");
+		printf("\n");
+		print_rates(json_object_get(r, "pmds"), pmd_cols, "rrrrrl");
+		printf("\n");
+	}
 	fflush(stdout);
 	json_decref(r);
 }
@@ -434,7 +440,8 @@ ctl_top(struct ctx *x, int argc, char **argv)
 		fprintf(stderr, "ferryctl: %s\n", err);
 		return CTL_ECONNECT;
 	}
-	bool tty = isatty(STDOUT_FILENO), keys = isatty(STDIN_FILENO) &&
+	/* --json: JSON lines for a script, no screen codes, the terminal left as it is */
+	bool tty = !x->json && isatty(STDOUT_FILENO), keys = !x->json && isatty(STDIN_FILENO) &&
 		   tcgetattr(STDIN_FILENO, &saved) == 0;
 	if (keys) {   /* single keys, no echo; Ctrl-C still signals */
 		raw = saved;
@@ -451,7 +458,7 @@ ctl_top(struct ctx *x, int argc, char **argv)
 			rc = CTL_ECONNECT;
 			break;
 		}
-		print_top(&prev, &cur, tty);
+		print_top(&prev, &cur, x->json, tty);
 		drop_sample(&prev);
 		prev = cur;
 		cur = (struct sample){ 0 };

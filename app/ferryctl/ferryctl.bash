@@ -59,8 +59,8 @@ _ferryctl()
         esac
         return
     fi
-    if [[ $noun == top ]]; then   # top [-d SECONDS] [-n ITERATIONS]
-        [[ $prev == -d || $prev == -n ]] || COMPREPLY=($(compgen -W "-d -n" -- "$cur"))
+    if [[ $noun == top ]]; then   # top [-d SECONDS] [-n ITERATIONS] [--json]
+        [[ $prev == -d || $prev == -n ]] || COMPREPLY=($(compgen -W "-d -n --json" -- "$cur"))
         return
     fi
     case $prev in

@@ -373,8 +373,8 @@ static const struct cmd cmds[] = {
 	{ "pmd", "perf", "", "per PMD: iterations, busy/idle cycles, burst sizes, queue shares",
 	  0, 0, ctl_pmd_perf },
 	{ "pmd", "rebalance", "", "reassign rx queues by measured cycles", 0, 0, c_pmd_rebalance },
-	{ "top", NULL, "[-d SECONDS] [-n ITERATIONS]", "live port and PMD rates (q quits)", 0, 4,
-	  ctl_top },
+	{ "top", NULL, "[-d SECONDS] [-n ITERATIONS] [--json]",
+	  "live port and PMD rates (q quits; --json: a JSON line per refresh)", 0, 4, ctl_top },
 	{ "switch", "info", "", "version, uptime, lcores, counts", 0, 0, c_switch_info },
 	{ "switch", "shutdown", "", "stop ferryd", 0, 0, c_switch_shutdown },
 	{ "config", "get", "", "print the running configuration (JSON)", 0, 0, c_config_get },
@@ -401,7 +401,8 @@ help(FILE *f, const char *socket)
 	}
 	fprintf(f, "\nOptions:\n"
 		   "  -s, --socket SOCK   control socket (default $FERRY_SOCKET or %s)\n"
-		   "      --json          print results as JSON instead of tables\n"
+		   "      --json          print results as JSON instead of tables (top: one JSON\n"
+		   "                      object per refresh, a line each, no screen codes)\n"
 		   "  -t, --timeout SEC   wait at most SEC seconds for an answer (default 30, 0 = "
 		   "forever)\n"
 		   "  -h, --help          this text\n"
