@@ -20,7 +20,12 @@ Each test can fail (the mutation that makes it fail):
               idle_cycles (busy and idle swapped)
   ctl_perf    ferryctl pmd perf prints the report (the command-table line removed)
   ctl_top     ferryctl top -n 2 -d 2: two tables whose rates agree with port.stats deltas (rates
-              not divided by the elapsed time)"""
+              not divided by the elapsed time)
+  ctl_top_json  ferryctl --json top -n 3 -d 1.5: exactly 3 JSON lines, no screen codes; heavy's rx
+              rates > 0, dst sends what heavy receives, the rates times the intervals add up to
+              no more than port.stats' deltas around the run and most of them, bytes per packet
+              as port.stats has them (the interval left out of a rate, bps not times 8, the tables
+              printed instead, a line per port)"""
 
 import json
 import re
@@ -236,6 +241,53 @@ def t_ctl_top(d):
               "PMD row %s:\n%s" % (t, out))
 
 
+def t_ctl_top_json(d):
+    with d.client() as c:
+        s0 = c.result("port.stats", {"name": "heavy"})
+        rc, out, err = ferryctl(d, "--json", "top", "-n", "3", "-d", "1.5")
+        s1 = c.result("port.stats", {"name": "heavy"})
+    check(rc == 0, "ferryctl --json top: %d %s" % (rc, err))
+    check("\033" not in out, "screen control codes in --json output: %r" % out[:200])
+    lines = out.splitlines()
+    check(len(lines) == 3, "expected 3 JSON lines, got %d:\n%s" % (len(lines), out))
+    objs = []
+    for line in lines:
+        try:
+            objs.append(json.loads(line))
+        except ValueError as e:
+            check(False, "not JSON (%s): %r" % (e, line[:200]))
+    pkts = s1["rx_packets"] - s0["rx_packets"]
+    bpp = 8.0 * (s1["rx_bytes"] - s0["rx_bytes"]) / pkts   # bits per packet, all frames alike
+    counted = 0.0
+    for o in objs:
+        check(set(o) == {"timestamp", "interval", "ports", "pmds"} and
+              re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$", o["timestamp"]) and
+              0.5 <= o["interval"] <= 10, "refresh object %s" % json.dumps(o)[:300])
+        ports = {p["name"]: p for p in o["ports"]}
+        check(set(ports) == {"heavy", "finite", "dst", "idle"}, "ports %s" % list(ports))
+        for p in ports.values():
+            check(set(p) == {"name", "rx_pps", "rx_bps", "tx_pps", "tx_bps", "drops_per_s"},
+                  "port rates %s" % p)
+        h, dst, idle = ports["heavy"], ports["dst"], ports["idle"]
+        check(h["rx_pps"] > 0 and h["rx_bps"] > 0, "heavy's rx rates %s" % h)
+        check(abs(h["rx_bps"] - bpp * h["rx_pps"]) <= 1e-6 * h["rx_bps"] + 1,
+              "heavy rx %s: port.stats has %f bits per packet" % (h, bpp))
+        check(abs(dst["tx_pps"] - h["rx_pps"]) <= 0.01 * h["rx_pps"] + 100,
+              "heavy rx %s vs dst tx %s" % (h, dst))
+        check(idle["rx_pps"] == 0 and h["tx_pps"] == 0, "idle %s, heavy %s" % (idle, h))
+        counted += h["rx_pps"] * o["interval"]
+        pmd, = o["pmds"]
+        check(set(pmd) == {"pmd", "lcore", "busy_share", "pps", "cycles_per_packet",
+                           "top_queue"} and pmd["pmd"] == 0 and pmd["lcore"] == 1 and
+              0.5 <= pmd["busy_share"] <= 1.0 and pmd["pps"] > 0 and
+              pmd["top_queue"]["port"] == "heavy" and 0 < pmd["top_queue"]["busy_share"] <= 1,
+              "PMD rates %s" % pmd)
+    # ferryctl's samples lie between the two port.stats reads: its rates over its intervals add
+    # up to at most their delta, and to most of it (all but ferryctl's start-up and first wait)
+    check(0.5 * pkts <= counted <= pkts * (1 + 1e-6) + 1,
+          "the rates count %f frames, port.stats %d around the run" % (counted, pkts))
+
+
 def metric(text, name, **labels):
     want = ",".join('%s="%s"' % kv for kv in sorted(labels.items()))
     for line in text.splitlines():
@@ -275,7 +327,8 @@ def t_metrics(d):
 
 TESTS = [("pmd_perf_fields", t_fields), ("pmd_perf_hist", t_hist), ("pmd_perf_share", t_share),
          ("pmd_perf_interval", t_interval), ("pmd_perf_ctl_perf", t_ctl_perf),
-         ("pmd_perf_ctl_top", t_ctl_top), ("pmd_perf_metrics", t_metrics),
+         ("pmd_perf_ctl_top", t_ctl_top), ("pmd_perf_ctl_top_json", t_ctl_top_json),
+         ("pmd_perf_metrics", t_metrics),
          ("pmd_perf_rebalance", t_rebalance)]
 
 if __name__ == "__main__":
