@@ -18,22 +18,10 @@ targets=${FUZZ_TARGETS:-fuzz_rpc fuzz_virtq fuzz_pkt fuzz_zcring}
 logs=${FERRY_TEST_OUT:-/tmp/ferry-tests}/fuzz
 mkdir -p "$logs"
 
-if ! command -v clang >/dev/null 2>&1; then
-	apt-get install -y clang >/dev/null 2>&1 || { echo "FAIL: fuzz/setup: clang is not installed"; exit 1; }
-fi
-if [ ! -f "$bdir/build.ninja" ]; then
-	CC=clang meson setup "$bdir" "$root" -Dfuzz=true -Db_sanitize=address -Db_lundef=false \
-		-Dc_args=-fsanitize=fuzzer-no-link -Dwerror=false -Dbuildtype=debugoptimized \
-		> "$logs/setup.log" 2>&1 || { tail -20 "$logs/setup.log"; echo "FAIL: fuzz/build: meson setup"; exit 1; }
-fi
 build_targets=
 for t in $targets; do build_targets="$build_targets tests/fuzz/$t"; done
 # shellcheck disable=SC2086
-if ! ninja -C "$bdir" -j2 $build_targets > "$logs/build.log" 2>&1; then
-	tail -30 "$logs/build.log"
-	echo "FAIL: fuzz/build: see $logs/build.log"
-	exit 1
-fi
+"$root/tests/tools/asan_build.sh" "$bdir" "$logs" $build_targets || { echo "FAIL: fuzz/build: see $logs"; exit 1; }
 
 mkdir -p "$bdir/artifacts"
 

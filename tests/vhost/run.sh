@@ -19,6 +19,21 @@ if [ ${#names[@]} -eq 0 ]; then
 fi
 
 failed=0
+# The hostile-guest scenarios run once more against an AddressSanitizer ferryd (security #21 item
+# 1): build it here (build-fuzz/, shared with tests/fuzz), so that it exists before they run.
+if [ -z "${FERRYD_ASAN:-}" ] && [[ " ${names[*]} " == *" zc_evil "* || " ${names[*]} " == *" zc_ring_evil "* ]]; then
+	root=$(cd "$here/../.." && pwd)
+	abuild=${FUZZ_BUILD:-$root/build-fuzz}
+	t0=$(date +%s)
+	if "$root/tests/tools/asan_build.sh" "$abuild" "${FERRY_TEST_OUT:-/tmp/ferry-tests}/asan" app/ferryd/ferryd; then
+		export FERRYD_ASAN=$abuild/app/ferryd/ferryd
+		echo "vhost: AddressSanitizer ferryd $FERRYD_ASAN ($(( $(date +%s) - t0 )) s)"
+	else
+		echo "FAIL: vhost/asan_build: the ASan ferryd for zc_evil and zc_ring_evil did not build"
+		failed=$((failed + 1))
+		export FERRYD_ASAN=none
+	fi
+fi
 out=$(mktemp)
 for n in "${names[@]}"; do
 	n=${n%.sh}
