@@ -7,388 +7,33 @@ bench/README.md for the method. Python standard library only.
 import argparse
 import json
 import os
-import random
 import re
 import shutil
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 
-BENCH = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(BENCH)
-sys.path.insert(0, BENCH)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import dpdktel  # noqa: E402
+import isolation  # noqa: E402
 import mkpcap   # noqa: E402
+import topology  # noqa: E402
+from topology import (GUEST_PORTS_MAX, QUEUE_SIZE, TX_FIRST_BURSTS, VM2NIC_GUEST,  # noqa: E402
+                      Case, build_case, dev_devargs, dev_name)
+from util import (BENCH, ROOT, BenchError, NotApplicable, cell, cpu_times,  # noqa: E402
+                  fmt, kill_all, log, read, rpc_call, stats_of, steal_pct, tail, task_times,
+                  wait_for, wait_quiet, Proc)
 
 SWITCHES = ("ferry", "testpmd", "ovs")
 # vm2nic: ferry once per zero_copy mode ("ferry-off" = rte_vhost's copying dequeue)
 ZC_VARIANTS = ("ferry-off", "ferry-on", "ferry-auto")
-VM2NIC_SIZES = (64, 128, 256, 512, 1024, 1518, 2048, 4096, 9000)
 TESTPMD = shutil.which("dpdk-testpmd") or "/usr/bin/dpdk-testpmd"
 OVS_VSWITCHD = "/usr/lib/openvswitch-switch-dpdk/ovs-vswitchd-dpdk"
 OVS_SCHEMA = "/usr/share/openvswitch/vswitch.ovsschema"
-GUEST_PORTS_MAX = 32          # RTE_MAX_ETHPORTS of Debian's DPDK build
-TX_FIRST_BURSTS = 16          # closed loops: 16 x 32 frames in flight per guest port
-QUEUE_SIZE = 1024             # virtio ring size of every guest port
-START_T0 = time.time()
-OURS = []                     # every process this run started (Popen), for cleanup
-
-
-class BenchError(Exception):
-    pass
-
-
-def log(msg):
-    print("[bench %6.1fs] %s" % (time.time() - START_T0, msg), flush=True)
-
-
-def wait_for(what, cond, timeout, step=0.1, alive=None):
-    end = time.time() + timeout
-    while time.time() < end:
-        v = cond()
-        if v:
-            return v
-        if alive is not None:
-            alive()
-        time.sleep(step)
-    raise BenchError("timeout (%.0f s) waiting for %s" % (timeout, what))
-
-
-def read(path):
-    try:
-        with open(path, errors="replace") as f:
-            return f.read()
-    except OSError:
-        return ""
-
-
-def tail(path, n=15):
-    return "\n".join(read(path).splitlines()[-n:])
-
-
-# ---------------------------------------------------------------------------------------------
-# processes
-
-class Proc:
-    """A child process with its own log file; stopped by pid only."""
-
-    def __init__(self, name, argv, logpath, stdin=False, env=None):
-        self.name, self.logpath = name, logpath
-        self.logf = open(logpath, "w")
-        self.p = subprocess.Popen(argv, stdout=self.logf, stderr=subprocess.STDOUT,
-                                  stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
-                                  env=env, start_new_session=True)
-        OURS.append(self)
-        with open(logpath + ".cmd", "w") as f:
-            f.write(" ".join(argv) + "\n")
-
-    def alive(self):
-        return self.p.poll() is None
-
-    def check(self):
-        if not self.alive():
-            raise BenchError("%s exited early (status %s): %s" % (
-                self.name, self.p.returncode, tail(self.logpath, 8)))
-
-    def send(self, line):
-        self.p.stdin.write((line + "\n").encode())
-        self.p.stdin.flush()
-
-    def stop(self, sig=signal.SIGTERM, timeout=10, quit_cmd=None):
-        if self.alive():
-            try:
-                if quit_cmd is not None and self.p.stdin:
-                    self.send(quit_cmd)
-                else:
-                    self.p.send_signal(sig)
-                self.p.wait(timeout)
-            except (subprocess.TimeoutExpired, BrokenPipeError, OSError):
-                if self.alive():
-                    self.p.send_signal(signal.SIGTERM)
-                    try:
-                        self.p.wait(5)
-                    except subprocess.TimeoutExpired:
-                        self.p.kill()
-                        self.p.wait(5)
-        if self.p.stdin:
-            try:
-                self.p.stdin.close()
-            except OSError:
-                pass
-        self.logf.close()
-        if self in OURS:
-            OURS.remove(self)
-        return self.p.returncode
-
-
-def kill_all():
-    for pr in list(OURS):
-        try:
-            pr.stop(timeout=3)
-        except Exception:  # noqa: BLE001 — best effort at exit
-            pass
-
-
-def cpu_times():
-    """/proc/stat per cpu: (total, steal) jiffies."""
-    out = {}
-    for line in read("/proc/stat").splitlines():
-        if re.match(r"cpu\d+ ", line):
-            f = line.split()
-            v = [int(x) for x in f[1:]]
-            out[f[0]] = (sum(v[:8]), v[7])
-    return out
-
-
-CLK_TCK = os.sysconf("SC_CLK_TCK")
-
-
-def task_times(pid, cpu=None):
-    """CPU seconds used so far by the threads of pid (only those last seen on `cpu`, if given)."""
-    total = 0
-    try:
-        tids = os.listdir("/proc/%d/task" % pid)
-    except OSError:
-        return 0.0
-    for tid in tids:
-        st = read("/proc/%d/task/%s/stat" % (pid, tid))
-        if not st:
-            continue
-        f = st[st.rfind(")") + 2:].split()
-        if cpu is not None and int(f[36]) != cpu:
-            continue
-        total += int(f[11]) + int(f[12])
-    return total / CLK_TCK
-
-
-def others_busy():
-    """CPUs' worth of work done by others over the next second (call it while none of ours run)."""
-    def busy():
-        f = [int(x) for x in read("/proc/stat").splitlines()[0].split()[1:9]]
-        return sum(f) - f[3] - f[4], sum(f)
-    b0, t0 = busy()
-    time.sleep(1.0)
-    b1, t1 = busy()
-    return (b1 - b0) / (t1 - t0) * (os.cpu_count() or 1) if t1 > t0 else 0.0
-
-
-def wait_quiet(max_s, below=0.15):
-    """Wait (at most max_s) until other tenants use less than `below` of a CPU for 3 s running.
-    Returns the seconds waited, or None when the machine stayed busy."""
-    t0, calm = time.time(), 0
-    while True:
-        calm = calm + 1 if others_busy() < below else 0
-        if calm >= 3:
-            return round(time.time() - t0 - 3, 1)
-        if time.time() - t0 > max_s:
-            return None
-
-
-def steal_pct(a, b):
-    r = {}
-    for cpu in a:
-        dt = b[cpu][0] - a[cpu][0]
-        r[cpu] = round(100.0 * (b[cpu][1] - a[cpu][1]) / dt, 1) if dt > 0 else 0.0
-    return r
-
-
-# ---------------------------------------------------------------------------------------------
-# cases: topology, ports (switch side), guests, where the rate is counted
-
-def guest_mac_str(i):
-    return mkpcap.mac_str(mkpcap.guest_mac(i))
-
-
-class Case:
-    def __init__(self, topo, label, size=64, **kw):
-        self.topo, self.label, self.size = topo, label, size
-        self.kw = kw
-        self.name = "%s-%s" % (topo, label)
-        self.ports = []        # {"name", "kind": pcap|vhost, ...}
-        self.guests = []       # {"name", "ports": [vhost port names], "mode", "tx_first"}
-        self.sink = None       # ("port", name): tx of that switch port; ("guests",): guest rx
-        self.mbufs = 32768
-        self.fdb = 65536
-        self.pairs = False     # testpmd io pairs: (0,1), (2,3), ... in port order
-        self.warmup_min = 0.0
-        self.isolation = False  # an ISOLATION_TOPOS case (ferry and OVS only)
-        self.connect_extra_s = 0   # more seconds for the guests to come up (a big replay pcap)
-
-    def n_vhost(self):
-        return sum(1 for p in self.ports if p["kind"] == "vhost")
-
-
-def build_case(topo, label, work, smoke):
-    if topo == "pvp":
-        size = int(label)
-        c = Case("pvp", label, size)
-        pcap = os.path.join(work, "pvp-%d.pcap" % size)
-        if not os.path.exists(pcap):
-            mkpcap.write_pcap(pcap, mkpcap.gen_pvp(argparse.Namespace(
-                size=size, guest=1, frames=4096, seed=1)))
-        c.ports = [{"name": "nic0", "kind": "pcap", "pcap": pcap, "infinite": True},
-                   {"name": "vm1", "kind": "vhost", "mac": guest_mac_str(1)}]
-        c.guests = [{"name": "g1", "ports": ["vm1"], "mode": "macswap", "tx_first": 0}]
-        c.sink = ("port", "nic0")
-        return c
-    if topo == "p2p":
-        n = {"1": 1, "1k": 1000, "100k": 100000}[label]
-        c = Case("p2p", label, 64, stations=n)
-        pcap = os.path.join(work, "p2p-%d.pcap" % n)
-        learn = os.path.join(work, "learn-%d.pcap" % n)
-        if not os.path.exists(pcap):
-            mkpcap.write_pcap(pcap, mkpcap.gen_p2p(argparse.Namespace(
-                size=64, stations=n, vlans=4, frames=4096, seed=1)))
-            # three passes: a switch that drops the first frames of a new port still learns all
-            mkpcap.write_pcap(learn, 3 * mkpcap.gen_learn(argparse.Namespace(
-                size=64, stations=n, vlans=4)))
-        frames = max(4096, n)
-        c.ports = [{"name": "nic0", "kind": "pcap", "pcap": pcap, "infinite": True},
-                   {"name": "nic1", "kind": "pcap", "pcap": learn, "infinite": False}]
-        c.sink = ("port", "nic1")
-        c.mbufs = max(32768, 1 << (frames + 24576).bit_length())
-        # OVS installs 100k megaflows through upcalls and its revalidators: it converges over
-        # seconds; measure closer to its steady state (per-second rates show the ramp)
-        c.warmup_min = 10.0 if n >= 100000 else 0.0
-        c.fdb = max(65536, 1 << (2 * n).bit_length())
-        return c
-    if topo in ("v2v", "scale"):
-        n = 2 if topo == "v2v" else int(label)
-        c = Case(topo, label, 64, ports=n)
-        c.ports = [{"name": "vm%d" % i, "kind": "vhost", "mac": guest_mac_str(i)}
-                   for i in range(1, n + 1)]
-        names = [p["name"] for p in c.ports]
-        for g in range(0, n, GUEST_PORTS_MAX):
-            c.guests.append({"name": "g%d" % (g // GUEST_PORTS_MAX + 1),
-                             "ports": names[g:g + GUEST_PORTS_MAX], "mode": "io",
-                             "tx_first": TX_FIRST_BURSTS})
-        c.sink = ("guests",)
-        c.pairs = True
-        return c
-    if topo == "vm2nic":
-        # guest -> vhost-user -> net_null (an infinitely fast NIC: its tx frees the mbufs at once,
-        # so lent buffers come back within the burst; no-rx: it sends nothing). The guest writes
-        # every frame it sends, as a guest's network stack does (testpmd io from a replayed pcap:
-        # net_pcap copies each frame into a fresh mbuf); BENCH_VM2NIC_GUEST=txonly: testpmd
-        # txonly, which writes the headers only (its payload bytes are never touched)
-        size = int(label)
-        c = Case("vm2nic", label, size)
-        remote = mkpcap.mac_str(mkpcap.remote_mac(1))
-        c.ports = [{"name": "nic0", "kind": "null", "mac": remote},
-                   {"name": "vm1", "kind": "vhost", "mac": guest_mac_str(1)}]
-        c.guests = [{"name": "g1", "ports": ["vm1"], "mode": "txonly", "tx_first": 0,
-                     "peer": remote}]
-        if VM2NIC_GUEST == "replay":
-            pcap = os.path.join(work, "vm2nic-%d.pcap" % size)
-            if not os.path.exists(pcap):
-                mkpcap.write_pcap(pcap, mkpcap.gen_vm2nic(argparse.Namespace(
-                    size=size, guest=1, frames=1024, seed=1)))
-            c.guests[0].update(mode="io", replay=pcap)
-        c.sink = ("port", "nic0")
-        return c
-    if topo in ISOLATION_TOPOS:
-        return build_isolation_case(topo, label, work, smoke)
-    raise BenchError("unknown topology %s" % topo)
-
-
-# --- isolation (issue #17): ferry's controls vs OVS-DPDK's ingress policing, side by side ---
-ISOLATION_TOPOS = ("fair", "policer", "stalled-guest", "mac-flood")
-BC_MAC = "ff:ff:ff:ff:ff:ff"
-FAIR_STORM_PPS = 10000           # fair-limit: vm1's broadcast_pps (ferry) / policer (OVS)
-POLICER_KBPS = 100000            # policer: both switches police nic0 at 100 Mbit/s
-FLOOD_SINKS = 4                  # fair: vm1's broadcasts are replicated into this many ports
-
-
-def kbps_of_pps(pps, size):
-    return pps * size * 8 // 1000
-
-
-def build_isolation_case(topo, label, work, smoke):
-    """fair: vm2 <-> vm3 closed loop (VLAN 10) while vm1 floods 64 B broadcasts into
-    FLOOD_SINKS net_null ports (VLAN 20) at its maximum: solo (vm1 idle), flood (no limit),
-    limit (ferry: storm broadcast_pps; OVS: ingress_policing_rate of the same rate).
-    policer: nic0 (pcap, forever) -> nic1 (net_null), nic0 policed at POLICER_KBPS.
-    stalled-guest: vm1 <-> vm2 loop while nic0 replays frames to vm3, whose guest reads (base) or
-    is stopped (SIGSTOP: stalled). mac-flood: vm1's guest replays frames from random source MACs
-    (VLAN 20, into a net_null) while vm2 <-> vm3 loop (VLAN 10, MACs learned, not pinned); a
-    net_null "spy" in VLAN 10 counts their frames that were flooded."""
-    loop = {"name": "g1", "mode": "io", "tx_first": TX_FIRST_BURSTS}
-    c = Case(topo, label, int(label) if topo == "policer" else 64)
-    c.sink = ("guest", "g1")
-
-    def vm(i, vlan=10, **kw):
-        return dict({"name": "vm%d" % i, "kind": "vhost", "mac": guest_mac_str(i),
-                     "vlan_tag": vlan}, **kw)
-    if topo == "fair":
-        c.ports = [vm(1, 20), vm(2), vm(3)] + [{"name": "null%d" % k, "kind": "null",
-                                               "vlan_tag": 20} for k in range(FLOOD_SINKS)]
-        c.guests = [dict(loop, ports=["vm2", "vm3"]),   # solo: vm1's guest only listens
-                    {"name": "g2", "ports": ["vm1"], "mode": "rxonly" if label == "solo" else
-                     "txonly", "tx_first": 0, "peer": BC_MAC}]
-        if label == "limit":
-            c.ports[0]["ferry"] = {"storm": {"broadcast_pps": FAIR_STORM_PPS}}
-            c.ports[0]["ovs_police_kbps"] = kbps_of_pps(FAIR_STORM_PPS, 64)
-    elif topo == "policer":
-        pcap = os.path.join(work, "policer-%s.pcap" % label)
-        dst, src = mkpcap.remote_mac(1), mkpcap.remote_mac(2)
-        if not os.path.exists(pcap):
-            mkpcap.write_pcap(pcap, [mkpcap.frame(dst, src, c.size, sport=1024 + k)
-                                     for k in range(256)])
-        c.ports = [{"name": "nic0", "kind": "pcap", "pcap": pcap, "infinite": True,
-                    "ferry": {"policer": {"kbps": POLICER_KBPS}},
-                    "ovs_police_kbps": POLICER_KBPS},
-                   {"name": "nic1", "kind": "null", "mac": mkpcap.mac_str(dst)}]
-        c.sink = ("port", "nic1")
-    elif topo == "stalled-guest":
-        pcap = os.path.join(work, "stalled.pcap")
-        if not os.path.exists(pcap):
-            mkpcap.write_pcap(pcap, [mkpcap.frame(mkpcap.guest_mac(3), mkpcap.remote_mac(1), 64,
-                                                  sport=1024 + k) for k in range(256)])
-        c.ports = [vm(1), vm(2), vm(3), {"name": "nic0", "kind": "pcap", "pcap": pcap,
-                                         "infinite": True, "vlan_tag": 10}]
-        c.guests = [dict(loop, ports=["vm1", "vm2"]),
-                    {"name": "g2", "ports": ["vm3"], "mode": "rxonly", "tx_first": 0,
-                     "sigstop": label == "stalled"}]
-    elif topo == "mac-flood":
-        # the guest's net_pcap (infinite_rx) holds every frame in an mbuf of the virtio ports' size:
-        # 200 000 (0.45 GB of hugepages, three times fdb.size) is what the host's 2 GB leave it
-        n = 10000 if smoke else 200000
-        pcap = os.path.join(work, "macflood-%d.pcap" % n)
-        if not os.path.exists(pcap):
-            rnd = random.Random(17)
-            dst = mkpcap.remote_mac(9)   # unknown: flooded in VLAN 20 (to the net_null)
-            mkpcap.write_pcap(pcap, [mkpcap.frame(dst, bytes([0x02]) + rnd.randbytes(5), 64)
-                                     for _ in range(n)])
-        c.ports = [vm(1, 20, learn=True), vm(2, learn=True), vm(3, learn=True),
-                   {"name": "null20", "kind": "null", "vlan_tag": 20},
-                   {"name": "spy", "kind": "null", "vlan_tag": 10}]
-        c.guests = [dict(loop, ports=["vm2", "vm3"]),
-                    {"name": "g2", "ports": ["vm1"], "mode": "io", "tx_first": 0,
-                     "replay": pcap, "replay_frames": n,
-                     "peer": mkpcap.mac_str(mkpcap.remote_mac(9))}]
-        c.connect_extra_s = n / 20000   # g2's net_pcap reads the whole capture before its ports come up
-    c.isolation = True
-    return c
-
-
-VM2NIC_GUEST = os.environ.get("BENCH_VM2NIC_GUEST", "replay")   # or txonly
-
-FULL_CASES = [("pvp", "64"), ("pvp", "512"), ("pvp", "1518"),
-              ("p2p", "1"), ("p2p", "1k"), ("p2p", "100k"),
-              ("v2v", "64"),
-              ("scale", "2"), ("scale", "16"), ("scale", "64")]
-FULL_CASES += [("vm2nic", str(s)) for s in VM2NIC_SIZES]
-ISOLATION_CASES = [("fair", "solo"), ("fair", "flood"), ("fair", "limit"),
-                   ("policer", "64"), ("policer", "1518"),
-                   ("stalled-guest", "base"), ("stalled-guest", "stalled"), ("mac-flood", "200k")]
-FULL_CASES += ISOLATION_CASES
-SMOKE_CASES = [("pvp", "64"), ("p2p", "1k"), ("v2v", "64"), ("scale", "4"), ("vm2nic", "1518")]
-SMOKE_CASES += [("fair", "solo"), ("fair", "limit"), ("policer", "64"),
-                ("stalled-guest", "stalled"), ("mac-flood", "200k")]
+SEPARATE = isolation.TOPOS   # cases with their own tables (not the main one)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -409,8 +54,9 @@ class Guest:
         # all of them (ferry's own dequeue refuses IN_ORDER, rte_vhost would accept it)
         ring = ",in_order=0,packed_vq=0" if case.topo == "vm2nic" else ""
         self.first = 0   # the first virtio-user port (after a replay port)
-        if spec.get("replay"):   # port 0 replays the pcap for ever; io forwarding 0 -> 1
-            argv += ["--vdev", "net_pcap0,rx_pcap=%s,infinite_rx=1" % spec["replay"]]
+        if spec.get("replay"):   # port 0 replays the pcap (for ever, or once); io 0 -> 1
+            argv += ["--vdev", "net_pcap0,rx_pcap=%s%s" % (
+                spec["replay"], ",infinite_rx=1" if spec.get("replay_infinite", True) else "")]
             self.first = 1
         for i, p in enumerate(ports, self.first):
             argv += ["--vdev", "net_virtio_user%d,path=%s,server=1,queue_size=%d,mac=%s%s" % (
@@ -426,6 +72,8 @@ class Guest:
             # before --txpkts, which testpmd checks against the mbuf size as it parses it
             argv.append("--mbuf-size=%d" % (128 + ((case.size + 1023) // 1024) * 1024))
         argv += ["--txpkts=%d" % case.size, "--txonly-multi-flow"]
+        if spec.get("replay") and not spec.get("replay_infinite", True):
+            argv.append("--no-flush-rx")   # testpmd's start would drain a finite replay
         argv += os.environ.get("BENCH_GUEST_ARGS", "").split()   # e.g. --record-burst-stats
         for i in range(self.n):   # loops: port 2k sends to port 2k+1's MAC and back
             peer = spec.get("peer") or (macs[i ^ 1] if i ^ 1 < self.n else macs[i])
@@ -449,6 +97,8 @@ class Guest:
             return False
 
     def start(self):
+        for c in self.spec.get("pre_cmds", ()):   # e.g. mac-flood's "set fwd io retry"
+            self.proc.send(c)
         tf = self.spec["tx_first"]
         self.proc.send("start tx_first %d" % tf if tf else "start")
         self.stopped = False
@@ -520,28 +170,6 @@ class Switch:
         return None
 
 
-def rpc_call(path, method, params=None, timeout=5.0):
-    """One JSON-RPC request to ferryd's control socket (one request per line)."""
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(timeout)
-    try:
-        s.connect(path)
-        s.sendall((json.dumps({"jsonrpc": "2.0", "method": method, "params": params or {},
-                               "id": 1}) + "\n").encode())
-        buf = b""
-        while not buf.endswith(b"\n"):
-            d = s.recv(1 << 16)
-            if not d:
-                break
-            buf += d
-    finally:
-        s.close()
-    r = json.loads(buf.decode())
-    if "error" in r:
-        raise BenchError("ferryd %s: %s" % (method, r["error"].get("message")))
-    return r["result"]
-
-
 class Ferry(Switch):
     name = "ferry"
 
@@ -585,6 +213,8 @@ class Ferry(Switch):
                "rpc": {"socket": self.sock}, "ports": ports}
         if args.filter:   # --filter: filter.attach may name the object (filter_ab)
             cfg["rpc"]["filter_dirs"] = [os.path.dirname(os.path.realpath(args.filter))]
+        if getattr(case.hooks, "ferry_cfg", None):   # a case's own config (capture_dir)
+            case.hooks.ferry_cfg(cfg, run)
         if zc is not None:
             # zero-copy needs IOVA-as-VA (this host's EAL picks PA); every variant gets it, so
             # copy and zero-copy run in the same memory setup
@@ -612,6 +242,21 @@ class Ferry(Switch):
             self.ids = {self.tel.name(i): i for i in self.tel.port_ids()}
         i = [p["name"] for p in self.case.ports].index(name)
         return int(self.tel.stats(self.ids[dev_name(i, self.case.ports[i])])["opackets"])
+
+    def port_rx(self, name):
+        """Frames a NIC port received (policed ones included: the driver's count)."""
+        self.port_tx(name)
+        i = [p["name"] for p in self.case.ports].index(name)
+        return int(self.tel.stats(self.ids[dev_name(i, self.case.ports[i])])["ipackets"])
+
+    def loop_entries(self, macs):
+        """How many of {mac: port} the FDB holds on that port."""
+        have = {(e["mac"].lower(), e["port"]) for e in rpc_call(self.sock, "fdb.list",
+                                                                 timeout=30)}
+        return sum((m.lower(), p) in have for m, p in macs.items())
+
+    def fdb_count(self):
+        return len(rpc_call(self.sock, "fdb.list", timeout=30))
 
     # window counters: ferry's own come at exit (whole run), see stop(); vm2nic also reads the
     # PMD's cycles and the guest port's zero_copy counters over the window (RPC)
@@ -761,21 +406,6 @@ class Ferry(Switch):
         return out
 
 
-def pcap_devargs(i, p):
-    return "net_pcap%d,rx_pcap=%s%s" % (i, p["pcap"], ",infinite_rx=1" if p["infinite"] else "")
-
-
-def dev_devargs(i, p):
-    """The DPDK device of a switch's NIC port: a pcap replay or net_null (tx frees, no rx)."""
-    if p["kind"] == "null":
-        return "net_null%d,no-rx=1" % i
-    return pcap_devargs(i, p)
-
-
-def dev_name(i, p):
-    return dev_devargs(i, p).split(",")[0]
-
-
 class GuestDropWindow(Switch):
     """Switches that count frames offered to guests (_guest_tx -> sent, dropped): the share dropped
     at the guests' rings during the measurement window."""
@@ -864,10 +494,6 @@ class TestpmdSwitch(GuestDropWindow):
             return {}
         rc = self.proc.stop(timeout=15, quit_cmd="")   # "Press enter to exit"
         return {"exit_status": rc}
-
-
-class NotApplicable(Exception):
-    pass
 
 
 class Ovs(GuestDropWindow):
@@ -1015,12 +641,29 @@ class Ovs(GuestDropWindow):
                                           for k in range(self.stations)])
         return False
 
-    def port_tx(self, name):
+    def port_tx(self, name, what="tx"):
         out = self.sh(["ovs-ofctl", "dump-ports", "br0", str(self.ofport[name])])
-        m = re.search(r"tx pkts=(\d+)", out)
+        m = re.search(r"%s pkts=(\d+)" % what, out)
         if not m:
-            raise BenchError("OVS: no tx counter for %s: %s" % (name, out))
+            raise BenchError("OVS: no %s counter for %s: %s" % (what, name, out))
         return int(m.group(1))
+
+    def port_rx(self, name):
+        """A dpdk port's rx is the driver's count: frames the policer dropped included."""
+        return self.port_tx(name, "rx")
+
+    def loop_entries(self, macs):
+        """How many of {mac: port} OVS's MAC table holds on that port (fdb/show: port number)."""
+        out = self.sh(["ovs-appctl", "-t", self.ctl, "fdb/show", "br0"], timeout=120)
+        n = 0
+        for line in out.splitlines():
+            f = line.split()
+            if len(f) >= 3 and f[2].lower() in macs:
+                n += f[0] in (str(self.ofport[macs[f[2].lower()]]), macs[f[2].lower()])
+        return n
+
+    def fdb_count(self):
+        return self.fdb_entries()
 
     def pid(self):
         try:
@@ -1120,8 +763,8 @@ def measure(args, out, work, case, switch, rep):
     guests, sw = [], None
     t_start = time.time()
     try:
-        if switch == "testpmd" and case.isolation:
-            raise NotApplicable("testpmd io has no isolation controls")
+        if case.switches is not None and switch not in case.switches:
+            raise NotApplicable(case.na_why)
         if switch == "testpmd" and len(case.ports) > GUEST_PORTS_MAX:
             raise NotApplicable("%d ports > RTE_MAX_ETHPORTS %d of Debian's DPDK" % (
                 len(case.ports), GUEST_PORTS_MAX))
@@ -1136,17 +779,22 @@ def measure(args, out, work, case, switch, rep):
                      alive=(sw.proc.check if sw.proc is not None else None))
         wait_for("%s ready" % switch, sw.ready, limit + getattr(sw, "extra_ready_s", 0), step=0.2)
         time.sleep(0.5 if guests else 0)
-        for g in guests:
-            g.start()
+        hooks = case.hooks
+        ctx = argparse.Namespace(args=args, case=case, sw=sw, guests=guests, run=run)
+        warmed = False
+        if getattr(hooks, "start_guests", None):   # a case's own order (mac-flood)
+            warmed = hooks.start_guests(ctx)
+        else:
+            for g in guests:
+                g.start()
         for g in guests:
             if g.spec["mode"] == "txonly":
                 g.check_txonly()
-        time.sleep(args.warmup if args.smoke else max(args.warmup, case.warmup_min))
+        if not warmed:
+            time.sleep(args.warmup if args.smoke else max(args.warmup, case.warmup_min))
         count = (lambda: sum(g.rx() for g in guests)) if case.sink[0] == "guests" else \
             (lambda: sum(g.rx() for g in guests if g.spec["name"] == case.sink[1])) \
             if case.sink[0] == "guest" else (lambda: sw.port_tx(case.sink[1]))
-        spy = (lambda: sw.port_tx("spy")) if case.topo == "mac-flood" else (lambda: 0)
-        spy0 = spy()
         # cross-check at the guests: what they received (vm2nic: what they sent)
         awake = [g for g in guests if not g.spec.get("sigstop")]   # a stopped one never answers
         guest_rx = (lambda: 0) if not guests else \
@@ -1157,6 +805,8 @@ def measure(args, out, work, case, switch, rep):
                            sum(task_times(g.proc.p.pid) for g in guests))
         sw.window_start()
         sw.window_counters_start()
+        if getattr(hooks, "window_start", None):
+            hooks.window_start(ctx)
         cpu0, c0, t0, g0, use0 = cpu_times(), count(), time.time(), guest_rx(), cpu_use()
         samples, cyc_samples = [], []
         perf = start_perf(args, run, sw_pid) if is_ferry(switch) and args.perf else None
@@ -1177,14 +827,8 @@ def measure(args, out, work, case, switch, rep):
         rec.update(sw.window_end())
         rec["mpps"] = round((c1 - c0) / (t1 - t0) / 1e6, 4)
         rec["window_s"] = round(t1 - t0, 2)
-        if case.topo == "policer":
-            rec["policer_kbps"] = POLICER_KBPS
-            rec["measured_kbps"] = round(rec["mpps"] * 1e3 * case.size * 8, 1)
-        if case.topo == "mac-flood":   # the loop's frames that were flooded (entries lost)
-            rec["flooded_frames"] = spy() - spy0
-        if case.isolation and is_ferry(switch):
-            rec["ferry_ports"] = {p["name"]: {k: p[k] for k in ("drops", "learned", "mac_limit")}
-                                  for p in rpc_call(sw.sock, "port.stats")}
+        if getattr(hooks, "after_window", None):   # a case's own figures
+            hooks.after_window(ctx, rec)
         rec["per_second_mpps"] = samples
         if cyc_samples:
             rec["per_second_cycles"] = cyc_samples
@@ -1287,20 +931,6 @@ def stop_perf(perf, run, rec):
 # ---------------------------------------------------------------------------------------------
 # summary, tables, chart
 
-def fmt(x, nd=2):
-    return "-" if x is None else ("%.*f" % (nd, x))
-
-
-def stats_of(vals):
-    vals = [v for v in vals if v is not None]
-    if not vals:
-        return None
-    med = statistics.median(vals)
-    return {"median": round(med, 4), "min": round(min(vals), 4), "max": round(max(vals), 4),
-            "n": len(vals),
-            "spread_pct": round(100.0 * (max(vals) - min(vals)) / med, 1) if med else None}
-
-
 def run_quality(r):
     """A run is clean when the switch's PMD and the guests had their cores (other tenants' busy
     threads did not share them) and there was no steal: only then is its rate the switch's."""
@@ -1315,37 +945,6 @@ def run_quality(r):
     if max(st.values() or [0]) > 5:
         why.append("steal %s%%" % max(st.values()))
     return not why, why
-
-
-def summarize_isolation(records):
-    """Per switch: the isolation figures (medians over repeats), logged and returned for
-    results.json: fair's ratios to solo, policer's configured vs measured, stalled-guest's
-    ratio, mac-flood's loop rate and flooded frames."""
-    def med(name, sw, key="mpps"):
-        v = sorted(r[key] for r in records if r["name"] == name and r["switch"] == sw and
-                   r.get("ok") and r.get(key) is not None)
-        return v[len(v) // 2] if v else None
-    out = {}
-    for sw in sorted({r["switch"] for r in records}):
-        o = out[sw] = {}
-        solo = med("fair-solo", sw)
-        for lab in ("flood", "limit"):
-            x = med("fair-" + lab, sw)
-            if solo and x is not None:
-                o["fair_%s_vs_solo" % lab] = round(x / solo, 3)
-        for size in ("64", "1518"):
-            m = med("policer-" + size, sw, "measured_kbps")
-            if m is not None:
-                o["policer_%s_kbps" % size] = {"configured": POLICER_KBPS, "measured": m}
-        base, st = med("stalled-guest-base", sw), med("stalled-guest-stalled", sw)
-        if base and st is not None:
-            o["stalled_vs_base"] = round(st / base, 3)
-        mf = med("mac-flood-200k", sw)
-        if mf is not None:
-            o["mac_flood_loop_mpps"] = mf
-            o["mac_flood_flooded_frames"] = med("mac-flood-200k", sw, "flooded_frames")
-        log("isolation %s: %s" % (sw, json.dumps(o)))
-    return out
 
 
 def summarize(records, cases, switches):
@@ -1385,14 +984,6 @@ def summarize(records, cases, switches):
     return summary
 
 
-def cell(st, nd=2):
-    if st is None:
-        return "-"
-    if st["n"] == 1:
-        return fmt(st["median"], nd)
-    return "%s (%s-%s)" % (fmt(st["median"], nd), fmt(st["min"], nd), fmt(st["max"], nd))
-
-
 def swcell(row, s, key="mpps", nd=2):
     d = row["switch"].get(s)
     if d is None:
@@ -1417,6 +1008,9 @@ def write_markdown(path, meta, summary, records, switches, zc=None):
             meta["mode"], meta["repeats"], meta["warmup_s"], meta["window_s"]), ""]
     if zc is not None and zc[0]["rows"]:
         L += zc_markdown(zc[0], zc[1], meta)
+    iso = [r for r in records if r["topo"] in isolation.TOPOS]
+    if iso:
+        L += isolation.markdown(iso, switches, meta)
     L += run_tables(meta, records)
     with open(path, "w") as f:
         f.write("\n".join(L))
@@ -2009,9 +1603,13 @@ def main():
                 names.append((r["topo"], r["case"]))
         cs = [Case(t, l, next(r["size"] for r in d["runs"] if r["topo"] == t and r["case"] == l))
               for t, l in names]
-        main_cs = [c for c in cs if c.topo != "vm2nic"]
+        main_cs = [c for c in cs if c.topo != "vm2nic" and c.topo not in SEPARATE]
         zc_cs = [c for c in cs if c.topo == "vm2nic"]
-        d["summary"] = summarize([r for r in d["runs"] if r["topo"] != "vm2nic"], main_cs, sws)
+        d["summary"] = summarize([r for r in d["runs"] if r["topo"] != "vm2nic" and
+                                  r["topo"] not in SEPARATE], main_cs, sws)
+        iso = [r for r in d["runs"] if r["topo"] in isolation.TOPOS]
+        if iso:
+            d["isolation"] = isolation.summarize(iso)
         if zc_cs:
             d["zc_summary"] = summarize_zc([r for r in d["runs"] if r["topo"] == "vm2nic"],
                                            zc_cs, zsws)
@@ -2051,10 +1649,11 @@ def main():
         switches.remove("ovs")
         if "ovs" in zc_switches:
             zc_switches.remove("ovs")
-    pick = SMOKE_CASES if args.smoke else FULL_CASES
+    full_cases, smoke_cases = topology.all_cases()
+    pick = smoke_cases if args.smoke else full_cases
     only = [o for o in args.only.split(",") if o]
     if only:
-        every = FULL_CASES + [c for c in SMOKE_CASES if c not in FULL_CASES]
+        every = full_cases + [c for c in smoke_cases if c not in full_cases]
         pick = [(t, l) for t, l in pick if t in only] + \
             [(t, l) for t, l in every if "%s-%s" % (t, l) in only]
         if not pick:
@@ -2084,7 +1683,7 @@ def main():
     meta = {"date": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "mode": "smoke" if args.smoke else
             "full", "repeats": args.repeat, "warmup_s": args.warmup, "window_s": args.window,
             "switches": switches, "zc_switches": zc_switches, "ferry_zc_min_auto": zc_min_auto(),
-            "vm2nic_guest": VM2NIC_GUEST,
+            "vm2nic_guest": VM2NIC_GUEST, "ab_pairs": args.ab_pairs,
             "machine": machine_info(), "versions": versions(args),
             "cmdline": sys.argv[1:], "ferryd": getattr(args, "ferryd_src", args.ferryd),
             "ferryd_sha256": sha256(args.ferryd)}
@@ -2150,9 +1749,9 @@ def main():
         shutil.rmtree(work, ignore_errors=True)
         cleanup_runtime("fbench%d" % os.getpid())
 
-    iso_recs = [r for r in records if r["topo"] in ISOLATION_TOPOS]
-    records_all, records = records, [r for r in records if r["topo"] not in ISOLATION_TOPOS]
-    cases = [c for c in cases if not c.isolation]
+    iso_recs = [r for r in records if r["topo"] in isolation.TOPOS]
+    records_all, records = records, [r for r in records if r["topo"] not in SEPARATE]
+    cases = [c for c in cases if c.topo not in SEPARATE]
     main_cases = [c for c in cases if c.topo != "vm2nic"]
     zc_cases = [c for c in cases if c.topo == "vm2nic"]
     main_recs = [r for r in records if r["topo"] != "vm2nic"]
@@ -2161,12 +1760,12 @@ def main():
     zsum = summarize_zc(zc_recs, zc_cases, zc_switches) if zc_recs else None
     res = {"meta": meta, "summary": summary, "runs": records_all}
     if iso_recs:
-        res["isolation"] = summarize_isolation(iso_recs)
+        res["isolation"] = isolation.summarize(iso_recs)
     if zsum is not None:
         res["zc_summary"] = zsum
     with open(os.path.join(out, "results.json"), "w") as f:
         json.dump(res, f, indent=1)
-    write_markdown(os.path.join(out, "results.md"), meta, summary, records, switches,
+    write_markdown(os.path.join(out, "results.md"), meta, summary, records_all, switches,
                    (zsum, zc_switches) if zsum else None)
     png = write_chart(out, summary, switches) if summary else None
     zpng = write_zc_chart(out, zsum, zc_switches) if zsum else None
