@@ -17,6 +17,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import capture_idle  # noqa: E402
 import dpdktel  # noqa: E402
 import isolation  # noqa: E402
 import mkpcap   # noqa: E402
@@ -33,7 +34,7 @@ ZC_VARIANTS = ("ferry-off", "ferry-on", "ferry-auto")
 TESTPMD = shutil.which("dpdk-testpmd") or "/usr/bin/dpdk-testpmd"
 OVS_VSWITCHD = "/usr/lib/openvswitch-switch-dpdk/ovs-vswitchd-dpdk"
 OVS_SCHEMA = "/usr/share/openvswitch/vswitch.ovsschema"
-SEPARATE = isolation.TOPOS   # cases with their own tables (not the main one)
+SEPARATE = isolation.TOPOS + capture_idle.TOPOS   # cases with their own tables (not the main one)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -827,7 +828,7 @@ def measure(args, out, work, case, switch, rep):
         rec.update(sw.window_end())
         rec["mpps"] = round((c1 - c0) / (t1 - t0) / 1e6, 4)
         rec["window_s"] = round(t1 - t0, 2)
-        if getattr(hooks, "after_window", None):   # a case's own figures
+        if getattr(hooks, "after_window", None):   # a case's own figures (isolation, capture A/B)
             hooks.after_window(ctx, rec)
         rec["per_second_mpps"] = samples
         if cyc_samples:
@@ -1011,6 +1012,9 @@ def write_markdown(path, meta, summary, records, switches, zc=None):
     iso = [r for r in records if r["topo"] in isolation.TOPOS]
     if iso:
         L += isolation.markdown(iso, switches, meta)
+    cap = [r for r in records if r["topo"] in capture_idle.TOPOS]
+    if cap:
+        L += capture_idle.markdown(cap, meta)
     L += run_tables(meta, records)
     with open(path, "w") as f:
         f.write("\n".join(L))
@@ -1576,7 +1580,8 @@ def main():
                     help="before each run, wait up to S seconds for other tenants to go quiet")
     ap.add_argument("--ab-pairs", type=int, default=None, metavar="N",
                     help="vm2nic: after ferry-on's window, N pairs of adjacent seconds copy/lend "
-                         "in the same run (default 5, smoke 2)")
+                         "in the same run; pvp-capture: N pairs of seconds without/with a "
+                         "capture on the idle port (default 5, smoke 2)")
     ap.add_argument("--warmup", type=float, default=None)
     ap.add_argument("--window", type=float, default=None)
     ap.add_argument("--out", default=None)
@@ -1610,6 +1615,9 @@ def main():
         iso = [r for r in d["runs"] if r["topo"] in isolation.TOPOS]
         if iso:
             d["isolation"] = isolation.summarize(iso)
+        cap = [r for r in d["runs"] if r["topo"] in capture_idle.TOPOS]
+        if cap:
+            d["capture_idle"] = capture_idle.summarize(cap)
         if zc_cs:
             d["zc_summary"] = summarize_zc([r for r in d["runs"] if r["topo"] == "vm2nic"],
                                            zc_cs, zsws)
@@ -1750,6 +1758,7 @@ def main():
         cleanup_runtime("fbench%d" % os.getpid())
 
     iso_recs = [r for r in records if r["topo"] in isolation.TOPOS]
+    cap_recs = [r for r in records if r["topo"] in capture_idle.TOPOS]
     records_all, records = records, [r for r in records if r["topo"] not in SEPARATE]
     cases = [c for c in cases if c.topo not in SEPARATE]
     main_cases = [c for c in cases if c.topo != "vm2nic"]
@@ -1761,6 +1770,8 @@ def main():
     res = {"meta": meta, "summary": summary, "runs": records_all}
     if iso_recs:
         res["isolation"] = isolation.summarize(iso_recs)
+    if cap_recs:
+        res["capture_idle"] = capture_idle.summarize(cap_recs)
     if zsum is not None:
         res["zc_summary"] = zsum
     with open(os.path.join(out, "results.json"), "w") as f:

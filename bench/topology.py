@@ -1,6 +1,7 @@
 """topology.py — the bench's cases: which switch ports (NIC = pcap replay or net_null, vhost-user),
 which guests, where the rate is counted. The classic topologies (pvp, p2p, v2v, scale, vm2nic) are
-here; the isolation cases (issue #17) in isolation.py. Python standard library only."""
+here; the isolation cases (issue #17) in isolation.py, the capture-on-an-idle-port A/B (issue #16)
+in capture_idle.py. Python standard library only."""
 import argparse
 import os
 
@@ -111,9 +112,12 @@ def build_case(topo, label, work, smoke):
             c.guests[0].update(mode="io", replay=pcap)
         c.sink = ("port", "nic0")
         return c
+    import capture_idle
     import isolation
     if topo in isolation.TOPOS:
         return isolation.build_case(topo, label, work, smoke)
+    if topo in capture_idle.TOPOS:
+        return capture_idle.build_case(topo, label, work, smoke)
     raise BenchError("unknown topology %s" % topo)
 
 
@@ -142,6 +146,8 @@ SMOKE_CASES = [("pvp", "64"), ("p2p", "1k"), ("v2v", "64"), ("scale", "4"), ("vm
 
 
 def all_cases():
-    """(full, smoke) case lists, the isolation cases included."""
+    """(full, smoke) case lists, the isolation and capture cases included."""
+    import capture_idle
     import isolation
-    return FULL_CASES + isolation.FULL_CASES, SMOKE_CASES + isolation.SMOKE_CASES
+    return (FULL_CASES + isolation.FULL_CASES + capture_idle.FULL_CASES,
+            SMOKE_CASES + isolation.SMOKE_CASES + capture_idle.SMOKE_CASES)
