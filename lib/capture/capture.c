@@ -1,11 +1,9 @@
-/* capture.c — capture objects: the table of running captures, the filter (libpcap's compiler,
- * rte_bpf_convert, rte_bpf_load, its JIT), the ring and pool of copies, draining into the pcapng
+/* capture.c — capture objects: the table of running captures, the filter (capture_filter.c),
+ * the ring and pool of copies, draining into the pcapng
  * output, the end (statistics block, close, free) and the listing. Control thread only. */
-#define ALLOW_EXPERIMENTAL_API   /* rte_bpf_convert is experimental in DPDK 22.11 */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <pcap/pcap.h>
 #include <rte_cycles.h>
 #include <rte_errno.h>
 #include <rte_malloc.h>
@@ -30,45 +28,6 @@ const char *
 ferry_capture_dirs_name(unsigned dirs)
 {
 	return dirs == FERRY_CAPTURE_RX ? "rx" : dirs == FERRY_CAPTURE_TX ? "tx" : "both";
-}
-
-/* pcap_compile (Ethernet, snaplen) → classic BPF → rte_bpf (eBPF over the mbuf), JIT'd. */
-static int
-compile_filter(struct ferry_capture *c, char *err, size_t errlen)
-{
-	struct bpf_program prog;
-	struct rte_bpf_prm *prm;
-	struct rte_bpf_jit jit;
-	pcap_t *p;
-
-	if (c->conf.filter[0] == '\0')
-		return 0;
-	p = pcap_open_dead(DLT_EN10MB, (int)c->conf.snaplen);
-	if (p == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	if (pcap_compile(p, &prog, c->conf.filter, 1, PCAP_NETMASK_UNKNOWN) < 0) {
-		snprintf(err, errlen, "%s", pcap_geterr(p));
-		pcap_close(p);
-		return -1;
-	}
-	prm = rte_bpf_convert(&prog);
-	pcap_freecode(&prog);
-	pcap_close(p);
-	if (prm == NULL) {
-		snprintf(err, errlen, "rte_bpf_convert: %s", rte_strerror(rte_errno));
-		return -1;
-	}
-	c->bpf = rte_bpf_load(prm);
-	rte_free(prm);
-	if (c->bpf == NULL) {
-		snprintf(err, errlen, "rte_bpf_load: %s", rte_strerror(rte_errno));
-		return -1;
-	}
-	if (rte_bpf_get_jit(c->bpf, &jit) == 0 && jit.func != NULL)
-		c->jit = jit.func;
-	return 0;
 }
 
 /* Ring and pool of copies; the pool's data room holds a whole snaplen up to a standard frame
@@ -107,7 +66,7 @@ free_capture(struct ferry_capture *c)
 		rte_pktmbuf_free_bulk(m, n);
 	rte_ring_free(c->ring);
 	rte_mempool_free(c->pool);
-	rte_bpf_destroy(c->bpf);
+	ferry_pcap_filter_free(&c->filter);
 	rte_free(c->ctr);
 	free(c->out.buf);
 	free(c);
@@ -132,7 +91,7 @@ ferry_capture_create(const struct ferry_capture_conf *cc, char *err, size_t errl
 	}
 	c->id = ++next_id;
 	c->conf = *cc;
-	if (compile_filter(c, err, errlen) < 0 || make_ring_pool(c, err, errlen) < 0 ||
+	if (ferry_pcap_filter_compile(&c->filter, c->conf.filter, c->conf.snaplen, err, errlen) < 0 || make_ring_pool(c, err, errlen) < 0 ||
 	    cap_out_open(&c->out, -1, OUT_BUF) < 0 || cap_out_header(&c->out, cc) < 0) {
 		if (err[0] == '\0')
 			snprintf(err, errlen, "out of memory");
@@ -249,7 +208,7 @@ ferry_capture_json(const struct ferry_capture *c)
 			 "id", (int)c->id, "port", c->conf.port, "direction",
 			 ferry_capture_dirs_name(c->conf.dirs), "filter", c->conf.filter,
 			 "snaplen", (int)c->conf.snaplen, "count", (json_int_t)c->conf.count,
-			 "path", c->conf.path, "jit", c->jit != NULL || c->bpf == NULL,
+			 "path", c->conf.path, "jit", c->filter.jit != NULL || c->filter.bpf == NULL,
 			 "seen", (json_int_t)t.seen, "matched", (json_int_t)t.matched,
 			 "captured", (json_int_t)c->captured, "dropped", (json_int_t)t.dropped,
 			 "bytes", (json_int_t)c->bytes);

@@ -37,8 +37,7 @@ struct cap_out {
 struct ferry_capture {
 	unsigned id;
 	struct ferry_capture_conf conf;
-	struct rte_bpf *bpf;                 /* NULL: no filter, every frame matches */
-	uint64_t (*jit)(void *);             /* the filter's JIT'd code, NULL: interpreter */
+	struct ferry_pcap_filter filter;     /* conf.filter compiled (capture_filter.c) */
 	struct rte_ring *ring;               /* copies: PMDs enqueue (MP), the control thread (SC) */
 	struct rte_mempool *pool;            /* the copies' mbufs */
 	struct ferry_stage_inst *inst[FERRY_STAGE_HOOKS];   /* attached instances, NULL once gone */

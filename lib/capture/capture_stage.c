@@ -9,25 +9,6 @@
 
 #define ALL(n) ((n) >= 64 ? UINT64_MAX : (UINT64_C(1) << (n)) - 1)
 
-/* Bit i set: pkts[i] matches the filter. */
-static uint64_t
-matches(const struct ferry_capture *c, struct rte_mbuf **pkts, uint16_t n)
-{
-	uint64_t rc[FERRY_BURST], m = 0;
-
-	if (c->bpf == NULL)
-		return ALL(n);
-	if (c->jit != NULL) {
-		for (uint16_t i = 0; i < n; i++)
-			m |= (uint64_t)(c->jit(pkts[i]) != 0) << i;
-		return m;
-	}
-	rte_bpf_exec_burst(c->bpf, (void **)pkts, rc, n);
-	for (uint16_t i = 0; i < n; i++)
-		m |= (uint64_t)(rc[i] != 0) << i;
-	return m;
-}
-
 static uint64_t
 cap_burst(void *state, struct rte_mbuf **pkts, uint16_t n, const struct ferry_stage_ctx *ctx)
 {
@@ -35,7 +16,7 @@ cap_burst(void *state, struct rte_mbuf **pkts, uint16_t n, const struct ferry_st
 	struct ferry_capture *c = t->cap;
 	struct cap_ctr *ctr = &c->ctr[ctx->pmd];
 	struct rte_mbuf *copy[FERRY_BURST];
-	uint64_t m = matches(c, pkts, n), tsc = rte_rdtsc();
+	uint64_t m = ferry_pcap_filter_match(&c->filter, pkts, n), tsc = rte_rdtsc();
 	uint16_t k = 0, queued;
 	uint8_t dir = t->hook == FERRY_STAGE_INGRESS ? FERRY_CAPTURE_RX : FERRY_CAPTURE_TX;
 

@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <jansson.h>
+#include <rte_mbuf.h>
 #include "ferry_common.h"
 #include "ferry_stage.h"
 
@@ -38,6 +39,22 @@ struct ferry_capture_conf {
 };
 
 struct ferry_capture;
+
+/* A libpcap filter expression compiled for bursts (capture_filter.c; also lib/mirror's). */
+struct rte_bpf;
+struct ferry_pcap_filter {
+	struct rte_bpf *bpf;                 /* NULL: no filter, every frame matches */
+	uint64_t (*jit)(void *);             /* its JIT'd code, NULL: rte_bpf's interpreter */
+};
+/* expr "" = match all. A bad expression: -1 with libpcap's message in err. */
+int ferry_pcap_filter_compile(struct ferry_pcap_filter *f, const char *expr, uint32_t snaplen,
+			      char *err, size_t errlen);
+void ferry_pcap_filter_free(struct ferry_pcap_filter *f);
+/* Does libpcap compile expr (no EAL needed: ferryd --check)? -1 with its message. */
+int ferry_pcap_filter_check(const char *expr, char *err, size_t errlen);
+/* Datapath: bit i set = pkts[i] matches (n <= FERRY_BURST). */
+uint64_t ferry_pcap_filter_match(const struct ferry_pcap_filter *f, struct rte_mbuf **pkts,
+				 uint16_t n);
 
 /* "rx", "tx", "both" → FERRY_CAPTURE_*; 0 if none of them. And back. */
 unsigned ferry_capture_dirs_parse(const char *s);
