@@ -21,6 +21,7 @@ const char *const ferry_drop_names[FERRY_DROP_MAX] = {
 	[FERRY_DROP_POLICER] = "policer",
 	[FERRY_DROP_STORM] = "storm",
 	[FERRY_DROP_MAC_LIMIT] = "mac_limit",
+	[FERRY_DROP_MIRROR_OUTPUT] = "mirror_output",
 };
 
 RTE_LOG_REGISTER(ferry_logtype, ferry, INFO);

@@ -49,6 +49,7 @@ enum ferry_drop {
 	FERRY_DROP_POLICER,      /* ingress: over the port's "policer" rate */
 	FERRY_DROP_STORM,        /* to be flooded: over the port's "storm" rate for its kind */
 	FERRY_DROP_MAC_LIMIT,    /* a new source beyond the port's "mac_limit" (not learned) */
+	FERRY_DROP_MIRROR_OUTPUT,   /* received on a mirror's output port (out of forwarding) */
 	FERRY_DROP_MAX
 };
 

@@ -33,6 +33,7 @@ struct ferry_fwd {
 	struct ferry_dp *dp;
 	struct rte_mempool *pool;       /* flood copies */
 	struct ferry_port_txctx txctx;  /* what a port's tx needs of this PMD */
+	struct ferry_stage_tx stx;      /* stages' own frames into txb[] (stage_send) */
 	struct ferry_fdb_cache fdb_cache;
 	uint16_t n_dirty;
 	uint16_t dirty[FERRY_MAX_PORTS];   /* txb[] filled this iteration (listed), flushed at its end */

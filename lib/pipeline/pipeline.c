@@ -1,7 +1,8 @@
 /* pipeline.c — the switch's per-burst pipeline, in stages over the whole burst:
- *   [policer]  →  parse + ingress filter (runt, VLAN, source MAC)  →  one bulk FDB lookup of
- *   sources and destinations  →  learn [mac_limit]  →  forward (unicast, or [storm] flood; VLAN
- *   push/pop/rewrite per egress port). [..]: the isolation controls, one branch each when not configured.
+ *   [policer]  →  [rx stages: a mirror's rx side]  →  parse + ingress filter (runt, VLAN, source
+ *   MAC)  →  one bulk FDB lookup of sources and destinations  →  learn [mac_limit]  →  forward
+ *   (unicast, or [storm] flood; VLAN push/pop/rewrite per egress port). [..]: one branch each
+ *   when not configured.
  * The result is that of processing the frames one by one (doc/semantics.md steps 4-5): each
  * frame's source is learned before its destination is resolved, so a MAC learned or moved by a
  * frame is seen by every later frame of the same burst (the bulk lookup's answers are fixed up). */
@@ -97,7 +98,7 @@ stage_attached(struct ferry_fwd *fw, struct burst *b, struct ferry_port *in)
 							    __ATOMIC_ACQUIRE);
 	if (sl == NULL || b->n == 0)   /* detached meanwhile */
 		return;
-	uint64_t keep = ferry_stage_run(sl, b->m, b->n, in->idx, fw->pmd);
+	uint64_t keep = ferry_stage_run(sl, b->m, b->n, in->idx, fw->pmd, &fw->stx);
 	uint16_t k = 0, n = b->n;
 
 	if (keep == (n == 64 ? UINT64_MAX : (UINT64_C(1) << n) - 1))
@@ -253,7 +254,7 @@ egress_policy(const struct ferry_port *p, uint16_t vlan)
 {
 	const struct ferry_port_policy *pol = __atomic_load_n(&p->policy, __ATOMIC_ACQUIRE);
 
-	if (pol->admin_down || !ferry_vlan_member(&pol->vlan, vlan))
+	if (pol->off || !ferry_vlan_member(&pol->vlan, vlan))
 		return NULL;
 	return pol;
 }
@@ -353,6 +354,29 @@ stage_police(struct ferry_fwd *fw, struct ferry_port *in, struct ferry_qstats *q
 	return k;
 }
 
+/* Stage 0b, only when the port has rx stages attached (a mirror's rx side): they see every frame
+ * as it was received, before parse and the VLAN/source checks; what they drop is `filter`. */
+static uint16_t __attribute__((noinline))
+stage_rx(struct ferry_fwd *fw, struct ferry_port *in, struct ferry_qstats *qs,
+	 struct rte_mbuf **pkts, uint16_t n)
+{
+	const struct ferry_stage_list *sl = __atomic_load_n(&in->stages[FERRY_STAGE_RX],
+							    __ATOMIC_ACQUIRE);
+	struct rte_mbuf *dropped[FERRY_BURST];
+	uint16_t n_drop = 0, k;
+
+	if (sl == NULL)   /* detached meanwhile */
+		return n;
+	k = ferry_stage_compact(pkts, n, ferry_stage_run(sl, pkts, n, in->idx, fw->pmd, &fw->stx),
+				dropped, &n_drop);
+	if (n_drop != 0) {
+		ferry_port_count_drop(in, fw->pmd, FERRY_DROP_FILTER, n_drop);
+		qs->drops += n_drop;
+		rte_pktmbuf_free_bulk(dropped, n_drop);
+	}
+	return k;
+}
+
 /* Storm control, only on a port with a "storm": may frame i be flooded (its kind's bucket)? */
 static bool __attribute__((noinline))
 storm_pass(struct ferry_port_policy *pol, const struct ferry_pkt *pk)
@@ -379,14 +403,18 @@ pipeline_burst(struct ferry_fwd *fw, struct ferry_port *in, uint16_t q, struct r
 	st->rx_bytes += bytes;
 	qs->pkts += n;
 	qs->bytes += bytes;
-	if (unlikely(pol->admin_down)) {
-		ferry_port_count_drop(in, fw->pmd, FERRY_DROP_ADMIN_DOWN, n);
+	if (unlikely(pol->off)) {   /* admin down, or a mirror's output: nothing it sends goes on */
+		ferry_port_count_drop(in, fw->pmd, pol->off & FERRY_PORT_OFF_ADMIN ?
+				      FERRY_DROP_ADMIN_DOWN : FERRY_DROP_MIRROR_OUTPUT, n);
 		qs->drops += n;
 		rte_pktmbuf_free_bulk(pkts, n);
 		return;
 	}
 	if (unlikely(pol->controls & FERRY_CTL_POLICER) &&
 	    (n = stage_police(fw, in, qs, pol, pkts, n)) == 0)
+		return;
+	if (unlikely(__atomic_load_n(&in->stages[FERRY_STAGE_RX], __ATOMIC_RELAXED) != NULL) &&
+	    (n = stage_rx(fw, in, qs, pkts, n)) == 0)
 		return;
 	b.n = 0;
 	b.n_drop = 0;
@@ -437,12 +465,24 @@ ferry_pipeline_flush(struct ferry_fwd *fw)
 	fw->n_dirty = 0;
 }
 
+/* A stage's own frames (a mirror's copies) join this PMD's tx buffer for the port. */
+static void
+stage_send(struct ferry_stage_tx *tx, uint16_t port, struct rte_mbuf **m, uint16_t n)
+{
+	struct ferry_fwd *fw = container_of(tx, struct ferry_fwd, stx);
+
+	for (uint16_t i = 0; i < n; i++)
+		queue_tx(fw, port, m[i]);
+}
+
 void
 ferry_fwd_init(struct ferry_fwd *fw, struct ferry_dp *dp, uint16_t pmd, struct rte_mempool *pool)
 {
 	fw->pmd = pmd;
 	fw->dp = dp;
 	fw->pool = pool;
-	fw->txctx = (struct ferry_port_txctx){ .pmd = pmd, .n_pmds = dp->n_pmds, .pool = pool };
+	fw->stx.send = stage_send;
+	fw->txctx = (struct ferry_port_txctx){ .pmd = pmd, .n_pmds = dp->n_pmds, .pool = pool,
+					       .stx = &fw->stx };
 	ferry_fdb_cache_init(&fw->fdb_cache);
 }

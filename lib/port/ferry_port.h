@@ -27,6 +27,10 @@
 #define FERRY_CTL_POLICER 1u
 #define FERRY_CTL_STORM   2u
 
+/* ferry_port_policy.off: why a port is out of forwarding (never a destination, its rx dropped) */
+#define FERRY_PORT_OFF_ADMIN  1u      /* admin down: rx dropped `admin_down` */
+#define FERRY_PORT_OFF_MIRROR 2u      /* a mirror's output (lib/mirror): rx dropped `mirror_output` */
+
 /* What the classifier checks per port; immutable once published, replaced whole on port.set
  * (its buckets are the only words PMDs write, each on its own cache line, and a new policy
  * starts them full). */
@@ -34,7 +38,7 @@ struct ferry_port_policy {
 	struct ferry_vlan_policy vlan;
 	uint64_t macs[FERRY_MAX_MACS];    /* allowed source MACs (ferry_pkt form); none = any */
 	uint16_t n_macs;
-	uint8_t admin_down;
+	uint8_t off;                      /* FERRY_PORT_OFF_*: 0 = forwarding */
 	uint8_t controls;                 /* FERRY_CTL_*: which buckets below are in use */
 	uint32_t mac_limit;               /* learned MACs at most; 0 = no limit */
 	struct ferry_bucket policer;      /* ingress, every frame received */
@@ -85,6 +89,7 @@ struct ferry_port_txctx {
 	uint16_t pmd;
 	uint16_t n_pmds;
 	struct rte_mempool *pool;
+	struct ferry_stage_tx *stx;       /* egress stages' own frames (a mirror's copies) */
 };
 
 /* What a port's configuration names on the host: what lib/rpc checks of a port added over RPC
@@ -164,6 +169,7 @@ struct ferry_port {
 	struct ferry_zc_stats zc_total;   /* vhost: counters of stopped queues */
 	struct ferry_zc_stats zc_base;    /* vhost: stats.clear baseline */
 	struct ferry_port_conf conf;
+	char mirror_output[FERRY_NAME_MAX];   /* the mirror it is the output of, "" = none */
 	struct ferry_sock_id sock_id;     /* vhost server: the socket file bound (removed only if so) */
 	uint16_t n_rxq;                   /* queues PMDs poll (vhost: grows as the guest enables) */
 	uint16_t n_pmds;

@@ -66,7 +66,7 @@ ferry_port_policy_build(const struct ferry_port_conf *pc)
 		pol->macs[i] = w;
 	}
 	pol->n_macs = pc->n_macs;
-	pol->admin_down = pc->admin_down;
+	pol->off = pc->admin_down ? FERRY_PORT_OFF_ADMIN : 0;
 	pol->mac_limit = ferry_port_conf_mac_limit(pc);
 	if (ferry_police_policer_init(&pol->policer, &pc->policer))
 		pol->controls |= FERRY_CTL_POLICER;

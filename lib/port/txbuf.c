@@ -12,7 +12,7 @@ egress_stages(struct ferry_port *p, const struct ferry_port_txctx *t,
 
 	for (uint16_t i = 0; i < n; i += FERRY_BURST) {
 		uint16_t c = RTE_MIN(n - i, FERRY_BURST);
-		uint64_t keep = ferry_stage_run(sl, m + i, c, p->idx, t->pmd);
+		uint64_t keep = ferry_stage_run(sl, m + i, c, p->idx, t->pmd, t->stx);
 		for (uint16_t j = 0; j < c; j++) {
 			if (keep & (UINT64_C(1) << j))
 				m[k++] = m[i + j];

@@ -1,7 +1,8 @@
 /* ferry_stage.h — the stage registry (issue #15's plugin API): a stage type is a small ops struct
  * (name, per-instance state create/destroy, a burst function); instances are attached per port at
  * a hook — ingress (after parse and the VLAN/source checks, before the FDB) or egress (per output
- * port, before tx). Each port holds one immutable list per hook, NULL when nothing is attached (the
+ * port, before tx) or rx (every frame as received, before the switch's own checks: port mirroring's
+ * rx side). Each port holds one immutable list per hook, NULL when nothing is attached (the
  * datapath then pays one predictable branch per burst); attach/detach build a new list, publish it
  * with an atomic store and free the old one after an rte_rcu_qsbr grace period.
  *
@@ -9,20 +10,28 @@
 #ifndef FERRY_STAGE_H
 #define FERRY_STAGE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <jansson.h>
 #include <rte_mbuf.h>
 #include <rte_rcu_qsbr.h>
 #include "ferry_common.h"
 
-enum ferry_stage_hook { FERRY_STAGE_INGRESS, FERRY_STAGE_EGRESS, FERRY_STAGE_HOOKS };
+enum ferry_stage_hook { FERRY_STAGE_INGRESS, FERRY_STAGE_EGRESS, FERRY_STAGE_RX, FERRY_STAGE_HOOKS };
 extern const char *const ferry_stage_hook_names[FERRY_STAGE_HOOKS];
 
 #define FERRY_STAGE_MAX 8   /* instances per port and hook */
 
+/* Frames a stage sends of its own (a mirror's copies): the PMD queues them in its tx buffer for
+ * port slot `port`, sent with the others at the end of its loop iteration. Takes every mbuf. */
+struct ferry_stage_tx {
+	void (*send)(struct ferry_stage_tx *tx, uint16_t port, struct rte_mbuf **m, uint16_t n);
+};
+
 struct ferry_stage_ctx {
 	uint16_t port;   /* the ferry port index the stage runs on */
 	uint16_t pmd;
+	struct ferry_stage_tx *tx;   /* the running PMD's */
 };
 
 struct ferry_stage_ops {
@@ -35,6 +44,9 @@ struct ferry_stage_ops {
 			  const struct ferry_stage_ctx *ctx);
 	/* Extra fields for listings (may be NULL): added to o. */
 	void (*describe)(void *state, json_t *o);
+	/* Runs after every stage of its hook without it (attach keeps these at the end), so it sees
+	 * only the frames the others keep: a mirror's tx side copies what leaves the port. */
+	bool last;
 };
 
 struct ferry_stage_ctr {
@@ -80,7 +92,7 @@ void ferry_stage_inst_totals(const struct ferry_stage_inst *si, uint64_t *passed
 /* Datapath: run list's stages over pkts[0..n) (n <= FERRY_BURST); bit i set = keep pkts[i].
  * Nothing is freed or moved here: the caller drops the rest. */
 uint64_t ferry_stage_run(const struct ferry_stage_list *l, struct rte_mbuf **pkts, uint16_t n,
-			 uint16_t port, uint16_t pmd);
+			 uint16_t port, uint16_t pmd, struct ferry_stage_tx *tx);
 
 /* Datapath helper: keep pkts[i] for bits of keep (order kept), the others go to drop[]. Returns
  * the kept count; *n_drop is increased. */

@@ -5,7 +5,7 @@
 
 #define MAX_TYPES 16
 
-const char *const ferry_stage_hook_names[FERRY_STAGE_HOOKS] = { "ingress", "egress" };
+const char *const ferry_stage_hook_names[FERRY_STAGE_HOOKS] = { "ingress", "egress", "rx" };
 
 static const struct ferry_stage_ops *types[MAX_TYPES];
 static unsigned n_types;
@@ -120,7 +120,12 @@ ferry_stage_attach(struct ferry_stage_list **slot, struct ferry_stage_inst *si,
 	nl = list_copy(*slot);
 	if (nl == NULL)
 		return -1;
-	nl->inst[nl->n++] = si;
+	uint16_t at = nl->n;   /* the end, or before the first "last" stage */
+	while (!si->ops->last && at > 0 && nl->inst[at - 1]->ops->last)
+		at--;
+	memmove(&nl->inst[at + 1], &nl->inst[at], (nl->n - at) * sizeof(nl->inst[0]));
+	nl->inst[at] = si;
+	nl->n++;
 	publish(slot, nl, qsv);
 	return 0;
 }
@@ -176,9 +181,9 @@ ferry_stage_inst_json(const struct ferry_stage_inst *si)
 
 uint64_t
 ferry_stage_run(const struct ferry_stage_list *l, struct rte_mbuf **pkts, uint16_t n,
-		uint16_t port, uint16_t pmd)
+		uint16_t port, uint16_t pmd, struct ferry_stage_tx *tx)
 {
-	const struct ferry_stage_ctx ctx = { .port = port, .pmd = pmd };
+	const struct ferry_stage_ctx ctx = { .port = port, .pmd = pmd, .tx = tx };
 	uint64_t all = n >= 64 ? UINT64_MAX : (UINT64_C(1) << n) - 1, keep = all;
 	struct rte_mbuf *sub[FERRY_BURST];
 	uint8_t idx[FERRY_BURST];

@@ -226,7 +226,7 @@ stage_runner(void)
 	CHECK(l != NULL && l->n == 2);
 	for (int i = 0; i < 8; i++)
 		pkts[i] = (struct rte_mbuf *)(uintptr_t)(0x1000 + i);
-	uint64_t keep = ferry_stage_run(l, pkts, 8, 0, 1);
+	uint64_t keep = ferry_stage_run(l, pkts, 8, 0, 1, NULL);
 	/* a keeps 0,2,4,6; b sees those four and keeps its even positions: 0 and 4 */
 	CHECK(keep == 0x11);
 	CHECK(a->ctr[1].passed == 4 && a->ctr[1].dropped == 4);
@@ -279,7 +279,7 @@ rcu_reader(void *arg)
 		if (l != NULL) {
 			if (l->n == 0 || l->n > FERRY_STAGE_MAX)
 				x->bad++;
-			else if (ferry_stage_run(l, pkts, 4, 0, 0) != (l->n == 1 ? 0x5u : 0x1u))
+			else if (ferry_stage_run(l, pkts, 4, 0, 0, NULL) != (l->n == 1 ? 0x5u : 0x1u))
 				x->bad++;   /* a poisoned (detached) instance keeps nothing */
 		}
 		x->bursts++;
