@@ -5,6 +5,7 @@
 #include <string.h>
 #include <arpa/inet.h>
 #include "ferry_config.h"
+#include "ferry_mirror.h"
 #include "config_util.h"
 
 /* Runs on any Linux box with hugepages: a TAP uplink the host can talk through (ferry0) and one
@@ -281,12 +282,58 @@ parse_ports(json_t *root, struct ferry_conf *c, char *err, size_t errlen)
 	return 0;
 }
 
+static bool
+has_port(const struct ferry_conf *c, const char *name)
+{
+	for (unsigned i = 0; i < c->n_ports; i++)
+		if (strcmp(c->ports[i].name, name) == 0)
+			return true;
+	return false;
+}
+
+/* "mirrors" (lib/mirror): each refers to configured ports; two mirrors never conflict. */
+static int
+parse_mirrors(json_t *root, struct ferry_conf *c, char *err, size_t errlen)
+{
+	json_t *a = json_object_get(root, "mirrors"), *it;
+	char where[32], why[256];
+	size_t i;
+
+	if (a == NULL)
+		return 0;
+	if (!json_is_array(a) || json_array_size(a) > FERRY_MIRROR_MAX)
+		return cfg_err(err, errlen, "mirrors", NULL, "must be a list of at most %d mirrors",
+			       FERRY_MIRROR_MAX);
+	c->mirrors = calloc(json_array_size(a) + 1, sizeof(*c->mirrors));
+	if (c->mirrors == NULL)
+		return cfg_err(err, errlen, "mirrors", NULL, "out of memory");
+	json_array_foreach(a, i, it) {
+		struct ferry_mirror_conf *mc = &c->mirrors[i];
+		snprintf(where, sizeof(where), "mirrors[%zu]", i);
+		if (ferry_mirror_conf_parse(it, where, mc, err, errlen) < 0)
+			return -1;
+		c->n_mirrors = (unsigned)i + 1;
+		for (unsigned k = 0; k < mc->n_ports; k++)
+			if (!has_port(c, mc->ports[k]))
+				return cfg_err(err, errlen, where, "ports", "no port named '%s'",
+					       mc->ports[k]);
+		if (!has_port(c, mc->output))
+			return cfg_err(err, errlen, where, "output", "no port named '%s'", mc->output);
+		for (size_t j = 0; j < i; j++) {
+			const char *f = ferry_mirror_conf_conflict(mc, &c->mirrors[j], why, sizeof(why));
+			if (f != NULL)
+				return cfg_err(err, errlen, where, f, "%s", why);
+		}
+	}
+	return 0;
+}
+
 int
 ferry_config_parse(json_t *root, struct ferry_conf *c, char *err, size_t errlen)
 {
 	static const char *const keys[] = {
 		"lcores", "burst", "mbufs", "fdb", "rpc", "eal_args", "vfio_vf_token", "vhost", "ports",
-		"metrics", NULL
+		"metrics", "mirrors", NULL
 	};
 
 	memset(c, 0, sizeof(*c));
@@ -298,7 +345,7 @@ ferry_config_parse(json_t *root, struct ferry_conf *c, char *err, size_t errlen)
 	    parse_vf_token(root, c, err, errlen) < 0 || parse_metrics(root, c, err, errlen) < 0 ||
 	    cfg_parse_rpc_policy(json_object_get(root, "rpc"), c, err, errlen) < 0 ||
 	    cfg_parse_vhost(root, c, err, errlen) < 0 ||
-	    parse_ports(root, c, err, errlen) < 0) {
+	    parse_ports(root, c, err, errlen) < 0 || parse_mirrors(root, c, err, errlen) < 0) {
 		ferry_config_free(c);
 		return -1;
 	}
@@ -352,6 +399,9 @@ ferry_config_free(struct ferry_conf *c)
 	free(c->ports);
 	c->ports = NULL;
 	c->n_ports = 0;
+	free(c->mirrors);
+	c->mirrors = NULL;
+	c->n_mirrors = 0;
 	for (unsigned i = 0; i < c->n_eal_args; i++)
 		free(c->eal_args[i]);
 	c->n_eal_args = 0;

@@ -103,6 +103,8 @@ struct ferry_port_conf {
 /* The learned-MAC limit in force on a port: its "mac_limit", or its type's default; 0 = none. */
 uint32_t ferry_port_conf_mac_limit(const struct ferry_port_conf *pc);
 
+struct ferry_mirror_conf;
+
 #define FERRY_MAX_SOCKET_DIRS 8
 /* vhost.socket_dirs when the configuration has none: /run/ferry, /var/lib/ferry (NULL-ended). */
 extern const char *const ferry_vhost_default_socket_dirs[];
@@ -136,6 +138,8 @@ struct ferry_conf {
 	char *eal_args[32];         /* owned */
 	unsigned n_ports;
 	struct ferry_port_conf *ports;   /* owned array */
+	unsigned n_mirrors;
+	struct ferry_mirror_conf *mirrors;   /* owned array (lib/mirror: "mirrors") */
 };
 
 /* The built-in demo configuration (a net_tap uplink and a vhost-user port waiting for a guest). */

@@ -13,6 +13,7 @@
 #include "ferry_config.h"
 #include "ferry_switch.h"
 #include "rpc_capture.h"
+#include "rpc_mirror.h"
 #include "rpc_filter.h"
 #include "rpc_policy.h"
 #include "rpc_private.h"
@@ -502,6 +503,13 @@ static const struct rpc_method methods[] = {
 	{ "capture.stop", rpc_m_capture_stop, "id", "end a capture: its final counters" },
 	{ "capture.list", rpc_m_capture_list, "",
 	  "running captures: port, direction, filter, captured, dropped, bytes" },
+	{ "mirror.add", rpc_m_mirror_add, "name, ports, direction, [vlans], [filter], output",
+	  "mirror the ports' rx, tx or both (of vlans, matching a pcap filter) to an output port, "
+	  "which leaves normal forwarding" },
+	{ "mirror.del", rpc_m_mirror_del, "name",
+	  "delete a mirror (its output forwards again): its last counters" },
+	{ "mirror.list", rpc_m_mirror_list, "",
+	  "mirrors: ports, direction, vlans, filter, output, selected, mirrored, bytes, dropped" },
 	{ "config.get", m_config_get, "", "the running configuration, loadable as a config file" },
 	{ "config.save", m_config_save, "[path]",
 	  "write config.get atomically to path: the file ferryd was started with (default) or a "

@@ -98,6 +98,17 @@ void ferry_switch_capture_stop_all(struct ferry_switch *sw);
 void ferry_switch_capture_poll(struct ferry_switch *sw);
 json_t *ferry_switch_capture_list(struct ferry_switch *sw);
 
+/* Port mirrors (lib/mirror): mirror.add/del/list. add: the output taken out of forwarding, the
+ * mirror's stages attached to its sources; *res the mirror object. FERRY_EEXIST (name taken),
+ * FERRY_ENOPORT, FERRY_EINVAL (the filter: libpcap's message; a conflict with another mirror),
+ * FERRY_ELIMIT; nothing changes on failure. del: FERRY_ENOENT; *res its last counters. */
+struct ferry_mirror_conf;
+int ferry_switch_mirror_add(struct ferry_switch *sw, const struct ferry_mirror_conf *mc,
+			    json_t **res, char *err, size_t errlen);
+int ferry_switch_mirror_del(struct ferry_switch *sw, const char *name, json_t **res,
+			    char *err, size_t errlen);
+json_t *ferry_switch_mirror_list(struct ferry_switch *sw);
+
 /* PMDs: rx queue assignment, busy %, cycles per packet. */
 json_t *ferry_switch_pmd_list(struct ferry_switch *sw);
 int ferry_switch_pmd_rebalance(struct ferry_switch *sw, char *err, size_t errlen);

@@ -122,6 +122,8 @@ ferry_switch_create(const struct ferry_conf *conf, struct ferry_switch **out, ch
 	sw->conf = *conf;
 	sw->conf.ports = NULL;   /* ports are owned by struct ferry_port from here on */
 	sw->conf.n_ports = 0;
+	sw->conf.mirrors = NULL;   /* ... and mirrors by lib/mirror */
+	sw->conf.n_mirrors = 0;
 	/* eal_args stay borrowed from the caller's conf, which outlives the switch */
 	sw->dp.n_pmds = (uint16_t)conf->n_pmds;
 	sw->dp.burst = (uint16_t)conf->burst;
@@ -149,7 +151,7 @@ ferry_switch_create(const struct ferry_conf *conf, struct ferry_switch **out, ch
 		if (rc < 0)
 			return rc;
 	}
-	return 0;
+	return sw_mirrors_open(sw, conf, err, errlen);
 }
 
 int
@@ -454,6 +456,8 @@ port_remove(struct ferry_switch *sw, struct ferry_port *p)
 	uint16_t idx = p->idx;
 	uint32_t pmds = pmds_of(sw, p);
 
+	/* 0. it leaves the mirrors it is in (a mirror of its own goes) */
+	sw_mirrors_port_gone(sw, p);
 	/* 1. PMDs stop polling it and stop sending to it */
 	__atomic_store_n(&sw->dp.ports[idx], NULL, __ATOMIC_RELEASE);
 	sw_rebuild_polls(sw, pmds);

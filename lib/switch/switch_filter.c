@@ -15,8 +15,9 @@ find_inst(const struct ferry_port *p, const char *name)
 {
 	for (int h = 0; h < FERRY_STAGE_HOOKS; h++) {
 		const struct ferry_stage_list *l = p->stages[h];
-		for (uint16_t i = 0; l != NULL && i < l->n; i++)
-			if (strcmp(l->inst[i]->name, name) == 0)
+		for (uint16_t i = 0; l != NULL && i < l->n; i++)   /* filters only: not mirrors */
+			if (strcmp(l->inst[i]->name, name) == 0 &&
+			    strcmp(l->inst[i]->ops->type, "bpf") == 0)
 				return l->inst[i];
 	}
 	return NULL;

@@ -165,6 +165,8 @@ port_json(struct ferry_switch *sw, struct ferry_port *p)
 	if (p->ops->to_json != NULL)
 		p->ops->to_json(p, o);
 	json_object_set_new(o, "numa", json_integer(p->socket));
+	if (p->mirror_output[0] != '\0')   /* out of forwarding: the mirror's output */
+		json_object_set_new(o, "mirror_output", json_string(p->mirror_output));
 	return o;
 }
 
@@ -404,6 +406,7 @@ ferry_switch_config_get(struct ferry_switch *sw)
 			    json_integer(c->rpc_idle_timeout_s));
 	ferry_config_policy_to_json(c, o);
 	ferry_config_metrics_to_json(c, o);
+	sw_mirrors_conf_json(o);
 	return o;
 }
 

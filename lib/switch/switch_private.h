@@ -50,6 +50,17 @@ void sw_zc_drain(unsigned wait_ms);
 /* switch_filter.c: a new port's "filters", attached before it is visible. 0 or FERRY_E*. */
 int sw_filters_open(struct ferry_port *p, char *err, size_t errlen);
 
+/* switch_set.c: pol becomes p's policy; the old one is freed after a grace period. */
+void sw_publish_policy(struct ferry_switch *sw, struct ferry_port *p, struct ferry_port_policy *pol);
+
+/* switch_mirror.c: conf's mirrors at start-up; port p about to be deleted (it leaves the mirrors
+ * it is a source of; a mirror whose output or last source it is goes with it); config.get's
+ * "mirrors" (none: no key). */
+int sw_mirrors_open(struct ferry_switch *sw, const struct ferry_conf *conf, char *err,
+		    size_t errlen);
+void sw_mirrors_port_gone(struct ferry_switch *sw, struct ferry_port *p);
+void sw_mirrors_conf_json(json_t *cfg);
+
 /* switch_json.c */
 json_t *sw_port_stats_json(struct ferry_switch *sw, struct ferry_port *p);
 

@@ -46,8 +46,8 @@ merge_conf(struct ferry_port *p, json_t *changes, struct ferry_port_conf *nc,
 }
 
 /* Publish pol as p's policy; the old one is freed after a grace period. */
-static void
-publish_policy(struct ferry_switch *sw, struct ferry_port *p, struct ferry_port_policy *pol)
+void
+sw_publish_policy(struct ferry_switch *sw, struct ferry_port *p, struct ferry_port_policy *pol)
 {
 	struct ferry_port_policy *old = p->policy;
 
@@ -72,6 +72,8 @@ set_prepare(struct ferry_switch *sw, struct ferry_port *p, const struct ferry_po
 		snprintf(err, errlen, "out of memory");
 		return FERRY_EINTERNAL;
 	}
+	if (p->mirror_output[0] != '\0')   /* still a mirror's output, whatever admin says */
+		(*pol)->off |= FERRY_PORT_OFF_MIRROR;
 	if (vlan_or_mac && (rc = sw_pins_prepare(sw, p, &p->conf.vlan, p->policy, &nc->vlan, *pol,
 						 pins, err, errlen)) != 0)
 		goto fail;
@@ -114,7 +116,7 @@ ferry_switch_port_set(struct ferry_switch *sw, const char *name, json_t *changes
 		return rc;
 	}
 	bool relearn = pol->mac_limit != 0 && ferry_fdb_learned(sw->dp.fdb, p->idx) > pol->mac_limit;
-	publish_policy(sw, p, pol);
+	sw_publish_policy(sw, p, pol);
 	ferry_port_conf_clear(&p->conf);
 	p->conf = nc;                     /* takes nc's external_ids */
 	nc.external_ids = NULL;

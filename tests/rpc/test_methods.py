@@ -15,6 +15,7 @@ METHODS = ["rpc.methods", "switch.info", "switch.shutdown", "port.add", "port.de
            "fdb.del", "fdb.flush", "pmd.list", "pmd.rebalance", "filter.attach", "filter.detach",
            "filter.list", "filter.map_set", "filter.map_get", "port.schema", "config.get",
            "config.save", "capture.start", "capture.stop", "capture.list",
+           "mirror.add", "mirror.del", "mirror.list",
            "events.subscribe", "events.unsubscribe"]
 
 
