@@ -92,6 +92,12 @@ int ctl_filter_list(struct ctx *x, int argc, char **argv);
 int ctl_filter_map_set(struct ctx *x, int argc, char **argv);
 int ctl_filter_map_get(struct ctx *x, int argc, char **argv);
 
+/* --- ctl_mirror.c: mirror add NAME --ports A,B --direction D [--vlans V] [--filter F] --output P,
+ * mirror del NAME, mirror list --- */
+int ctl_mirror_add(struct ctx *x, int argc, char **argv);
+int ctl_mirror_del(struct ctx *x, int argc, char **argv);
+int ctl_mirror_list(struct ctx *x, int argc, char **argv);
+
 /* --- ctl_capture.c: capture PORT [-d rx|tx|both] [-f FILTER] [-c N] [-s SNAPLEN] [-w FILE|-] --- */
 int ctl_capture(struct ctx *x, int argc, char **argv);
 

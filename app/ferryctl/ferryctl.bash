@@ -59,6 +59,15 @@ _ferryctl()
         esac
         return
     fi
+    if [[ $noun == mirror && $verb == add ]]; then   # mirror add NAME --ports P,.. --output PORT
+        case $prev in
+        --direction | -d) COMPREPLY=($(compgen -W "rx tx both" -- "$cur")) ;;
+        --ports | --output) COMPREPLY=($(compgen -W "$(_ferryctl_ports)" -- "$cur")) ;;
+        --vlans | --filter | -f) ;;
+        *) ((nargs > 0)) && COMPREPLY=($(compgen -W "--ports --direction --vlans --filter --output" -- "$cur")) ;;
+        esac
+        return
+    fi
     if [[ $noun == top ]]; then   # top [-d SECONDS] [-n ITERATIONS] [--json]
         [[ $prev == -d || $prev == -n ]] || COMPREPLY=($(compgen -W "-d -n --json" -- "$cur"))
         return
@@ -72,7 +81,7 @@ _ferryctl()
         if [[ $cur == -* ]]; then
             COMPREPLY=($(compgen -W "--socket --json --timeout --help --version" -- "$cur"))
         else
-            COMPREPLY=($(compgen -W "port fdb filter capture pmd top switch config events call" -- "$cur"))
+            COMPREPLY=($(compgen -W "port fdb filter capture mirror pmd top switch config events call" -- "$cur"))
         fi
         return
     fi
@@ -82,6 +91,7 @@ _ferryctl()
         fdb) COMPREPLY=($(compgen -W "list add del flush" -- "$cur")) ;;
         filter) COMPREPLY=($(compgen -W "attach detach list map-set map-get" -- "$cur")) ;;
         capture) COMPREPLY=($(compgen -W "$(_ferryctl_ports)" -- "$cur")) ;;
+        mirror) COMPREPLY=($(compgen -W "add del list" -- "$cur")) ;;
         pmd) COMPREPLY=($(compgen -W "list perf rebalance" -- "$cur")) ;;
         switch) COMPREPLY=($(compgen -W "info shutdown" -- "$cur")) ;;
         config) COMPREPLY=($(compgen -W "get save" -- "$cur")) ;;
@@ -111,6 +121,9 @@ _ferryctl()
         ((nargs == 0)) && COMPREPLY=($(compgen -W "$(_ferryctl_ports)" -- "$cur")) ;;
     fdb/flush)
         COMPREPLY=($(compgen -W "$(_ferryctl_ports) --static" -- "$cur")) ;;
+    mirror/del)
+        ((nargs == 0)) && COMPREPLY=($(compgen -W "$(_ferryctl_ask mirror list |
+            sed -n 's/^    "name": "\([^"]*\)".*/\1/p')" -- "$cur")) ;;
     config/save) _filedir ;;
     esac
 } &&
