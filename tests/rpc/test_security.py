@@ -5,8 +5,8 @@ inside rpc.save_dir (no '..', no symlink, only regular files); port.add devargs 
 or interfaces are refused unless rpc.allow_host_devargs (allowlist: PCI on vfio-pci, net_null,
 net_ring, net_tap without remote=); vhost-user sockets of ports added over RPC lie inside
 vhost.socket_dirs (no '..' or symlink escape, no directory made outside); ferryd unlinks only the
-socket file it bound (dev/ino), at port.del and at exit, and never follows a symlink to a stale
-socket. Every refusal is -32602 naming the param and the rule. Config-file ports stay trusted.
+socket file it bound (dev/ino), at port.del and at exit, never follows a symlink to a stale
+socket and never removes a stale socket outside vhost.socket_dirs. Every refusal is -32602 naming the param and the rule. Config-file ports stay trusted.
 
 Layout of each ferryd's directory D: D/allowed (vhost.socket_dirs), D/save (rpc.save_dir),
 D/outside (neither), D/victim.txt (a file nothing may touch)."""
@@ -301,6 +301,18 @@ def t_port_del_replaced(d):
               "nothing left aside")
 
 
+def is_live(p):
+    """Something accepts on the socket at p (a stale one refuses: ECONNREFUSED)."""
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        probe.connect(p)
+        return True
+    except ConnectionRefusedError:
+        return False
+    finally:
+        probe.close()
+
+
 def t_stale_symlink(d):
     stale = d.path("outside/stale.sock")
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -324,6 +336,24 @@ def t_stale_symlink(d):
         finally:
             probe.close()
         c.result("port.del", {"name": "st2"})
+        # a stale socket outside vhost.socket_dirs (another program's), named directly or
+        # reached through a symlinked directory inside: refused, and left where it is (the old
+        # code's lstat saw a stale socket and unlinked it, then bound its own there)
+        out = d.path("outside/stale-out.sock")
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.bind(out)
+        s.close()
+        ino = os.lstat(out).st_ino
+        os.symlink(d.path("outside"), d.path("allowed/to-outside"))
+        for name, p in (("st3", out), ("st4", d.path("allowed/to-outside/stale-out.sock"))):
+            r = c.call("port.add", vhost(name, p))
+            st = os.lstat(out)
+            check(stat.S_ISSOCK(st.st_mode) and st.st_ino == ino and not is_live(out),
+                  "port.add %s (%s) unlinked the stale socket outside vhost.socket_dirs and "
+                  "listens there (answer %s)" % (name, p, json.dumps(r)))
+            e = r.get("error", {})
+            check(e.get("code") == EINVAL and "params.path" in e.get("message", "") and
+                  DIRS_RULE in e.get("message", ""), "port.add %s: %s" % (name, json.dumps(r)))
 
 
 def t_port_set_no_path(d):
