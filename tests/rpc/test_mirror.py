@@ -318,6 +318,58 @@ def t_slow_output():
         d.cleanup()
 
 
+VPEER = os.path.join(os.environ.get("BUILD", os.path.join(os.path.dirname(FERRYD), "../..")),
+                     "tests/tools/ferry-vpeer")
+
+
+def t_stalled_guest_output():
+    """The output is a vhostuser port whose guest (ferry-vpeer) connected and then stopped
+    (SIGSTOP): its ring fills, the copies beyond it are dropped (tx_full) and counted, the
+    originals all delivered."""
+    if not os.path.exists(VPEER):
+        raise Exception("%s not built" % VPEER)
+    d = Daemon(slow_ports, tag="mirror").start()
+    peer = None
+    try:
+        peer = subprocess.Popen(
+            [VPEER, "-l", "0", "--no-pci", "--no-telemetry", "--in-memory",
+             "--single-file-segments", "--file-prefix", "vp-mirror-%d" % os.getpid(), "--vdev",
+             "net_virtio_user0,path=%s,queues=1,queue_size=256" % d.path("ids.sock"), "--",
+             "--duration", "120"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        with d.client() as c:
+            wait_for(lambda: c.result("port.get", {"name": "ids"})["link"] == "up", timeout=20,
+                     what="guest connected")
+            os.kill(peer.pid, 19)   # SIGSTOP: it reads nothing from now on
+            c.result("fdb.add", {"mac": DST, "vlan": 0, "port": "dst"})
+            c.result("mirror.add", {"name": "m", "ports": ["src"], "direction": "rx",
+                                    "output": "ids"})
+            c.result("port.stats.clear")
+            c.result("port.set", {"name": "src", "admin": "up"})
+            wait_for(lambda: stats(c, "src")["rx_packets"] > 50000, timeout=20, what="traffic")
+            c.result("port.set", {"name": "src", "admin": "down"})
+            time.sleep(0.3)
+            s, t, m = settled(lambda: (stats(c, "src"), stats(c, "dst"), mirror(c, "m")),
+                              lambda v: v[0]["rx_packets"] - v[0]["drops"]["admin_down"] ==
+                              v[1]["tx_packets"] == v[2]["selected"] ==
+                              v[2]["mirrored"] + v[2]["dropped"])
+            fwd = s["rx_packets"] - s["drops"]["admin_down"]
+            check(fwd > 50000 and t["tx_packets"] == fwd and
+                  s["drops_total"] == s["drops"]["admin_down"],
+                  "originals all delivered: %d of %d, src drops %s" % (t["tx_packets"], fwd,
+                                                                       s["drops"]))
+            ids = stats(c, "ids")
+            check(m["selected"] == fwd and m["mirrored"] + m["dropped"] == fwd and
+                  m["mirrored"] <= 256 and m["dropped"] >= fwd - 256 and
+                  ids["drops"]["tx_full"] == m["dropped"],
+                  "copies beyond the stopped guest's ring dropped and counted: %s, ids drops %s" %
+                  (m, {k: v for k, v in ids["drops"].items() if v}))
+    finally:
+        if peer is not None:
+            peer.kill()
+            peer.wait()
+        d.cleanup()
+
+
 # --- 4. mirror.add/del under traffic ---------------------------------------------------------
 def loop_ports(d):
     src = [eth(DST, SRC, 0x0800, ipv4(17 if i % 2 else 6, i)) for i in range(32)]
@@ -544,7 +596,8 @@ def t_ferryctl():
 
 TESTS = [("mirror_replay_exact", t_replay_exact),
          ("mirror_output_out_of_forwarding", t_output_out_of_forwarding),
-         ("mirror_slow_output", t_slow_output), ("mirror_add_del_under_traffic", t_add_del_loop),
+         ("mirror_slow_output", t_slow_output),
+         ("mirror_stalled_guest_output", t_stalled_guest_output), ("mirror_add_del_under_traffic", t_add_del_loop),
          ("mirror_bad_params", t_bad_params), ("mirror_config_roundtrip", t_config_roundtrip),
          ("mirror_port_del", t_port_del), ("mirror_ferryctl", t_ferryctl)]
 
