@@ -36,5 +36,6 @@ void suite_fields(void);
 void suite_pipeline(void);
 void suite_virtq(void);
 void suite_filter(void);
+void suite_mirror(void);
 
 #endif

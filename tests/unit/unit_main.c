@@ -84,6 +84,8 @@ main(int argc, char **argv)
 		suite_virtq();
 	if (!only || strcmp(only, "filter") == 0)
 		suite_filter();
+	if (!only || strcmp(only, "mirror") == 0)
+		suite_mirror();
 	rte_eal_cleanup();
 	return unit_failures ? 1 : 0;
 }
