@@ -151,6 +151,8 @@ list_port(const struct ferry_port *p, json_t *a)
 	for (int h = 0; h < FERRY_STAGE_HOOKS; h++) {
 		const struct ferry_stage_list *l = p->stages[h];
 		for (uint16_t i = 0; l != NULL && i < l->n; i++) {
+			if (strcmp(l->inst[i]->ops->type, "mirror") == 0)
+				continue;   /* mirror.list shows mirrors */
 			json_t *o = ferry_stage_inst_json(l->inst[i]);
 			json_object_set_new(o, "port", json_string(p->conf.name));
 			json_array_append_new(a, o);

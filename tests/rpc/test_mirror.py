@@ -272,6 +272,7 @@ def t_output_out_of_forwarding():
             check(not any(e["port"] == "ids" and e["type"] != "static"
                           for e in c.result("fdb.list")), "nothing learned from ids")
             check(mirror(c, "m")["mirrored"] == 0, "filter matched nothing")
+            check(c.result("filter.list") == [], "filter.list does not list mirrors")
             # after mirror.del: ids forwards and learns again
             c.result("mirror.del", {"name": "m"})
             check("mirror_output" not in c.result("port.get", {"name": "ids"}), "mirror_output gone")
