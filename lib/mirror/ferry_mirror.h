@@ -73,7 +73,7 @@ const struct ferry_mirror_conf *ferry_mirror_conf(const struct ferry_mirror *m);
 void ferry_mirror_drop_port(struct ferry_mirror *m, const char *src);
 /* {name, ports, direction, vlans, filter, output, selected, mirrored, bytes, dropped} */
 json_t *ferry_mirror_json(const struct ferry_mirror *m);
-/* The table of mirrors: iterate (NULL: the first), find by name, the one whose output is port. */
+/* The table of mirrors: iterate (NULL: the first), find by name, how many. */
 struct ferry_mirror *ferry_mirror_next(struct ferry_mirror *prev);
 struct ferry_mirror *ferry_mirror_find(const char *name);
 unsigned ferry_mirror_count(void);

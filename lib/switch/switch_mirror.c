@@ -56,11 +56,13 @@ detach_port(struct ferry_switch *sw, struct ferry_port *p, const char *mirror)
 	}
 }
 
+/* Detach m from its sources and free it; its output forwards again unless it is going away
+ * itself (out_gone: it must not learn or be flooded to before port_remove unpublishes it). */
 static void
-remove_mirror(struct ferry_switch *sw, struct ferry_mirror *m)
+remove_mirror(struct ferry_switch *sw, struct ferry_mirror *m, bool out_gone)
 {
 	const struct ferry_mirror_conf *mc = ferry_mirror_conf(m);
-	struct ferry_port *out = sw_port_by_name(sw, mc->output);
+	struct ferry_port *out = out_gone ? NULL : sw_port_by_name(sw, mc->output);
 
 	for (unsigned i = 0; i < mc->n_ports; i++) {
 		struct ferry_port *p = sw_port_by_name(sw, mc->ports[i]);
@@ -147,7 +149,7 @@ add(struct ferry_switch *sw, const struct ferry_mirror_conf *mc, const char *whe
 		  mc->n_ports, ferry_mirror_dirs_name(mc->dirs), mc->filter, mc->output);
 	return 0;
 oom:
-	remove_mirror(sw, m);
+	remove_mirror(sw, m, false);
 	snprintf(err, errlen, "out of memory");
 	return FERRY_EINTERNAL;
 }
@@ -174,7 +176,7 @@ ferry_switch_mirror_del(struct ferry_switch *sw, const char *name, json_t **res,
 		return FERRY_ENOENT;
 	}
 	*res = ferry_mirror_json(m);   /* its last counters */
-	remove_mirror(sw, m);
+	remove_mirror(sw, m, false);
 	FERRY_LOG(INFO, "mirror %s deleted", name);
 	return 0;
 }
@@ -215,7 +217,7 @@ sw_mirrors_port_gone(struct ferry_switch *sw, struct ferry_port *p)
 		next = ferry_mirror_next(m);
 		if (strcmp(mc->output, name) == 0) {
 			FERRY_LOG(INFO, "mirror %s deleted with its output port %s", mc->name, name);
-			remove_mirror(sw, m);
+			remove_mirror(sw, m, true);
 		} else if (ferry_mirror_conf_has_port(mc, name)) {
 			detach_port(sw, p, mc->name);
 			ferry_mirror_drop_port(m, name);
@@ -223,7 +225,7 @@ sw_mirrors_port_gone(struct ferry_switch *sw, struct ferry_port *p)
 				  mc->n_ports);
 			if (mc->n_ports == 0) {
 				FERRY_LOG(INFO, "mirror %s deleted with its last source", mc->name);
-				remove_mirror(sw, m);
+				remove_mirror(sw, m, false);
 			}
 		}
 	}
