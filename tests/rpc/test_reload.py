@@ -68,10 +68,19 @@ def write_config(d, cfg_or_text):
     os.rename(tmp, d.cfg_path)
 
 
+def still_up(d, sig="SIGHUP"):
+    """True while ferryd runs; a failure naming the signal once it has died of it (before
+    security #21 item 10, SIGHUP's default action killed ferryd: status -1)."""
+    check(d.alive(), "ferryd died on %s (exit status %s): %s" % (sig, d.proc.returncode,
+                                                                 d.log_tail(2)))
+    return True
+
+
 def sighup_and_wait(d, marker):
     n = d.log().count(marker)
     d.proc.send_signal(signal.SIGHUP)
-    wait_for(lambda: d.log().count(marker) > n, timeout=30, what="'%s' in the log" % marker)
+    wait_for(lambda: still_up(d) and d.log().count(marker) > n, timeout=30,
+             what="'%s' in the log" % marker)
 
 
 def tx(c):
@@ -95,6 +104,7 @@ def t_reload_changes_ports(d):
         while "unchanged" not in d.log().split("reload (SIGHUP)")[-1] and \
                 time.monotonic() < end:
             time.sleep(0.05)
+            still_up(d)
             samples.append(tx(c))
         for _ in range(5):
             time.sleep(0.05)
@@ -149,7 +159,8 @@ def t_reload_invalid_changes_nothing(d):
         write_config(d, '{"ports": [')
         n = d.log().count("nothing changed")
         d.proc.send_signal(signal.SIGHUP)
-        wait_for(lambda: d.log().count("nothing changed") > n, what="invalid JSON refused")
+        wait_for(lambda: still_up(d) and d.log().count("nothing changed") > n,
+                 what="invalid JSON refused")
         check("invalid JSON" in d.log_tail(2), "invalid JSON named: %s" % d.log_tail(2))
         check(c.result("port.list") == before and d.alive(), "still running, unchanged")
 
@@ -179,7 +190,8 @@ def t_sigquit_clean_exit(d):
         rc = d.proc.wait(30)
     except Exception:  # noqa: BLE001
         rc = None
-    check(rc == 0, "SIGQUIT: exit status %s" % rc)
+    check(rc == 0, "SIGQUIT: exit status %s%s" % (rc, " (killed by the signal: core dump)"
+                                                  if rc == -signal.SIGQUIT else ""))
     check(not os.path.exists(sock) and not os.path.exists(d.path("a2.sock")),
           "sockets removed at exit")
     log = d.log()
