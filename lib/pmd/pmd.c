@@ -47,27 +47,33 @@ ferry_pmd_set_poll(struct ferry_pmd *pmd, struct ferry_poll_list *pl)
 
 /* One round over the poll list, started at tsc t. A non-empty burst's queue is charged the
  * cycles since the previous non-empty burst of the round ended (or the round began): its rx call
- * and pipeline, plus any empty rx calls just before it; one rdtsc per non-empty burst. */
+ * and pipeline, plus any empty rx calls just before it; one rdtsc per non-empty burst, and that
+ * stamp is also the TSC the next rx call's zero-copy dequeue uses (ferry_zc_batch_tsc: no rdtsc of
+ * its own). Empty rx calls are counted once per round (hist[0]). */
 static uint32_t
 poll_once(struct ferry_pmd *pmd, uint64_t t)
 {
 	const struct ferry_poll_list *pl = __atomic_load_n(&pmd->poll, __ATOMIC_ACQUIRE);
 	struct rte_mbuf *pkts[FERRY_BURST];
-	uint16_t burst = pmd->fwd.dp->burst;
+	uint16_t burst = pmd->fwd.dp->burst, n_rxq = pl->n, empty = 0;
 	uint32_t total = 0;
 
-	for (uint16_t i = 0; i < pl->n; i++) {
+	for (uint16_t i = 0; i < n_rxq; i++) {
 		const struct ferry_rxq_ref *r = &pl->rxq[i];
 		uint16_t n = ferry_port_rx(r->port, r->q, pkts, burst);
-		pmd->hist[rte_fls_u32(n)]++;
-		if (n == 0)
+		if (n == 0) {
+			empty++;
 			continue;
+		}
+		pmd->hist[rte_fls_u32(n)]++;
 		ferry_pipeline_run(&pmd->fwd, r->port, r->q, pkts, n);
 		uint64_t now = rte_rdtsc();
+		ferry_zc_batch_tsc(now);
 		pmd->rxq_cycles[r->port->idx][r->q] += now - t;
 		t = now;
 		total += n;
 	}
+	pmd->hist[0] += empty;
 	ferry_pipeline_flush(&pmd->fwd);
 	ferry_zc_batch_flush();   /* lent buffers the transmits freed: back to their queues' owners */
 	return total;
@@ -83,11 +89,13 @@ pmd_main(void *arg)
 	rte_rcu_qsbr_thread_register(qsv, pmd->fwd.pmd);
 	rte_rcu_qsbr_thread_online(qsv, pmd->fwd.pmd);
 	ferry_zc_batch_enable(true);
+	ferry_zc_batch_tsc(t0);
 	FERRY_LOG(INFO, "pmd %u running on lcore %u (socket %d)", pmd->fwd.pmd, pmd->lcore, pmd->socket);
 	while (!pmd->stop) {
 		uint32_t n = poll_once(pmd, t0);
 		rte_rcu_qsbr_quiescent(qsv, pmd->fwd.pmd);
 		t1 = rte_rdtsc();
+		ferry_zc_batch_tsc(t1);
 		if (n != 0) {
 			pmd->busy_cycles += t1 - t0;
 			pmd->pkts += n;

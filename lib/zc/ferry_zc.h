@@ -246,9 +246,19 @@ void ferry_zcq_used_flush(struct ferry_zcq *q, uint16_t old);
 struct ferry_zc_batch {
 	uint16_t n;
 	uint8_t on;
+	uint64_t tsc;   /* while on: the PMD loop's last TSC stamp, the dequeue's clock (zc_rx.c) */
 	struct ferry_zc_slot *s[FERRY_ZC_BATCH];
 };
 RTE_DECLARE_PER_LCORE(struct ferry_zc_batch, ferry_zc_batch);
+
+/* A PMD lcore that opted in: its loop's TSC now (a stamp it took anyway), which the zero-copy
+ * dequeue on this lcore uses as its clock instead of an rdtsc per guest rx call (its deadlines
+ * are milliseconds: a stamp a few microseconds old is as good). */
+static inline void
+ferry_zc_batch_tsc(uint64_t tsc)
+{
+	RTE_PER_LCORE(ferry_zc_batch).tsc = tsc;
+}
 
 void ferry_zc_batch_flush_slow(struct ferry_zc_batch *b);
 /* Queue this lcore's collected completions (a PMD, after each round's transmits). */

@@ -362,7 +362,10 @@ ferry_zcq_rx(struct ferry_zcq *q, struct rte_mempool *mp, struct rte_mbuf **pkts
 	}
 	old = q->vr.last_used;
 	mode = __atomic_load_n(&q->mode, __ATOMIC_RELAXED);
-	q->now = rte_rdtsc();
+	{   /* a PMD's loop stamp (ferry_zc_batch_tsc), else an rdtsc */
+		const struct ferry_zc_batch *b = &RTE_PER_LCORE(ferry_zc_batch);
+		q->now = b->on ? b->tsc : rte_rdtsc();
+	}
 	ferry_zcq_reap(q);
 	give_back_stale(q);
 	avail = ferry_vring_avail_count(&q->vr);
