@@ -34,7 +34,7 @@ stage_cmd() {
 	fuzz)  echo "tests/fuzz/run.sh" ;;
 	qemu)  echo "tests/qemu/run.sh" ;;
 	lab)   echo "tests/lab/run.sh" ;;
-	bench) echo "bench/run.sh --smoke" ;;
+	bench) echo "bench/ci-stage.sh" ;;   # run.sh --smoke, then the callgrind gate
 	*)     echo "" ;;
 	esac
 }
