@@ -22,6 +22,11 @@ const char *const ferry_drop_names[FERRY_DROP_MAX] = {
 	[FERRY_DROP_STORM] = "storm",
 	[FERRY_DROP_MAC_LIMIT] = "mac_limit",
 	[FERRY_DROP_MIRROR_OUTPUT] = "mirror_output",
+	[FERRY_DROP_GSO_SIZE] = "gso_size",
+	[FERRY_DROP_GSO_HDR_LEN] = "gso_hdr_len",
+	[FERRY_DROP_CSUM_RANGE] = "csum_range",
+	[FERRY_DROP_GSO_TYPE] = "gso_type",
+	[FERRY_DROP_GSO_TOO_LONG] = "gso_too_long",
 };
 
 RTE_LOG_REGISTER(ferry_logtype, ferry, INFO);

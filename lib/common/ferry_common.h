@@ -50,6 +50,12 @@ enum ferry_drop {
 	FERRY_DROP_STORM,        /* to be flooded: over the port's "storm" rate for its kind */
 	FERRY_DROP_MAC_LIMIT,    /* a new source beyond the port's "mac_limit" (not learned) */
 	FERRY_DROP_MIRROR_OUTPUT,   /* received on a mirror's output port (out of forwarding) */
+	/* a guest's virtio-net header (lib/offload) */
+	FERRY_DROP_GSO_SIZE,     /* a segment (gso_type) with gso_size 0 */
+	FERRY_DROP_GSO_HDR_LEN,  /* hdr_len beyond the frame, or headers a segment cannot have */
+	FERRY_DROP_CSUM_RANGE,   /* NEEDS_CSUM not negotiated, or csum_start + csum_offset outside the frame */
+	FERRY_DROP_GSO_TYPE,     /* a GSO type not negotiated, unknown, or not the frame's TCP/IP */
+	FERRY_DROP_GSO_TOO_LONG, /* a segment longer than 64 KB (IP packet > 65535 bytes) */
 	FERRY_DROP_MAX
 };
 
