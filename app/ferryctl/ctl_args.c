@@ -146,6 +146,8 @@ port_arg(json_t *obj, const char *key, const char *val, bool for_set, char *err,
 			snprintf(err, errlen, "%s: invalid JSON: %s", key, je.text);
 	} else if (is_integer(val)) {
 		v = json_integer(strtoll(val, NULL, 10));
+	} else if (strcmp(val, "true") == 0 || strcmp(val, "false") == 0) {
+		v = json_boolean(val[0] == 't');   /* "offloads" */
 	} else {
 		v = json_string(val);
 	}

@@ -344,6 +344,24 @@ zero_copy_to_json(const struct ferry_port_field *f, const struct ferry_port_conf
 	return json_string(ferry_zc_mode_names[pc->zero_copy]);
 }
 
+static int
+parse_offloads(const struct ferry_port_field *f, json_t *obj, const char *where,
+	       struct ferry_port_conf *pc, char *err, size_t errlen)
+{
+	bool on;
+
+	if (cfg_get_bool(obj, where, f->name, true, &on, err, errlen) < 0)
+		return -1;
+	pc->offloads_off = !on;
+	return 0;
+}
+
+static json_t *
+offloads_to_json(const struct ferry_port_field *f, const struct ferry_port_conf *pc)
+{
+	return json_boolean(!pc->offloads_off);
+}
+
 /* --- every port --- */
 
 static int
@@ -646,6 +664,10 @@ const struct ferry_port_field ferry_port_fields[] = {
 	{ "zero_copy", "string", VHOST, true, false,
 	  "auto (default), on or off: lend the guest's TX buffers to NICs instead of copying",
 	  parse_zero_copy, zero_copy_to_json },
+	{ "offloads", "boolean", VHOST, false, false,
+	  "true (default) or false: offer the guest checksum and TCP segmentation offloads (CSUM, "
+	  "GUEST_CSUM, HOST_TSO4/6, GUEST_TSO4/6); negotiated when it connects",
+	  parse_offloads, offloads_to_json },
 	{ "mac", "array", ALL, true, false,
 	  "the guest's MAC(s), a string or a list of up to 16: source MAC enforced, static FDB entries",
 	  parse_macs, macs_to_json },

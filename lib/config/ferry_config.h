@@ -86,6 +86,7 @@ struct ferry_port_conf {
 	char path[FERRY_PATH_MAX];
 	bool client;                /* "mode": "client" = ferryd connects to QEMU's socket */
 	uint8_t zero_copy;          /* enum ferry_zc_mode */
+	bool offloads_off;          /* "offloads": false: no checksum/segmentation offloads (lib/offload) */
 	/* every port */
 	uint16_t n_macs;
 	struct rte_ether_addr macs[FERRY_MAX_MACS];

@@ -11,6 +11,7 @@
 #include "ferry_pipeline.h"
 #include "ferry_pkt.h"
 #include "ferry_txbuf.h"
+#include "ferry_offload.h"
 
 #define MAC_BROADCAST FERRY_MAC_MASK   /* ferry_pkt form of ff:ff:ff:ff:ff:ff */
 
@@ -60,9 +61,15 @@ stage_filter(struct ferry_fwd *fw, struct burst *b, struct ferry_port *in,
 		struct ferry_pkt *pk = &b->pk[b->n];
 		int bad;
 
-		if (unlikely(m->ol_flags & RTE_MBUF_F_RX_VLAN_STRIPPED) && ferry_pkt_unstrip(m) < 0) {
-			drop(fw, b, in, m, FERRY_DROP_NO_MBUF);
-			continue;
+		if (unlikely(m->ol_flags & (RTE_MBUF_F_RX_VLAN_STRIPPED | ferry_ol_bad_flag))) {
+			if (m->ol_flags & ferry_ol_bad_flag) {   /* a guest's bad virtio-net header */
+				drop(fw, b, in, m, ferry_ol_bad_reason(m));
+				continue;
+			}
+			if (ferry_pkt_unstrip(m) < 0) {
+				drop(fw, b, in, m, FERRY_DROP_NO_MBUF);
+				continue;
+			}
 		}
 		bad = ferry_pkt_parse(m, pk);
 		if (unlikely(bad)) {

@@ -17,6 +17,7 @@
 #include <rte_spinlock.h>
 #include "ferry_common.h"
 #include "ferry_config.h"
+#include "ferry_offload.h"
 #include "ferry_police.h"
 #include "ferry_sock.h"
 #include "ferry_stage.h"
@@ -148,6 +149,8 @@ struct ferry_port {
 	uint32_t vq_tx_on;                /* vhost: guest RX rings enabled, bit q (ferry's tx q) */
 	uint32_t tx_max_len;              /* dpdk: egress frame limit untagged, MTU + 14 (+4 a tag) */
 	uint16_t tx_max_segs;             /* dpdk: segments per frame its device sends */
+	uint8_t tx_ol;                    /* FERRY_OL_*: offloaded frames its egress takes as they are */
+	uint64_t vnet_features;           /* vhost: the running guest's negotiated features (0: none) */
 	struct ferry_port_policy *policy; /* RCU-replaced */
 	struct ferry_stage_list *stages[FERRY_STAGE_HOOKS];   /* RCU-replaced; NULL: none attached */
 	struct ferry_zcq *zcq[FERRY_MAX_QUEUES];   /* vhost: ferry's own dequeue of guest TX ring q */

@@ -106,6 +106,37 @@ zc_caps(struct ferry_port *p, const struct rte_eth_dev_info *di)
 	p->zc_dma = !ferry_devargs_is_vdev(p->conf.devargs);
 }
 
+/* Offloaded frames (lib/offload) the device takes as they are: its TCP/UDP checksum and TSO
+ * capabilities (rte_eth_dev_info tx_offload_capa), enabled at configure; without them (net_null,
+ * net_pcap, net_tap, net_ring report none) ferry_ol_egress computes checksums and segments. */
+static void
+ol_caps(struct ferry_port *p, const struct rte_eth_dev_info *di, struct rte_eth_conf *ec)
+{
+	uint64_t capa = di->tx_offload_capa, want = 0;
+	unsigned ol = FERRY_OL_NIC;
+
+	if ((capa & RTE_ETH_TX_OFFLOAD_IPV4_CKSUM)) {
+		want |= RTE_ETH_TX_OFFLOAD_IPV4_CKSUM;
+		ol |= FERRY_OL_IPCSUM;
+	}
+	if ((capa & (RTE_ETH_TX_OFFLOAD_TCP_CKSUM | RTE_ETH_TX_OFFLOAD_UDP_CKSUM)) ==
+	    (RTE_ETH_TX_OFFLOAD_TCP_CKSUM | RTE_ETH_TX_OFFLOAD_UDP_CKSUM)) {
+		want |= RTE_ETH_TX_OFFLOAD_TCP_CKSUM | RTE_ETH_TX_OFFLOAD_UDP_CKSUM;
+		ol |= FERRY_OL_CSUM;
+		/* DPDK's TSO needs the IPv4 checksum offload too, and chained mbufs */
+		if ((capa & RTE_ETH_TX_OFFLOAD_TCP_TSO) && (ol & FERRY_OL_IPCSUM) &&
+		    (capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS)) {
+			want |= RTE_ETH_TX_OFFLOAD_TCP_TSO;
+			ol |= FERRY_OL_TSO4 | FERRY_OL_TSO6;
+		}
+	}
+	ec->txmode.offloads |= want;
+	p->tx_ol = (uint8_t)ol;
+	FERRY_LOG(INFO, "port %s: tx offloads%s%s%s", p->conf.name,
+		  ol & FERRY_OL_IPCSUM ? " ipv4_cksum" : "", ol & FERRY_OL_CSUM ? " l4_cksum" : "",
+		  ol & FERRY_OL_TSO4 ? " tso" : (want == 0 ? " none (software)" : ""));
+}
+
 /* What a frame leaving this port may be (checked per frame in lib/pmd):
  *   - length: the device's MTU (the L3 MTU, rte_eth_dev_get_mtu; the configured "mtu" on a device
  *     that cannot set one, e.g. net_pcap and net_ring, which default to 1500) + 14 for the
@@ -158,6 +189,7 @@ configure(struct ferry_port *p, struct rte_mempool *const *pools, unsigned n_pmd
 	if (di.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS)
 		ec.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
 	zc_caps(p, &di);
+	ol_caps(p, &di, &ec);
 	if (p->conf.mtu > RTE_ETHER_MTU && (di.rx_offload_capa & RTE_ETH_RX_OFFLOAD_SCATTER))
 		ec.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_SCATTER;
 	rc = rte_eth_dev_configure(p->eth_port, p->n_rxq, p->n_txq, &ec);

@@ -3,6 +3,7 @@
 #define ALLOW_EXPERIMENTAL_API   /* rte_seqcount_* are experimental in DPDK 22.11 */
 #include "port_private.h"
 #include "ferry_pkt.h"
+#include "ferry_offload.h"
 
 /* VLAN tags at the head of m (0x8100, 0x88a8, 0x9100), at most 2: what its egress limit allows
  * for beyond the untagged MTU + 14. */
@@ -21,16 +22,18 @@ head_tags(const struct rte_mbuf *m)
 }
 
 /* The slow path of ferry_port_tx_fit: m is longer than max_len untagged or has more than
- * max_segs segments. Too long even with its tags: dropped (mtu). Too many segments: copied into a
+ * max_segs segments. Too long even with its tags: dropped (mtu) — unless it is a TCP segment the
+ * port takes whole (ferry_ol_egress checked its segments' size). Too many segments: copied into a
  * fresh chain when that has few enough (a lent guest frame of many pieces), else dropped
  * (tx_segs). Returns what to send, or NULL. */
-static __rte_noinline struct rte_mbuf *
+static struct rte_mbuf *
 tx_fix(struct ferry_port *p, const struct ferry_port_txctx *t, struct rte_mbuf *m,
        uint32_t max_len, uint16_t max_segs)
 {
 	struct rte_mbuf *c;
 
-	if (m->pkt_len > max_len && m->pkt_len > max_len + 4 * head_tags(m)) {
+	if (m->pkt_len > max_len && !(m->ol_flags & RTE_MBUF_F_TX_TCP_SEG) &&
+	    m->pkt_len > max_len + 4 * head_tags(m)) {
 		ferry_port_count_drop(p, t->pmd, FERRY_DROP_MTU, 1);
 		rte_pktmbuf_free(m);
 		return NULL;
@@ -48,7 +51,42 @@ tx_fix(struct ferry_port *p, const struct ferry_port_txctx *t, struct rte_mbuf *
 	return c;
 }
 
-/* Per frame: one length and one segment compare, the slow path only for frames beyond a limit. */
+/* A frame with offload flags (a guest's checksum or TCP segment, lib/offload): what this port
+ * takes of it. The frame itself when the port takes it as it is (its lengths recomputed: VLAN
+ * edits moved l2_len), else its checksums are computed or it is cut into segments that fit the
+ * port, sent at once through the port's own tx (after the frames accepted before it, m[0, *k),
+ * so a flow keeps its order; the tx op calls ferry_port_tx_fit before taking any lock). Returns
+ * the frame to go on with, or NULL. */
+static __rte_noinline struct rte_mbuf *
+tx_offload(struct ferry_port *p, const struct ferry_port_txctx *t, struct rte_mbuf *x,
+	   struct rte_mbuf **m, uint16_t *k, uint32_t max_len)
+{
+	struct ferry_ol_seg_state st = { 0 };
+	struct rte_mbuf *out[FERRY_BURST];
+	unsigned caps = __atomic_load_n(&p->tx_ol, __ATOMIC_RELAXED);
+	enum ferry_drop why = FERRY_DROP_MAX;
+	bool more;
+
+	do {
+		unsigned n = ferry_ol_egress(x, caps, max_len, t->pool, out, RTE_DIM(out), &st,
+					     &more, &why);
+		if (n == 1 && out[0] == x && !more)
+			return x;
+		if (n != 0) {
+			if (*k != 0) {
+				p->ops->tx(p, t, m, *k);
+				*k = 0;
+			}
+			p->ops->tx(p, t, out, (uint16_t)n);
+		}
+	} while (more);
+	if (why != FERRY_DROP_MAX)
+		ferry_port_count_drop(p, t->pmd, why, 1);
+	return NULL;
+}
+
+/* Per frame: one length, one segment and one flag compare, the slow paths only for frames beyond
+ * a limit or with offload work. */
 uint16_t
 ferry_port_tx_fit(struct ferry_port *p, const struct ferry_port_txctx *t, struct rte_mbuf **m,
 		  uint16_t n, uint32_t max_len, uint16_t max_segs, uint32_t *len)
@@ -57,9 +95,15 @@ ferry_port_tx_fit(struct ferry_port *p, const struct ferry_port_txctx *t, struct
 
 	for (uint16_t i = 0; i < n; i++) {
 		struct rte_mbuf *x = m[i];
-		if (unlikely((x->pkt_len > max_len) | (x->nb_segs > max_segs)) &&
-		    (x = tx_fix(p, t, x, max_len, max_segs)) == NULL)
-			continue;
+		if (unlikely((x->pkt_len > max_len) | (x->nb_segs > max_segs) |
+			     ((x->ol_flags & FERRY_OL_TX_FLAGS) != 0))) {
+			if ((x->ol_flags & FERRY_OL_TX_FLAGS) &&
+			    (x = tx_offload(p, t, x, m, &k, max_len)) == NULL)
+				continue;
+			if (((x->pkt_len > max_len) | (x->nb_segs > max_segs)) &&
+			    (x = tx_fix(p, t, x, max_len, max_segs)) == NULL)
+				continue;
+		}
 		len[k] = x->pkt_len;
 		m[k++] = x;
 	}

@@ -15,12 +15,8 @@
 #include "ferry_pkt.h"
 #include "port_vhost.h"
 
-/* Guest offloads ferry does not implement yet: frames must arrive complete, with checksums. */
-#define UNSUPPORTED_FEATURES ((1ULL << VIRTIO_NET_F_HOST_TSO4) | (1ULL << VIRTIO_NET_F_HOST_TSO6) | \
-	(1ULL << VIRTIO_NET_F_HOST_ECN) | (1ULL << VIRTIO_NET_F_HOST_UFO) |                         \
-	(1ULL << VIRTIO_NET_F_CSUM) | (1ULL << VIRTIO_NET_F_GUEST_CSUM) |                           \
-	(1ULL << VIRTIO_NET_F_GUEST_TSO4) | (1ULL << VIRTIO_NET_F_GUEST_TSO6) |                     \
-	(1ULL << VIRTIO_NET_F_GUEST_ECN) | (1ULL << VIRTIO_NET_F_GUEST_UFO))
+/* Guest offloads (lib/offload): a port with "offloads" offers FERRY_OL_FEATURES (checksums and
+ * TCP segmentation, both directions); ECN and UFO are never offered. */
 /* ferry's own dequeue (lib/zc) reads split rings and completes out of order. */
 #define ZC_UNSUPPORTED_FEATURES ((1ULL << 34 /* VIRTIO_F_RING_PACKED */) | \
 	(1ULL << 35 /* VIRTIO_F_IN_ORDER */))
@@ -110,7 +106,10 @@ static int
 register_socket(struct ferry_port *p, char *err, size_t errlen)
 {
 	const char *path = p->conf.path;
-	uint64_t flags = p->conf.client ? RTE_VHOST_USER_CLIENT : 0;
+	/* rte_vhost's dequeue reports a guest's header as RX flags (RX_LRO, RX_L4_CKSUM_NONE, ...):
+	 * ferry_ol_from_vhost turns them into the TX flags the switch carries */
+	uint64_t flags = (p->conf.client ? RTE_VHOST_USER_CLIENT : 0) |
+			 RTE_VHOST_USER_NET_COMPLIANT_OL_FLAGS;
 
 	p->sock_id.set = false;
 	if (!p->conf.client && check_server_path(p, err, errlen) < 0)
@@ -119,7 +118,7 @@ register_socket(struct ferry_port *p, char *err, size_t errlen)
 		snprintf(err, errlen, "port %s: cannot register vhost-user socket %s", p->conf.name, path);
 		return FERRY_EPROBE;
 	}
-	uint64_t off = UNSUPPORTED_FEATURES |
+	uint64_t off = FERRY_OL_NEVER | (p->conf.offloads_off ? FERRY_OL_FEATURES : 0) |
 		(p->conf.zero_copy != FERRY_ZC_OFF ? ZC_UNSUPPORTED_FEATURES : 0);
 
 	if (rte_vhost_driver_disable_features(path, off) != 0 ||
@@ -144,6 +143,10 @@ vhost_open(struct ferry_port *p, char *err, size_t errlen)
 
 	p->socket = 0;
 	p->pool = p->host->pools[0];
+	if (ferry_ol_init() != 0) {
+		snprintf(err, errlen, "port %s: no dynamic mbuf flag left for offloads", p->conf.name);
+		return FERRY_EPROBE;
+	}
 	p->n_txq = FERRY_MAX_QUEUES;
 	ferry_vhost_attach(p);
 	rc = register_socket(p, err, errlen);
@@ -163,6 +166,21 @@ vhost_close(struct ferry_port *p)
 	ferry_vhost_forget(p);
 }
 
+/* rte_vhost's flags of a burst from a guest that negotiated offloads as TX flags, checked;
+ * a bad frame goes on marked (the pipeline drops it under its reason). */
+static __rte_noinline void
+vhost_rx_offloads(uint64_t features, struct rte_mbuf **pkts, uint16_t n)
+{
+	for (uint16_t i = 0; i < n; i++) {
+		struct rte_mbuf *m = pkts[i];
+		if (m->ol_flags & (RTE_MBUF_F_RX_LRO | RTE_MBUF_F_RX_L4_CKSUM_MASK)) {
+			enum ferry_drop why = ferry_ol_from_vhost(m, features);
+			if (unlikely(why != FERRY_DROP_MAX))
+				ferry_ol_mark_bad(m, why);
+		}
+	}
+}
+
 /* Guest TX ring q (vring 2q + 1): ferry's own dequeue when it reads the ring, else rte_vhost's. */
 static uint16_t
 vhost_rx(struct ferry_port *p, uint16_t q, struct rte_mbuf **pkts, uint16_t n)
@@ -174,7 +192,12 @@ vhost_rx(struct ferry_port *p, uint16_t q, struct rte_mbuf **pkts, uint16_t n)
 	struct ferry_zcq *zq = __atomic_load_n(&p->zcq[q], __ATOMIC_ACQUIRE);
 	if (zq != NULL)
 		return ferry_zcq_rx(zq, p->pool, pkts, n);
-	return rte_vhost_dequeue_burst(vid, 2 * q + 1, p->pool, pkts, n);
+	n = rte_vhost_dequeue_burst(vid, 2 * q + 1, p->pool, pkts, n);
+	uint64_t f = __atomic_load_n(&p->vnet_features, __ATOMIC_RELAXED);
+	if ((f & ((1ULL << VIRTIO_NET_F_CSUM) | (1ULL << VIRTIO_NET_F_HOST_TSO4) |
+		  (1ULL << VIRTIO_NET_F_HOST_TSO6))) && n != 0)
+		vhost_rx_offloads(f, pkts, n);
+	return n;
 }
 
 /* The guest RX rings this PMD sends on: its share of the enabled ones, or all when too few. */
@@ -268,6 +291,10 @@ vhost_to_json(const struct ferry_port *p, json_t *o)
 {
 	json_object_set_new(o, "guest_queues_rx", json_integer(__builtin_popcount(p->vq_rx_on)));
 	json_object_set_new(o, "guest_queues_tx", json_integer(__builtin_popcount(p->vq_tx_on)));
+	json_t *f = json_array();
+	ferry_ol_features_json(__atomic_load_n(&p->vid, __ATOMIC_ACQUIRE) >= 0 ?
+			       __atomic_load_n(&p->vnet_features, __ATOMIC_RELAXED) : 0, f);
+	json_object_set_new(o, "offloads_negotiated", f);
 }
 
 /* port.set zero_copy: queues ferry already reads follow at once; whether ferry reads them at all

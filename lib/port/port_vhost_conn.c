@@ -116,6 +116,10 @@ new_device(int vid)
 		/* PMDs poll: tell the guest it need not kick us */
 		for (uint16_t i = 0; i < nr; i++)
 			rte_vhost_enable_guest_notification(vid, i, 0);
+		uint64_t f = 0;
+		rte_vhost_get_negotiated_features(vid, &f);
+		__atomic_store_n(&p->vnet_features, f, __ATOMIC_RELAXED);
+		__atomic_store_n(&p->tx_ol, (uint8_t)ferry_ol_guest_caps(f), __ATOMIC_RELAXED);
 		ferry_vhost_zc_device_up(p, vid, nr);
 		__atomic_store_n(&p->vid, vid, __ATOMIC_RELEASE);
 		ferry_vhost_post(p, FERRY_PORT_EV_CONNECTED, nr / 2, 0);

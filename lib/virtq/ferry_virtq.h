@@ -23,6 +23,9 @@
 #define FERRY_GMEM_MAX_REGIONS 8       /* VHOST_MEMORY_MAX_NREGIONS */
 #define FERRY_VQ_MAX_SEGS      64      /* buffer pieces per frame (Linux sends at most ~19) */
 #define FERRY_VQ_MAX_FRAME     16384   /* bytes after the virtio-net header */
+/* ... for a guest that negotiated TCP segmentation (HOST_TSO4/6): a 64 KB IP packet, Ethernet
+ * and two tags (ferry_vring.max_frame) */
+#define FERRY_VQ_MAX_GSO_FRAME (65535 + 14 + 8)
 /* The cost of a chain, in descriptors read. Empty descriptors carry no piece, so FERRY_VQ_MAX_SEGS
  * never bounded them: a valid frame behind 65 535 of them (a ring of 32768 plus an indirect
  * table) took ~170 us. Now a chain may hold FERRY_VQ_MAX_EMPTY of them (drivers post none; ferry's
@@ -95,6 +98,7 @@ struct ferry_vseg {
 /* A transmit chain, virtio-net header included until ferry_vq_chain_pull. */
 struct ferry_vchain {
 	uint32_t len;
+	uint32_t max;            /* the frame limit (the ring's max_frame) */
 	uint16_t n;
 	uint32_t links;          /* descriptors the walk read (also when it failed) */
 	struct ferry_vseg seg[FERRY_VQ_MAX_SEGS];
@@ -108,6 +112,7 @@ struct ferry_vring {
 	uint16_t last_avail;     /* next avail entry to read */
 	uint16_t last_used;      /* next used entry to write */
 	bool event_idx;          /* VIRTIO_RING_F_EVENT_IDX negotiated */
+	uint32_t max_frame;      /* bytes after the header a frame may have; 0: FERRY_VQ_MAX_FRAME */
 };
 
 /* Point vr at a ring whose parts are given as guest physical addresses. size must be a power of

@@ -54,7 +54,7 @@ desc_read(const struct vring_desc *d)
 static enum ferry_vq_err
 add_buffer(struct ferry_vchain *c, const struct ferry_gmem_map *m, uint64_t gpa, uint32_t len)
 {
-	if (len > FERRY_VQ_MAX_FRAME + 64 || c->len + len > FERRY_VQ_MAX_FRAME + 64)
+	if (len > c->max + 64 || c->len + len > c->max + 64)
 		return FERRY_VQ_ELONG;
 	if (len != 0 && gpa > UINT64_MAX - (len - 1))
 		return FERRY_VQ_EADDR;   /* runs past 2^64: would go on at GPA 0 */
@@ -146,6 +146,7 @@ ferry_vq_chain(const struct ferry_vring *vr, const struct ferry_gmem_map *m, uin
 
 	c->n = 0;
 	c->len = 0;
+	c->max = vr->max_frame != 0 ? vr->max_frame : FERRY_VQ_MAX_FRAME;
 	rc = chain_walk(vr, m, head, c, &links);
 	c->links = links;
 	return rc;
@@ -173,7 +174,7 @@ ferry_vq_chain_pull(struct ferry_vchain *c, uint32_t len)
 		memmove(&c->seg[0], &c->seg[i], (c->n - i) * sizeof(c->seg[0]));
 		c->n = (uint16_t)(c->n - i);
 	}
-	if (c->len > FERRY_VQ_MAX_FRAME)
+	if (c->len > (c->max != 0 ? c->max : FERRY_VQ_MAX_FRAME))
 		return FERRY_VQ_ELONG;
 	return FERRY_VQ_OK;
 }

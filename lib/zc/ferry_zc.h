@@ -135,6 +135,7 @@ struct ferry_zcq {
 	int vid;
 	uint16_t vring;          /* rte_vhost ring index (guest TX: odd) */
 	uint16_t hdr_len;        /* virtio-net header: 10 or 12 */
+	uint64_t features;       /* negotiated: which header fields it may use (lib/offload) */
 	uint16_t bound;          /* buffers lent at most */
 	uint16_t nslots;         /* ring size the arrays were built for: never changes */
 	uint64_t ring_gpa[3];    /* desc, avail, used as mapped (guest physical) */

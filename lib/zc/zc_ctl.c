@@ -125,6 +125,7 @@ map_view(struct ferry_zcq *q, const struct ferry_zc_mem *mem, const struct ring_
 	    ferry_vring_map(&vr, &mem->map, v->gpa[0], v->gpa[1], v->gpa[2], q->nslots) != 0)
 		return -1;
 	vr.event_idx = q->vr.event_idx;
+	vr.max_frame = q->vr.max_frame;
 	vr.last_avail = q->vr.last_avail;
 	vr.last_used = q->vr.last_used;
 	q->vr = vr;
@@ -213,6 +214,9 @@ ferry_zcq_create(int vid, uint16_t vring_idx, struct ferry_zc_mem *mem, uint64_t
 	q->hdr_len = (features & ((1ULL << VIRTIO_F_VERSION_1) | (1ULL << VIRTIO_NET_F_MRG_RXBUF))) ?
 		     12 : 10;
 	q->log = !!(features & (1ULL << VHOST_F_LOG_ALL));
+	q->features = features;
+	if (features & ((1ULL << VIRTIO_NET_F_HOST_TSO4) | (1ULL << VIRTIO_NET_F_HOST_TSO6)))
+		q->vr.max_frame = FERRY_VQ_MAX_GSO_FRAME;   /* a TCP segment up to 64 KB */
 	q->bound = (uint16_t)(q->nslots / 2);
 	snprintf(name, sizeof(name), "zc_done_%u", __atomic_fetch_add(&ring_seq, 1, __ATOMIC_RELAXED));
 	q->done = rte_ring_create(name, q->nslots, socket, RING_F_SC_DEQ | RING_F_EXACT_SZ);

@@ -11,6 +11,7 @@
 #include <rte_vhost.h>
 #include "ferry_config.h"
 #include "ferry_zc.h"
+#include "ferry_offload.h"
 
 #define MAX_MBUFS_PER_FRAME (FERRY_VQ_MAX_SEGS + 1)
 #define PREFETCH_AHEAD      8   /* frames whose buffers are fetched ahead of the one taken */
@@ -175,7 +176,7 @@ copy_frame(struct rte_mempool *mp, const struct ferry_vchain *c)
 {
 	uint32_t room = rte_pktmbuf_data_room_size(mp) - RTE_PKTMBUF_HEADROOM;
 	uint32_t nseg = c->len == 0 ? 1 : (c->len + room - 1) / room, off = 0;
-	struct rte_mbuf *ms[FERRY_VQ_MAX_FRAME / 512 + 2];
+	struct rte_mbuf *ms[FERRY_VQ_MAX_GSO_FRAME / 512 + 2];
 
 	if (nseg > RTE_DIM(ms) || rte_pktmbuf_alloc_bulk(mp, ms, nseg) != 0)
 		return NULL;
@@ -278,12 +279,27 @@ prefetch_frame(const struct ferry_zcq *q, uint16_t head)
 	}
 }
 
+/* The frame's virtio-net header h (ferry's copy) as its offload flags (lib/offload): a header
+ * asking for nothing costs one test; a bad one marks the frame, dropped by the pipeline under
+ * its reason (a lent frame's buffer goes back when it is freed, as any). */
+static inline struct rte_mbuf *
+vnet_hdr(const struct ferry_zcq *q, struct rte_mbuf *m, const struct virtio_net_hdr *h)
+{
+	if (likely((h->flags | h->gso_type) == 0))
+		return m;
+	enum ferry_drop why = ferry_ol_from_vnet(m, h, q->features);
+	if (unlikely(why != FERRY_DROP_MAX))
+		ferry_ol_mark_bad(m, why);
+	return m;
+}
+
 /* One avail entry → one frame (or NULL: bad chain / no mbuf, already accounted). *lent counts
  * the burst's lent frames (not yet in q->inflight). */
 static inline struct rte_mbuf *
 take_one(struct ferry_zcq *q, struct rte_mempool *mp, uint8_t mode, uint16_t head, uint32_t *lent)
 {
 	struct ferry_vchain c;
+	struct virtio_net_hdr vh;
 	enum ferry_vq_err e;
 	enum ferry_zc_why why;
 	struct rte_mbuf *m = NULL;
@@ -297,8 +313,12 @@ take_one(struct ferry_zcq *q, struct rte_mempool *mp, uint8_t mode, uint16_t hea
 		return NULL;   /* lent already: it goes back once, when the NIC is done */
 	}
 	e = ferry_vq_chain(&q->vr, &q->mem->map, head, &c);
-	if (likely(e == FERRY_VQ_OK))
+	if (likely(e == FERRY_VQ_OK)) {
+		/* the header, read once into ferry's copy (c.len >= hdr_len, checked by the pull) */
+		if (c.len >= sizeof(vh))
+			ferry_vq_chain_read(&c, 0, sizeof(vh), &vh);
 		e = ferry_vq_chain_pull(&c, q->hdr_len);
+	}
 	if (unlikely(e != FERRY_VQ_OK)) {
 		q->st.bad[e]++;
 		ferry_vring_used_put(&q->vr, head, 0);
@@ -309,7 +329,7 @@ take_one(struct ferry_zcq *q, struct rte_mempool *mp, uint8_t mode, uint16_t hea
 		q->st.zc++;
 		q->st.zc_bytes += c.len;
 		(*lent)++;
-		return m;
+		return vnet_hdr(q, m, &vh);
 	}
 	m = copy_frame(mp, &c);
 	ferry_vring_used_put(&q->vr, head, 0);
@@ -321,7 +341,7 @@ take_one(struct ferry_zcq *q, struct rte_mempool *mp, uint8_t mode, uint16_t hea
 	q->st.copy_bytes += c.len;
 	if (why != FERRY_ZC_WHY_MAX)
 		q->st.why[why]++;
-	return m;
+	return vnet_hdr(q, m, &vh);
 }
 
 /* The RARP broadcast announcing a guest that moved here (ferry_zcq_announce), as the burst's
