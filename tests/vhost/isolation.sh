@@ -7,7 +7,27 @@
 # 2. The policer is accurate on a vhostuser port: guest p sends to b at up to 40 kpps with
 #    "policer": {"pps": 2000}; over a 2 s window ferry forwards p's frames within 5 % of 2000/s
 #    (from ferry's own counters), the rest counted as policer drops.
+# 3. A many-queue guest does not starve a 1-queue guest on the same PMD (issue #21's fairness
+#    note asks for a 32-queue guest; DPDK 22.11's virtio-user takes at most 8 queue pairs
+#    ("arg queues 32 exceeds the limit 8"), so g has 8 here (G_QUEUES): the same effect, 8 shares
+#    instead of 32; a 32-queue guest needs a QEMU guest or a frontend of our own). g is
+#    dpdk-testpmd (txonly on net_virtio_user, every TX queue sending at its maximum, both its
+#    lcores on CPU 0 with the other guests; ferry's single PMD on lcore 1) sending 64-byte frames
+#    to n (net_null, g's destination MAC pinned there).
+#    3b. a (ferry-vpeer, 1 queue) sends at its maximum to b for 2 s, first with g connected but
+#        idle (testpmd rxonly), then with g flooding. From ferry's own counters (port.stats
+#        rx_packets of a and g): a's forwarded rate with g flooding must be at least 1/4 of its
+#        rate alone (measured 0.8-1.3 in 3 runs, 308-333 kpps with g against 249-384 alone: what a
+#        loses is CPU 0, which it shares with g's spinning testpmd), and at least half of one queue's share of what the PMD forwarded,
+#        (a + g) / (G_QUEUES + 1) / 2 (one burst per rx queue per loop; measured 3.4-4x that).
+#        The ratio a/g is logged, not bounded: on this 2-core box the guests, all on CPU 0,
+#        cannot keep their rings full (a tops out at 250-380 kpps, g at 1.1-1.4 Mpps; a/g measured 23-27 %), so ferry's
+#        split of a saturated PMD (per queue: g would get G_QUEUES shares, a 1/(G_QUEUES+1)) is
+#        not what decides it here. A per-port fair share is issue #17's; bound a/g once it is.
+#    3a. while g still floods, a sends 10000 frames at 5 kpps to b: b receives every one, in
+#        order (zero loss: a modest rate is not starved, whatever g does).
 set -u
+VHOST_TEST_LIMIT=${VHOST_TEST_LIMIT:-150}
 # shellcheck source=../tools/vpeer_lib.sh
 . "$(dirname "$0")/../tools/vpeer_lib.sh"
 t_init isolation
@@ -16,6 +36,8 @@ MA=52:54:00:00:17:01
 MB=52:54:00:00:17:02
 MS=52:54:00:00:17:03
 MP=52:54:00:00:17:04
+MG=52:54:00:00:17:05
+MN=52:54:00:00:17:06
 RATE=5000
 COUNT=15000
 POLICE=2000
@@ -23,10 +45,11 @@ POLICE=2000
 pport=$(t_port p server $MP 10)
 pport="${pport%\}},\"policer\":{\"pps\":$POLICE}}"
 t_config "$(t_port a server $MA 10)" "$(t_port b server $MB 10)" "$(t_port s server $MS 10)" \
-	"$pport"
+	"$pport" "$(t_port g server $MG 10)" \
+	"$(t_dpdk_port n "net_null0,no-rx=1" 10 "\"mac\":[\"$MN\"]")"
 ferryd_start
 ferryd_wait_ready 15
-for p in a b s p; do wait_socket "$T_DIR/$p.sock" 5; done
+for p in a b s p g; do wait_socket "$T_DIR/$p.sock" 5; done
 
 # --- 1. the stalled guest ---
 PEER_QSIZE=256 peer_start s "$T_DIR/s.sock" 1 client --mac $MS --count 0 --duration 30
@@ -78,7 +101,77 @@ t_log "policer $POLICE pps on vhostuser port p: offered ~$offered pps, forwarded
 peer_wait_exit p 20
 peer_wait_exit b2 10
 
+# --- 3. a many-queue guest next to a 1-queue guest on one PMD ---
+GQ=${G_QUEUES:-8}   # virtio-user's limit in DPDK 22.11
+G_PID=
+g_start() {   # g_start txonly|rxonly: the many-queue guest (testpmd), both its lcores on CPU 0
+	setpriv --pdeathsig KILL dpdk-testpmd --lcores "0@0,1@0" --no-pci --no-telemetry --in-memory \
+		--single-file-segments --file-prefix "vp-$T_NAME-g" \
+		--vdev "net_virtio_user0,path=$T_DIR/g.sock,queues=$GQ,queue_size=256,mac=$MG" -- \
+		--rxq=$GQ --txq=$GQ --nb-cores=1 --forward-mode="$1" --eth-peer=0,$MN --txpkts=64 \
+		--total-num-mbufs=32768 --auto-start --stats-period 1 > "$T_DIR/g-$1.log" 2>&1 &
+	G_PID=$!
+	T_PIDS+=("$G_PID")
+	t_log "guest g started (pid $G_PID, testpmd $1, $GQ queue pairs)"
+	for _ in $(seq 150); do
+		[ "$(ferryd_rpc port.get '{"name":"g"}' | jq -r .link)" = up ] && [ "$(ferryd_port_stat g '.rxq | length')" -ge $GQ ] && return 0
+		kill -0 "$G_PID" 2>/dev/null || t_fail "guest g (testpmd) exited: $(tail -3 "$T_DIR/g-$1.log")"
+		sleep 0.1
+	done
+	t_fail "guest g: link or $GQ rx queues not up after 15 s (rxq $(ferryd_port_stat g '.rxq | length'))"
+}
+g_stop() {
+	t_kill_wait "$G_PID"
+	ferryd_wait_link g down 10
+}
+rx_of() { ferryd_port_stat "$1" .rx_packets; }
+window() {   # window NAME1 NAME2: rx_packets rates (pps) of two ports over 2 s
+	local t0 t1 a0 a1 g0 g1
+	t0=$(date +%s%N); a0=$(rx_of "$1"); g0=$(rx_of "$2")
+	sleep 2
+	t1=$(date +%s%N); a1=$(rx_of "$1"); g1=$(rx_of "$2")
+	echo "$(( (a1 - a0) * 1000000000 / (t1 - t0) )) $(( (g1 - g0) * 1000000000 / (t1 - t0) ))"
+}
+
+# 3b first half: a alone at its maximum (g connected with all its queues, not sending)
+g_start rxonly
+peer_start b3 "$T_DIR/b.sock" 1 client --mac $MB --count 0 --duration 30
+peer_wait_link b3 10
+peer_start a3 "$T_DIR/a.sock" 1 client --mac $MA --peer $MB --count 100000000 --rate 5000000 \
+	--duration 30
+peer_wait_link a3 10
+sleep 1
+read -r a_solo g_idle < <(window a g)
+t_log "a alone at its maximum: $a_solo pps forwarded (g idle: $g_idle pps)"
+g_stop
+# 3b second half: g floods on all its queues
+g_start txonly
+sleep 1
+read -r a_cont g_cont < <(window a g)
+pmd=$(ferryd_rpc pmd.list | jq -c '[.[0].rxqs[]? | select(.port == "a" or .port == "g") | {port, queue, busy_share}] | group_by(.port) | map({port: .[0].port, queues: length, busy_share: (map(.busy_share // 0) | add)})' 2>/dev/null)
+t_log "g flooding ($GQ queues): a $a_cont pps, g $g_cont pps forwarded; PMD busy shares $pmd"
+kill -TERM "${PEER_PID[a3]}" "${PEER_PID[b3]}" 2>/dev/null
+peer_wait_exit a3 10
+peer_wait_exit b3 10
+[ $(( a_cont * 4 )) -ge "$a_solo" ] ||
+	t_fail "the 1-queue guest a is starved by the $GQ-queue guest g: $a_cont pps with g at $g_cont pps, $a_solo pps alone (need >= 1/4)"
+[ $(( a_cont * (GQ + 1) * 2 )) -ge $(( a_cont + g_cont )) ] ||
+	t_fail "guest a got less than half a queue's share of the PMD: a $a_cont pps, g $g_cont pps ($GQ queues)"
+[ "$g_cont" -ge $(( a_solo / 2 )) ] ||
+	t_fail "guest g forwarded only $g_cont pps: it did not load the PMD (a alone: $a_solo pps)"
+t_log "a/g forwarded with g flooding: $a_cont / $g_cont pps = $(( a_cont * 100 / (g_cont > 0 ? g_cont : 1) )) % (a per-port fair share would be ~100 %, one burst per queue $(( 100 / GQ )) % when both rings stay full)"
+
+# 3a: a modest rate from a is not starved while g floods
+peer_start b4 "$T_DIR/b.sock" 1 client --mac $MB --count 0 --sync-mac $MA --duration 12
+peer_start a4 "$T_DIR/a.sock" 1 client --mac $MA --peer $MB --sync-mac $MB --count 10000 \
+	--rate 5000 --duration 8
+peer_wait_exit a4 25
+peer_wait_exit b4 15
+check_sent_all a4 10000
+check_flow a4 b4 exact
+[ "$(ferryd_port_stat g .rx_packets)" -gt 1000000 ] || t_fail "g sent only $(ferryd_port_stat g .rx_packets) frames"
+g_stop
 ferryd_alive
 ferryd_stop TERM 5
 [ "$FERRYD_RC" = 0 ] || t_fail "ferryd exited with status $FERRYD_RC on SIGTERM"
-t_pass "stalled guest: b lost nothing, s tx_full $full; vhostuser policer $POLICE pps -> $rate"
+t_pass "stalled guest: b lost nothing, s tx_full $full; vhostuser policer $POLICE pps -> $rate; $GQ-queue guest g $g_cont pps, a 10000 frames at 5 kpps zero loss, a at max $a_cont pps (alone $a_solo)"
