@@ -49,6 +49,11 @@ J
 	[ -S "$OUT/$name-v.sock" ] || { fail "$name" "vhost socket not created"; kill -9 $pid; return; }
 	kill -"$sig" $pid
 	for i in $(seq 100); do kill -0 $pid 2>/dev/null || break; sleep 0.1; done
+	if kill -0 $pid 2>/dev/null; then   # e.g. still dumping core (SIGQUIT before #21 item 10)
+		kill -9 $pid; wait $pid
+		fail "$name" "still running 10 s after SIG$sig (killed): $(tail -2 "$OUT/$name.log")"
+		return
+	fi
 	wait $pid; local rc=$?
 	if [ $rc -eq 0 ] && [ ! -e "$OUT/$name-v.sock" ] && [ ! -e "$OUT/$name-ctl.sock" ] &&
 	   [ "$(stat -c %s "$OUT/$name-out.pcap" 2>/dev/null)" = 24 ] &&
@@ -82,9 +87,14 @@ if grep -q "reload: 1 added, 0 removed, 0 changed, 1 unchanged, 0 failed" "$OUT/
    kill -0 $pid 2>/dev/null; then
 	pass sighup_reload
 else
-	fail sighup_reload "$(grep reload "$OUT/hup.log" | tail -3)"
+	if kill -0 $pid 2>/dev/null; then
+		fail sighup_reload "$(grep reload "$OUT/hup.log" | tail -3)"
+	else
+		wait $pid
+		fail sighup_reload "ferryd died on SIGHUP (exit status $?)"
+	fi
 fi
-kill $pid; wait $pid
+kill $pid 2>/dev/null; wait $pid
 
 # a socket another live ferryd serves is refused, not stolen
 cat > "$OUT/live.json" <<J
