@@ -195,6 +195,8 @@ check_gso(struct rte_mbuf *m, const struct hdrs *h, bool parsed, unsigned gso, u
 	if (gso == VIRTIO_NET_HDR_GSO_TCPV4 ? !(f & (1ULL << VIRTIO_NET_F_HOST_TSO4)) :
 	    gso == VIRTIO_NET_HDR_GSO_TCPV6 ? !(f & (1ULL << VIRTIO_NET_F_HOST_TSO6)) : true)
 		return FERRY_DROP_GSO_TYPE;   /* not negotiated (UDP/UFO never is), or unknown */
+	if (!(f & (1ULL << VIRTIO_NET_F_CSUM)))
+		return FERRY_DROP_GSO_TYPE;   /* HOST_TSO without CSUM: the spec forbids it */
 	if (!parsed || h->proto != IPPROTO_TCP || (gso == VIRTIO_NET_HDR_GSO_TCPV4) != h->ipv4)
 		return FERRY_DROP_GSO_TYPE;   /* not the TCP/IP the type names */
 	if (size == 0)

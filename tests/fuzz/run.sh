@@ -4,6 +4,7 @@
 #   fuzz_rpc    the JSON-RPC request handler
 #   fuzz_virtq  lib/virtq walking a malicious guest's split ring
 #   fuzz_zcring lib/zc's queues while a guest resizes, moves and re-bases its ring
+#   fuzz_vnet   lib/offload checking a guest's virtio-net header fields against its frame
 # Prints `PASS: fuzz/<target>` or `FAIL: fuzz/<target>: <reason>`; exits non-zero on failure.
 #   FUZZ_TIME=seconds per target (default 45)   FUZZ_BUILD=build dir (default build-fuzz)
 #   FUZZ_TARGETS="fuzz_rpc fuzz_virtq" (default: all)
@@ -14,7 +15,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 bdir=${FUZZ_BUILD:-$root/build-fuzz}
 secs=${FUZZ_TIME:-45}
-targets=${FUZZ_TARGETS:-fuzz_rpc fuzz_virtq fuzz_pkt fuzz_zcring}
+targets=${FUZZ_TARGETS:-fuzz_rpc fuzz_virtq fuzz_pkt fuzz_zcring fuzz_vnet}
 logs=${FERRY_TEST_OUT:-/tmp/ferry-tests}/fuzz
 mkdir -p "$logs"
 
@@ -98,11 +99,38 @@ run_fuzz_zcring() {
 	fuzz fuzz_zcring "$corpus" 1024
 }
 
+run_fuzz_vnet() {
+	# seeds: a TCPV4 segment (NEEDS_CSUM at the TCP checksum), a UDP partial checksum, a TCPV6
+	# segment; features all but ECN/UFO
+	corpus=$bdir/corpus/vnet
+	mkdir -p "$corpus"
+	python3 - "$corpus" <<'PY'
+import struct, sys
+d = sys.argv[1]
+eth4 = b"\x52\x54\0\0\0\2" + b"\x52\x54\0\0\0\1" + b"\x08\x00"
+eth6 = eth4[:12] + b"\x86\xdd"
+ip4 = lambda n, p: struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + n, 1, 0x4000, 64, p, 0, b"\x0a\0\0\1", b"\x0a\0\0\2")
+ip6 = lambda n, p: struct.pack("!IHBB16s16s", 0x60000000, n, p, 64, b"\0" * 15 + b"\1", b"\0" * 15 + b"\2")
+tcp = struct.pack("!HHIIBBHHH", 40000, 5201, 1000, 0, 0x50, 0x18, 65535, 0, 0)
+udp = lambda n: struct.pack("!HHHH", 1000, 2000, 8 + n, 0)
+pay = bytes(range(256)) * 8
+def hdr(flags, gso, hl, gs, cs, co):
+    return struct.pack("<BBHHHHH", flags, gso, hl, gs, cs, co, 1)
+seeds = [hdr(1, 1, 54, 500, 34, 16) + b"\x3f\x00\x03" + eth4 + ip4(20 + 2048, 6) + tcp + pay,
+         hdr(1, 0, 0, 0, 34, 6) + b"\x01\x02\x01" + eth4 + ip4(8 + 300, 17) + udp(300) + pay[:300],
+         hdr(1, 4, 74, 1000, 54, 16) + b"\x3f\x01\x02" + eth6 + ip6(20 + 2048, 6) + tcp + pay]
+for i, s in enumerate(seeds):
+    open("%s/seed%d" % (d, i), "wb").write(s)
+PY
+	fuzz fuzz_vnet "$corpus" 4096
+}
+
 for t in $targets; do
 	case $t in
 	fuzz_rpc)   run_fuzz_rpc ;;
 	fuzz_virtq) run_fuzz_virtq ;;
 	fuzz_zcring) run_fuzz_zcring ;;
+	fuzz_vnet)  run_fuzz_vnet ;;
 	fuzz_pkt)   mkdir -p "$bdir/corpus/pkt" && fuzz fuzz_pkt "$bdir/corpus/pkt" 512 -dict="$here/pkt.dict" ;;
 	*)          echo "FAIL: fuzz/$t: unknown target"; failed=1 ;;
 	esac
