@@ -27,9 +27,13 @@
 #include "ferry_common.h"
 #include "ferry_pipeline.h"
 
+/* The poll list holds a port's queues together: the first of them has group = how many (the
+ * others 0). A port's queues share one budget of `burst` frames per round, so a guest's share of
+ * the PMD does not grow with its queue count (security #21: 32 queue pairs are not 32 shares). */
 struct ferry_rxq_ref {
 	struct ferry_port *port;
 	uint16_t q;
+	uint16_t group;
 };
 
 struct ferry_poll_list {

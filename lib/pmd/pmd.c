@@ -45,11 +45,45 @@ ferry_pmd_set_poll(struct ferry_pmd *pmd, struct ferry_poll_list *pl)
 	rte_free(old);
 }
 
-/* One round over the poll list, started at tsc t. A non-empty burst's queue is charged the
- * cycles since the previous non-empty burst of the round ended (or the round began): its rx call
- * and pipeline, plus any empty rx calls just before it; one rdtsc per non-empty burst, and that
- * stamp is also the TSC the next rx call's zero-copy dequeue uses (ferry_zc_batch_tsc: no rdtsc of
- * its own). Empty rx calls are counted once per round (hist[0]). */
+/* A non-empty burst of n frames from r: the pipeline, then r's queue is charged the cycles since
+ * the previous non-empty burst of the round ended (or the round began): its rx call and pipeline,
+ * plus any empty rx calls just before it. One rdtsc per non-empty burst; that stamp is also the
+ * TSC the next rx call's zero-copy dequeue uses (ferry_zc_batch_tsc: no rdtsc of its own). */
+static inline void
+run_burst(struct ferry_pmd *pmd, const struct ferry_rxq_ref *r, struct rte_mbuf **pkts, uint16_t n,
+	  uint64_t *t)
+{
+	pmd->hist[rte_fls_u32(n)]++;
+	ferry_pipeline_run(&pmd->fwd, r->port, r->q, pkts, n);
+	uint64_t now = rte_rdtsc();
+	ferry_zc_batch_tsc(now);
+	pmd->rxq_cycles[r->port->idx][r->q] += now - *t;
+	*t = now;
+}
+
+/* A port with g > 1 queues on this PMD: one budget of `burst` frames for all of them, the first
+ * queue asked rotating every round so each is served in turn. Returns the frames taken. */
+static uint32_t
+poll_group(struct ferry_pmd *pmd, const struct ferry_rxq_ref *g0, uint16_t g, uint16_t burst,
+	   struct rte_mbuf **pkts, uint64_t *t, uint16_t *empty)
+{
+	uint16_t left = burst, start = (uint16_t)(pmd->iterations % g);
+
+	for (uint16_t j = 0; j < g && left != 0; j++) {
+		const struct ferry_rxq_ref *r = &g0[(start + j) % g];
+		uint16_t n = ferry_port_rx(r->port, r->q, pkts, left);
+		if (n == 0) {
+			(*empty)++;
+			continue;
+		}
+		run_burst(pmd, r, pkts, n, t);
+		left -= n;
+	}
+	return burst - left;
+}
+
+/* One round over the poll list, started at tsc t: each port's queues get one burst of frames in
+ * all (poll_group). Empty rx calls are counted once per round (hist[0]). */
 static uint32_t
 poll_once(struct ferry_pmd *pmd, uint64_t t)
 {
@@ -58,19 +92,21 @@ poll_once(struct ferry_pmd *pmd, uint64_t t)
 	uint16_t burst = pmd->fwd.dp->burst, n_rxq = pl->n, empty = 0;
 	uint32_t total = 0;
 
-	for (uint16_t i = 0; i < n_rxq; i++) {
+	for (uint16_t i = 0; i < n_rxq; ) {
 		const struct ferry_rxq_ref *r = &pl->rxq[i];
+		uint16_t g = r->group;
+		if (unlikely(g > 1)) {
+			total += poll_group(pmd, r, g, burst, pkts, &t, &empty);
+			i += g;
+			continue;
+		}
+		i++;
 		uint16_t n = ferry_port_rx(r->port, r->q, pkts, burst);
 		if (n == 0) {
 			empty++;
 			continue;
 		}
-		pmd->hist[rte_fls_u32(n)]++;
-		ferry_pipeline_run(&pmd->fwd, r->port, r->q, pkts, n);
-		uint64_t now = rte_rdtsc();
-		ferry_zc_batch_tsc(now);
-		pmd->rxq_cycles[r->port->idx][r->q] += now - t;
-		t = now;
+		run_burst(pmd, r, pkts, n, &t);
 		total += n;
 	}
 	pmd->hist[0] += empty;

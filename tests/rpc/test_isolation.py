@@ -290,7 +290,43 @@ def t_accuracy_2pmds():
     accuracy([1, 2])
 
 
+def t_queue_count_fair():
+    """A port's share of a PMD does not grow with its queue count (security #21, fairness of
+    #17): "many" (8 rx queues) and "one" (1 queue) both replay forever into one PMD, which is the
+    bound. Each port gets one burst of frames per round in all, so both forward about the same
+    rate; with a burst per queue, many would take 8 of every 9 frames."""
+    def ports(d):
+        many = pcap_port(d, "many", [eth_frame("02:00:00:00:0f:01", "02:00:00:00:0e:01", 46, i)
+                                     for i in range(64)], infinite=True, queues=8)
+        one = pcap_port(d, "one", [eth_frame("02:00:00:00:0f:02", "02:00:00:00:0e:02", 46, i)
+                                   for i in range(64)], infinite=True)
+        return [many, one,
+                {"name": "sink", "type": "dpdk", "devargs": "net_null0,no-rx=1",
+                 "mac": ["02:00:00:00:0f:01", "02:00:00:00:0f:02"]}]
+    d = Daemon(ports, tag="isoqueues").start()
+    try:
+        with d.client(timeout=30) as c:
+            check(len(stats(c, "many")["rxq"]) == 8, "many has %s rx queues" %
+                  len(stats(c, "many")["rxq"]))
+            time.sleep(0.5)
+            a0, b0 = stats(c, "many"), stats(c, "one")
+            time.sleep(2.0)
+            a1, b1 = stats(c, "many"), stats(c, "one")
+            ra = a1["rx_packets"] - a0["rx_packets"]
+            rb = b1["rx_packets"] - b0["rx_packets"]
+            qs = [q["packets"] for q in a1["rxq"]]
+            check(rb > 10000 and ra > 10000, "too little traffic: many %d, one %d" % (ra, rb))
+            check(0.5 <= ra / rb <= 2.0, "many (8 queues) took %d frames, one (1 queue) %d: "
+                  "%.2fx" % (ra, rb, ra / rb))
+            check(min(qs) > 0.5 * max(qs), "many's queues served unevenly: %s" % qs)
+            print("  over 2 s: many (8 queues) %d frames, one (1 queue) %d: %.2fx; many's queues "
+                  "%s" % (ra, rb, ra / rb, qs), flush=True)
+    finally:
+        d.cleanup()
+
+
 TESTS = [("isolation_mac_limit", t_mac_limit), ("isolation_full_fdb", t_full_fdb),
+         ("isolation_queue_count_fair", t_queue_count_fair),
          ("isolation_port_set_zero_loss", t_runtime_zero_loss),
          ("isolation_rate_accuracy_1pmd", t_accuracy_1pmd),
          ("isolation_rate_accuracy_2pmds", t_accuracy_2pmds)]
