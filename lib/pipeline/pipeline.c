@@ -56,12 +56,14 @@ static void
 stage_filter(struct ferry_fwd *fw, struct burst *b, struct ferry_port *in,
 	     const struct ferry_port_policy *pol, struct rte_mbuf **pkts, uint16_t n)
 {
+	const uint64_t slow = RTE_MBUF_F_RX_VLAN_STRIPPED | ferry_ol_bad_flag;   /* read once */
+
 	for (uint16_t i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
 		struct ferry_pkt *pk = &b->pk[b->n];
 		int bad;
 
-		if (unlikely(m->ol_flags & (RTE_MBUF_F_RX_VLAN_STRIPPED | ferry_ol_bad_flag))) {
+		if (unlikely(m->ol_flags & slow)) {
 			if (m->ol_flags & ferry_ol_bad_flag) {   /* a guest's bad virtio-net header */
 				drop(fw, b, in, m, ferry_ol_bad_reason(m));
 				continue;

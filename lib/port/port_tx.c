@@ -57,7 +57,7 @@ tx_fix(struct ferry_port *p, const struct ferry_port_txctx *t, struct rte_mbuf *
  * port, sent at once through the port's own tx (after the frames accepted before it, m[0, *k),
  * so a flow keeps its order; the tx op calls ferry_port_tx_fit before taking any lock). Returns
  * the frame to go on with, or NULL. */
-static __rte_noinline struct rte_mbuf *
+static struct rte_mbuf *
 tx_offload(struct ferry_port *p, const struct ferry_port_txctx *t, struct rte_mbuf *x,
 	   struct rte_mbuf **m, uint16_t *k, uint32_t max_len)
 {
@@ -85,7 +85,24 @@ tx_offload(struct ferry_port *p, const struct ferry_port_txctx *t, struct rte_mb
 	return NULL;
 }
 
-/* Per frame: one length, one segment and one flag compare, the slow paths only for frames beyond
+/* The slow path of ferry_port_tx_fit for x (beyond a limit, or with offload work): x (or what
+ * replaces it) put at m[k] with its length; returns the new count of m (the frames before it may
+ * have been sent already: then 0 or 1). */
+static __rte_noinline uint16_t
+tx_slow(struct ferry_port *p, const struct ferry_port_txctx *t, struct rte_mbuf *x,
+	struct rte_mbuf **m, uint16_t k, uint32_t max_len, uint16_t max_segs, uint32_t *len)
+{
+	if ((x->ol_flags & FERRY_OL_TX_FLAGS) && (x = tx_offload(p, t, x, m, &k, max_len)) == NULL)
+		return k;
+	if (((x->pkt_len > max_len) | (x->nb_segs > max_segs)) &&
+	    (x = tx_fix(p, t, x, max_len, max_segs)) == NULL)
+		return k;
+	len[k] = x->pkt_len;
+	m[k] = x;
+	return (uint16_t)(k + 1);
+}
+
+/* Per frame: one length, one segment and one flag compare, the slow path only for frames beyond
  * a limit or with offload work. */
 uint16_t
 ferry_port_tx_fit(struct ferry_port *p, const struct ferry_port_txctx *t, struct rte_mbuf **m,
@@ -95,14 +112,10 @@ ferry_port_tx_fit(struct ferry_port *p, const struct ferry_port_txctx *t, struct
 
 	for (uint16_t i = 0; i < n; i++) {
 		struct rte_mbuf *x = m[i];
-		if (unlikely((x->pkt_len > max_len) | (x->nb_segs > max_segs) |
-			     ((x->ol_flags & FERRY_OL_TX_FLAGS) != 0))) {
-			if ((x->ol_flags & FERRY_OL_TX_FLAGS) &&
-			    (x = tx_offload(p, t, x, m, &k, max_len)) == NULL)
-				continue;
-			if (((x->pkt_len > max_len) | (x->nb_segs > max_segs)) &&
-			    (x = tx_fix(p, t, x, max_len, max_segs)) == NULL)
-				continue;
+		if (unlikely(((x->pkt_len > max_len) | (x->nb_segs > max_segs)) ||
+			     (x->ol_flags & FERRY_OL_TX_FLAGS) != 0)) {
+			k = tx_slow(p, t, x, m, k, max_len, max_segs, len);
+			continue;
 		}
 		len[k] = x->pkt_len;
 		m[k++] = x;
