@@ -53,7 +53,7 @@ port() {   # port NAME MAC OFFLOADS
 }
 
 verify_segments() {   # verify_segments PCAP WHAT: MSS frames, checksums, payload reassembled
-	python3 - "$1" "$N" "$PAYLOAD" <<-'PY' || t_fail "$2: $(cat "$T_DIR/verify.err")"
+	python3 - "$1" "$N" "$PAYLOAD" 2> "$T_DIR/verify.err" <<-'PY' || t_fail "$2: $(tail -1 "$T_DIR/verify.err")"
 	import struct, sys
 	path, n, payload = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 	d = open(path, "rb").read()
