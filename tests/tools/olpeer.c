@@ -7,7 +7,8 @@
  *            (j * 7 + (j >> 8)) & 0xff, sequence numbers from 1000;
  *            --bad KIND: N frames with one broken header field instead: gso_size (0),
  *            hdr_len (beyond the frame), csum (csum_start beyond the frame), gso_type (TCPV6 on an
- *            IPv4 frame), too_long (an IP packet of more than 65535 bytes)
+ *            IPv4 frame), too_long (an IP packet of more than 65535 bytes);
+ *            --no-tso: frames of P payload bytes with a partial TCP checksum only (TX_TCP_CKSUM)
  *   receive: --rx-offloads 0|1 (negotiate GUEST_CSUM/GUEST_TSO4/6: rx TCP_LRO), --duration S,
  *            --pcap FILE (every frame received), --report FILE (JSON: rx, lro, max_len, segsz)
  * EAL arguments first, then --, then these. */
@@ -29,7 +30,7 @@
 #define SEG_ROOM 32768
 
 static struct {
-	unsigned send, payload, mss, rx_ol;
+	unsigned send, payload, mss, rx_ol, no_tso;
 	double duration;
 	const char *bad, *pcap, *report;
 	struct rte_ether_addr src, dst;
@@ -110,7 +111,9 @@ build(struct rte_mempool *mp, unsigned k)
 	m->l4_len = l4;
 	m->tso_segsz = (uint16_t)O.mss;
 	m->ol_flags = RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_TCP_SEG | RTE_MBUF_F_TX_TCP_CKSUM;
-	if (bad == NULL || strcmp(bad, "too_long") == 0) {
+	if (bad == NULL && O.no_tso) {
+		m->ol_flags = RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_TCP_CKSUM;   /* a partial checksum only */
+	} else if (bad == NULL || strcmp(bad, "too_long") == 0) {
 		;
 	} else if (strcmp(bad, "gso_size") == 0) {
 		m->tso_segsz = 0;
@@ -145,7 +148,7 @@ main(int argc, char **argv)
 		{ "send", 1, 0, 's' }, { "payload", 1, 0, 'P' }, { "mss", 1, 0, 'M' },
 		{ "bad", 1, 0, 'b' }, { "rx-offloads", 1, 0, 'o' }, { "duration", 1, 0, 'd' },
 		{ "pcap", 1, 0, 'c' }, { "report", 1, 0, 'r' }, { "mac", 1, 0, 'm' },
-		{ "dst", 1, 0, 'D' }, { 0, 0, 0, 0 } };
+		{ "dst", 1, 0, 'D' }, { "no-tso", 0, 0, 'T' }, { 0, 0, 0, 0 } };
 	int c;
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (c) {
@@ -159,6 +162,7 @@ main(int argc, char **argv)
 		case 'r': O.report = optarg; break;
 		case 'm': rte_ether_unformat_addr(optarg, &O.src); break;
 		case 'D': rte_ether_unformat_addr(optarg, &O.dst); break;
+		case 'T': O.no_tso = 1; break;
 		default: fprintf(stderr, "olpeer: bad option\n"); return 2;
 		}
 	}
