@@ -18,12 +18,11 @@
 #        idle (testpmd rxonly), then with g flooding. From ferry's own counters (port.stats
 #        rx_packets of a and g): a's forwarded rate with g flooding must be at least 1/4 of its
 #        rate alone (measured 0.8-1.3 in 3 runs, 308-333 kpps with g against 249-384 alone: what a
-#        loses is CPU 0, which it shares with g's spinning testpmd), and at least half of one queue's share of what the PMD forwarded,
-#        (a + g) / (G_QUEUES + 1) / 2 (one burst per rx queue per loop; measured 3.4-4x that).
-#        The ratio a/g is logged, not bounded: on this 2-core box the guests, all on CPU 0,
-#        cannot keep their rings full (a tops out at 250-380 kpps, g at 1.1-1.4 Mpps; a/g measured 23-27 %), so ferry's
-#        split of a saturated PMD (per queue: g would get G_QUEUES shares, a 1/(G_QUEUES+1)) is
-#        not what decides it here. A per-port fair share is issue #17's; bound a/g once it is.
+#        loses is CPU 0, which it shares with g's spinning testpmd). The ratio a/g is logged,
+#        not bounded: the guests, all on CPU 0, cannot keep their rings full (a tops out at
+#        250-380 kpps, g at 1.1-6.7 Mpps), so what each sender gets of that CPU decides it, not
+#        ferry's split of the PMD. That split (a port's queues share one burst per round) is
+#        checked where the PMD is the bound: rpc test_isolation queue_count_fair.
 #    3a. while g still floods, a sends 10000 frames at 5 kpps to b: b receives every one, in
 #        order (zero loss: a modest rate is not starved, whatever g does).
 set -u
@@ -155,8 +154,10 @@ peer_wait_exit a3 10
 peer_wait_exit b3 10
 [ $(( a_cont * 4 )) -ge "$a_solo" ] ||
 	t_fail "the 1-queue guest a is starved by the $GQ-queue guest g: $a_cont pps with g at $g_cont pps, $a_solo pps alone (need >= 1/4)"
-[ $(( a_cont * (GQ + 1) * 2 )) -ge $(( a_cont + g_cont )) ] ||
-	t_fail "guest a got less than half a queue's share of the PMD: a $a_cont pps, g $g_cont pps ($GQ queues)"
+# a/g is not bounded here: both guests share CPU 0, so unless the PMD is saturated their rates are
+# what each sender gets of that CPU (CI measured a 0.37 Mpps vs g 6.7 Mpps with the PMD not full).
+# The PMD's own split (a port's queues share one burst per round) is checked where the PMD is the
+# bound: rpc test_isolation queue_count_fair.
 [ "$g_cont" -ge $(( a_solo / 2 )) ] ||
 	t_fail "guest g forwarded only $g_cont pps: it did not load the PMD (a alone: $a_solo pps)"
 t_log "a/g forwarded with g flooding: $a_cont / $g_cont pps = $(( a_cont * 100 / (g_cont > 0 ? g_cont : 1) )) % (a per-port fair share would be ~100 %, one burst per queue $(( 100 / GQ )) % when both rings stay full)"

@@ -17,6 +17,7 @@
 #     dropped under its reason (gso_size, gso_hdr_len, csum_range, gso_type, gso_too_long), ferryd alive.
 set -u
 export PEER_MEM=${PEER_MEM:-256}
+VHOST_TEST_LIMIT=${VHOST_TEST_LIMIT:-240}   # two zero_copy phases of several testpmd guests: ~50 s alone, more on a loaded box
 # shellcheck source=../tools/vpeer_lib.sh
 . "$(dirname "$0")/../tools/vpeer_lib.sh"
 t_init offloads
