@@ -112,7 +112,11 @@ zc_caps(struct ferry_port *p, const struct rte_eth_dev_info *di)
 static void
 ol_caps(struct ferry_port *p, const struct rte_eth_dev_info *di, struct rte_eth_conf *ec)
 {
-	uint64_t capa = di->tx_offload_capa, want = 0;
+	/* Off unless FERRY_NIC_TX_OFFLOADS=1: with them enabled on the lab's emulated igb PF and VF,
+	 * the VF's MAC filter was lost in 3 of 5 sriov runs (frames for the VF arrived on the PF);
+	 * not understood yet, and no NIC here proves the path. Software segments and checksums. */
+	const char *env = getenv("FERRY_NIC_TX_OFFLOADS");
+	uint64_t capa = env != NULL && strcmp(env, "1") == 0 ? di->tx_offload_capa : 0, want = 0;
 	unsigned ol = FERRY_OL_NIC;
 
 	if ((capa & RTE_ETH_TX_OFFLOAD_IPV4_CKSUM)) {
