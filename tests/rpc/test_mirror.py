@@ -338,8 +338,10 @@ def t_stalled_guest_output():
              "net_virtio_user0,path=%s,queues=1,queue_size=256" % d.path("ids.sock"), "--",
              "--duration", "120"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         with d.client() as c:
-            wait_for(lambda: c.result("port.get", {"name": "ids"})["link"] == "up", timeout=20,
-                     what="guest connected")
+            # link up comes before the guest enables its rings: stop it only once its RX ring
+            # (ferry's tx) is on, or the copies are dropped not_ready instead of tx_full
+            wait_for(lambda: c.result("port.get", {"name": "ids"}).get("guest_queues_tx", 0) >= 1,
+                     timeout=20, what="guest connected, its RX ring enabled")
             os.kill(peer.pid, 19)   # SIGSTOP: it reads nothing from now on
             c.result("fdb.add", {"mac": DST, "vlan": 0, "port": "dst"})
             c.result("mirror.add", {"name": "m", "ports": ["src"], "direction": "rx",
