@@ -17,19 +17,6 @@
 static struct ferry_capture *table[FERRY_CAPTURE_MAX];
 static unsigned next_id;
 
-unsigned
-ferry_capture_dirs_parse(const char *s)
-{
-	return strcmp(s, "rx") == 0 ? FERRY_CAPTURE_RX : strcmp(s, "tx") == 0 ? FERRY_CAPTURE_TX :
-	       strcmp(s, "both") == 0 ? FERRY_CAPTURE_BOTH : 0;
-}
-
-const char *
-ferry_capture_dirs_name(unsigned dirs)
-{
-	return dirs == FERRY_CAPTURE_RX ? "rx" : dirs == FERRY_CAPTURE_TX ? "tx" : "both";
-}
-
 /* Ring and pool of copies; the pool's data room holds a whole snaplen up to a standard frame
  * (longer ones are copied into chained mbufs). */
 static int
@@ -206,7 +193,7 @@ ferry_capture_json(const struct ferry_capture *c)
 	totals(c, &t);
 	return json_pack("{s:i, s:s, s:s, s:s, s:i, s:I, s:s, s:b, s:I, s:I, s:I, s:I, s:I}",
 			 "id", (int)c->id, "port", c->conf.port, "direction",
-			 ferry_capture_dirs_name(c->conf.dirs), "filter", c->conf.filter,
+			 ferry_dirs_name(c->conf.dirs), "filter", c->conf.filter,
 			 "snaplen", (int)c->conf.snaplen, "count", (json_int_t)c->conf.count,
 			 "path", c->conf.path, "jit", c->filter.jit != NULL || c->filter.bpf == NULL,
 			 "seen", (json_int_t)t.seen, "matched", (json_int_t)t.matched,

@@ -166,7 +166,7 @@ void
 cap_out_packet(struct cap_out *o, const struct rte_mbuf *m, const struct cap_meta *meta)
 {
 	static const uint8_t zero[4];
-	uint32_t caplen = m->pkt_len, flags = meta->dir == FERRY_CAPTURE_RX ? 1 : 2;
+	uint32_t caplen = m->pkt_len, flags = meta->dir == FERRY_DIR_RX ? 1 : 2;
 	size_t start = o->len;
 
 	put32(o, BT_EPB);

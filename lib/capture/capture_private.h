@@ -20,7 +20,7 @@ struct cap_ctr {
 struct cap_meta {
 	uint64_t tsc;        /* when its burst went past the stage */
 	uint32_t orig_len;   /* the frame's length (the copy holds at most snaplen of it) */
-	uint8_t dir;         /* FERRY_CAPTURE_RX or FERRY_CAPTURE_TX */
+	uint8_t dir;         /* FERRY_DIR_RX or FERRY_DIR_TX */
 };
 
 /* The pcapng stream: blocks are built in buf and written as the output takes them (the output is

@@ -18,7 +18,7 @@ cap_burst(void *state, struct rte_mbuf **pkts, uint16_t n, const struct ferry_st
 	struct rte_mbuf *copy[FERRY_BURST];
 	uint64_t m = ferry_pcap_filter_match(&c->filter, pkts, n), tsc = rte_rdtsc();
 	uint16_t k = 0, queued;
-	uint8_t dir = t->hook == FERRY_STAGE_INGRESS ? FERRY_CAPTURE_RX : FERRY_CAPTURE_TX;
+	uint8_t dir = t->hook == FERRY_STAGE_INGRESS ? FERRY_DIR_RX : FERRY_DIR_TX;
 
 	ctr->seen += n;
 	if (m == 0)

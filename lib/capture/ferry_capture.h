@@ -24,12 +24,11 @@
 #define FERRY_CAPTURE_SNAPLEN_MAX  65535
 #define FERRY_CAPTURE_RING         4096     /* copies in flight (FERRY_TEST_CAPTURE_RING: tests) */
 
-enum { FERRY_CAPTURE_RX = 1, FERRY_CAPTURE_TX = 2, FERRY_CAPTURE_BOTH = 3 };
 
 struct ferry_capture_conf {
 	char port[FERRY_NAME_MAX];
 	char port_type[16];                  /* "dpdk", "vhostuser": the interface's description */
-	unsigned dirs;                       /* FERRY_CAPTURE_RX | FERRY_CAPTURE_TX */
+	unsigned dirs;                       /* FERRY_DIR_RX | FERRY_DIR_TX */
 	char filter[FERRY_CAPTURE_FILTER_MAX];   /* "" = every frame */
 	uint32_t snaplen;                    /* 1..FERRY_CAPTURE_SNAPLEN_MAX */
 	uint64_t count;                      /* frames to write, then end by itself; 0 = no limit */
@@ -55,10 +54,6 @@ int ferry_pcap_filter_check(const char *expr, char *err, size_t errlen);
 /* Datapath: bit i set = pkts[i] matches (n <= FERRY_BURST). */
 uint64_t ferry_pcap_filter_match(const struct ferry_pcap_filter *f, struct rte_mbuf **pkts,
 				 uint16_t n);
-
-/* "rx", "tx", "both" → FERRY_CAPTURE_*; 0 if none of them. And back. */
-unsigned ferry_capture_dirs_parse(const char *s);
-const char *ferry_capture_dirs_name(unsigned dirs);
 
 /* A new capture: the filter compiled (a bad expression: -1 with libpcap's message in err), ring,
  * pool, the pcapng header and interface written. cc->fd is owned by the capture on success only.

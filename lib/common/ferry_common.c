@@ -1,6 +1,8 @@
-/* ferry_common.c — drop reason names, the log type, error messages and the coarse aging clock. */
+/* ferry_common.c — drop reason names, tap directions, the log type, error messages and the
+ * coarse aging clock. */
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 #include <rte_cycles.h>
 #include "ferry_common.h"
 
@@ -48,4 +50,17 @@ ferry_errf(char *err, size_t errlen, const char *fmt, ...)
 	vsnprintf(err, errlen, fmt, ap);
 	va_end(ap);
 	return -1;
+}
+
+unsigned
+ferry_dirs_parse(const char *s)
+{
+	return strcmp(s, "rx") == 0 ? FERRY_DIR_RX : strcmp(s, "tx") == 0 ? FERRY_DIR_TX :
+	       strcmp(s, "both") == 0 ? FERRY_DIR_BOTH : 0;
+}
+
+const char *
+ferry_dirs_name(unsigned dirs)
+{
+	return dirs == FERRY_DIR_RX ? "rx" : dirs == FERRY_DIR_TX ? "tx" : "both";
 }

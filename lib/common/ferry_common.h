@@ -71,6 +71,12 @@ int ferry_errf(char *err, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
 /* What is at a Unix socket path (ferry_sock.c): one of these, or -errno. */
+/* Which frames of a port a tap sees (capture, mirror): those it receives, sends, or both. */
+enum { FERRY_DIR_RX = 1, FERRY_DIR_TX = 2, FERRY_DIR_BOTH = 3 };
+/* "rx", "tx", "both" → FERRY_DIR_*; 0 if none of them. And back. */
+unsigned ferry_dirs_parse(const char *s);
+const char *ferry_dirs_name(unsigned dirs);
+
 enum ferry_sock { FERRY_SOCK_ABSENT, FERRY_SOCK_STALE, FERRY_SOCK_LIVE, FERRY_SOCK_NOT_SOCKET };
 int ferry_sock_state(const char *path);
 

@@ -23,14 +23,13 @@
 #define FERRY_MIRROR_FILTER_MAX 1024    /* bytes of a filter expression */
 #define FERRY_MIRROR_MBUFS      8191    /* the copies' pool, per NUMA node, all mirrors */
 
-enum { FERRY_MIRROR_RX = 1, FERRY_MIRROR_TX = 2, FERRY_MIRROR_BOTH = 3 };
 
 /* A mirror as configured: "mirrors": [{name, ports, direction, vlans?, filter?, output}]. */
 struct ferry_mirror_conf {
 	char name[FERRY_NAME_MAX];
 	uint16_t n_ports;
 	char ports[FERRY_MIRROR_PORTS][FERRY_NAME_MAX];
-	unsigned dirs;                       /* FERRY_MIRROR_RX | FERRY_MIRROR_TX */
+	unsigned dirs;                       /* FERRY_DIR_RX | FERRY_DIR_TX */
 	bool has_vlans;                      /* "vlans" given: only frames of these VLANs */
 	uint64_t vlans[4096 / 64];           /* bit v: VLAN v (0..4094; 0 = the untagged domain) */
 	char filter[FERRY_MIRROR_FILTER_MAX];   /* "" = every frame */
@@ -47,10 +46,6 @@ bool ferry_mirror_conf_has_port(const struct ferry_mirror_conf *mc, const char *
  * with why ("port X is the output of mirror B"). */
 const char *ferry_mirror_conf_conflict(const struct ferry_mirror_conf *a,
 				       const struct ferry_mirror_conf *b, char *why, size_t len);
-/* "rx", "tx", "both" → FERRY_MIRROR_*, 0 if none; and back. */
-unsigned ferry_mirror_dirs_parse(const char *s);
-const char *ferry_mirror_dirs_name(unsigned dirs);
-
 struct ferry_mirror;
 struct ferry_port;
 struct ferry_stage_inst;

@@ -8,19 +8,6 @@
 #include "ferry_capture.h"
 #include "ferry_mirror.h"
 
-unsigned
-ferry_mirror_dirs_parse(const char *s)
-{
-	return strcmp(s, "rx") == 0 ? FERRY_MIRROR_RX : strcmp(s, "tx") == 0 ? FERRY_MIRROR_TX :
-	       strcmp(s, "both") == 0 ? FERRY_MIRROR_BOTH : 0;
-}
-
-const char *
-ferry_mirror_dirs_name(unsigned dirs)
-{
-	return dirs == FERRY_MIRROR_RX ? "rx" : dirs == FERRY_MIRROR_TX ? "tx" : "both";
-}
-
 bool
 ferry_mirror_conf_has_port(const struct ferry_mirror_conf *mc, const char *port)
 {
@@ -108,7 +95,7 @@ ferry_mirror_conf_parse(json_t *o, const char *where, struct ferry_mirror_conf *
 	if (parse_ports(json_object_get(o, "ports"), where, mc, err, errlen) < 0 ||
 	    cfg_get_string(o, where, "direction", true, &dir, err, errlen) < 0)
 		return -1;
-	if ((mc->dirs = ferry_mirror_dirs_parse(dir)) == 0)
+	if ((mc->dirs = ferry_dirs_parse(dir)) == 0)
 		return cfg_err(err, errlen, where, "direction", "must be rx, tx or both");
 	if (parse_vlans(json_object_get(o, "vlans"), where, mc, err, errlen) < 0 ||
 	    cfg_get_string(o, where, "filter", false, &filter, err, errlen) < 0 ||
@@ -138,7 +125,7 @@ ferry_mirror_conf_to_json(const struct ferry_mirror_conf *mc)
 		json_array_append_new(ports, json_string(mc->ports[i]));
 	json_object_set_new(o, "name", json_string(mc->name));
 	json_object_set_new(o, "ports", ports);
-	json_object_set_new(o, "direction", json_string(ferry_mirror_dirs_name(mc->dirs)));
+	json_object_set_new(o, "direction", json_string(ferry_dirs_name(mc->dirs)));
 	if (mc->has_vlans) {
 		json_t *v = json_array();
 		for (unsigned k = 0; k < 4095; k++)

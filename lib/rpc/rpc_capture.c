@@ -55,7 +55,7 @@ get_conf(struct rpc_call *c, struct ferry_capture_conf *cc)
 		return rc;
 	if (count != NULL && (!json_is_integer(count) || json_integer_value(count) < 0))
 		return rpc_err(c, FERRY_EINVAL, "params.count: must be an integer >= 0 (0: no limit)");
-	if ((cc->dirs = ferry_capture_dirs_parse(dir)) == 0)
+	if ((cc->dirs = ferry_dirs_parse(dir)) == 0)
 		return rpc_err(c, FERRY_EINVAL, "params.direction: must be rx, tx or both");
 	if (strlen(port) >= sizeof(cc->port) || strlen(filter) >= sizeof(cc->filter) ||
 	    strlen(path) >= sizeof(cc->path))
@@ -106,7 +106,7 @@ rpc_m_capture_start(struct rpc_call *c, json_t **res)
 		return rc;
 	}
 	*res = json_pack("{s:i, s:s, s:s, s:s, s:i, s:s}", "id", (int)id, "port", cc.port,
-			 "direction", ferry_capture_dirs_name(cc.dirs), "filter", cc.filter,
+			 "direction", ferry_dirs_name(cc.dirs), "filter", cc.filter,
 			 "snaplen", (int)cc.snaplen, "path", cc.path);
 	return *res == NULL ? rpc_err(c, FERRY_EINTERNAL, "out of memory") : 0;
 }

@@ -83,7 +83,7 @@ ferry_switch_capture_start(struct ferry_switch *sw, struct ferry_capture_conf *c
 	}
 	*id = ferry_capture_id(c);
 	FERRY_LOG(INFO, "port %s: capture %u started (%s, filter '%s', snaplen %u) to %s", cc->port,
-		  *id, ferry_capture_dirs_name(cc->dirs), cc->filter, cc->snaplen, cc->path);
+		  *id, ferry_dirs_name(cc->dirs), cc->filter, cc->snaplen, cc->path);
 	return 0;
 }
 

@@ -146,7 +146,7 @@ add(struct ferry_switch *sw, const struct ferry_mirror_conf *mc, const char *whe
 		}
 	}
 	FERRY_LOG(INFO, "mirror %s added: %u port(s), %s, filter '%s', output %s", mc->name,
-		  mc->n_ports, ferry_mirror_dirs_name(mc->dirs), mc->filter, mc->output);
+		  mc->n_ports, ferry_dirs_name(mc->dirs), mc->filter, mc->output);
 	return 0;
 oom:
 	remove_mirror(sw, m, false);

@@ -27,7 +27,7 @@ conf_roundtrip(void)
 	char err[256];
 
 	CHECK(parse(text, &mc, err, sizeof(err)) == 0);
-	CHECK(mc.n_ports == 2 && mc.dirs == FERRY_MIRROR_BOTH && mc.has_vlans);
+	CHECK(mc.n_ports == 2 && mc.dirs == FERRY_DIR_BOTH && mc.has_vlans);
 	CHECK((mc.vlans[0] & 1) && (mc.vlans[10 / 64] & (UINT64_C(1) << 10)) &&
 	      (mc.vlans[4094 / 64] & (UINT64_C(1) << (4094 % 64))) && !(mc.vlans[0] & 2));
 	json_t *in = json_loads(text, 0, NULL), *out = ferry_mirror_conf_to_json(&mc);
