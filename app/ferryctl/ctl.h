@@ -70,6 +70,8 @@ void print_message(const json_t *res, const char *fmt);
 
 /* {"name": name}, or NULL for no params when name is NULL */
 json_t *ctl_name_params(const char *name);
+/* method {name}, then "<what> <name> deleted" (port del, mirror del) */
+int ctl_delete(struct ctx *x, const char *method, const char *what, const char *name);
 
 /* --- ctl_port.c: the port commands, and printers other commands share --- */
 int ctl_port_add(struct ctx *x, int argc, char **argv);

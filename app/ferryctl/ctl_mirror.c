@@ -74,10 +74,7 @@ ctl_mirror_add(struct ctx *x, int argc, char **argv)
 int
 ctl_mirror_del(struct ctx *x, int argc, char **argv)
 {
-	char msg[300];
-
-	snprintf(msg, sizeof(msg), "mirror %s deleted", argv[0]);
-	return call(x, "mirror.del", ctl_name_params(argv[0]), print_message, msg);
+	return ctl_delete(x, "mirror.del", "mirror", argv[0]);
 }
 
 /* A JSON array of strings or numbers as "a,b" ("-" if null or empty). */

@@ -298,10 +298,7 @@ ctl_port_add(struct ctx *x, int argc, char **argv)
 int
 ctl_port_del(struct ctx *x, int argc, char **argv)
 {
-	char msg[300];
-
-	snprintf(msg, sizeof(msg), "port %s deleted", argv[0]);
-	return call(x, "port.del", ctl_name_params(argv[0]), print_message, msg);
+	return ctl_delete(x, "port.del", "port", argv[0]);
 }
 
 int

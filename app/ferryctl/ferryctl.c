@@ -98,6 +98,15 @@ ctl_name_params(const char *name)
 	return name != NULL ? json_pack("{s:s}", "name", name) : NULL;
 }
 
+int
+ctl_delete(struct ctx *x, const char *method, const char *what, const char *name)
+{
+	char msg[300];
+
+	snprintf(msg, sizeof(msg), "%s %s deleted", what, name);
+	return call(x, method, ctl_name_params(name), print_message, msg);
+}
+
 /* --- printers --- */
 
 void
