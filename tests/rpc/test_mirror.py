@@ -294,25 +294,31 @@ def slow_ports(d):
             {"name": "ids", "type": "vhostuser", "path": d.path("ids.sock")}]
 
 
+def mirror_to_slow_output(c):
+    """src -> dst with an rx mirror of src to ids, until src forwarded 50 000 frames: checks that
+    every original was delivered; returns (frames forwarded, mirror m once its counters settled)."""
+    c.result("fdb.add", {"mac": DST, "vlan": 0, "port": "dst"})
+    c.result("mirror.add", {"name": "m", "ports": ["src"], "direction": "rx", "output": "ids"})
+    c.result("port.stats.clear")
+    c.result("port.set", {"name": "src", "admin": "up"})
+    wait_for(lambda: stats(c, "src")["rx_packets"] > 50000, timeout=20, what="traffic")
+    c.result("port.set", {"name": "src", "admin": "down"})
+    time.sleep(0.3)
+    s, t, m = settled(lambda: (stats(c, "src"), stats(c, "dst"), mirror(c, "m")),
+                      lambda v: v[0]["rx_packets"] - v[0]["drops"]["admin_down"] ==
+                      v[1]["tx_packets"] == v[2]["selected"] ==
+                      v[2]["mirrored"] + v[2]["dropped"])
+    fwd = s["rx_packets"] - s["drops"]["admin_down"]
+    check(fwd > 50000 and t["tx_packets"] == fwd and s["drops_total"] == s["drops"]["admin_down"],
+          "originals all delivered: %d of %d, src drops %s" % (t["tx_packets"], fwd, s["drops"]))
+    return fwd, m
+
+
 def t_slow_output():
     d = Daemon(slow_ports, tag="mirror").start()
     try:
         with d.client() as c:
-            c.result("fdb.add", {"mac": DST, "vlan": 0, "port": "dst"})
-            c.result("mirror.add", {"name": "m", "ports": ["src"], "direction": "rx",
-                                    "output": "ids"})
-            c.result("port.stats.clear")
-            c.result("port.set", {"name": "src", "admin": "up"})
-            wait_for(lambda: stats(c, "src")["rx_packets"] > 50000, timeout=20, what="traffic")
-            c.result("port.set", {"name": "src", "admin": "down"})
-            time.sleep(0.3)
-            s, t, m = settled(lambda: (stats(c, "src"), stats(c, "dst"), mirror(c, "m")),
-                              lambda v: v[0]["rx_packets"] - v[0]["drops"]["admin_down"] ==
-                              v[1]["tx_packets"] == v[2]["selected"])
-            fwd = s["rx_packets"] - s["drops"]["admin_down"]
-            check(fwd > 50000 and t["tx_packets"] == fwd and s["drops_total"] ==
-                  s["drops"]["admin_down"], "originals all delivered: %d of %d, src drops %s" %
-                  (t["tx_packets"], fwd, s["drops"]))
+            fwd, m = mirror_to_slow_output(c)
             check(m["selected"] == fwd and m["dropped"] == fwd and m["mirrored"] == 0,
                   "every copy dropped and counted: %s" % m)
     finally:
@@ -343,23 +349,7 @@ def t_stalled_guest_output():
             wait_for(lambda: c.result("port.get", {"name": "ids"}).get("guest_queues_tx", 0) >= 1,
                      timeout=20, what="guest connected, its RX ring enabled")
             os.kill(peer.pid, 19)   # SIGSTOP: it reads nothing from now on
-            c.result("fdb.add", {"mac": DST, "vlan": 0, "port": "dst"})
-            c.result("mirror.add", {"name": "m", "ports": ["src"], "direction": "rx",
-                                    "output": "ids"})
-            c.result("port.stats.clear")
-            c.result("port.set", {"name": "src", "admin": "up"})
-            wait_for(lambda: stats(c, "src")["rx_packets"] > 50000, timeout=20, what="traffic")
-            c.result("port.set", {"name": "src", "admin": "down"})
-            time.sleep(0.3)
-            s, t, m = settled(lambda: (stats(c, "src"), stats(c, "dst"), mirror(c, "m")),
-                              lambda v: v[0]["rx_packets"] - v[0]["drops"]["admin_down"] ==
-                              v[1]["tx_packets"] == v[2]["selected"] ==
-                              v[2]["mirrored"] + v[2]["dropped"])
-            fwd = s["rx_packets"] - s["drops"]["admin_down"]
-            check(fwd > 50000 and t["tx_packets"] == fwd and
-                  s["drops_total"] == s["drops"]["admin_down"],
-                  "originals all delivered: %d of %d, src drops %s" % (t["tx_packets"], fwd,
-                                                                       s["drops"]))
+            fwd, m = mirror_to_slow_output(c)
             ids = stats(c, "ids")
             check(m["selected"] == fwd and m["mirrored"] + m["dropped"] == fwd and
                   m["mirrored"] <= 256 and m["dropped"] >= fwd - 256 and
