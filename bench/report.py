@@ -105,6 +105,13 @@ def write_markdown(path, meta, summary, records, switches, zc=None):
         f.write("\n".join(L))
 
 
+def row_cells(row):
+    """The first two cells of a summary row: the topology and the case."""
+    label = {"pvp": "%s B" % row["case"], "p2p": "%s MACs" % row["case"],
+             "v2v": "64 B, 2 ports", "scale": "%s ports" % row["case"]}[row["topo"]]
+    return [TOPO_TITLE[row["topo"]].split(" ")[0], label]
+
+
 def main_tables(meta, summary, switches):
     L = []
     L.append("%s; %d repeat(s); warm-up %ss, window %ss; PMD on lcore 1, guests/generators on "
@@ -125,9 +132,7 @@ def main_tables(meta, summary, switches):
     L.append("| " + " | ".join(head) + " |")
     L.append("|" + "---|" * len(head))
     for row in summary:
-        label = {"pvp": "%s B" % row["case"], "p2p": "%s MACs" % row["case"],
-                 "v2v": "64 B, 2 ports", "scale": "%s ports" % row["case"]}[row["topo"]]
-        cells = [TOPO_TITLE[row["topo"]].split(" ")[0], label]
+        cells = row_cells(row)
         cells += [swcell(row, s) for s in switches]
         cells += ["/".join(str(row["switch"][s].get("clean_runs", 0)) for s in switches)]
         if "ferry" in switches:
@@ -150,9 +155,7 @@ def main_tables(meta, summary, switches):
     L.append("| " + " | ".join(head2) + " |")
     L.append("|" + "---|" * len(head2))
     for row in summary:
-        label = {"pvp": "%s B" % row["case"], "p2p": "%s MACs" % row["case"],
-                 "v2v": "64 B, 2 ports", "scale": "%s ports" % row["case"]}[row["topo"]]
-        cells = [TOPO_TITLE[row["topo"]].split(" ")[0], label]
+        cells = row_cells(row)
         cells += [swcell(row, s, "mpps_per_core") for s in switches]
         cells += [swcell(row, s, "pmd_cpu_pct", 0) for s in switches]
         if "ferry" in switches:
@@ -169,9 +172,7 @@ def main_tables(meta, summary, switches):
         L.append("| " + " | ".join(head3) + " |")
         L.append("|" + "---|" * len(head3))
         for row in summary:
-            label = {"pvp": "%s B" % row["case"], "p2p": "%s MACs" % row["case"],
-                     "v2v": "64 B, 2 ports", "scale": "%s ports" % row["case"]}[row["topo"]]
-            cells = [TOPO_TITLE[row["topo"]].split(" ")[0], label]
+            cells = row_cells(row)
             cells += [swcell(row, s, "mpps_clean") for s in switches]
             cells += [cell(row.get("ferry_vs_%s_clean" % o)) for o in others]
             L.append("| " + " | ".join(cells) + " |")
