@@ -76,22 +76,15 @@ EOF
 nic0="{\"name\": \"nic0\", \"type\": \"dpdk\", \"devargs\": \"net_pcap0,rx_pcap=$work/p2p.pcap\"}"
 
 rpc() {   # rpc METHOD [JSON-PARAMS] [KEY]: the result (or its KEY) as JSON, or nothing
-	"$PY" - "$work/ferryd.sock" "$@" <<'PYEOF' 2>/dev/null
-import json, socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-s.settimeout(300)   # port.add waits for an RCU grace period: slow under valgrind
-s.connect(sys.argv[1])
-s.sendall((json.dumps({"jsonrpc": "2.0", "id": 1, "method": sys.argv[2],
-                       "params": json.loads(sys.argv[3]) if len(sys.argv) > 3 else {}}) + "\n").encode())
-buf = b""
-while not buf.endswith(b"\n"):
-    d = s.recv(1 << 16)
-    if not d:
-        break
-    buf += d
-r = json.loads(buf)["result"]
-if len(sys.argv) > 4:
-    r = (r[0] if isinstance(r, list) else r)[sys.argv[4]]
+	"$PY" - "$ROOT/bench" "$work/ferryd.sock" "$@" <<'PYEOF' 2>/dev/null
+import json, sys
+sys.path.insert(0, sys.argv[1])
+from util import rpc_call
+# port.add waits for an RCU grace period: slow under valgrind
+r = rpc_call(sys.argv[2], sys.argv[3], json.loads(sys.argv[4]) if len(sys.argv) > 4 else {},
+             timeout=300)
+if len(sys.argv) > 5:
+    r = (r[0] if isinstance(r, list) else r)[sys.argv[5]]
 print(json.dumps(r))
 PYEOF
 }
