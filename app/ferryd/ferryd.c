@@ -431,8 +431,8 @@ run(struct ferry_switch *sw, struct ferry_rpc *rpc, struct ferry_metrics *metric
 	uint64_t hz = rte_get_tsc_hz(), last_change = rte_get_tsc_cycles(), last_rx = 0;
 
 	while (!quit) {
-		/* a running capture's ring is drained every 5 ms, else the loop wakes every 50 ms */
-		if (poll(pfd, 3, ferry_capture_busy() ? 5 : 50) < 0 && errno != EINTR)
+		/* a capture's ring is drained every 5 ms while it fills, else every 50 ms */
+		if (poll(pfd, 3, ferry_capture_wait_ms()) < 0 && errno != EINTR)
 			break;
 		if (reload_asked) {
 			reload_asked = 0;

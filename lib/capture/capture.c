@@ -12,6 +12,8 @@
 #define OUT_BUF      (1u << 20)   /* pcapng bytes buffered for a slow output */
 #define DRAIN_BUDGET 8192         /* frames written per capture per ferry_capture_drain */
 #define POOL_CACHE   32
+#define WAIT_BUSY_MS 5            /* the control loop's wake while captured frames arrive */
+#define WAIT_IDLE_MS 50           /* ... and without captures (ferryd's idle wake) */
 #define CLOSE_WAIT_S 10           /* an ended capture's output gets this long to take the rest */
 
 static struct ferry_capture *table[FERRY_CAPTURE_MAX];
@@ -122,6 +124,8 @@ count_reached(const struct ferry_capture *c)
 }
 
 /* Up to budget frames from the ring into the output (which takes what it can). */
+static unsigned drained_since_wait;   /* frames written since the last ferry_capture_wait_ms */
+
 static void
 drain(struct ferry_capture *c, unsigned budget)
 {
@@ -146,6 +150,7 @@ drain(struct ferry_capture *c, unsigned budget)
 			}
 		}
 		rte_pktmbuf_free_bulk(m, n);
+		drained_since_wait += n;
 		budget -= n;
 		if (n < want)
 			break;
@@ -247,10 +252,21 @@ ferry_capture_flush_closing(int wait_ms)
 	}
 }
 
-bool
-ferry_capture_busy(void)
+int
+ferry_capture_wait_ms(void)
 {
-	return closing != NULL || ferry_capture_next(NULL) != NULL;
+	static unsigned quiet;   /* drains in a row that found no frame */
+
+	if (closing == NULL && ferry_capture_next(NULL) == NULL) {
+		quiet = 0;
+		return WAIT_IDLE_MS;
+	}
+	if (closing != NULL || drained_since_wait > 0)
+		quiet = 0;
+	else if (quiet < 4)
+		quiet++;
+	drained_since_wait = 0;
+	return RTE_MIN(WAIT_BUSY_MS << quiet, WAIT_IDLE_MS);
 }
 
 unsigned

@@ -81,8 +81,10 @@ json_t *ferry_capture_finish(struct ferry_capture *c);
 /* Write ended captures' last bytes; close and free those done, failed, or 10 s old. wait_ms: how
  * long each may block (0 in the control loop; ferryd's exit waits a little). */
 void ferry_capture_flush_closing(int wait_ms);
-/* A capture runs or an ended one is still being written. */
-bool ferry_capture_busy(void);
+/* How long the control loop may sleep before the captures want draining: 5 ms while frames
+ * arrive or an ended capture is being written, doubling over quiet drains up to the idle 50 ms,
+ * so a capture of an idle port wakes the host's cpu no more than no capture at all. */
+int ferry_capture_wait_ms(void);
 
 unsigned ferry_capture_id(const struct ferry_capture *c);
 const char *ferry_capture_port(const struct ferry_capture *c);
