@@ -149,10 +149,19 @@ result_of(struct ctx *x, const char *method)
 static int
 take_sample(struct ctx *x, struct sample *s)
 {
+	char err[512];
+
+	/* a connection per sample: one held through a long -d would be closed by ferryd's
+	 * rpc.idle_timeout, and would hold one of its client slots while it waits */
+	if (ctl_connect(&x->conn, x->socket, x->timeout_ms, err, sizeof(err)) < 0) {
+		fprintf(stderr, "ferryctl: %s\n", err);
+		return -1;
+	}
 	s->t = now_s();
 	s->wall = clock_s(CLOCK_REALTIME);
 	s->ports = result_of(x, "port.stats");
 	s->pmds = s->ports ? result_of(x, "pmd.list") : NULL;
+	ctl_close(&x->conn);
 	return s->pmds != NULL ? 0 : -1;
 }
 
@@ -431,15 +440,10 @@ ctl_top(struct ctx *x, int argc, char **argv)
 	struct termios saved, raw;
 	double delay = 2.0;
 	long iters = -1;   /* until q or Ctrl-C */
-	char err[512];
 	int rc;
 
 	if ((rc = top_args(argc, argv, &delay, &iters)) != 0)
 		return rc;
-	if (ctl_connect(&x->conn, x->socket, x->timeout_ms, err, sizeof(err)) < 0) {
-		fprintf(stderr, "ferryctl: %s\n", err);
-		return CTL_ECONNECT;
-	}
 	/* --json: JSON lines for a script, no screen codes, the terminal left as it is */
 	bool tty = !x->json && isatty(STDOUT_FILENO), keys = !x->json && isatty(STDIN_FILENO) &&
 		   tcgetattr(STDIN_FILENO, &saved) == 0;

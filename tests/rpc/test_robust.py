@@ -13,8 +13,8 @@ import socket
 import threading
 import time
 
-from ferrytest import (Daemon, Client, check, check_too_many_clients, clients_now, main, wait_for,
-                       EINVALID_REQ, ELIMIT)
+from ferrytest import (Daemon, Client, check, check_too_many_clients, clients_now, ferryctl, main,
+                       wait_for, EINVALID_REQ, ELIMIT)
 
 MAX_CLIENTS = 256
 MAX_BATCH = 1000
@@ -188,6 +188,18 @@ def t_idle_timeout(ctx):
         close_all([idle, sub, active, slow])
 
 
+def t_ctl_top_outlives_idle_timeout(ctx):
+    """ferryctl top whose delay is longer than rpc.idle_timeout keeps refreshing: it connects for
+    each sample (a connection held through the wait was closed by the idle timer)."""
+    d = ctx.idle   # rpc.idle_timeout 1 s
+    rc, out, err = ferryctl(d, "--json", "top", "-n", "2", "-d", "1.6", timeout=20)
+    lines = [json.loads(l) for l in out.splitlines() if l.strip()]
+    check(rc == 0 and len(lines) == 2, "top -d 1.6 against idle_timeout 1 s: rc %d, %d lines, %s"
+          % (rc, len(lines), err.strip()))
+    check(all({p["name"] for p in l["ports"]} == {"null0", "vm1"} for l in lines),
+          "every refresh has both ports: %s" % lines)
+
+
 def t_idle_unsubscribed_closed(ctx):
     d = ctx.idle
     with d.client() as c:
@@ -338,6 +350,7 @@ def t_batch_then_eof(ctx):
 TESTS = [("robust_idle_256_orchestrator_served", t_idle_256_orchestrator_served),
          ("robust_all_subscribed_refused", t_all_subscribed_refused),
          ("robust_idle_timeout", t_idle_timeout),
+         ("robust_ctl_top_outlives_idle_timeout", t_ctl_top_outlives_idle_timeout),
          ("robust_idle_after_unsubscribe", t_idle_unsubscribed_closed),
          ("robust_batch_does_not_starve", t_batch_does_not_starve),
          ("robust_batch_interleaved", t_batch_slow_requests_interleaved),
