@@ -6,6 +6,7 @@
 #include <rte_version.h>
 #include "switch_private.h"
 #include "ferry_pkt.h"
+#include "ferry_steer.h"
 
 static void
 sum_stats(const struct ferry_switch *sw, const struct ferry_port *p, struct ferry_port_pmd_stats *t)
@@ -155,6 +156,21 @@ ferry_switch_port_stats_clear(struct ferry_switch *sw, const char *name, char *e
 	return 0;
 }
 
+/* A vhostuser port's "steering" over the switch's dpdk ports (lib/steer). */
+static json_t *
+steering_json(struct ferry_switch *sw, const struct ferry_port *vm)
+{
+	struct ferry_steer_uplink up[FERRY_MAX_PORTS];
+	unsigned n = 0;
+
+	for (uint16_t i = 0; i < sw->dp.n_slots; i++) {
+		const struct ferry_port *u = sw->dp.ports[i];
+		if (u != NULL && u->conf.type == FERRY_PORT_DPDK && u->mirror_output[0] == '\0')
+			up[n++] = (struct ferry_steer_uplink){ .name = u->conf.name };
+	}
+	return ferry_steer_json(&vm->conf, up, n);
+}
+
 static json_t *
 port_json(struct ferry_switch *sw, struct ferry_port *p)
 {
@@ -164,6 +180,8 @@ port_json(struct ferry_switch *sw, struct ferry_port *p)
 	json_object_set_new(o, "rx_queues", json_integer(p->n_rxq));
 	if (p->ops->to_json != NULL)
 		p->ops->to_json(p, o);
+	if (p->conf.type == FERRY_PORT_VHOST)
+		json_object_set_new(o, "steering", steering_json(sw, p));
 	json_object_set_new(o, "numa", json_integer(p->socket));
 	if (p->mirror_output[0] != '\0')   /* out of forwarding: the mirror's output */
 		json_object_set_new(o, "mirror_output", json_string(p->mirror_output));

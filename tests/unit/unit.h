@@ -37,5 +37,6 @@ void suite_pipeline(void);
 void suite_virtq(void);
 void suite_filter(void);
 void suite_mirror(void);
+void suite_steer(void);
 
 #endif

@@ -86,6 +86,8 @@ main(int argc, char **argv)
 		suite_filter();
 	if (!only || strcmp(only, "mirror") == 0)
 		suite_mirror();
+	if (!only || strcmp(only, "steer") == 0)
+		suite_steer();
 	rte_eal_cleanup();
 	return unit_failures ? 1 : 0;
 }
