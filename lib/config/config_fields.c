@@ -649,7 +649,10 @@ const struct ferry_port_field ferry_port_fields[] = {
 	  U16(parse_u16, rxd, 32768) },
 	{ "txd", "integer", DPDK, false, false, "tx descriptors per queue, default 1024",
 	  U16(parse_u16, txd, 32768) },
-	{ "mtu", "integer", DPDK, true, false, "MTU set on the device, 68..9702; default: the device's",
+	{ "mtu", "integer", ALL, true, false,
+	  "68..9702: dpdk: the MTU set on the device (default: the device's); vhostuser: the egress "
+	  "limit toward the guest and the most its VIRTIO_NET_F_MTU (QEMU host_mtu) may be, a larger "
+	  "one refused (default: the guest's)",
 	  U16(parse_mtu, mtu, 9702) },
 	{ "hw_mac", "string", DPDK, false, false,
 	  "the device's own MAC (a VF asks its PF through the mailbox)", parse_hw_mac, hw_mac_to_json },

@@ -201,8 +201,10 @@ configure(struct ferry_port *p, struct rte_mempool *const *pools, unsigned n_pmd
 		goto fail;
 	if (p->conf.mtu != 0 && (rc = rte_eth_dev_set_mtu(p->eth_port, p->conf.mtu)) < 0) {
 		if (rc != -ENOTSUP) {
-			snprintf(err, errlen, "port %s: MTU %u refused: %s", p->conf.name,
-				 p->conf.mtu, rte_strerror(-rc));
+			snprintf(err, errlen, "port %s: MTU %u refused: %s (the device takes %u..%u%s)",
+				 p->conf.name, p->conf.mtu, rte_strerror(-rc), di.min_mtu, di.max_mtu,
+				 (di.rx_offload_capa & RTE_ETH_RX_OFFLOAD_SCATTER) ? "" :
+				 ", without rx scatter: frames must fit one mbuf");
 			return FERRY_EPROBE;
 		}
 		soft_mtu = p->conf.mtu;   /* a device without an MTU: ferry enforces it on egress */

@@ -7,6 +7,7 @@
  * Client mode: ferryd connects to QEMU's socket; rte_vhost reconnects when either side restarts. */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -20,6 +21,8 @@
 /* ferry's own dequeue (lib/zc) reads split rings and completes out of order. */
 #define ZC_UNSUPPORTED_FEATURES ((1ULL << 34 /* VIRTIO_F_RING_PACKED */) | \
 	(1ULL << 35 /* VIRTIO_F_IN_ORDER */))
+
+static void vhost_set_limit(struct ferry_port *p, uint16_t mtu);
 
 /* The socket's directory, one level (config-file ports are trusted; ports added over RPC had
  * their path checked, and missing levels made inside vhost.socket_dirs, by lib/rpc first). */
@@ -148,6 +151,7 @@ vhost_open(struct ferry_port *p, char *err, size_t errlen)
 		return FERRY_EPROBE;
 	}
 	p->n_txq = FERRY_MAX_QUEUES;
+	vhost_set_limit(p, p->conf.mtu);
 	ferry_vhost_attach(p);
 	rc = register_socket(p, err, errlen);
 	if (rc != 0)
@@ -235,16 +239,50 @@ enqueue_guest(struct ferry_port *p, const struct ferry_port_txctx *t, int vid, u
 	return sent;
 }
 
-/* A guest's egress limit: its MTU + 14 (+4 per tag) when it negotiated VIRTIO_NET_F_MTU (QEMU's
- * host_mtu), else none beyond what rte_vhost can enqueue (it copies chains of any length into
- * the guest's buffers). Read once per burst: a table lookup and a feature test. */
+/* A guest's egress limit: the smaller of the port's "mtu" (p->tx_max_len: mtu + 14, UINT32_MAX
+ * without one) and the guest's own MTU + 14 when it negotiated VIRTIO_NET_F_MTU (QEMU's
+ * host_mtu; one above the port's was refused, ferry_vhost_mtu_msg_ok), +4 per tag; without
+ * either none beyond what rte_vhost can enqueue (it copies chains of any length into the guest's
+ * buffers, merged with MRG_RXBUF). Read once per burst: a table lookup and a feature test. */
 static uint32_t
-vhost_max_len(int vid)
+vhost_max_len(const struct ferry_port *p, int vid)
 {
+	uint32_t lim = __atomic_load_n(&p->tx_max_len, __ATOMIC_RELAXED);
 	uint16_t mtu;
 
-	return rte_vhost_get_mtu(vid, &mtu) == 0 && mtu != 0 ? (uint32_t)mtu + RTE_ETHER_HDR_LEN :
-	       UINT32_MAX;
+	if (rte_vhost_get_mtu(vid, &mtu) == 0 && mtu != 0)
+		lim = RTE_MIN(lim, (uint32_t)mtu + RTE_ETHER_HDR_LEN);
+	return lim;
+}
+
+/* The port's egress limit from its "mtu" (open, port.set). */
+static void
+vhost_set_limit(struct ferry_port *p, uint16_t mtu)
+{
+	__atomic_store_n(&p->tx_max_len, mtu != 0 ? (uint32_t)mtu + RTE_ETHER_HDR_LEN : UINT32_MAX,
+			 __ATOMIC_RELAXED);
+}
+
+/* VHOST_USER_NET_SET_MTU (QEMU sends the guest's host_mtu before it starts the device): above
+ * the port's "mtu" it is refused, so the guest and the switch never disagree on the frames the
+ * guest may send and receive (QEMU then reports "<mtu>Bytes MTU not supported by the backend"
+ * and leaves the device stopped). Vhost thread. */
+bool
+ferry_vhost_mtu_msg_ok(int vid, uint64_t mtu)
+{
+	struct ferry_port *p = ferry_vhost_port_of_vid(vid);
+	uint16_t port_mtu = p != NULL ? p->conf.mtu : 0;
+
+	if (port_mtu == 0 || mtu <= port_mtu) {
+		if (p != NULL && port_mtu != 0 && mtu < port_mtu)
+			FERRY_LOG(WARNING, "port %s: the guest's MTU %" PRIu64 " is below the port's mtu %u: "
+				  "frames toward it are limited to %" PRIu64 " bytes untagged",
+				  p->conf.name, mtu, port_mtu, mtu + RTE_ETHER_HDR_LEN);
+		return true;
+	}
+	FERRY_LOG(ERR, "port %s: guest MTU %" PRIu64 " (VIRTIO_NET_F_MTU, QEMU host_mtu) refused: "
+		  "the port's mtu is %u", p->conf.name, mtu, port_mtu);
+	return false;
 }
 
 static uint16_t
@@ -257,7 +295,7 @@ vhost_tx(struct ferry_port *p, const struct ferry_port_txctx *t, struct rte_mbuf
 	unsigned nr;
 
 	if (vid >= 0 && on != 0)
-		n = ferry_port_tx_fit(p, t, m, n, vhost_max_len(vid), UINT16_MAX, len);
+		n = ferry_port_tx_fit(p, t, m, n, vhost_max_len(p, vid), UINT16_MAX, len);
 	if (n == 0)
 		return 0;
 	if (vid < 0 || on == 0 || (nr = vhost_rings(t, on, rings)) == 0) {
@@ -295,13 +333,21 @@ vhost_to_json(const struct ferry_port *p, json_t *o)
 	ferry_ol_features_json(__atomic_load_n(&p->vid, __ATOMIC_ACQUIRE) >= 0 ?
 			       __atomic_load_n(&p->vnet_features, __ATOMIC_RELAXED) : 0, f);
 	json_object_set_new(o, "offloads_negotiated", f);
+	int vid = __atomic_load_n(&p->vid, __ATOMIC_ACQUIRE);
+	uint16_t mtu;
+	if (vid >= 0 && rte_vhost_get_mtu(vid, &mtu) == 0 && mtu != 0)
+		json_object_set_new(o, "guest_mtu", json_integer(mtu));   /* its VIRTIO_NET_F_MTU */
 }
 
-/* port.set zero_copy: queues ferry already reads follow at once; whether ferry reads them at all
+/* port.set mtu: the egress limit at once. zero_copy: queues ferry already reads follow at once; whether ferry reads them at all
  * is decided when the guest (re)connects. */
 static int
 vhost_set(struct ferry_port *p, const struct ferry_port_conf *nc, char *err, size_t errlen)
 {
+	if (nc->mtu != p->conf.mtu) {   /* a connected guest keeps the MTU it was started with */
+		p->conf.mtu = nc->mtu;
+		vhost_set_limit(p, nc->mtu);
+	}
 	for (uint16_t q = 0; q < FERRY_MAX_QUEUES; q++) {
 		struct ferry_zcq *zq = __atomic_load_n(&p->zcq[q], __ATOMIC_ACQUIRE);
 		if (zq != NULL)

@@ -40,6 +40,8 @@ extern const struct rte_vhost_device_ops ferry_vhost_device_ops;
 void ferry_vhost_attach(struct ferry_port *p);   /* callbacks find it from now on */
 void ferry_vhost_forget(struct ferry_port *p);   /* the port is leaving: they no longer do */
 struct ferry_port *ferry_vhost_port_of_vid(int vid);   /* the port a vid's callbacks act on */
+/* port_vhost.c: a guest's VHOST_USER_NET_SET_MTU, false: refused (above the port's mtu) */
+bool ferry_vhost_mtu_msg_ok(int vid, uint64_t mtu);
 uint32_t ferry_vhost_refused_since_clear(const struct ferry_port *p);
 void ferry_vhost_refused_clear(struct ferry_port *p);
 

@@ -206,7 +206,8 @@ ferry_vhost_zc_forget(uint16_t idx)
  * - SEND_RARP: the guest arrived here by live migration; announce its MAC. */
 enum {   /* VhostUserRequest: a message starts with it */
 	VHU_SET_FEATURES = 2, VHU_SET_MEM_TABLE = 5, VHU_SET_LOG_BASE = 6, VHU_SET_VRING_NUM = 8,
-	VHU_SET_VRING_ADDR = 9, VHU_SET_VRING_BASE = 10, VHU_SEND_RARP = 19
+	VHU_SET_VRING_ADDR = 9, VHU_SET_VRING_BASE = 10, VHU_SEND_RARP = 19,
+	VHU_NET_SET_MTU = 20
 };
 #define VHU_PAYLOAD 12   /* request, flags, size (u32 each), then the payload */
 
@@ -262,6 +263,12 @@ zc_pre_msg(int vid, void *msg)
 	struct ferry_port *p;
 
 	ferry_zc_guard_msg(vid, req, false, zc_state_of(vid));   /* before rte_vhost unmaps */
+	if (req == VHU_NET_SET_MTU) {
+		uint64_t mtu;
+		memcpy(&mtu, (const uint8_t *)msg + VHU_PAYLOAD, sizeof(mtu));
+		if (!ferry_vhost_mtu_msg_ok(vid, mtu))
+			return RTE_VHOST_MSG_RESULT_ERR;   /* NACK (REPLY_ACK), else the connection closes */
+	}
 	pthread_mutex_lock(&ferry_vhost_zc_lock);
 	p = zc_port_of_msg(vid);
 	if (!zc_ring_msg_ok(p, vid, req, msg)) {

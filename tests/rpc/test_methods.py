@@ -140,7 +140,10 @@ def t_port_set(d):
         c.error("port.set", {"name": "vm1", "admin": "sideways"}, EINVAL, "params.admin")
         c.error("port.set", {"name": "vm1", "vlan": {"mode": "access", "tag": 0}}, EINVAL,
                 "params.vlan")
-        c.error("port.set", {"name": "vm1", "mtu": 1500}, EINVAL, "params")   # vhost: no mtu
+        # vhost: the egress limit toward the guest (issue #19 jumbo frames)
+        check(c.result("port.set", {"name": "vm1", "mtu": 9000})["mtu"] == 9000, "vm1 mtu 9000")
+        check("mtu" not in c.result("port.set", {"name": "vm1", "mtu": None}), "vm1 mtu null")
+        c.error("port.set", {"name": "vm1", "mtu": 67}, EINVAL, "params.mtu")
         c.error("port.set", {"name": "nope", "admin": "up"}, ENOPORT, "nope")
         c.error("port.set", {"admin": "up"}, EINVAL, "params.name")
         c.error("port.set", {"name": "vm1"}, EINVAL, "nothing to change")

@@ -31,7 +31,7 @@ def ports(d):
             {"name": "vm1", "type": "vhostuser", "path": d.path("vm1.sock"), "mode": "server",
              "mac": ["52:54:00:00:00:01"], "vlan": {"mode": "access", "tag": 10},
              "external_ids": {"vm": "uuid-1"}, "policer": {"kbps": 10000},
-             "storm": {"multicast_pps": 50}, "mac_limit": 64}]
+             "storm": {"multicast_pps": 50}, "mac_limit": 64, "mtu": 1500}]
 
 
 def setup():
@@ -65,7 +65,7 @@ def t_schema_lists_every_field(d):
               "%s: settable/help %s" % (f["name"], f))
     settable = sorted(f["name"] for f in s if f["settable"])
     check(settable == sorted(SET_VALUES), "settable fields %s" % settable)
-    check(fields_of(s, "vhostuser", True) == ["zero_copy", "mac", "vlan", "admin",
+    check(fields_of(s, "vhostuser", True) == ["mtu", "zero_copy", "mac", "vlan", "admin",
                                                "external_ids", "policer", "storm",
                                                "mac_limit"], "vhostuser settable")
     check(sorted(f["name"] for f in s if f["unique"]) == ["devargs", "name", "path"], "unique")
@@ -124,7 +124,8 @@ def set_all(d, port, port_type):
 
 def t_set_every_settable_field_vhostuser(d):
     names = set_all(d, "vm1", "vhostuser")
-    check("zero_copy" in names and len(names) == 8, "vhostuser settable %s" % names)
+    check("zero_copy" in names and "mtu" in names and len(names) == 9,
+          "vhostuser settable %s" % names)
 
 
 def t_set_every_settable_field_dpdk(d):
@@ -146,7 +147,7 @@ def t_non_settable_refused(d):
         c.error("port.set", {"name": "vm1", "bogus": 1}, EINVAL, "params.bogus: unknown field")
         # settable, but not on this port type
         c.error("port.set", {"name": "null0", "zero_copy": "off"}, EINVAL, "params.zero_copy")
-        c.error("port.set", {"name": "vm1", "mtu": 1500}, EINVAL, "params.mtu")
+        c.error("port.set", {"name": "vm1", "mtu": 9703}, EINVAL, "params.mtu")   # out of range
         after = c.result("port.get", {"name": "vm1"})
         check(after["admin"] == before["admin"], "a refused port.set changed nothing")
 

@@ -165,7 +165,7 @@ static int parse_opt(struct vpeer_opts *o, int c, const char *arg)
 	case 'v': if (parse_num(arg, 0, 4095, &v)) return -1; o->vlan = (int)v; break;
 	case 'c': if (parse_num(arg, 0, 4e9, &v)) return -1; o->count = (uint64_t)v; break;
 	case 'r': if (parse_num(arg, 1, 1e8, &v)) return -1; o->rate = v; break;
-	case 's': if (parse_num(arg, VPEER_MIN_SIZE, 9000, &v)) return -1; o->size = (uint32_t)v; break;
+	case 's': if (parse_num(arg, VPEER_MIN_SIZE, VPEER_MAX_SIZE, &v)) return -1; o->size = (uint32_t)v; break;
 	case 'd': if (parse_num(arg, 0, 1e6, &v)) return -1; o->duration = v; break;
 	case 'f': if (parse_num(arg, 1, VPEER_MAX_FLOWS, &v)) return -1; o->flows = (uint32_t)v; break;
 	case 'w': if (parse_num(arg, 0, 1e6, &v)) return -1; o->wait_link = v; break;

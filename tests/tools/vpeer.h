@@ -32,6 +32,7 @@ struct vpeer_hdr {
 /* Headers in front of the payload (no VLAN tag): Ethernet + IPv4 + UDP. */
 #define VPEER_L2L4_LEN  (RTE_ETHER_HDR_LEN + 20 + 8)
 #define VPEER_MIN_SIZE  (VPEER_L2L4_LEN + (int)sizeof(struct vpeer_hdr))
+#define VPEER_MAX_SIZE  9728   /* a jumbo frame beyond MTU 9000 (the virtio PMD's VIRTIO_MAX_RX_PKTLEN) */
 
 /* What to send. */
 struct vpeer_tx_desc {
@@ -54,7 +55,7 @@ struct vpeer_size {
 };
 
 /* vpeer_frame.c */
-/* Parses "SIZE[/SEGS],..." (sizes VPEER_MIN_SIZE..9000, segs 1..VPEER_MAX_SEGS); returns the
+/* Parses "SIZE[/SEGS],..." (sizes VPEER_MIN_SIZE..VPEER_MAX_SIZE, segs 1..VPEER_MAX_SEGS); returns the
  * number of entries or -1. */
 int vpeer_parse_sizes(const char *s, struct vpeer_size *out, uint32_t max);
 /* Splits a linear frame into segs chained mbufs of (nearly) equal length from mp. */

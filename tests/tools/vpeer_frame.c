@@ -136,7 +136,7 @@ int vpeer_parse_sizes(const char *s, struct vpeer_size *out, uint32_t max)
 		unsigned long len, segs = 1;
 		errno = 0;
 		len = strtoul(s, &end, 10);
-		if (errno || end == s || len < VPEER_MIN_SIZE || len > 9000 || n == max)
+		if (errno || end == s || len < VPEER_MIN_SIZE || len > VPEER_MAX_SIZE || n == max)
 			return -1;
 		s = end;
 		if (*s == '/') {
