@@ -21,7 +21,8 @@ static const char *const samples[FERRY_PORT_NTYPES] = {
 		" \"mac_limit\": 0}",
 	[FERRY_PORT_VHOST] =
 		"{\"name\": \"v\", \"type\": \"vhostuser\", \"path\": \"/r/v.sock\", \"mode\": \"client\","
-		" \"zero_copy\": \"off\", \"offloads\": false, \"mac\": [\"52:54:00:00:00:01\", \"52:54:00:00:00:02\"],"
+		" \"zero_copy\": \"off\", \"offloads\": false, \"mtu\": 9000,"
+		" \"mac\": [\"52:54:00:00:00:01\", \"52:54:00:00:00:02\"],"
 		" \"vlan\": {\"mode\": \"access\", \"tag\": 10}, \"admin\": \"down\","
 		" \"external_ids\": {\"vm\": \"abc\"},"
 		" \"filters\": [{\"hook\": \"egress\", \"path\": \"/p/g.o\", \"name\": \"g2\"}],"
