@@ -123,9 +123,9 @@ count_reached(const struct ferry_capture *c)
 	return c->conf.count != 0 && c->captured >= c->conf.count;
 }
 
-/* Up to budget frames from the ring into the output (which takes what it can). */
 static unsigned drained_since_wait;   /* frames written since the last ferry_capture_wait_ms */
 
+/* Up to budget frames from the ring into the output (which takes what it can). */
 static void
 drain(struct ferry_capture *c, unsigned budget)
 {

@@ -171,6 +171,22 @@ tx_limits(struct ferry_port *p, const struct rte_eth_dev_info *di, uint16_t soft
 		  p->conf.name, p->tx_max_len, mtu, soft_mtu ? ", ferry's own" : "", segs);
 }
 
+/* The device refused MTU mtu (rc): say what it takes (di: its info, NULL when unknown). */
+static void
+mtu_refused(const struct ferry_port *p, const struct rte_eth_dev_info *di, uint16_t mtu, int rc,
+	    char *err, size_t errlen)
+{
+	if (di == NULL) {
+		snprintf(err, errlen, "port %s: MTU %u refused: %s", p->conf.name, mtu,
+			 rte_strerror(-rc));
+		return;
+	}
+	snprintf(err, errlen, "port %s: MTU %u refused: %s (the device takes %u..%u%s)",
+		 p->conf.name, mtu, rte_strerror(-rc), di->min_mtu, di->max_mtu,
+		 (di->rx_offload_capa & RTE_ETH_RX_OFFLOAD_SCATTER) ? "" :
+		 ", without rx scatter: frames must fit one mbuf");
+}
+
 static int
 configure(struct ferry_port *p, struct rte_mempool *const *pools, unsigned n_pmds,
 	  char *err, size_t errlen)
@@ -201,10 +217,7 @@ configure(struct ferry_port *p, struct rte_mempool *const *pools, unsigned n_pmd
 		goto fail;
 	if (p->conf.mtu != 0 && (rc = rte_eth_dev_set_mtu(p->eth_port, p->conf.mtu)) < 0) {
 		if (rc != -ENOTSUP) {
-			snprintf(err, errlen, "port %s: MTU %u refused: %s (the device takes %u..%u%s)",
-				 p->conf.name, p->conf.mtu, rte_strerror(-rc), di.min_mtu, di.max_mtu,
-				 (di.rx_offload_capa & RTE_ETH_RX_OFFLOAD_SCATTER) ? "" :
-				 ", without rx scatter: frames must fit one mbuf");
+			mtu_refused(p, &di, p->conf.mtu, rc, err, errlen);
 			return FERRY_EPROBE;
 		}
 		soft_mtu = p->conf.mtu;   /* a device without an MTU: ferry enforces it on egress */
@@ -276,8 +289,9 @@ set_mtu(struct ferry_port *p, uint16_t mtu, char *err, size_t errlen)
 		return FERRY_ENOTSUP;
 	}
 	if (rc < 0) {
-		snprintf(err, errlen, "port %s: MTU %u refused: %s", p->conf.name, mtu,
-			 rte_strerror(-rc));
+		struct rte_eth_dev_info di;
+		mtu_refused(p, rte_eth_dev_info_get(p->eth_port, &di) == 0 ? &di : NULL, mtu, rc,
+			    err, errlen);
 		return FERRY_EINVAL;
 	}
 	p->conf.mtu = mtu;

@@ -273,11 +273,12 @@ ferry_vhost_mtu_msg_ok(int vid, uint64_t mtu)
 	struct ferry_port *p = ferry_vhost_port_of_vid(vid);
 	uint16_t port_mtu = p != NULL ? p->conf.mtu : 0;
 
-	if (port_mtu == 0 || mtu <= port_mtu) {
-		if (p != NULL && port_mtu != 0 && mtu < port_mtu)
-			FERRY_LOG(WARNING, "port %s: the guest's MTU %" PRIu64 " is below the port's mtu %u: "
-				  "frames toward it are limited to %" PRIu64 " bytes untagged",
-				  p->conf.name, mtu, port_mtu, mtu + RTE_ETHER_HDR_LEN);
+	if (port_mtu == 0 || mtu == port_mtu)
+		return true;
+	if (mtu < port_mtu) {
+		FERRY_LOG(WARNING, "port %s: the guest's MTU %" PRIu64 " is below the port's mtu %u: "
+			  "frames toward it are limited to %" PRIu64 " bytes untagged",
+			  p->conf.name, mtu, port_mtu, mtu + RTE_ETHER_HDR_LEN);
 		return true;
 	}
 	FERRY_LOG(ERR, "port %s: guest MTU %" PRIu64 " (VIRTIO_NET_F_MTU, QEMU host_mtu) refused: "
@@ -330,24 +331,24 @@ vhost_to_json(const struct ferry_port *p, json_t *o)
 	json_object_set_new(o, "guest_queues_rx", json_integer(__builtin_popcount(p->vq_rx_on)));
 	json_object_set_new(o, "guest_queues_tx", json_integer(__builtin_popcount(p->vq_tx_on)));
 	json_t *f = json_array();
-	ferry_ol_features_json(__atomic_load_n(&p->vid, __ATOMIC_ACQUIRE) >= 0 ?
-			       __atomic_load_n(&p->vnet_features, __ATOMIC_RELAXED) : 0, f);
-	json_object_set_new(o, "offloads_negotiated", f);
 	int vid = __atomic_load_n(&p->vid, __ATOMIC_ACQUIRE);
 	uint16_t mtu;
+
+	ferry_ol_features_json(vid >= 0 ? __atomic_load_n(&p->vnet_features, __ATOMIC_RELAXED) : 0,
+			       f);
+	json_object_set_new(o, "offloads_negotiated", f);
 	if (vid >= 0 && rte_vhost_get_mtu(vid, &mtu) == 0 && mtu != 0)
 		json_object_set_new(o, "guest_mtu", json_integer(mtu));   /* its VIRTIO_NET_F_MTU */
 }
 
-/* port.set mtu: the egress limit at once. zero_copy: queues ferry already reads follow at once; whether ferry reads them at all
- * is decided when the guest (re)connects. */
+/* port.set mtu: the egress limit at once (a connected guest keeps the MTU it was started with).
+ * zero_copy: queues ferry already reads follow at once; whether ferry reads them at all is
+ * decided when the guest (re)connects. lib/switch takes nc as the port's conf afterwards. */
 static int
 vhost_set(struct ferry_port *p, const struct ferry_port_conf *nc, char *err, size_t errlen)
 {
-	if (nc->mtu != p->conf.mtu) {   /* a connected guest keeps the MTU it was started with */
-		p->conf.mtu = nc->mtu;
+	if (nc->mtu != p->conf.mtu)
 		vhost_set_limit(p, nc->mtu);
-	}
 	for (uint16_t q = 0; q < FERRY_MAX_QUEUES; q++) {
 		struct ferry_zcq *zq = __atomic_load_n(&p->zcq[q], __ATOMIC_ACQUIRE);
 		if (zq != NULL)
