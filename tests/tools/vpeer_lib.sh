@@ -110,6 +110,10 @@ t_fail() {
 	exit 1
 }
 
+check_eq() {   # check_eq WHAT GOT WANT: fail the scenario unless GOT is WANT
+	[ "$2" = "$3" ] || t_fail "$1: $2, expected $3"
+}
+
 t_pass() {
 	echo "PASS: vhost/$T_NAME${1:+ ($*)}"
 	exit 0

@@ -27,9 +27,6 @@ export T_EAL='"--iova-mode=va"'
 export T_ZC=on
 export FERRY_TEST_TX_SEG_MAX=${EGRESS_SEG_MAX:-2}
 
-check_eq() {   # check_eq WHAT GOT WANT
-	[ "$2" = "$3" ] || t_fail "$1: $2, expected $3"
-}
 
 t_config "$(t_port vm1 server $MA 10)" \
 	"$(t_dpdk_port cap "net_pcap0,tx_pcap=$T_DIR/cap.pcap" 10 '"mtu":9000')"

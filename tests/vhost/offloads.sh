@@ -49,7 +49,6 @@ olpeer_wait_link() {
 olpeer_wait() {
 	wait "${PEER_PID[$1]}" || t_fail "olpeer $1 failed: $(tail -3 "$T_DIR/$1.log")"
 }
-check_eq() { [ "$2" = "$3" ] || t_fail "$1: $2, expected $3"; }
 port() {   # port NAME MAC OFFLOADS
 	printf '{"name":"%s","type":"vhostuser","path":"%s/%s.sock","mode":"server","mac":["%s"],"vlan":{"mode":"access","tag":10},"zero_copy":"%s","offloads":%s}' \
 		"$1" "$T_DIR" "$1" "$2" "$ZC" "$3"

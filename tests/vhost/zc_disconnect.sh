@@ -44,7 +44,6 @@ RATE=3000
 FOREVER=100000000
 export T_PMDS="[1, 2]" T_EAL='"--lcores", "0@0,1@1,2@1", "--iova-mode=va"' T_ZC=on
 
-check_eq() { [ "$2" = "$3" ] || t_fail "$1: $2, expected $3"; }
 zcv() { ferryd_port_stat vm1 ".zero_copy.$1"; }
 
 # wait_b_rx N: b's progress shows at least N test frames in total

@@ -73,7 +73,6 @@ ferryd_port_stat vm1 .zero_copy > "$T_DIR/zc.json"
 zc() { jq -cr "$1" "$T_DIR/zc.json"; }
 t_log "vm1 zero_copy with a connected: $(cat "$T_DIR/zc.json")"
 t_log "hole: $(ferryd_port_stat hole '{tx_packets, drops}')"
-check_eq() { [ "$2" = "$3" ] || t_fail "$1: $2, expected $3"; }
 if [ -n "${ZC_EARLY:-}" ]; then
 	check_eq "vm1 zero_copy.state" "$(zc .state)" active
 	[ "$(zc .lent)" -gt $BOUND ] || t_fail "only $(zc .lent) frames lent: buffers did not come back early to be lent again"

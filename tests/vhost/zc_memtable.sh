@@ -35,7 +35,6 @@ B_RATE=5000
 MAX_RX_LOSS=${MAX_RX_LOSS:-100}
 export T_EAL='"--iova-mode=va"' T_ZC=on
 
-check_eq() { [ "$2" = "$3" ] || t_fail "$1: $2, expected $3"; }
 
 t_config "$(t_port vm1 server $MA 10)" "$(t_port vm2 server $MB 10)" \
 	 "$(t_dpdk_port ring net_ring0 10)" "$(t_dpdk_port pcap "net_pcap0,tx_pcap=$T_DIR/a.pcap" 10)"

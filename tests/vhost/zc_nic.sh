@@ -52,9 +52,6 @@ expected() {
 	echo $(( (n + bytes) * PER_SIZE ))
 }
 
-check_eq() {   # check_eq WHAT GOT WANT
-	[ "$2" = "$3" ] || t_fail "$1: $2, expected $3"
-}
 
 summary=()
 for mode in on auto; do

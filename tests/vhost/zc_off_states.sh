@@ -20,7 +20,6 @@ MB=52:54:00:00:75:02
 COUNT=20000
 RATE=8000
 
-check_eq() { [ "$2" = "$3" ] || t_fail "$1: $2, expected $3"; }
 port_zc() {   # port_zc NAME MODE: a vhostuser port with its own zero_copy mode
 	T_ZC=$2 t_port "$1" server "$3" 10
 }
