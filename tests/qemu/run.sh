@@ -16,7 +16,7 @@ set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 cd "$ROOT"
-ALL=(ping_tcp zc_tcp migrate multiqueue restart_client restart_server guest_reboot uplink_netns)
+ALL=(ping_tcp zc_tcp migrate multiqueue restart_client restart_server guest_reboot uplink_netns jumbo)
 tests=("$@")
 [ ${#tests[@]} -gt 0 ] || tests=("${ALL[@]}")
 
