@@ -7,7 +7,8 @@
 # Proves: b gets every 9014-byte frame intact (vpeer's payload check over the chained buffers)
 # and none of the 9015-byte ones (b drops.mtu counts them); c (mtu 1500) gets none of either
 # (drops.mtu counts all); cap.pcap holds exactly the 9014-byte frames, intact; b negotiated
-# MRG_RXBUF; port.set takes mtu on a vhostuser port and reports it.
+# MRG_RXBUF; port.set takes mtu on a vhostuser port and reports it. Then NIC -> guest: cap.pcap
+# replayed by a net_pcap rx port (mtu 9000) reaches b intact, merged again, and not c.
 set -u
 # shellcheck source=../tools/vpeer_lib.sh
 . "$(dirname "$0")/../tools/vpeer_lib.sh"
@@ -68,4 +69,31 @@ check_eq "cap.pcap: frames" "$(pc .pcap.frames)" $PER_SIZE
 check_eq "cap.pcap: truncated frames" "$(pc .pcap.truncated)" 0
 check_eq "cap.pcap: frames of the wrong length" "$(pc .pcap.wrong_size)" 0
 check_eq "cap.pcap: corrupted vpeer frames" "$(pc .rx_bad)" 0
-t_pass "$PER_SIZE 9014-byte frames intact through mtu-9000 ports (b merged over 2 KB buffers, cap.pcap), $PER_SIZE 9015-byte ones dropped (mtu) there; the mtu-1500 guest got none"
+
+# --- NIC -> guest: cap.pcap's 9014-byte frames replayed into b and c by a net_pcap rx port ------
+# (the port is added once both guests are up: a net_pcap rx port replays its file at once).
+# net_pcap writes each frame over chained 2 KB mbufs, as a NIC with rx scatter does; b receives
+# them merged over its 2 KB buffers and checks every byte; c (mtu 1500) gets none.
+t_config "$(vport b $MB 9000)" "$(vport c $MC 1500)"
+sed -i 's|"rpc": {|"rpc": {"allow_host_devargs": true, |' "$T_DIR/cfg.json"   # a net_pcap port.add
+ferryd_start
+ferryd_wait_ready 15
+for p in b c; do wait_socket "$T_DIR/$p.sock" 5; done
+peer_start b "$T_DIR/b.sock" 1 client --mac $MB --count 0 --duration 0
+peer_start c "$T_DIR/c.sock" 1 client --mac $MC --count 0 --duration 0
+peer_wait_link b 10
+peer_wait_link c 10
+r=$(ferryd_rpc port.add "$(t_dpdk_port nic "net_pcap1,rx_pcap=$T_DIR/cap.pcap" 10 '"mtu":9000')")
+[ "$(echo "$r" | jq -r '.name // empty')" = nic ] || t_fail "port.add nic: $r"
+ferryd_wait_stat nic ".rx_packets == $PER_SIZE" 20
+ferryd_wait_stat b ".tx_packets + .drops.tx_full >= $PER_SIZE" 10
+sleep 0.5
+peer_finish b c
+check_eq "nic rx_packets" "$(ferryd_port_stat nic .rx_packets)" $PER_SIZE
+check_eq "b (from nic): 9014-byte frames of a's" "$(sender_val b "$ida" rx)" $PER_SIZE
+check_eq "b (from nic): corrupted frames" "$(rj b .rx_bad)" 0
+check_eq "c (from nic): frames of a's" "$(sender_val c "$ida" rx)" 0
+check_eq "c (from nic) drops.mtu" "$(ferryd_port_stat c .drops.mtu)" $PER_SIZE
+ferryd_stop TERM 10
+[ "$FERRYD_RC" = 0 ] || t_fail "ferryd exited with status $FERRYD_RC on SIGTERM (second run)"
+t_pass "$PER_SIZE 9014-byte frames intact through mtu-9000 ports (b merged over 2 KB buffers, cap.pcap, and back from cap.pcap through a net_pcap rx port into b), $PER_SIZE 9015-byte ones dropped (mtu) there; the mtu-1500 guest got none"
