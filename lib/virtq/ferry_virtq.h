@@ -49,6 +49,7 @@ enum ferry_vq_err {
 	FERRY_VQ_ESHORT,      /* shorter than the virtio-net header */
 	FERRY_VQ_EDUP,        /* head already in flight (posted twice) */
 	FERRY_VQ_ELINKS,      /* more than FERRY_VQ_MAX_EMPTY empty or FERRY_VQ_MAX_LINKS descriptors */
+	FERRY_VQ_EREAD,       /* device-readable buffer in a receive chain */
 	FERRY_VQ_ERR_MAX
 };
 extern const char *const ferry_vq_err_names[FERRY_VQ_ERR_MAX];
@@ -92,6 +93,7 @@ ferry_gmem_range(const struct ferry_gmem_map *m, uint64_t gpa, uint64_t len)
 
 struct ferry_vseg {
 	uint8_t *va;
+	uint64_t gpa;            /* where va lies in guest memory (receive: the dirty log's address) */
 	uint32_t len;
 };
 
@@ -129,6 +131,59 @@ enum ferry_vq_err ferry_vq_chain_pull(struct ferry_vchain *c, uint32_t len);
 
 /* Copy len bytes from offset off of the chain into dst (bounds are the caller's). */
 void ferry_vq_chain_read(const struct ferry_vchain *c, uint32_t off, uint32_t len, void *dst);
+
+/* Walk the receive chain starting at head into c: device-writable descriptors only (a readable
+ * one is FERRY_VQ_EREAD), the same bounds as a transmit walk, except that a chain may be longer
+ * than any frame: the walk stops, successfully, once it holds FERRY_VQ_MAX_SEGS pieces or
+ * max_frame + 64 bytes (the rest of the chain is capacity no frame needs). */
+enum ferry_vq_err ferry_vq_rx_chain(const struct ferry_vring *vr, const struct ferry_gmem_map *m,
+				    uint16_t head, struct ferry_vchain *c);
+
+/* Copy len bytes from src into the chain from offset off on; returns the bytes that fitted. */
+uint32_t ferry_vq_chain_write(const struct ferry_vchain *c, uint32_t off, const void *src,
+			      uint32_t len);
+
+/* ---- ferry's own enqueue: frames into a receive ring (virtq_rx.c) ---- */
+
+#define FERRY_VQ_RX_MAX_BUFS   64    /* chains one frame may take (64 KB over 1 KB buffers) */
+#define FERRY_VQ_RX_MAX_PIECES 128   /* guest pieces one frame may be written over */
+#define FERRY_VQ_RX_HDR_MAX    12    /* struct virtio_net_hdr_mrg_rxbuf */
+
+/* A frame to place: its virtio-net header (10 bytes, or 12 with num_buffers, which
+ * ferry_vq_rx_frame sets), then len bytes from the pieces src[0, n_src). */
+struct ferry_vq_rxframe {
+	const void *hdr;
+	uint32_t hdr_len;
+	const struct ferry_vseg *src;
+	uint16_t n_src;
+	uint32_t len;
+};
+
+/* The caller's scratch for one frame (per queue, ~5 KB): the chains reserved and their pieces;
+ * log, if set, is told of every guest range written (the vhost dirty log). */
+struct ferry_vq_rxplan {
+	uint16_t n, np;
+	uint16_t head[FERRY_VQ_RX_MAX_BUFS];
+	uint16_t end[FERRY_VQ_RX_MAX_BUFS];     /* chain k's pieces: [end[k - 1], end[k]) */
+	struct ferry_vseg piece[FERRY_VQ_RX_MAX_PIECES];
+	struct ferry_vchain scratch;
+	void (*log)(void *ctx, uint64_t gpa, uint32_t len);
+	void *log_ctx;
+};
+
+enum ferry_vq_rx_rc {
+	FERRY_VQ_RX_OK,        /* placed: pl->n used entries written (not yet published) */
+	FERRY_VQ_RX_NOROOM,    /* too few buffers posted now: nothing taken, try again later */
+	FERRY_VQ_RX_TOO_BIG,   /* more than the guest's buffers can hold (one chain without
+				* mergeable buffers, or beyond the bounds above): nothing taken */
+	FERRY_VQ_RX_BAD,       /* a malformed chain (*err says how): it and every chain taken for
+				* the frame went back to the guest with length 0 (used, unpublished) */
+};
+
+/* Place frame f into the ring: one chain, or with mrg as many as it needs. */
+enum ferry_vq_rx_rc ferry_vq_rx_frame(struct ferry_vring *vr, const struct ferry_gmem_map *m,
+				      bool mrg, const struct ferry_vq_rxframe *f,
+				      struct ferry_vq_rxplan *pl, enum ferry_vq_err *err);
 
 /* Avail entries posted and not yet taken (a guest claiming more than the ring holds gets size). */
 static inline uint16_t

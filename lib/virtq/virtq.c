@@ -1,5 +1,5 @@
-/* virtq.c — walking a guest's split-ring transmit chains with every guest value distrusted
- * (see ferry_virtq.h for the rules). */
+/* virtq.c — walking a guest's split-ring chains (transmit: readable buffers, receive: writable
+ * ones) with every guest value distrusted (see ferry_virtq.h for the rules). */
 #include <string.h>
 #include "ferry_virtq.h"
 
@@ -15,6 +15,7 @@ const char *const ferry_vq_err_names[FERRY_VQ_ERR_MAX] = {
 	[FERRY_VQ_ESHORT] = "too_short",
 	[FERRY_VQ_EDUP] = "duplicate",
 	[FERRY_VQ_ELINKS] = "too_many_links",
+	[FERRY_VQ_EREAD] = "read_flag",
 };
 
 int
@@ -67,6 +68,7 @@ add_buffer(struct ferry_vchain *c, const struct ferry_gmem_map *m, uint64_t gpa,
 			return FERRY_VQ_ELONG;
 		uint32_t piece = contig < len ? (uint32_t)contig : len;
 		c->seg[c->n].va = va;
+		c->seg[c->n].gpa = gpa;
 		c->seg[c->n].len = piece;
 		c->n++;
 		c->len += piece;
@@ -95,7 +97,7 @@ enter_indirect(const struct ferry_gmem_map *m, const struct vring_desc *d,
  * return still reports it). */
 static inline enum ferry_vq_err
 chain_walk(const struct ferry_vring *vr, const struct ferry_gmem_map *m, uint16_t head,
-	   struct ferry_vchain *c, uint32_t *links)
+	   struct ferry_vchain *c, uint32_t *links, bool rx)
 {
 	const struct vring_desc *tab = vr->desc;
 	uint32_t tsize = vr->size, budget = vr->size, idx = head, k = 0, empty = 0;
@@ -119,8 +121,17 @@ chain_walk(const struct ferry_vring *vr, const struct ferry_gmem_map *m, uint16_
 			idx = 0;
 			continue;
 		}
-		if (d.flags & VRING_DESC_F_WRITE)
+		if (!rx && (d.flags & VRING_DESC_F_WRITE))
 			return FERRY_VQ_EWRITE;
+		if (rx) {
+			if (!(d.flags & VRING_DESC_F_WRITE))
+				return FERRY_VQ_EREAD;
+			uint32_t cap = c->max + 64;
+			if (c->n == FERRY_VQ_MAX_SEGS || c->len >= cap)
+				return FERRY_VQ_OK;   /* enough: the rest is capacity no frame needs */
+			if (d.len > cap - c->len)
+				d.len = cap - c->len;
+		}
 		if (d.len == 0) {
 			if (++empty > FERRY_VQ_MAX_EMPTY)
 				return FERRY_VQ_ELINKS;
@@ -147,7 +158,24 @@ ferry_vq_chain(const struct ferry_vring *vr, const struct ferry_gmem_map *m, uin
 	c->n = 0;
 	c->len = 0;
 	c->max = vr->max_frame != 0 ? vr->max_frame : FERRY_VQ_MAX_FRAME;
-	rc = chain_walk(vr, m, head, c, &links);
+	rc = chain_walk(vr, m, head, c, &links, false);
+	c->links = links;
+	return rc;
+}
+
+enum ferry_vq_err
+ferry_vq_rx_chain(const struct ferry_vring *vr, const struct ferry_gmem_map *m, uint16_t head,
+		  struct ferry_vchain *c)
+{
+	uint32_t links = 0;
+	enum ferry_vq_err rc;
+
+	c->n = 0;
+	c->len = 0;
+	c->max = vr->max_frame != 0 ? vr->max_frame : FERRY_VQ_MAX_FRAME;
+	rc = chain_walk(vr, m, head, c, &links, true);
+	if (rc == FERRY_VQ_ELONG && c->n == FERRY_VQ_MAX_SEGS)
+		rc = FERRY_VQ_OK;   /* a buffer spanning regions filled the last pieces: enough */
 	c->links = links;
 	return rc;
 }
@@ -177,6 +205,28 @@ ferry_vq_chain_pull(struct ferry_vchain *c, uint32_t len)
 	if (c->len > (c->max != 0 ? c->max : FERRY_VQ_MAX_FRAME))
 		return FERRY_VQ_ELONG;
 	return FERRY_VQ_OK;
+}
+
+uint32_t
+ferry_vq_chain_write(const struct ferry_vchain *c, uint32_t off, const void *src, uint32_t len)
+{
+	const uint8_t *in = src;
+	uint32_t done = 0;
+
+	for (uint16_t i = 0; i < c->n && len != 0; i++) {
+		const struct ferry_vseg *s = &c->seg[i];
+		if (off >= s->len) {
+			off -= s->len;
+			continue;
+		}
+		uint32_t k = s->len - off < len ? s->len - off : len;
+		memcpy(s->va + off, in, k);
+		in += k;
+		len -= k;
+		done += k;
+		off = 0;
+	}
+	return done;
 }
 
 void

@@ -35,6 +35,7 @@ void suite_config(void);
 void suite_fields(void);
 void suite_pipeline(void);
 void suite_virtq(void);
+void suite_virtq_rx(void);
 void suite_filter(void);
 void suite_mirror(void);
 void suite_steer(void);

@@ -82,6 +82,8 @@ main(int argc, char **argv)
 		suite_pipeline();
 	if (!only || strcmp(only, "virtq") == 0)
 		suite_virtq();
+	if (!only || strcmp(only, "virtq_rx") == 0)
+		suite_virtq_rx();
 	if (!only || strcmp(only, "filter") == 0)
 		suite_filter();
 	if (!only || strcmp(only, "mirror") == 0)
