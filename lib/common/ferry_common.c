@@ -29,6 +29,9 @@ const char *const ferry_drop_names[FERRY_DROP_MAX] = {
 	[FERRY_DROP_CSUM_RANGE] = "csum_range",
 	[FERRY_DROP_GSO_TYPE] = "gso_type",
 	[FERRY_DROP_GSO_TOO_LONG] = "gso_too_long",
+	[FERRY_DROP_VM_DST] = "vm_dst",
+	[FERRY_DROP_VM_VLAN] = "vm_vlan",
+	[FERRY_DROP_VM_ABSENT] = "vm_absent",
 };
 
 RTE_LOG_REGISTER(ferry_logtype, ferry, INFO);

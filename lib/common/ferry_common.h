@@ -56,6 +56,10 @@ enum ferry_drop {
 	FERRY_DROP_CSUM_RANGE,   /* NEEDS_CSUM not negotiated, or csum_start + csum_offset outside the frame */
 	FERRY_DROP_GSO_TYPE,     /* a GSO type not negotiated, unknown, or not the frame's TCP/IP */
 	FERRY_DROP_GSO_TOO_LONG, /* a segment longer than 64 KB (IP packet > 65535 bytes) */
+	/* a VM's own rx queue (issue #18: a dpdk port declared "vm", lib/pipeline/pipeline_owned.c) */
+	FERRY_DROP_VM_DST,       /* unicast to another MAC than the VM's */
+	FERRY_DROP_VM_VLAN,      /* a VLAN the VM does not carry */
+	FERRY_DROP_VM_ABSENT,    /* the port names a VM that does not exist */
 	FERRY_DROP_MAX
 };
 

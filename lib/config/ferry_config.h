@@ -82,6 +82,7 @@ struct ferry_port_conf {
 	uint16_t num_vfs;           /* SR-IOV PF: VFs to create (sysfs), 0 = leave as is */
 	uint16_t n_vfs;
 	struct ferry_vf_conf vfs[FERRY_MAX_VFS];
+	char vm[FERRY_NAME_MAX];    /* "vm": the vhostuser port whose own function it is, "" = none */
 	/* vhostuser */
 	char path[FERRY_PATH_MAX];
 	bool client;                /* "mode": "client" = ferryd connects to QEMU's socket */

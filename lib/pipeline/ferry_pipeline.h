@@ -45,6 +45,19 @@ void ferry_fwd_init(struct ferry_fwd *fw, struct ferry_dp *dp, uint16_t pmd, str
 /* n frames received on in's rx queue q: classified, counted, queued in tx buffers or freed. */
 void ferry_pipeline_run(struct ferry_fwd *fw, struct ferry_port *in, uint16_t q,
 			struct rte_mbuf **pkts, uint16_t n);
+/* A strict rx queue whose VM does not exist (struct ferry_rxq_ref.owner): every frame dropped as
+ * vm_absent. */
+#define FERRY_RXQ_VM_ABSENT 0xfffe
+/* n frames received on in's rx queue q, which belongs to the VM at port slot owner (or
+ * FERRY_RXQ_VM_ABSENT). Policer, rx stages, parse, source checks and ingress stages as usual;
+ * then a frame for the VM (destination one of its MACs, in a VLAN it carries) goes straight to
+ * its tx: no FDB lookup, no learning, the VM's egress VLAN rules. strict (a dpdk port declared
+ * "vm"): the frames are classified by the VM's VLANs (untagged: its access or native VLAN),
+ * broadcast and multicast go to the VM alone, the others are dropped (vm_dst, vm_vlan,
+ * vm_absent); nothing is learned. lenient (a queue the NIC steers the VM's frames to): frames
+ * not for the VM take the normal path. */
+void ferry_pipeline_run_owned(struct ferry_fwd *fw, struct ferry_port *in, uint16_t q,
+			      uint16_t owner, uint8_t strict, struct rte_mbuf **pkts, uint16_t n);
 /* Send every tx buffer filled since the last call (the end of a loop iteration, and exit). */
 void ferry_pipeline_flush(struct ferry_fwd *fw);
 

@@ -5,124 +5,10 @@
  *   when not configured.
  * The result is that of processing the frames one by one (doc/semantics.md steps 4-5): each
  * frame's source is learned before its destination is resolved, so a MAC learned or moved by a
- * frame is seen by every later frame of the same burst (the bulk lookup's answers are fixed up). */
-#define ALLOW_EXPERIMENTAL_API   /* rte_seqcount_* are experimental in DPDK 22.11 */
-#include <rte_mbuf.h>
-#include "ferry_pipeline.h"
-#include "ferry_pkt.h"
-#include "ferry_txbuf.h"
-#include "ferry_offload.h"
-
-#define MAC_BROADCAST FERRY_MAC_MASK   /* ferry_pkt form of ff:ff:ff:ff:ff:ff */
-
-struct burst {
-	struct rte_mbuf *m[FERRY_BURST];
-	struct ferry_pkt pk[FERRY_BURST];
-	uint16_t vlan[FERRY_BURST];
-	uint16_t dport[FERRY_BURST];     /* FERRY_PORT_NONE: unknown / group destination */
-	uint64_t key[2 * FERRY_BURST];   /* sources, then destinations */
-	int32_t pos[2 * FERRY_BURST];
-	uint16_t n;
-	struct rte_mbuf *drop[FERRY_BURST];
-	uint16_t n_drop;
-};
-
-/* Queue m for port slot idx in this PMD's tx buffers: flushed when full, else at the end of the
- * PMD's loop iteration (ferry_pipeline_flush). */
-static inline void
-queue_tx(struct ferry_fwd *fw, uint16_t idx, struct rte_mbuf *m)
-{
-	struct ferry_txbuf *tb = &fw->txb[idx];
-
-	if (!tb->listed) {
-		tb->listed = 1;
-		fw->dirty[fw->n_dirty++] = idx;
-	}
-	if (ferry_txbuf_add(tb, m))
-		ferry_txbuf_flush(tb, __atomic_load_n(&fw->dp->ports[idx], __ATOMIC_ACQUIRE),
-				  &fw->txctx);
-}
-
-static inline void
-drop(struct ferry_fwd *fw, struct burst *b, struct ferry_port *p, struct rte_mbuf *m,
-     enum ferry_drop why)
-{
-	ferry_port_count_drop(p, fw->pmd, why, 1);
-	b->drop[b->n_drop++] = m;
-}
-
-/* Stages 1-3: keep the frames that belong to a VLAN of the port and have a legal source. */
-static void
-stage_filter(struct ferry_fwd *fw, struct burst *b, struct ferry_port *in,
-	     const struct ferry_port_policy *pol, struct rte_mbuf **pkts, uint16_t n)
-{
-	const uint64_t slow = RTE_MBUF_F_RX_VLAN_STRIPPED | ferry_ol_bad_flag;   /* read once */
-
-	for (uint16_t i = 0; i < n; i++) {
-		struct rte_mbuf *m = pkts[i];
-		struct ferry_pkt *pk = &b->pk[b->n];
-		int bad;
-
-		if (unlikely(m->ol_flags & slow)) {
-			if (m->ol_flags & ferry_ol_bad_flag) {   /* a guest's bad virtio-net header */
-				drop(fw, b, in, m, ferry_ol_bad_reason(m));
-				continue;
-			}
-			if (ferry_pkt_unstrip(m) < 0) {
-				drop(fw, b, in, m, FERRY_DROP_NO_MBUF);
-				continue;
-			}
-		}
-		bad = ferry_pkt_parse(m, pk);
-		if (unlikely(bad)) {
-			drop(fw, b, in, m, (enum ferry_drop)(bad - 1));
-			continue;
-		}
-		uint16_t vlan = ferry_vlan_ingress(&pol->vlan, pk->tagged, pk->tci & 0xfff,
-						   ferry_pkt_inner_tag(pk));
-		if (unlikely(vlan >= FERRY_VLAN_HOP)) {   /* FERRY_VLAN_HOP or FERRY_VLAN_NONE */
-			drop(fw, b, in, m,
-			     vlan == FERRY_VLAN_HOP ? FERRY_DROP_VLAN_HOP : FERRY_DROP_VLAN);
-			continue;
-		}
-		if (unlikely(ferry_mac_is_group(pk->src) || pk->src == 0)) {
-			drop(fw, b, in, m, FERRY_DROP_INVALID_SRC);
-			continue;
-		}
-		if (unlikely(!ferry_port_src_allowed(pol, pk->src))) {
-			drop(fw, b, in, m, FERRY_DROP_SPOOF);
-			continue;
-		}
-		b->vlan[b->n] = vlan;
-		b->m[b->n++] = m;
-	}
-}
-
-/* Stage 3b, only when the port has ingress stages attached (lib/stage: eBPF filters, ...): they
- * see the frames that passed 1-3, before the FDB; the ones they drop are counted as "filter". */
-static void __attribute__((noinline))
-stage_attached(struct ferry_fwd *fw, struct burst *b, struct ferry_port *in)
-{
-	const struct ferry_stage_list *sl = __atomic_load_n(&in->stages[FERRY_STAGE_INGRESS],
-							    __ATOMIC_ACQUIRE);
-	if (sl == NULL || b->n == 0)   /* detached meanwhile */
-		return;
-	uint64_t keep = ferry_stage_run(sl, b->m, b->n, in->idx, fw->pmd, &fw->stx);
-	uint16_t k = 0, n = b->n;
-
-	if (keep == (n == 64 ? UINT64_MAX : (UINT64_C(1) << n) - 1))
-		return;   /* all kept: nothing moves */
-	for (uint16_t i = 0; i < n; i++) {
-		if (!(keep & (UINT64_C(1) << i))) {
-			drop(fw, b, in, b->m[i], FERRY_DROP_FILTER);
-			continue;
-		}
-		b->m[k] = b->m[i];
-		b->pk[k] = b->pk[i];
-		b->vlan[k++] = b->vlan[i];
-	}
-	b->n = k;
-}
+ * frame is seen by every later frame of the same burst (the bulk lookup's answers are fixed up).
+ * The stages both paths share (parse and filter, policer, rx stages, unicast) are in
+ * pipeline_private.h; a VM's own queue runs pipeline_owned.c instead (issue #18). */
+#include "pipeline_private.h"
 
 /* Stage 4: bulk lookup of the whole burst, as the FDB was when it began; stage_learn corrects
  * the destinations that the burst's own learning changes. A source pinned (static) to another port
@@ -257,38 +143,6 @@ stage_learn(struct ferry_fwd *fw, struct burst *b, struct ferry_port *in,
 	}
 }
 
-/* Does port p take frames of vlan? Returns its policy or NULL. */
-static inline const struct ferry_port_policy *
-egress_policy(const struct ferry_port *p, uint16_t vlan)
-{
-	const struct ferry_port_policy *pol = __atomic_load_n(&p->policy, __ATOMIC_ACQUIRE);
-
-	if (pol->off || !ferry_vlan_member(&pol->vlan, vlan))
-		return NULL;
-	return pol;
-}
-
-static void
-forward_unicast(struct ferry_fwd *fw, struct burst *b, struct ferry_port *in, uint16_t i)
-{
-	struct ferry_port *out = __atomic_load_n(&fw->dp->ports[b->dport[i]], __ATOMIC_ACQUIRE);
-	struct rte_mbuf *m = b->m[i];
-	const struct ferry_port_policy *pol;
-
-	if (out == NULL || out == in || (pol = egress_policy(out, b->vlan[i])) == NULL) {
-		drop(fw, b, in, m, FERRY_DROP_NO_DEST);
-		return;
-	}
-	int rc = ferry_pkt_vlan_edit(m, b->pk[i].tagged,
-				     ferry_vlan_egress_tagged(&pol->vlan, b->vlan[i]), b->vlan[i]);
-	if (unlikely(rc != 0)) {   /* no headroom for the tag, or popping it would expose another */
-		drop(fw, b, in, m,
-		     rc == FERRY_PKT_EDIT_HOP ? FERRY_DROP_VLAN_HOP : FERRY_DROP_NO_MBUF);
-		return;
-	}
-	queue_tx(fw, out->idx, m);
-}
-
 /* Send one mbuf (already in the right encoding) to n ports: one reference each — on every
  * segment, since each port frees the whole chain (lent guest frames are always chained). */
 static void
@@ -347,45 +201,6 @@ forward_flood(struct ferry_fwd *fw, struct burst *b, struct ferry_port *in, uint
 	}
 }
 
-/* Stage 0, only on a port with a "policer": the frames over its rate (a suffix of the burst,
- * lib/police) are dropped as `policer` before anything looks at them. Returns the frames left. */
-static uint16_t __attribute__((noinline))
-stage_police(struct ferry_fwd *fw, struct ferry_port *in, struct ferry_qstats *qs,
-	     struct ferry_port_policy *pol, struct rte_mbuf **pkts, uint16_t n)
-{
-	uint16_t k = ferry_bucket_take(&pol->policer, pkts, n);
-
-	if (k < n) {
-		ferry_port_count_drop(in, fw->pmd, FERRY_DROP_POLICER, n - k);
-		qs->drops += n - k;
-		rte_pktmbuf_free_bulk(pkts + k, n - k);
-	}
-	return k;
-}
-
-/* Stage 0b, only when the port has rx stages attached (a mirror's rx side): they see every frame
- * as it was received, before parse and the VLAN/source checks; what they drop is `filter`. */
-static uint16_t __attribute__((noinline))
-stage_rx(struct ferry_fwd *fw, struct ferry_port *in, struct ferry_qstats *qs,
-	 struct rte_mbuf **pkts, uint16_t n)
-{
-	const struct ferry_stage_list *sl = __atomic_load_n(&in->stages[FERRY_STAGE_RX],
-							    __ATOMIC_ACQUIRE);
-	struct rte_mbuf *dropped[FERRY_BURST];
-	uint16_t n_drop = 0, k;
-
-	if (sl == NULL)   /* detached meanwhile */
-		return n;
-	k = ferry_stage_compact(pkts, n, ferry_stage_run(sl, pkts, n, in->idx, fw->pmd, &fw->stx),
-				dropped, &n_drop);
-	if (n_drop != 0) {
-		ferry_port_count_drop(in, fw->pmd, FERRY_DROP_FILTER, n_drop);
-		qs->drops += n_drop;
-		rte_pktmbuf_free_bulk(dropped, n_drop);
-	}
-	return k;
-}
-
 /* Storm control, only on a port with a "storm": may frame i be flooded (its kind's bucket)? */
 static bool __attribute__((noinline))
 storm_pass(struct ferry_port_policy *pol, const struct ferry_pkt *pk)
@@ -397,6 +212,34 @@ storm_pass(struct ferry_port_policy *pol, const struct ferry_pkt *pk)
 	return bk->cost == 0 || ferry_bucket_take(bk, NULL, 1) == 1;
 }
 
+/* Stages 4-5 and forwarding of b's frames (the normal path). */
+static inline __attribute__((always_inline)) void
+burst_forward(struct ferry_fwd *fw, struct burst *b, struct ferry_port *in,
+	      struct ferry_port_policy *pol)
+{
+	stage_lookup(fw, b, in);
+	stage_learn(fw, b, in, pol);
+	for (uint16_t i = 0; i < b->n; i++) {
+		if (b->m[i] == NULL)
+			continue;
+		if (b->dport[i] != FERRY_PORT_NONE)
+			forward_unicast(fw, b, in, i);
+		else if (unlikely(pol->controls & FERRY_CTL_STORM) && !storm_pass(pol, &b->pk[i]))
+			drop(fw, b, in, b->m[i], FERRY_DROP_STORM);
+		else
+			forward_flood(fw, b, in, i);
+	}
+}
+
+/* The owned path's frames that take the normal path (a lenient queue's other frames). */
+void
+pl_forward(struct ferry_fwd *fw, struct burst *b, struct ferry_port *in,
+	   struct ferry_port_policy *pol)
+{
+	if (b->n != 0)
+		burst_forward(fw, b, in, pol);
+}
+
 static inline __attribute__((always_inline)) void
 pipeline_burst(struct ferry_fwd *fw, struct ferry_port *in, uint16_t q, struct rte_mbuf **pkts,
 	       uint16_t n, struct ferry_port_pmd_stats *st)
@@ -404,50 +247,17 @@ pipeline_burst(struct ferry_fwd *fw, struct ferry_port *in, uint16_t q, struct r
 	struct ferry_port_policy *pol = __atomic_load_n(&in->policy, __ATOMIC_ACQUIRE);
 	struct ferry_qstats *qs = &in->rxq_stats[q];
 	struct burst b;
-	uint64_t bytes = 0;
 
-	for (uint16_t i = 0; i < n; i++)
-		bytes += pkts[i]->pkt_len;
-	st->rx_pkts += n;
-	st->rx_bytes += bytes;
-	qs->pkts += n;
-	qs->bytes += bytes;
-	if (unlikely(pol->off)) {   /* admin down, or a mirror's output: nothing it sends goes on */
-		ferry_port_count_drop(in, fw->pmd, pol->off & FERRY_PORT_OFF_ADMIN ?
-				      FERRY_DROP_ADMIN_DOWN : FERRY_DROP_MIRROR_OUTPUT, n);
-		qs->drops += n;
-		rte_pktmbuf_free_bulk(pkts, n);
-		return;
-	}
-	if (unlikely(pol->controls & FERRY_CTL_POLICER) &&
-	    (n = stage_police(fw, in, qs, pol, pkts, n)) == 0)
-		return;
-	if (unlikely(__atomic_load_n(&in->stages[FERRY_STAGE_RX], __ATOMIC_RELAXED) != NULL) &&
-	    (n = stage_rx(fw, in, qs, pkts, n)) == 0)
+	if ((n = burst_head(fw, in, pol, qs, pkts, n, st)) == 0)
 		return;
 	b.n = 0;
 	b.n_drop = 0;
-	stage_filter(fw, &b, in, pol, pkts, n);
+	stage_filter(fw, &b, in, pol, NULL, pkts, n);
 	if (unlikely(__atomic_load_n(&in->stages[FERRY_STAGE_INGRESS], __ATOMIC_RELAXED) != NULL))
 		stage_attached(fw, &b, in);
-	if (b.n != 0) {
-		stage_lookup(fw, &b, in);
-		stage_learn(fw, &b, in, pol);
-		for (uint16_t i = 0; i < b.n; i++) {
-			if (b.m[i] == NULL)
-				continue;
-			if (b.dport[i] != FERRY_PORT_NONE)
-				forward_unicast(fw, &b, in, i);
-			else if (unlikely(pol->controls & FERRY_CTL_STORM) && !storm_pass(pol, &b.pk[i]))
-				drop(fw, &b, in, b.m[i], FERRY_DROP_STORM);
-			else
-				forward_flood(fw, &b, in, i);
-		}
-	}
-	if (b.n_drop != 0) {
-		qs->drops += b.n_drop;
-		rte_pktmbuf_free_bulk(b.drop, b.n_drop);
-	}
+	if (b.n != 0)
+		burst_forward(fw, &b, in, pol);
+	burst_free_drops(&b, qs);
 }
 
 /* The burst's counters on in are one write section (ferry_port_pmd_stats.seq). */

@@ -29,11 +29,19 @@
 
 /* The poll list holds a port's queues together: the first of them has group = how many (the
  * others 0). A port's queues share one budget of `burst` frames per round, so a guest's share of
- * the PMD does not grow with its queue count (security #21: 32 queue pairs are not 32 shares). */
+ * the PMD does not grow with its queue count (security #21: 32 queue pairs are not 32 shares).
+ *
+ * An rx queue may belong to one VM (issue #18): owner is the slot of that vhostuser port,
+ * FERRY_PORT_NONE for a shared queue (the normal pipeline), FERRY_RXQ_VM_ABSENT for a strict
+ * queue whose VM does not exist. strict: a dpdk port declared "vm" (every frame is that VM's or
+ * dropped); lenient: a queue the NIC steers a VM's frames to (ferry_port.rxq_vm: frames that
+ * match go straight to the VM, the others take the normal path). See ferry_pipeline_run_owned. */
 struct ferry_rxq_ref {
 	struct ferry_port *port;
 	uint16_t q;
 	uint16_t group;
+	uint16_t owner;                 /* vhostuser slot, FERRY_PORT_NONE, FERRY_RXQ_VM_ABSENT */
+	uint8_t strict;                 /* owner's mode: 1 strict, 0 lenient */
 };
 
 struct ferry_poll_list {

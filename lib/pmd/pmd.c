@@ -1,5 +1,6 @@
-/* pmd.c — the PMD thread loop: poll every assigned rx queue, run the pipeline, flush the tx
- * buffers it filled, report a quiescent state; count burst sizes and each queue's cycles. */
+/* pmd.c — the PMD thread loop: poll every assigned rx queue, run the pipeline (a VM's own queue:
+ * its owned path), flush the tx buffers it filled, report a quiescent state; count burst sizes
+ * and each queue's cycles. */
 #include <rte_cycles.h>
 #include <rte_launch.h>
 #include <rte_malloc.h>
@@ -54,7 +55,10 @@ run_burst(struct ferry_pmd *pmd, const struct ferry_rxq_ref *r, struct rte_mbuf 
 	  uint64_t *t)
 {
 	pmd->hist[rte_fls_u32(n)]++;
-	ferry_pipeline_run(&pmd->fwd, r->port, r->q, pkts, n);
+	if (likely(r->owner == FERRY_PORT_NONE))
+		ferry_pipeline_run(&pmd->fwd, r->port, r->q, pkts, n);
+	else   /* a VM's own queue (issue #18): one branch per burst */
+		ferry_pipeline_run_owned(&pmd->fwd, r->port, r->q, r->owner, r->strict, pkts, n);
 	uint64_t now = rte_rdtsc();
 	ferry_zc_batch_tsc(now);
 	pmd->rxq_cycles[r->port->idx][r->q] += now - *t;

@@ -31,6 +31,8 @@
 /* ferry_port_policy.off: why a port is out of forwarding (never a destination, its rx dropped) */
 #define FERRY_PORT_OFF_ADMIN  1u      /* admin down: rx dropped `admin_down` */
 #define FERRY_PORT_OFF_MIRROR 2u      /* a mirror's output (lib/mirror): rx dropped `mirror_output` */
+#define FERRY_PORT_OFF_VM     4u      /* a dpdk port declared "vm": rx only, through its owned path */
+#define FERRY_PORT_OFF_RX     (FERRY_PORT_OFF_ADMIN | FERRY_PORT_OFF_MIRROR)   /* rx dropped */
 
 /* What the classifier checks per port; immutable once published, replaced whole on port.set
  * (its buckets are the only words PMDs write, each on its own cache line, and a new policy
@@ -175,6 +177,9 @@ struct ferry_port {
 	char mirror_output[FERRY_NAME_MAX];   /* the mirror it is the output of, "" = none */
 	struct ferry_sock_id sock_id;     /* vhost server: the socket file bound (removed only if so) */
 	uint16_t n_rxq;                   /* queues PMDs poll (vhost: grows as the guest enables) */
+	/* the VM (vhostuser slot) whose frames the NIC steers to rx queue q, FERRY_PORT_NONE: a
+	 * shared queue; control thread (ferry_switch_rxq_own), the PMDs see it in their poll lists */
+	uint16_t rxq_vm[FERRY_MAX_QUEUES];
 	uint16_t n_pmds;
 	int socket;                       /* NUMA node */
 	bool link_up;                     /* last state reported as an event */

@@ -91,8 +91,10 @@ ferry_port_alloc(const struct ferry_port_conf *pc, uint16_t idx, unsigned n_pmds
 	p->socket = SOCKET_ID_ANY;
 	p->created_tsc = rte_get_tsc_cycles();
 	ferry_port_conf_copy(&p->conf, pc);
-	for (unsigned q = 0; q < FERRY_MAX_QUEUES; q++)
+	for (unsigned q = 0; q < FERRY_MAX_QUEUES; q++) {
 		rte_spinlock_init(&p->txq_lock[q]);
+		p->rxq_vm[q] = FERRY_PORT_NONE;
+	}
 	p->stats = rte_zmalloc("port_stats", sizeof(*p->stats) * n_pmds, RTE_CACHE_LINE_SIZE);
 	p->txq_stats = rte_zmalloc("txq_stats", sizeof(*p->txq_stats) * nq, RTE_CACHE_LINE_SIZE);
 	p->txq_base = rte_zmalloc("txq_base", sizeof(*p->txq_base) * nq, 0);

@@ -268,8 +268,10 @@ build_poll(struct ferry_switch *sw, uint16_t pmd)
 		struct ferry_port *p = sw->dp.ports[i];
 		first[groups] = k;
 		for (uint16_t q = 0; p != NULL && q < p->n_rxq; q++)
-			if (sw->rxq_pmd[i][q] == pmd)
-				pl->rxq[k++] = (struct ferry_rxq_ref){ .port = p, .q = q };
+			if (sw->rxq_pmd[i][q] == pmd) {
+				pl->rxq[k] = (struct ferry_rxq_ref){ .port = p, .q = q };
+				sw_rxq_owner(sw, p, q, &pl->rxq[k++]);
+			}
 		if (k > first[groups])
 			groups++;
 	}
@@ -454,6 +456,8 @@ ferry_switch_port_add(struct ferry_switch *sw, const struct ferry_port_conf *pc,
 		p->link_up = p->ops->link(p);
 	/* a guest's rx queues (none yet) are assigned as it enables them (sw_handle_events) */
 	sw_assign_rxqs(sw, p, 0, p->n_rxq);
+	if (p->conf.type == FERRY_PORT_VHOST)   /* a VM's own queues find it (again) */
+		sw_rebuild_polls(sw, sw_vm_pmds(sw, p));
 	sw_emit(sw, "port.added", json_pack("{s:s}", "name", p->conf.name));
 	return 0;
 }
@@ -462,12 +466,13 @@ static void
 port_remove(struct ferry_switch *sw, struct ferry_port *p)
 {
 	uint16_t idx = p->idx;
-	uint32_t pmds = pmds_of(sw, p);
+	uint32_t pmds = pmds_of(sw, p) | sw_vm_pmds(sw, p);   /* and the queues it owns */
 
 	/* 0. it leaves the mirrors it is in (a mirror of its own goes) */
 	sw_mirrors_port_gone(sw, p);
 	/* 1. PMDs stop polling it and stop sending to it */
 	__atomic_store_n(&sw->dp.ports[idx], NULL, __ATOMIC_RELEASE);
+	sw_vm_port_gone(sw, p);
 	sw_rebuild_polls(sw, pmds);
 	rte_rcu_qsbr_synchronize(sw->dp.qsv, RTE_QSBR_THRID_INVALID);
 	/* 2. its FDB entries go; a second grace period before the slot can be reused */

@@ -270,10 +270,25 @@ pmd_hist_json(const uint64_t *hist)
 	return o;
 }
 
+/* A queue that belongs to a VM (issue #18): "vm" (its name; a strict port's even while absent)
+ * and "vm_mode": "strict" or "lenient", as the PMD's poll list has it. */
+static void
+rxq_vm_json(struct ferry_switch *sw, const struct ferry_port *p, uint16_t q, json_t *o)
+{
+	struct ferry_rxq_ref r;
+
+	sw_rxq_owner(sw, p, q, &r);
+	if (r.owner == FERRY_PORT_NONE)
+		return;
+	json_object_set_new(o, "vm", json_string(r.strict ? p->conf.vm :
+						 sw->dp.ports[r.owner]->conf.name));
+	json_object_set_new(o, "vm_mode", json_string(r.strict ? "strict" : "lenient"));
+}
+
 /* The rx queues PMD k polls: packets, cycles since the port arrived, and over the last interval
  * the cycles and their share of the PMD's busy cycles. */
 static json_t *
-pmd_rxqs_json(const struct ferry_switch *sw, uint16_t k)
+pmd_rxqs_json(struct ferry_switch *sw, uint16_t k)
 {
 	const struct ferry_pmd *pmd = sw->pmds[k];
 	uint64_t busy = pmd->ival.delta.busy_cycles;
@@ -285,12 +300,14 @@ pmd_rxqs_json(const struct ferry_switch *sw, uint16_t k)
 			if (sw->rxq_pmd[i][q] != k)
 				continue;
 			uint64_t ic = pmd->ival.rxq_delta[i][q];
-			json_array_append_new(rxqs, json_pack("{s:s, s:i, s:I, s:I, s:I, s:f}",
+			json_t *o = json_pack("{s:s, s:i, s:I, s:I, s:I, s:f}",
 				"port", p->conf.name, "queue", q,
 				"packets", (json_int_t)p->rxq_stats[q].pkts,
 				"cycles", (json_int_t)ferry_pmd_rxq_cycles(pmd, i, q),
 				"interval_cycles", (json_int_t)ic,
-				"busy_share", busy ? (double)ic / busy : 0.0));
+				"busy_share", busy ? (double)ic / busy : 0.0);
+			rxq_vm_json(sw, p, q, o);
+			json_array_append_new(rxqs, o);
 		}
 	}
 	return rxqs;

@@ -61,6 +61,28 @@ int sw_mirrors_open(struct ferry_switch *sw, const struct ferry_conf *conf, char
 void sw_mirrors_port_gone(struct ferry_switch *sw, struct ferry_port *p);
 void sw_mirrors_conf_json(json_t *cfg);
 
+/* switch_vm.c: rx queues that belong to one VM (issue #18).
+ * sw_rxq_owner: r->owner and r->strict of p's queue q as build_poll publishes them: p's "vm"
+ * (strict; FERRY_RXQ_VM_ABSENT while no vhostuser port of that name is in the switch), else
+ * p->rxq_vm[q] when it is a vhostuser port in the switch (lenient), else shared.
+ * sw_vm_pmds: the PMDs polling a queue vm owns (by "vm" or rxq_vm): their poll lists change
+ * when vm comes or goes. sw_vm_port_gone: vm leaves, rxq_vm entries naming its slot are cleared.
+ * sw_vm_state: port.get's "vm_state" of a dpdk port with "vm": "attached" or "absent". */
+void sw_rxq_owner(struct ferry_switch *sw, const struct ferry_port *p, uint16_t q,
+		  struct ferry_rxq_ref *r);
+uint32_t sw_vm_pmds(struct ferry_switch *sw, const struct ferry_port *vm);
+void sw_vm_port_gone(struct ferry_switch *sw, const struct ferry_port *vm);
+const char *sw_vm_state(struct ferry_switch *sw, const struct ferry_port *p);
+/* Steering's call (lib/steer through the switch): rx queue q of dpdk port uplink carries the
+ * frames the NIC steers to the vhostuser port in slot vm_slot (FERRY_PORT_NONE: shared again);
+ * the PMD polling q gets a new poll list (RCU) before it returns, so from then on its matching
+ * frames go straight to the VM (ferry_pipeline_run_owned, lenient). A strict "vm" port ignores
+ * it. Set it once the rule steers (or before: frames of others on q still take the normal path);
+ * clearing it needs no order. The VM's port.del clears it. 0 or FERRY_EINVAL (not a dpdk port,
+ * q >= FERRY_MAX_QUEUES, vm_slot not a vhostuser port). Control thread. */
+int ferry_switch_rxq_own(struct ferry_switch *sw, struct ferry_port *uplink, uint16_t q,
+			 uint16_t vm_slot);
+
 /* switch_json.c */
 json_t *sw_port_stats_json(struct ferry_switch *sw, struct ferry_port *p);
 

@@ -39,5 +39,6 @@ void suite_virtq_rx(void);
 void suite_filter(void);
 void suite_mirror(void);
 void suite_steer(void);
+void suite_owned(void);
 
 #endif

@@ -90,6 +90,8 @@ main(int argc, char **argv)
 		suite_mirror();
 	if (!only || strcmp(only, "steer") == 0)
 		suite_steer();
+	if (!only || strcmp(only, "owned") == 0)
+		suite_owned();
 	rte_eal_cleanup();
 	return unit_failures ? 1 : 0;
 }
