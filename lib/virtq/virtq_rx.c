@@ -93,24 +93,27 @@ reserve(struct ferry_vring *vr, const struct ferry_gmem_map *m, bool mrg, uint32
 	return FERRY_VQ_RX_OK;
 }
 
-/* Phase 2: header and bytes into the reserved chains, their used entries in order. */
+/* Phase 2: header and bytes into the reserved chains, then their used entries in order (after
+ * every byte: a guest that placed a buffer over its own used ring cannot garble them). */
 static void
 fill(struct ferry_vring *vr, struct ferry_vq_rxplan *pl, struct cursor *hdr, struct cursor *data)
 {
+	uint32_t written[FERRY_VQ_RX_MAX_BUFS];
 	uint16_t p = 0;
 
 	for (uint16_t k = 0; k < pl->n; k++) {
-		uint32_t written = 0;
+		written[k] = 0;
 		for (; p < pl->end[k]; p++) {
 			const struct ferry_vseg *d = &pl->piece[p];
 			uint32_t w = cursor_copy(hdr, d->va, d->len);
 			w += cursor_copy(data, d->va + w, d->len - w);
 			if (w != 0 && pl->log != NULL)
 				pl->log(pl->log_ctx, d->gpa, w);
-			written += w;
+			written[k] += w;
 		}
-		ferry_vring_used_put(vr, pl->head[k], written);
 	}
+	for (uint16_t k = 0; k < pl->n; k++)
+		ferry_vring_used_put(vr, pl->head[k], written[k]);
 }
 
 enum ferry_vq_rx_rc

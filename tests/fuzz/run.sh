@@ -5,6 +5,7 @@
 #   fuzz_virtq  lib/virtq walking a malicious guest's split ring
 #   fuzz_zcring lib/zc's queues while a guest resizes, moves and re-bases its ring
 #   fuzz_vnet   lib/offload checking a guest's virtio-net header fields against its frame
+#   fuzz_vqrx   lib/virtq placing frames into a malicious guest's receive ring
 # Prints `PASS: fuzz/<target>` or `FAIL: fuzz/<target>: <reason>`; exits non-zero on failure.
 #   FUZZ_TIME=seconds per target (default 45)   FUZZ_BUILD=build dir (default build-fuzz)
 #   FUZZ_TARGETS="fuzz_rpc fuzz_virtq" (default: all)
@@ -15,7 +16,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 bdir=${FUZZ_BUILD:-$root/build-fuzz}
 secs=${FUZZ_TIME:-45}
-targets=${FUZZ_TARGETS:-fuzz_rpc fuzz_virtq fuzz_pkt fuzz_zcring fuzz_vnet}
+targets=${FUZZ_TARGETS:-fuzz_rpc fuzz_virtq fuzz_pkt fuzz_zcring fuzz_vnet fuzz_vqrx}
 logs=${FERRY_TEST_OUT:-/tmp/ferry-tests}/fuzz
 mkdir -p "$logs"
 
@@ -99,6 +100,24 @@ run_fuzz_zcring() {
 	fuzz fuzz_zcring "$corpus" 1024
 }
 
+run_fuzz_vqrx() {
+	# seeds: a ring of 8 writable 256-byte buffers, two frames (100 and 1000 bytes, the second
+	# merged over four); the same without mergeable buffers (the second is too big)
+	corpus=$bdir/corpus/vqrx
+	mkdir -p "$corpus"
+	python3 - "$corpus" <<'PY'
+import struct, sys
+d = sys.argv[1]
+desc = b"".join(struct.pack("<QIHH", 0x1000 + 0x400 + k * 0x100, 256, 2, 0) for k in range(8))
+avail = struct.pack("<HH", 0, 8) + b"".join(struct.pack("<H", k) for k in range(8))
+mem = desc + avail
+for name, h1 in (("merged", 0x40), ("single", 0x00)):
+    hdr = bytes([3, h1, 0, 0, 0, 0, 1, 0]) + struct.pack("<HH", 100, 1000) + struct.pack("<HH", 0x0fff, 0)
+    open("%s/%s" % (d, name), "wb").write(hdr + mem)
+PY
+	fuzz fuzz_vqrx "$corpus" 8192
+}
+
 run_fuzz_vnet() {
 	# seeds: a TCPV4 segment (NEEDS_CSUM at the TCP checksum), a UDP partial checksum, a TCPV6
 	# segment; features all but ECN/UFO
@@ -131,6 +150,7 @@ for t in $targets; do
 	fuzz_virtq) run_fuzz_virtq ;;
 	fuzz_zcring) run_fuzz_zcring ;;
 	fuzz_vnet)  run_fuzz_vnet ;;
+	fuzz_vqrx)  run_fuzz_vqrx ;;
 	fuzz_pkt)   mkdir -p "$bdir/corpus/pkt" && fuzz fuzz_pkt "$bdir/corpus/pkt" 512 -dict="$here/pkt.dict" ;;
 	*)          echo "FAIL: fuzz/$t: unknown target"; failed=1 ;;
 	esac
