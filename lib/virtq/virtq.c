@@ -148,9 +148,9 @@ chain_walk(const struct ferry_vring *vr, const struct ferry_gmem_map *m, uint16_
 	}
 }
 
-enum ferry_vq_err
-ferry_vq_chain(const struct ferry_vring *vr, const struct ferry_gmem_map *m, uint16_t head,
-	       struct ferry_vchain *c)
+static enum ferry_vq_err
+chain(const struct ferry_vring *vr, const struct ferry_gmem_map *m, uint16_t head,
+      struct ferry_vchain *c, bool rx)
 {
 	uint32_t links = 0;
 	enum ferry_vq_err rc;
@@ -158,26 +158,25 @@ ferry_vq_chain(const struct ferry_vring *vr, const struct ferry_gmem_map *m, uin
 	c->n = 0;
 	c->len = 0;
 	c->max = vr->max_frame != 0 ? vr->max_frame : FERRY_VQ_MAX_FRAME;
-	rc = chain_walk(vr, m, head, c, &links, false);
+	rc = chain_walk(vr, m, head, c, &links, rx);
+	if (rx && rc == FERRY_VQ_ELONG && c->n == FERRY_VQ_MAX_SEGS)
+		rc = FERRY_VQ_OK;   /* a buffer spanning regions filled the last pieces: enough */
 	c->links = links;
 	return rc;
+}
+
+enum ferry_vq_err
+ferry_vq_chain(const struct ferry_vring *vr, const struct ferry_gmem_map *m, uint16_t head,
+	       struct ferry_vchain *c)
+{
+	return chain(vr, m, head, c, false);
 }
 
 enum ferry_vq_err
 ferry_vq_rx_chain(const struct ferry_vring *vr, const struct ferry_gmem_map *m, uint16_t head,
 		  struct ferry_vchain *c)
 {
-	uint32_t links = 0;
-	enum ferry_vq_err rc;
-
-	c->n = 0;
-	c->len = 0;
-	c->max = vr->max_frame != 0 ? vr->max_frame : FERRY_VQ_MAX_FRAME;
-	rc = chain_walk(vr, m, head, c, &links, true);
-	if (rc == FERRY_VQ_ELONG && c->n == FERRY_VQ_MAX_SEGS)
-		rc = FERRY_VQ_OK;   /* a buffer spanning regions filled the last pieces: enough */
-	c->links = links;
-	return rc;
+	return chain(vr, m, head, c, true);
 }
 
 enum ferry_vq_err
