@@ -17,6 +17,24 @@ const char *const ferry_zc_mode_names[3] = { "auto", "on", "off" };
 
 /* --- name, type --- */
 
+/* s, a port name, into out[FERRY_NAME_MAX]: 1..31 characters of A-Za-z0-9_.- */
+static int
+port_name_copy(const struct ferry_port_field *f, const char *where, const char *s, char *out,
+	       char *err, size_t errlen)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n >= FERRY_NAME_MAX)
+		return cfg_err(err, errlen, where, f->name, "must be 1..%d characters",
+			       FERRY_NAME_MAX - 1);
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && !strchr("_.-", s[i]))
+			return cfg_err(err, errlen, where, f->name,
+				       "'%s': only letters, digits, '_', '.' and '-' allowed", s);
+	memcpy(out, s, n + 1);
+	return 0;
+}
+
 static int
 parse_name(const struct ferry_port_field *f, json_t *obj, const char *where,
 	   struct ferry_port_conf *pc, char *err, size_t errlen)
@@ -25,16 +43,7 @@ parse_name(const struct ferry_port_field *f, json_t *obj, const char *where,
 
 	if (cfg_get_string(obj, where, f->name, true, &s, err, errlen) < 0)
 		return -1;
-	size_t n = strlen(s);
-	if (n == 0 || n >= FERRY_NAME_MAX)
-		return cfg_err(err, errlen, where, f->name, "must be 1..%d characters",
-			       FERRY_NAME_MAX - 1);
-	for (size_t i = 0; i < n; i++)
-		if (!isalnum((unsigned char)s[i]) && !strchr("_.-", s[i]))
-			return cfg_err(err, errlen, where, f->name,
-				       "'%s': only letters, digits, '_', '.' and '-' allowed", s);
-	memcpy(pc->name, s, n + 1);
-	return 0;
+	return port_name_copy(f, where, s, pc->name, err, errlen);
 }
 
 static json_t *
@@ -122,6 +131,29 @@ parse_mtu(const struct ferry_port_field *f, json_t *obj, const char *where,
 }
 
 /* --- dpdk --- */
+
+/* "vm": the vhostuser port this dpdk port is the own function of (issue #18); "" or null: none.
+ * That it names a vhostuser port is checked by the config (ferry_config_check_vms) and the switch
+ * (port.add, port.set). */
+static int
+parse_vm(const struct ferry_port_field *f, json_t *obj, const char *where,
+	 struct ferry_port_conf *pc, char *err, size_t errlen)
+{
+	const char *s = "";
+
+	pc->vm[0] = '\0';
+	if (json_is_null(json_object_get(obj, f->name)))
+		return 0;
+	if (cfg_get_string(obj, where, f->name, false, &s, err, errlen) < 0)
+		return -1;
+	return s[0] == '\0' ? 0 : port_name_copy(f, where, s, pc->vm, err, errlen);
+}
+
+static json_t *
+vm_to_json(const struct ferry_port_field *f, const struct ferry_port_conf *pc)
+{
+	return pc->vm[0] != '\0' ? json_string(pc->vm) : NULL;
+}
 
 static int
 parse_devargs(const struct ferry_port_field *f, json_t *obj, const char *where,
@@ -659,6 +691,11 @@ const struct ferry_port_field ferry_port_fields[] = {
 	{ "sriov", "object", DPDK, false, false,
 	  "SR-IOV PF: {\"num_vfs\": N, \"vfs\": [{\"vf\": N, \"mac\": M, \"vlan\": V}]}",
 	  parse_sriov, sriov_to_json },
+	{ "vm", "string", DPDK, true, false,
+	  "the vhostuser port this device is the own function of (a VF passed through for that VM): "
+	  "every frame it receives is that VM's, to it alone or dropped (vm_dst, vm_vlan, vm_absent); "
+	  "never a destination, nothing learned; \"\" or null: none",
+	  parse_vm, vm_to_json },
 	{ "path", "string", VHOST, false, true, "the vhost-user socket (an absolute path)",
 	  parse_path, path_to_json },
 	{ "mode", "string", VHOST, false, false,

@@ -258,6 +258,29 @@ check_unique(const struct ferry_conf *c, unsigned i, char *err, size_t errlen)
 	return 0;
 }
 
+/* A dpdk port's "vm" names a vhostuser port of the configuration (any place in the list). */
+static int
+check_vms(const struct ferry_conf *c, char *err, size_t errlen)
+{
+	char where[32];
+
+	for (unsigned i = 0; i < c->n_ports; i++) {
+		const char *vm = c->ports[i].vm;
+		unsigned j = 0;
+		if (c->ports[i].type != FERRY_PORT_DPDK || vm[0] == '\0')
+			continue;
+		while (j < c->n_ports && strcmp(c->ports[j].name, vm) != 0)
+			j++;
+		snprintf(where, sizeof(where), "ports[%u]", i);
+		if (j == c->n_ports)
+			return cfg_err(err, errlen, where, "vm", "no vhostuser port named '%s'", vm);
+		if (c->ports[j].type != FERRY_PORT_VHOST)
+			return cfg_err(err, errlen, where, "vm", "'%s' is a %s port, not a vhostuser "
+				       "port", vm, ferry_port_type_names[c->ports[j].type]);
+	}
+	return 0;
+}
+
 static int
 parse_ports(json_t *root, struct ferry_conf *c, char *err, size_t errlen)
 {
@@ -279,7 +302,7 @@ parse_ports(json_t *root, struct ferry_conf *c, char *err, size_t errlen)
 		if (check_unique(c, (unsigned)i, err, errlen) < 0)
 			return -1;
 	}
-	return 0;
+	return check_vms(c, err, errlen);
 }
 
 static bool

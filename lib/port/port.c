@@ -67,6 +67,8 @@ ferry_port_policy_build(const struct ferry_port_conf *pc)
 	}
 	pol->n_macs = pc->n_macs;
 	pol->off = pc->admin_down ? FERRY_PORT_OFF_ADMIN : 0;
+	if (pc->type == FERRY_PORT_DPDK && pc->vm[0] != '\0')   /* a VM's own function: rx only */
+		pol->off |= FERRY_PORT_OFF_VM;
 	pol->mac_limit = ferry_port_conf_mac_limit(pc);
 	if (ferry_police_policer_init(&pol->policer, &pc->policer))
 		pol->controls |= FERRY_CTL_POLICER;

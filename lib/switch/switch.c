@@ -299,8 +299,8 @@ sw_rebuild_polls(struct ferry_switch *sw, uint32_t pmd_mask)
 	}
 }
 
-static uint32_t
-pmds_of(const struct ferry_switch *sw, const struct ferry_port *p)
+uint32_t
+sw_pmds_of(const struct ferry_switch *sw, const struct ferry_port *p)
 {
 	uint32_t m = 0;
 
@@ -414,6 +414,8 @@ ferry_switch_port_add(struct ferry_switch *sw, const struct ferry_port_conf *pc,
 	struct ferry_fdb_pins pins;
 	struct ferry_port *p;
 
+	if (rc == 0)
+		rc = sw_vm_check(sw, pc, false, err, errlen);
 	if (rc != 0)
 		return rc;
 	if ((idx = free_slot(sw)) < 0) {
@@ -466,7 +468,7 @@ static void
 port_remove(struct ferry_switch *sw, struct ferry_port *p)
 {
 	uint16_t idx = p->idx;
-	uint32_t pmds = pmds_of(sw, p) | sw_vm_pmds(sw, p);   /* and the queues it owns */
+	uint32_t pmds = sw_pmds_of(sw, p) | sw_vm_pmds(sw, p);   /* and the queues it owns */
 
 	/* 0. it leaves the mirrors it is in (a mirror of its own goes) */
 	sw_mirrors_port_gone(sw, p);

@@ -165,7 +165,8 @@ steering_json(struct ferry_switch *sw, const struct ferry_port *vm)
 
 	for (uint16_t i = 0; i < sw->dp.n_slots; i++) {
 		const struct ferry_port *u = sw->dp.ports[i];
-		if (u != NULL && u->conf.type == FERRY_PORT_DPDK && u->mirror_output[0] == '\0')
+		if (u != NULL && u->conf.type == FERRY_PORT_DPDK && u->mirror_output[0] == '\0' &&
+		    u->conf.vm[0] == '\0')   /* a VM's own function is nobody's uplink */
 			up[n++] = (struct ferry_steer_uplink){ .name = u->conf.name };
 	}
 	return ferry_steer_json(&vm->conf, up, n);
@@ -183,6 +184,8 @@ port_json(struct ferry_switch *sw, struct ferry_port *p)
 	if (p->conf.type == FERRY_PORT_VHOST)
 		json_object_set_new(o, "steering", steering_json(sw, p));
 	json_object_set_new(o, "numa", json_integer(p->socket));
+	if (p->conf.type == FERRY_PORT_DPDK && p->conf.vm[0] != '\0')
+		json_object_set_new(o, "vm_state", json_string(sw_vm_state(sw, p)));
 	if (p->mirror_output[0] != '\0')   /* out of forwarding: the mirror's output */
 		json_object_set_new(o, "mirror_output", json_string(p->mirror_output));
 	return o;

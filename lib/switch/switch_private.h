@@ -32,6 +32,7 @@ void sw_emit(struct ferry_switch *sw, const char *event, json_t *params /* stole
 struct ferry_port *sw_port_by_name(struct ferry_switch *sw, const char *name);
 void sw_assign_rxqs(struct ferry_switch *sw, struct ferry_port *p, uint16_t from, uint16_t to);
 void sw_rebuild_polls(struct ferry_switch *sw, uint32_t pmd_mask);
+uint32_t sw_pmds_of(const struct ferry_switch *sw, const struct ferry_port *p);   /* polling p */
 struct ferry_fdb_pins;
 /* Is key a settable field of ferry_port_fields[] (one port.set changes in place)? */
 bool sw_is_settable(const char *key);
@@ -67,12 +68,16 @@ void sw_mirrors_conf_json(json_t *cfg);
  * p->rxq_vm[q] when it is a vhostuser port in the switch (lenient), else shared.
  * sw_vm_pmds: the PMDs polling a queue vm owns (by "vm" or rxq_vm): their poll lists change
  * when vm comes or goes. sw_vm_port_gone: vm leaves, rxq_vm entries naming its slot are cleared.
- * sw_vm_state: port.get's "vm_state" of a dpdk port with "vm": "attached" or "absent". */
+ * sw_vm_state: port.get's "vm_state" of a dpdk port with "vm": "attached" or "absent".
+ * sw_vm_check: pc's "vm" names a vhostuser port (port.set: must_exist; port.add: a VM not there
+ * yet is allowed, it is "absent" until added, as after its port.del); 0 or FERRY_EINVAL. */
 void sw_rxq_owner(struct ferry_switch *sw, const struct ferry_port *p, uint16_t q,
 		  struct ferry_rxq_ref *r);
 uint32_t sw_vm_pmds(struct ferry_switch *sw, const struct ferry_port *vm);
 void sw_vm_port_gone(struct ferry_switch *sw, const struct ferry_port *vm);
 const char *sw_vm_state(struct ferry_switch *sw, const struct ferry_port *p);
+int sw_vm_check(struct ferry_switch *sw, const struct ferry_port_conf *pc, bool must_exist,
+		char *err, size_t errlen);
 /* Steering's call (lib/steer through the switch): rx queue q of dpdk port uplink carries the
  * frames the NIC steers to the vhostuser port in slot vm_slot (FERRY_PORT_NONE: shared again);
  * the PMD polling q gets a new poll list (RCU) before it returns, so from then on its matching

@@ -1,5 +1,5 @@
 /* switch_set.c — runtime changes: port.set (VLAN, MACs, admin state, MTU, external ids, zero_copy,
- * policer, storm, mac_limit), FDB edits, and rebalancing rx queues over PMDs by measured load.
+ * policer, storm, mac_limit, vm), FDB edits, and rebalancing rx queues over PMDs by measured load.
  * Nothing here stops other ports' traffic: new policies (with the isolation controls' buckets)
  * are published whole and the old ones freed after an RCU grace period. */
 #include <stdio.h>
@@ -108,6 +108,11 @@ ferry_switch_port_set(struct ferry_switch *sw, const char *name, json_t *changes
 	}
 	if ((rc = merge_conf(p, changes, &nc, err, errlen)) != 0)
 		return rc;
+	if ((rc = sw_vm_check(sw, &nc, true, err, errlen)) != 0) {
+		ferry_port_conf_clear(&nc);
+		return rc;
+	}
+	bool vm_changed = strcmp(nc.vm, p->conf.vm) != 0;
 	bool vlan_or_mac = memcmp(&nc.vlan, &p->conf.vlan, sizeof(nc.vlan)) != 0 ||
 			   nc.n_macs != p->conf.n_macs ||
 			   memcmp(nc.macs, p->conf.macs, sizeof(nc.macs[0]) * nc.n_macs) != 0;
@@ -128,6 +133,11 @@ ferry_switch_port_set(struct ferry_switch *sw, const char *name, json_t *changes
 	} else if (relearn) {
 		/* a mac_limit lowered below what the port has learned: it learns again, within it */
 		ferry_fdb_flush(sw->dp.fdb, p->idx, false);
+	}
+	if (vm_changed) {   /* its queues become the VM's (or shared again); a vm port learns nothing */
+		sw_rebuild_polls(sw, sw_pmds_of(sw, p));
+		if (p->conf.vm[0] != '\0')
+			ferry_fdb_flush(sw->dp.fdb, p->idx, false);
 	}
 	sw_emit(sw, "port.changed", json_pack("{s:s}", "name", name));
 	return 0;

@@ -4,6 +4,7 @@
  * VM's or dropped) and ferry_port.rxq_vm (a queue the NIC steers a VM's frames to, lenient: set
  * by steering through ferry_switch_rxq_own). A VM that is not there: a strict queue drops
  * everything (vm_absent), a lenient one is shared again. */
+#include <stdio.h>
 #include <string.h>
 #include "switch_private.h"
 
@@ -70,6 +71,27 @@ ferry_switch_rxq_own(struct ferry_switch *sw, struct ferry_port *uplink, uint16_
 	uplink->rxq_vm[q] = vm_slot;
 	if (q < uplink->n_rxq && sw->rxq_pmd[uplink->idx][q] < FERRY_MAX_PMDS)
 		sw_rebuild_polls(sw, 1u << sw->rxq_pmd[uplink->idx][q]);
+	return 0;
+}
+
+int
+sw_vm_check(struct ferry_switch *sw, const struct ferry_port_conf *pc, bool must_exist, char *err,
+	    size_t errlen)
+{
+	const struct ferry_port *vm;
+
+	if (pc->type != FERRY_PORT_DPDK || pc->vm[0] == '\0')
+		return 0;
+	vm = sw_port_by_name(sw, pc->vm);
+	if (vm == NULL && must_exist) {
+		snprintf(err, errlen, "params.vm: no vhostuser port named '%s'", pc->vm);
+		return FERRY_EINVAL;
+	}
+	if (vm != NULL && vm->conf.type != FERRY_PORT_VHOST) {
+		snprintf(err, errlen, "params.vm: '%s' is a %s port, not a vhostuser port", pc->vm,
+			 ferry_port_type_names[vm->conf.type]);
+		return FERRY_EINVAL;
+	}
 	return 0;
 }
 

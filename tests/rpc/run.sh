@@ -24,7 +24,7 @@ files=${*:-"test_protocol.py test_methods.py test_clients.py test_robust.py test
 	test_traffic.py test_reload.py test_ferryctl.py test_socket.py test_security.py test_fdb_full.py
 	test_egress_limits.py test_filters.py test_filter_maps.py test_capture.py test_schema.py test_readme_fields.py
 	test_metrics.py test_telemetry.py test_service.py test_pmd_perf.py
-	test_isolation.py test_mirror.py test_steering.py"}
+	test_isolation.py test_mirror.py test_steering.py test_vm_port.py"}
 out=$(mktemp)
 rcf=$(mktemp)
 for f in $files; do

@@ -14,7 +14,7 @@ from ferrytest import Daemon, FERRYCTL, ROOT, EINVAL, check, main, ferryctl
 # today's port object; a field added to the table must be added here (and to SET_VALUES if
 # settable), so a new field is a conscious change of the RPC interface
 FIELDS = ["name", "type", "devargs", "rxq", "txq", "rxd", "txd", "mtu", "hw_mac", "sriov",
-          "path", "mode", "zero_copy", "offloads", "mac", "vlan", "admin", "external_ids", "filters",
+          "vm", "path", "mode", "zero_copy", "offloads", "mac", "vlan", "admin", "external_ids", "filters",
           "policer", "storm", "mac_limit"]
 JSON_TYPES = {"string": str, "integer": int, "boolean": bool, "array": list, "object": dict}
 
@@ -23,7 +23,7 @@ SET_VALUES = {"mtu": 9000, "vlan": {"mode": "access", "tag": 42},
               "mac": ["52:54:00:00:00:07", "52:54:00:00:00:08"], "admin": "down",
               "external_ids": {"vm": "uuid-9", "iface": "eth0"}, "zero_copy": "off",
               "policer": {"pps": 1000, "burst": 64}, "storm": {"broadcast_pps": 100},
-              "mac_limit": 32}
+              "mac_limit": 32, "vm": "vm1"}
 
 
 def ports(d):
@@ -116,7 +116,7 @@ def set_all(d, port, port_type):
         for n, default in [("admin", "up"), ("zero_copy", "auto")]:
             if n in names:
                 check(r[n] == default, "%s.%s = null: %r" % (port, n, r[n]))
-        for n in ["mac", "external_ids", "mtu", "vlan"]:
+        for n in ["mac", "external_ids", "mtu", "vlan", "vm"]:
             if n in names:
                 check(n not in r, "%s.%s = null still shows %r" % (port, n, r.get(n)))
     return names
@@ -130,7 +130,7 @@ def t_set_every_settable_field_vhostuser(d):
 
 def t_set_every_settable_field_dpdk(d):
     names = set_all(d, "null0", "dpdk")
-    check("mtu" in names and len(names) == 8, "dpdk settable %s" % names)
+    check("mtu" in names and "vm" in names and len(names) == 9, "dpdk settable %s" % names)
 
 
 def t_non_settable_refused(d):

@@ -78,6 +78,17 @@ errors_name_the_path(void)
 		  "ports[0].vlan.tag: must be a VLAN id 1..4094" },
 		{ "{\"ports\": [{\"name\": \"a\", \"type\": \"dpdk\", \"devargs\": \"x\", \"vlan\": {\"mode\": \"trunk\", \"allowed\": [1, 0]}}]}",
 		  "ports[0].vlan.allowed[1]: must be a VLAN id" },
+		/* "vm" (issue #18): a vhostuser port of the configuration, wherever it is listed */
+		{ "{\"ports\": [{\"name\": \"a\", \"type\": \"dpdk\", \"devargs\": \"x\", \"vm\": \"vm 1\"}]}",
+		  "ports[0].vm: 'vm 1': only letters" },
+		{ "{\"ports\": [{\"name\": \"a\", \"type\": \"dpdk\", \"devargs\": \"x\", \"vm\": 1}]}",
+		  "ports[0].vm: must be a string" },
+		{ "{\"ports\": [{\"name\": \"a\", \"type\": \"dpdk\", \"devargs\": \"x\", \"vm\": \"vm1\"}]}",
+		  "ports[0].vm: no vhostuser port named 'vm1'" },
+		{ "{\"ports\": [{\"name\": \"a\", \"type\": \"dpdk\", \"devargs\": \"x\", \"vm\": \"b\"}, {\"name\": \"b\", \"type\": \"dpdk\", \"devargs\": \"y\"}]}",
+		  "ports[0].vm: 'b' is a dpdk port, not a vhostuser port" },
+		{ "{\"ports\": [{\"name\": \"b\", \"type\": \"vhostuser\", \"path\": \"/b\", \"vm\": \"b\"}]}",
+		  "ports[0].vm: not a field of this port type" },
 		{ "{\"ports\": [{\"name\": \"a\", \"type\": \"dpdk\", \"devargs\": \"x\"}, {\"name\": \"a\", \"type\": \"dpdk\", \"devargs\": \"y\"}]}",
 		  "ports[1].name: 'a' is used by ports[0] too" },
 		{ "{\"ports\": [{\"name\": \"a\", \"type\": \"vhostuser\", \"path\": \"/s\"}, {\"name\": \"b\", \"type\": \"vhostuser\", \"path\": \"/s\"}]}",
@@ -141,6 +152,29 @@ port_round_trip(void)
 	}
 }
 
+/* "vm": "" and null are no VM (not printed); a name round-trips. */
+static void
+vm_empty_or_null_is_none(void)
+{
+	const char *ports[] = {
+		"{\"name\": \"u\", \"type\": \"dpdk\", \"devargs\": \"x\", \"vm\": \"\"}",
+		"{\"name\": \"u\", \"type\": \"dpdk\", \"devargs\": \"x\", \"vm\": null}",
+		"{\"name\": \"u\", \"type\": \"dpdk\", \"devargs\": \"x\", \"vm\": \"vm-1.a\"}",
+	};
+	for (unsigned i = 0; i < RTE_DIM(ports); i++) {
+		struct ferry_port_conf a;
+		char err[256];
+		json_t *j = json_loads(ports[i], 0, NULL);
+		CHECK(ferry_port_conf_parse(j, "p", &a, err, sizeof(err)) == 0);
+		json_t *back = ferry_port_conf_to_json(&a);
+		const char *vm = json_string_value(json_object_get(back, "vm"));
+		CHECK(i < 2 ? vm == NULL && a.vm[0] == '\0' : vm != NULL && strcmp(vm, "vm-1.a") == 0);
+		ferry_port_conf_clear(&a);
+		json_decref(j);
+		json_decref(back);
+	}
+}
+
 void
 suite_config(void)
 {
@@ -148,4 +182,5 @@ suite_config(void)
 	RUN("config", full_example);
 	RUN("config", errors_name_the_path);
 	RUN("config", port_round_trip);
+	RUN("config", vm_empty_or_null_is_none);
 }

@@ -18,7 +18,7 @@ static const char *const samples[FERRY_PORT_NTYPES] = {
 		" \"filters\": [{\"hook\": \"ingress\", \"path\": \"/p/f.o\", \"name\": \"f\"}],"
 		" \"policer\": {\"kbps\": 1000, \"burst\": 64},"
 		" \"storm\": {\"broadcast_pps\": 100, \"unknown_unicast_pps\": 1000},"
-		" \"mac_limit\": 0}",
+		" \"mac_limit\": 0, \"vm\": \"v\"}",
 	[FERRY_PORT_VHOST] =
 		"{\"name\": \"v\", \"type\": \"vhostuser\", \"path\": \"/r/v.sock\", \"mode\": \"client\","
 		" \"zero_copy\": \"off\", \"offloads\": false, \"mtu\": 9000,"
