@@ -675,6 +675,10 @@ const struct ferry_port_field ferry_port_fields[] = {
 	{ "rxq", "integer", DPDK, false, false,
 	  "rx queues; default one per PMD, capped by the device (RSS spreads rx)",
 	  U16(parse_u16, rxq, FERRY_MAX_QUEUES) },
+	{ "vm_queues", "integer", DPDK, false, false,
+	  "rx queues reserved for VMs beyond rxq (default 0): one per VM steered to its own queue "
+	  "by an rte_flow rule; RSS is kept on the rxq queues (RETA); more than the device has: refused",
+	  U16(parse_u16, vm_queues, FERRY_MAX_QUEUES - 1) },
 	{ "txq", "integer", DPDK, false, false, "tx queues; default one per PMD, capped by the device",
 	  U16(parse_u16, txq, FERRY_MAX_QUEUES) },
 	{ "rxd", "integer", DPDK, false, false, "rx descriptors per queue, default 1024",

@@ -75,6 +75,7 @@ struct ferry_port_conf {
 	/* dpdk */
 	char devargs[512];
 	uint16_t rxq, txq;          /* 0 = one per PMD (rx) / one per PMD (tx), capped by the device */
+	uint16_t vm_queues;         /* rx queues reserved for VMs after the rxq ones (lib/steer) */
 	uint16_t rxd, txd;          /* descriptors; 0 = 1024 */
 	uint16_t mtu;               /* 0 = device default */
 	bool has_hw_mac;

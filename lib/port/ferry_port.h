@@ -180,6 +180,9 @@ struct ferry_port {
 	/* the VM (vhostuser slot) whose frames the NIC steers to rx queue q, FERRY_PORT_NONE: a
 	 * shared queue; control thread (ferry_switch_rxq_own), the PMDs see it in their poll lists */
 	uint16_t rxq_vm[FERRY_MAX_QUEUES];
+	uint16_t n_rss;                   /* dpdk: the first n_rss rx queues are RSS's, the rest
+					   * (vm_queues) reserved for VMs (lib/steer) */
+	char rss_note[128];               /* dpdk: why RSS may reach the reserved queues ("": never) */
 	uint16_t n_pmds;
 	int socket;                       /* NUMA node */
 	bool link_up;                     /* last state reported as an event */

@@ -1,7 +1,8 @@
 /* port_dpdk.c — the "dpdk" port type, a DPDK ethdev as a switch port: probe by devargs (PCI or
- * vdev), configure one rx queue per PMD (RSS) and one tx queue per PMD where the device has them,
- * start, and release; rx and tx bursts; the egress limits PMDs check per frame (MTU, segments per
- * frame); what zero-copy needs to know of the device. Hot-unplug: port_dpdk_events.c. */
+ * vdev), configure one rx queue per PMD (RSS; then vm_queues reserved for VMs: port_dpdk_rss.c)
+ * and one tx queue per PMD where the device has them, start, and release; rx and tx bursts; the
+ * egress limits PMDs check per frame (MTU, segments per frame); what zero-copy needs to know of the
+ * device. Hot-unplug: port_dpdk_events.c. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -202,7 +203,8 @@ configure(struct ferry_port *p, struct rte_mempool *const *pools, unsigned n_pmd
 		goto fail;
 	socket = rte_eth_dev_socket_id(p->eth_port);
 	p->socket = socket < 0 ? 0 : socket;
-	p->n_rxq = clamp_queues(p->conf.rxq, n_pmds, di.max_rx_queues);
+	if (ferry_port_dpdk_queues(p, &di, n_pmds, err, errlen) != 0)
+		return FERRY_EINVAL;
 	p->n_txq = clamp_queues(p->conf.txq, n_pmds, di.max_tx_queues);
 	p->txq_shared = p->n_txq < n_pmds;
 	conf_rss(&ec, &di, p->n_rxq);
@@ -245,8 +247,10 @@ dpdk_open(struct ferry_port *p, char *err, size_t errlen)
 		snprintf(err, errlen, "port %s: start failed: %s", p->conf.name, rte_strerror(-rc));
 		rc = FERRY_EPROBE;
 	}
-	if (rc == 0)
+	if (rc == 0) {
+		ferry_port_dpdk_rss_confine(p);
 		rc = ferry_port_dpdk_hw_setup(p, err, errlen);
+	}
 	if (rc != 0) {
 		dpdk_close(p);
 		return rc;
@@ -380,6 +384,11 @@ dpdk_to_json(const struct ferry_port *p, json_t *o)
 {
 	json_object_set_new(o, "ethdev", json_integer(p->eth_port));
 	json_object_set_new(o, "tx_queues", json_integer(p->n_txq));
+	if (p->n_rxq > p->n_rss) {   /* reserved rx queues: n_rss.. (their VMs: lib/steer) */
+		json_object_set_new(o, "rss_queues", json_integer(p->n_rss));
+		if (p->rss_note[0] != '\0')
+			json_object_set_new(o, "rss_note", json_string(p->rss_note));
+	}
 }
 
 /* A bus device (PCI) must be allowed at EAL init; vdevs are probed by name. */

@@ -23,4 +23,11 @@ void ferry_port_dpdk_unwatch(struct ferry_port *p);
 int ferry_port_dpdk_hw_setup(struct ferry_port *p, char *err, size_t errlen);
 int ferry_port_sriov_prepare(const struct ferry_port_conf *pc, char *err, size_t errlen);
 
+/* port_dpdk_rss.c: the shared (rxq, RSS) and reserved (vm_queues) rx queues of a dpdk port
+ * (p->n_rss, p->n_rxq; FERRY_EINVAL naming the device's max when it has too few), and after start
+ * the RETA confined to the shared ones (p->rss_note: why not, "" when done or nothing to do). */
+int ferry_port_dpdk_queues(struct ferry_port *p, const struct rte_eth_dev_info *di, unsigned n_pmds,
+			   char *err, size_t errlen);
+void ferry_port_dpdk_rss_confine(struct ferry_port *p);
+
 #endif

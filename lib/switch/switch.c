@@ -11,6 +11,7 @@
 #include <rte_malloc.h>
 #include "switch_private.h"
 #include "ferry_pkt.h"
+#include "ferry_steer.h"
 
 void
 sw_emit(struct ferry_switch *sw, const char *event, json_t *params)
@@ -146,6 +147,10 @@ ferry_switch_create(const struct ferry_conf *conf, struct ferry_switch **out, ch
 		return FERRY_EINTERNAL;
 	}
 	host_init(sw);
+	if (sw_steer_create(sw) < 0) {
+		snprintf(err, errlen, "out of memory for steering");
+		return FERRY_EINTERNAL;
+	}
 	for (unsigned i = 0; i < conf->n_ports; i++) {
 		int rc = ferry_switch_port_add(sw, &conf->ports[i], err, errlen);
 		if (rc < 0)
@@ -188,6 +193,7 @@ ferry_switch_destroy(struct ferry_switch *sw)
 	for (unsigned i = 0; i < sw->dp.n_pmds; i++)
 		ferry_pmd_free(sw->pmds[i]);
 	ferry_fdb_free(sw->dp.fdb);
+	ferry_steer_free(sw->steer);
 	rte_ring_free(sw->events);
 	if (sw->event_fd >= 0)
 		close(sw->event_fd);
@@ -460,6 +466,7 @@ ferry_switch_port_add(struct ferry_switch *sw, const struct ferry_port_conf *pc,
 	sw_assign_rxqs(sw, p, 0, p->n_rxq);
 	if (p->conf.type == FERRY_PORT_VHOST)   /* a VM's own queues find it (again) */
 		sw_rebuild_polls(sw, sw_vm_pmds(sw, p));
+	sw_steer_sync(sw);                /* a VM's rules in the uplinks, an uplink's for the VMs */
 	sw_emit(sw, "port.added", json_pack("{s:s}", "name", p->conf.name));
 	return 0;
 }
@@ -470,7 +477,9 @@ port_remove(struct ferry_switch *sw, struct ferry_port *p)
 	uint16_t idx = p->idx;
 	uint32_t pmds = sw_pmds_of(sw, p) | sw_vm_pmds(sw, p);   /* and the queues it owns */
 
-	/* 0. it leaves the mirrors it is in (a mirror of its own goes) */
+	/* 0. its steering rules go (an uplink's first of all, while the device is up), then it
+	 * leaves the mirrors it is in (a mirror of its own goes) */
+	sw_steer_port_gone(sw, p);
 	sw_mirrors_port_gone(sw, p);
 	/* 1. PMDs stop polling it and stop sending to it */
 	__atomic_store_n(&sw->dp.ports[idx], NULL, __ATOMIC_RELEASE);
@@ -500,6 +509,7 @@ ferry_switch_port_del(struct ferry_switch *sw, const char *name, char *err, size
 	}
 	json_t *ev = json_pack("{s:s}", "name", name);
 	port_remove(sw, p);
+	sw_steer_sync(sw);                /* a queue it freed may steer another VM */
 	sw_emit(sw, "port.deleted", ev);
 	return 0;
 }

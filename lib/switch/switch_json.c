@@ -6,7 +6,6 @@
 #include <rte_version.h>
 #include "switch_private.h"
 #include "ferry_pkt.h"
-#include "ferry_steer.h"
 
 static void
 sum_stats(const struct ferry_switch *sw, const struct ferry_port *p, struct ferry_port_pmd_stats *t)
@@ -156,22 +155,6 @@ ferry_switch_port_stats_clear(struct ferry_switch *sw, const char *name, char *e
 	return 0;
 }
 
-/* A vhostuser port's "steering" over the switch's dpdk ports (lib/steer). */
-static json_t *
-steering_json(struct ferry_switch *sw, const struct ferry_port *vm)
-{
-	struct ferry_steer_uplink up[FERRY_MAX_PORTS];
-	unsigned n = 0;
-
-	for (uint16_t i = 0; i < sw->dp.n_slots; i++) {
-		const struct ferry_port *u = sw->dp.ports[i];
-		if (u != NULL && u->conf.type == FERRY_PORT_DPDK && u->mirror_output[0] == '\0' &&
-		    u->conf.vm[0] == '\0')   /* a VM's own function is nobody's uplink */
-			up[n++] = (struct ferry_steer_uplink){ .name = u->conf.name };
-	}
-	return ferry_steer_json(&vm->conf, up, n);
-}
-
 static json_t *
 port_json(struct ferry_switch *sw, struct ferry_port *p)
 {
@@ -182,7 +165,9 @@ port_json(struct ferry_switch *sw, struct ferry_port *p)
 	if (p->ops->to_json != NULL)
 		p->ops->to_json(p, o);
 	if (p->conf.type == FERRY_PORT_VHOST)
-		json_object_set_new(o, "steering", steering_json(sw, p));
+		json_object_set_new(o, "steering", sw_steer_json(sw, p));
+	else if (p->n_rxq > p->n_rss)
+		json_object_set_new(o, "vm_queue_owners", sw_steer_owners_json(sw, p));
 	json_object_set_new(o, "numa", json_integer(p->socket));
 	if (p->conf.type == FERRY_PORT_DPDK && p->conf.vm[0] != '\0')
 		json_object_set_new(o, "vm_state", json_string(sw_vm_state(sw, p)));

@@ -42,6 +42,7 @@ set_output(struct ferry_switch *sw, struct ferry_port *p, const char *mirror)
 	sw_publish_policy(sw, p, pol);
 	if (mirror != NULL)   /* nothing is learned from an output: what it taught goes */
 		ferry_fdb_flush(sw->dp.fdb, p->idx, false);
+	sw_steer_sync(sw);    /* an output is no uplink */
 	return 0;
 }
 

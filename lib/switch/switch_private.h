@@ -16,6 +16,7 @@ struct ferry_switch {
 	uint64_t rxq_seen[FERRY_MAX_PORTS][FERRY_MAX_QUEUES];  /* packets at last rebalance */
 
 	struct ferry_port *ctl[FERRY_MAX_PORTS];   /* slots taken: from before open to after close */
+	struct ferry_steer *steer;            /* per-VM rules in the uplinks (lib/steer) */
 
 	struct rte_ring *events;
 	int event_fd;
@@ -87,6 +88,15 @@ int sw_vm_check(struct ferry_switch *sw, const struct ferry_port_conf *pc, bool 
  * q >= FERRY_MAX_QUEUES, vm_slot not a vhostuser port). Control thread. */
 int ferry_switch_rxq_own(struct ferry_switch *sw, struct ferry_port *uplink, uint16_t q,
 			 uint16_t vm_slot);
+
+/* switch_steer.c: lib/steer's rules follow the ports (sync after every port add/del/set and
+ * mirror change; port_gone before a port closes); port.get's "steering" of a vhostuser port and
+ * "vm_queue_owners" of a dpdk port with vm_queues. */
+int sw_steer_create(struct ferry_switch *sw);
+void sw_steer_sync(struct ferry_switch *sw);
+void sw_steer_port_gone(struct ferry_switch *sw, const struct ferry_port *p);
+json_t *sw_steer_json(struct ferry_switch *sw, const struct ferry_port *p);
+json_t *sw_steer_owners_json(struct ferry_switch *sw, const struct ferry_port *u);
 
 /* switch_json.c */
 json_t *sw_port_stats_json(struct ferry_switch *sw, struct ferry_port *p);

@@ -9,7 +9,7 @@
  * default (so to_json prints it). A new field needs a value here: fields_round_trip says so. */
 static const char *const samples[FERRY_PORT_NTYPES] = {
 	[FERRY_PORT_DPDK] =
-		"{\"name\": \"u\", \"type\": \"dpdk\", \"devargs\": \"net_null0\", \"rxq\": 2,"
+		"{\"name\": \"u\", \"type\": \"dpdk\", \"devargs\": \"net_null0\", \"rxq\": 2, \"vm_queues\": 2,"
 		" \"txq\": 3, \"rxd\": 512, \"txd\": 2048, \"mtu\": 9000,"
 		" \"hw_mac\": \"52:54:00:00:00:09\", \"sriov\": {\"num_vfs\": 2, \"vfs\": [{\"vf\": 1,"
 		" \"mac\": \"52:54:00:00:00:0A\", \"vlan\": 7}]}, \"mac\": [\"52:54:00:00:00:01\"],"
