@@ -11,6 +11,7 @@
 #                   guest kernels and shows neither)
 #   FERRY_QEMU_ENV  the QEMU to run (see q_pick_qemu; default: the lab's QEMU 10 when set up)
 #   QEMU_TEST_LIMIT seconds before a test is aborted (default 150)
+#   FERRY_QEMU_PREFIX  ferryd's EAL --file-prefix (default ferry-qemu)
 
 Q_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 Q_HERE=$Q_ROOT/tests/qemu
@@ -25,7 +26,7 @@ q_abs() {
 FERRYD=$(q_abs "${FERRYD:-build/app/ferryd/ferryd}")
 FERRYCTL=$(q_abs "${FERRYCTL:-$(dirname "$FERRYD")/../ferryctl/ferryctl}")
 Q_LIMIT=${QEMU_TEST_LIMIT:-150}
-Q_PREFIX=ferry-qemu                 # EAL --file-prefix of ferryd
+Q_PREFIX=${FERRY_QEMU_PREFIX:-ferry-qemu}   # EAL --file-prefix of ferryd
 
 Q_NAME= Q_DIR= Q_WATCHDOG= Q_START_NS=
 Q_PIDS=()                           # every QEMU / ferryd started (cleanup kills those alive)
@@ -174,13 +175,14 @@ q_pass() {
 
 # ---- ferryd ----
 
-# q_vport NAME MODE MAC VLAN: a vhostuser port ($Q_DIR/NAME.sock, access VLAN), MODE = ferryd's role,
-# MAC its static MAC (- for none: learned); Q_ZC: its zero_copy (default auto)
+# q_vport NAME MODE MAC VLAN [MORE]: a vhostuser port ($Q_DIR/NAME.sock, access VLAN), MODE = ferryd's
+# role, MAC its static MAC (- for none: learned), MORE more fields (e.g. '"offloads":false');
+# Q_ZC: its zero_copy (default auto)
 q_vport() {
 	local mac=
 	[ "$3" = - ] || mac=$(printf '"mac":["%s"],' "$3")
-	printf '{"name":"%s","type":"vhostuser","path":"%s/%s.sock","mode":"%s",%s"vlan":{"mode":"access","tag":%s},"zero_copy":"%s"}' \
-		"$1" "$Q_DIR" "$1" "$2" "$mac" "$4" "${Q_ZC:-auto}"
+	printf '{"name":"%s","type":"vhostuser","path":"%s/%s.sock","mode":"%s",%s"vlan":{"mode":"access","tag":%s},"zero_copy":"%s"%s}' \
+		"$1" "$Q_DIR" "$1" "$2" "$mac" "$4" "${Q_ZC:-auto}" "${5:+,$5}"
 }
 
 # q_ctl ARGS...: ferryctl on this test's ferryd (fails the test if ferryctl does)
@@ -255,6 +257,8 @@ ferryd_stat() {
 #   script=FILE (test run in the guest)  smp=1  queues=1  mem=256  after=poweroff|reboot|stay
 #   timeout=S (guest watchdog, default 120)  qmp=PATH (QMP socket)  incoming=URI (wait for a live
 #   migration)  nic=OPTS (more virtio-net-pci options, e.g. guest_announce=off)
+#   sock2=PATH mac2=... (a second virtio-net NIC, single queue, same chr and nic options: the
+#   guest's eth1; its address is the test script's business)
 # Arguments are remembered: vm_restart NAME boots the same guest again.
 vm_start() {
 	local name=$1
@@ -267,7 +271,7 @@ vm_restart() { vm_boot "$1" ${VM_ARGS[$1]}; }
 
 vm_boot() {
 	local name=$1 kv ip= mac= sock= chr=client script= smp=1 queues=1 mem=256 after=poweroff timeout=120
-	local qmp= incoming= nic=
+	local qmp= incoming= nic= sock2= mac2=
 	shift
 	for kv in "$@"; do
 		case $kv in
@@ -276,6 +280,7 @@ vm_boot() {
 		queues=*) queues=${kv#queues=} ;; mem=*) mem=${kv#mem=} ;; after=*) after=${kv#after=} ;;
 		timeout=*) timeout=${kv#timeout=} ;; qmp=*) qmp=${kv#qmp=} ;;
 		incoming=*) incoming=${kv#incoming=} ;; nic=*) nic=,${kv#nic=} ;;
+		sock2=*) sock2=${kv#sock2=} ;; mac2=*) mac2=${kv#mac2=} ;;
 		*) q_fail "vm_start $name: unknown argument $kv" ;;
 		esac
 	done
@@ -285,6 +290,8 @@ vm_boot() {
 	[ -n "$script" ] && extra=(-fw_cfg "name=opt/ferry/test,file=$script")
 	[ -n "$qmp" ] && extra+=(-qmp "unix:$qmp,server=on,wait=off")
 	[ -n "$incoming" ] && extra+=(-incoming "$incoming")
+	[ -n "$sock2" ] && extra+=(-chardev "socket,id=vhu2,path=$sock2$copt" -netdev "vhost-user,id=net1,chardev=vhu2"
+		-device "virtio-net-pci,netdev=net1,mac=$mac2$Q_NIC_EXTRA$nic")
 	VM_RUN[$name]=$(( ${VM_RUN[$name]:-0} + 1 ))
 	VM_LOG[$name]=$Q_DIR/$name.${VM_RUN[$name]}.serial.log
 	[ -n "${FERRY_QEMU_DEBUG:-}" ] && extra+=(-d "$FERRY_QEMU_DEBUG")
@@ -308,7 +315,7 @@ vm_boot() {
 		> "$Q_DIR/$name.${VM_RUN[$name]}.qemu.log" 2>&1 < /dev/null &
 	VM_PID[$name]=$!
 	q_track "$!"
-	q_log "guest $name boot ${VM_RUN[$name]} (pid $!, $ip, $mac, QEMU vhost-user $chr, smp $smp, queues $queues, $Q_ACCEL)"
+	q_log "guest $name boot ${VM_RUN[$name]} (pid $!, $ip, $mac${sock2:+ + $mac2 on $(basename "$sock2")}, QEMU vhost-user $chr, smp $smp, queues $queues, $Q_ACCEL)"
 }
 
 vm_alive() { q_child "${VM_PID[$1]}"; }

@@ -6,8 +6,8 @@
 # logs; ends with "N passed, N failed" and a non-zero status if anything failed.
 #
 #   tests/qemu/run.sh                    every test
-#   tests/qemu/run.sh restart_client     some of them (ping_tcp zc_tcp migrate multiqueue
-#                                        restart_client restart_server guest_reboot uplink_netns)
+#   tests/qemu/run.sh restart_client     some of them (ping_tcp zc_tcp offloads_tcp migrate multiqueue
+#                                        restart_client restart_server guest_reboot uplink_netns jumbo)
 # QEMU: 10 from bookworm-backports, prepared by tests/lab/setup.sh (falls back to the installed QEMU,
 # saying so, if that fails). Environment: see lib.sh (FERRYD, FERRY_TEST_OUT, FERRY_QEMU_ACCEL,
 # FERRY_QEMU_ENV, QEMU_TEST_LIMIT), build-guest.sh (FERRY_QEMU_CACHE), tests/lab/setup.sh
@@ -16,7 +16,7 @@ set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 cd "$ROOT"
-ALL=(ping_tcp zc_tcp migrate multiqueue restart_client restart_server guest_reboot uplink_netns jumbo)
+ALL=(ping_tcp zc_tcp offloads_tcp migrate multiqueue restart_client restart_server guest_reboot uplink_netns jumbo)
 tests=("$@")
 [ ${#tests[@]} -gt 0 ] || tests=("${ALL[@]}")
 
