@@ -7,7 +7,7 @@
 # and "N passed, N failed"; exit status non-zero on any failure.
 #
 #   tests/lab/run.sh [scenario...]     scenarios: pf-pair iommu e1000e zc zc_withheld sriov-enotsup sriov
-#                                      hotplug dmar-fault
+#                                      steer hotplug dmar-fault
 #
 # Environment: FERRYD (default build/app/ferryd/ferryd), BUILD (default build; the peer is
 # $BUILD/tests/tools/ferry-vpeer), FERRY_LAB_CACHE (setup.sh's cache, /var/cache/ferry-lab),
@@ -22,7 +22,7 @@
 set -uo pipefail
 LAB=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$LAB/../.." && pwd)
-ALL=(pf-pair iommu e1000e zc zc_withheld sriov-enotsup sriov hotplug dmar-fault)
+ALL=(pf-pair iommu e1000e zc zc_withheld sriov-enotsup sriov steer hotplug dmar-fault)
 CACHE=${FERRY_LAB_CACHE:-/var/cache/ferry-lab}
 OUT=${FERRY_LAB_OUT:-${FERRY_TEST_OUT:-/tmp/ferry-tests}/lab}
 abs() { case $1 in /*) echo "$1" ;; *) if [ -e "$1" ]; then echo "$PWD/$1"; else echo "$ROOT/$1"; fi ;; esac; }

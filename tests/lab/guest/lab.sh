@@ -386,6 +386,50 @@ hotplug() {
 }
 
 # ---------------------------------------------------------------------------------------------
+# steer: issue #18's per-VM rule on a real NIC. pf0 = igb nic0 with rxq 1 + vm_queues 1; vm1 has a
+# mac and access VLAN 10 (pf0 is a trunk of every VLAN: the rule is ETH dst + VLAN 10 -> QUEUE 1).
+# The igb has a RETA: RSS must be confined to queue 0 (no rss_note); its rte_flow must answer the
+# rule (a rule, or a refusal in the PMD's own words, never "has no rte_flow"), and its VMDq pools
+# must be named as not tried. No traffic: the verdict carries what the device said.
+steer() {
+	s_begin steer
+	bind_vfio $NIC0 || { s_fail "cannot bind NIC0 to vfio-pci"; return; }
+	{ cfg_head
+	  printf '  {"name": "pf0", "type": "dpdk", "devargs": "%s", "rxq": 1, "vm_queues": 1},\n' $NIC0
+	  vhost_port vm1 $MAC_VM1 '{"mode": "access", "tag": 10}'; printf ']}\n'; } > "$SDIR/cfg.json"
+	start_switch || return
+	ferryd_rpc port.get '{"name": "pf0"}' > "$SDIR/pf0.json"
+	ferryd_rpc port.get '{"name": "vm1"}' > "$SDIR/vm1.json"
+	ferryd_stop
+	local v
+	v=$(/usr/bin/python3 - "$SDIR/pf0.json" "$SDIR/vm1.json" <<'PY'
+import json, sys
+pf, vm = (json.load(open(f)) for f in sys.argv[1:3])
+s = vm["steering"]["uplinks"]["pf0"]
+bad = []
+if pf.get("rx_queues") != 2 or pf.get("rss_queues") != 1:
+    bad.append("pf0 rx_queues %r rss_queues %r" % (pf.get("rx_queues"), pf.get("rss_queues")))
+if "rss_note" in pf:
+    bad.append("RSS not confined: " + pf["rss_note"])
+if s["method"] == "rte_flow":
+    if s["queue"] != 1 or pf.get("vm_queue_owners") != {"1": "vm1"}:
+        bad.append("rule on queue %r, owners %r" % (s["queue"], pf.get("vm_queue_owners")))
+elif not (s["reason"].startswith("uplink pf0: rte_flow_validate refused: ") or
+          s["reason"].startswith("uplink pf0: rte_flow_create refused: ")):
+    bad.append("reason %r is not the device's refusal" % s["reason"])
+elif "vmdq not tried" not in s["reason"]:
+    bad.append("reason %r does not say VMDq was not tried" % s["reason"])
+print(("FAIL " if bad else "OK ") + ("; ".join(bad) if bad else
+      "%s queue %s: %s" % (s["method"], s["queue"], s["reason"] or "rule created")))
+PY
+)
+	case $v in
+	OK*) s_pass "pf0 (igb) rx queues 2, RSS on queue 0 ($(grep -m1 -o 'RSS over rx queues.*' "$FERRYD_LOG")); vm1: ${v#OK }" ;;
+	*) s_fail "${v#FAIL }" ;;
+	esac
+}
+
+# ---------------------------------------------------------------------------------------------
 # dmar-fault: the negative control of the zc scenarios' fault detector. NIC0, bound to vfio-pci
 # and unused (its IOMMU domain maps nothing), is made to fetch TX descriptors from IOVA 0xdead000
 # by hand (guest/dmar_fault.py). Both detectors must see it: the guest kernel's DMAR fault line for
@@ -435,6 +479,7 @@ want zc && run_one "zc_scenario zc 0" zc
 want zc_withheld && run_one "zc_scenario zc_withheld 1" zc_withheld
 want sriov-enotsup && run_one sriov_enotsup sriov-enotsup
 want sriov && run_one sriov sriov
+want steer && run_one steer steer
 want hotplug && run_one hotplug hotplug
 want dmar-fault && run_one dmar_fault dmar-fault
 dmesg > "$OUT/dmesg.txt"
