@@ -48,6 +48,7 @@ struct vpeer_opts {
 	double duration, wait_link;
 	uint64_t progress_ms;
 	const char *report;
+	const char *rx_pcap;        /* --rx-pcap: every received frame written there */
 	struct vpeer_size sizes[VPEER_MAX_SIZES];   /* frame i: sizes[seq % n_sizes] */
 	uint32_t n_sizes;
 	double grow_at;         /* > 0: take new hugepage memory this long into the run */
@@ -129,7 +130,8 @@ static void usage(const char *prg)
 		"  --progress MS   print a progress line every MS milliseconds\n"
 		"  --grow-at S     S seconds into the run, take --grow-mb MB (default 64) of new hugepage\n"
 		"                  memory as a new mempool and build every later frame there\n"
-		"  --report FILE   write the JSON report to FILE (always printed to stdout)\n",
+		"  --report FILE   write the JSON report to FILE (always printed to stdout)\n"
+		"  --rx-pcap FILE  write every frame received to FILE (pcap), byte for byte\n",
 		prg, VPEER_MIN_SIZE, VPEER_MAX_FLOWS);
 }
 
@@ -153,6 +155,7 @@ static int parse_opt(struct vpeer_opts *o, int c, const char *arg)
 	case 'S': o->sync = true; return 0;
 	case 'M': o->sync = true; return rte_ether_unformat_addr(arg, &o->sync_mac);
 	case 'R': o->report = arg; return 0;
+	case 'X': o->rx_pcap = arg; return 0;
 	case 'z': {
 		int n = vpeer_parse_sizes(arg, o->sizes, VPEER_MAX_SIZES);
 		if (n < 0)
@@ -188,6 +191,7 @@ static int parse_args(int argc, char **argv, struct vpeer_opts *o)
 		{ "id", 1, NULL, 'i' }, { "sizes", 1, NULL, 'z' }, { "grow-at", 1, NULL, 'g' },
 		{ "grow-mb", 1, NULL, 'G' },
 		{ "progress", 1, NULL, 'P' }, { "report", 1, NULL, 'R' }, { "help", 0, NULL, 'h' },
+		{ "rx-pcap", 1, NULL, 'X' },
 		{ NULL, 0, NULL, 0 } };
 	int c;
 
@@ -353,6 +357,7 @@ static void rx_one(struct vpeer *vp, struct rte_mbuf *m, uint64_t now)
 {
 	struct vpeer_rx_info info;
 
+	vpeer_rx_pcap_write(m);
 	vpeer_parse(m, &info);
 	vpeer_stats_rx(&vp->st, &info, &vp->desc.src, now);
 	if (vp->o.sync && rte_is_same_ether_addr(&info.src, &vp->o.sync_mac))
@@ -624,6 +629,7 @@ static int finish(struct vpeer *vp, int rc)
 	if (vpeer_report(&vp->st, &meta, vp->o.report) != 0 && rc == 0)
 		rc = 1;
 	vpeer_stats_free(&vp->st);
+	vpeer_rx_pcap_close();
 	port_close(vp);
 	rte_eal_cleanup();
 	return rc;
@@ -643,7 +649,8 @@ int main(int argc, char **argv)
 	}
 	argc -= ret;
 	argv += ret;
-	if (parse_args(argc, argv, &vp.o) != 0 || port_setup(&vp) != 0) {
+	if (parse_args(argc, argv, &vp.o) != 0 ||
+	    (vp.o.rx_pcap != NULL && vpeer_rx_pcap_open(vp.o.rx_pcap) != 0) || port_setup(&vp) != 0) {
 		rte_eal_cleanup();
 		return 1;
 	}

@@ -148,6 +148,11 @@ struct vpeer_pcap_info {
 	uint64_t wrong_size;  /* test frames whose length is not --sizes[seq % n] */
 };
 int vpeer_pcap_check(int argc, char **argv);
+/* --rx-pcap FILE: every frame the peer receives, as received (linearized), into a classic pcap;
+ * open returns 0 or -1, write and close do nothing when it is not open. */
+int vpeer_rx_pcap_open(const char *path);
+void vpeer_rx_pcap_write(const struct rte_mbuf *m);
+void vpeer_rx_pcap_close(void);
 
 /* Writes the JSON report to path (if not NULL) and to stdout. Returns 0 or -1. */
 int vpeer_report(const struct vpeer_stats *st, const struct vpeer_report_meta *meta,

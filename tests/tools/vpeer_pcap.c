@@ -83,3 +83,45 @@ int vpeer_pcap_check(int argc, char **argv)
 	vpeer_stats_free(&st);
 	return rc == -1 || ret != 0 ? 1 : 0;
 }
+
+/* --- --rx-pcap: what the peer receives, as a capture --- */
+
+static pcap_t *rx_dead;
+static pcap_dumper_t *rx_dump;
+
+int vpeer_rx_pcap_open(const char *path)
+{
+	rx_dead = pcap_open_dead(DLT_EN10MB, 65535);
+	rx_dump = rx_dead != NULL ? pcap_dump_open(rx_dead, path) : NULL;
+	if (rx_dump == NULL) {
+		fprintf(stderr, "vpeer: cannot write %s: %s\n", path,
+			rx_dead != NULL ? pcap_geterr(rx_dead) : "pcap_open_dead failed");
+		return -1;
+	}
+	return 0;
+}
+
+void vpeer_rx_pcap_write(const struct rte_mbuf *m)
+{
+	static uint8_t buf[VPEER_MAX_SIZE + 64];
+	struct pcap_pkthdr h = { .caplen = m->pkt_len, .len = m->pkt_len };
+	const uint8_t *p;
+
+	if (rx_dump == NULL || m->pkt_len > sizeof(buf))
+		return;
+	p = rte_pktmbuf_read(m, 0, m->pkt_len, buf);
+	if (p != NULL) {
+		pcap_dump((u_char *)rx_dump, &h, p);
+		pcap_dump_flush(rx_dump);
+	}
+}
+
+void vpeer_rx_pcap_close(void)
+{
+	if (rx_dump != NULL)
+		pcap_dump_close(rx_dump);
+	if (rx_dead != NULL)
+		pcap_close(rx_dead);
+	rx_dump = NULL;
+	rx_dead = NULL;
+}
