@@ -96,14 +96,20 @@ struct rte_flow *ferry_steer_flow_try(const struct ferry_steer_uplink *u,
 /* Told when rx queue q of uplink up_slot becomes vm_slot's own (FERRY_PORT_NONE: no longer). */
 typedef void ferry_steer_own_fn(void *ctx, uint16_t up_slot, uint16_t q, uint16_t vm_slot);
 
+/* Told when vm_slot's state on up_slot changes (a rule made or gone, another reason). */
+typedef void ferry_steer_changed_fn(void *ctx, uint16_t vm_slot, uint16_t up_slot,
+				    const struct ferry_steer_state *st);
+
 struct ferry_steer;
-struct ferry_steer *ferry_steer_create(ferry_steer_own_fn *own, void *ctx);
+/* changed may be NULL. */
+struct ferry_steer *ferry_steer_create(ferry_steer_own_fn *own, ferry_steer_changed_fn *changed,
+				       void *ctx);
 /* Every rule is gone (ferry_steer_port_gone of every uplink) before this. */
 void ferry_steer_free(struct ferry_steer *s);
 /* Follow the configuration: vms[0, n_vm) over ups[0, n_up). A rule whose VM, uplink and key are
  * unchanged stays as it is; one that changed or went is destroyed (rte_flow_destroy) and its
  * queue freed first, then every pair without a rule tries one: a free reserved queue,
- * rte_flow_validate, rte_flow_create. Changes are logged. */
+ * rte_flow_validate, rte_flow_create. Changes are logged and told (changed). */
 void ferry_steer_sync(struct ferry_steer *s, const struct ferry_steer_vm *vms, unsigned n_vm,
 		      const struct ferry_steer_uplink *ups, unsigned n_up);
 /* Port slot is about to close (a VM or an uplink): its rules go now. */

@@ -21,6 +21,7 @@ struct rule {
 
 struct ferry_steer {
 	ferry_steer_own_fn *own;
+	ferry_steer_changed_fn *changed;
 	void *ctx;
 	struct rule *r;
 	unsigned n, cap;
@@ -29,13 +30,14 @@ struct ferry_steer {
 };
 
 struct ferry_steer *
-ferry_steer_create(ferry_steer_own_fn *own, void *ctx)
+ferry_steer_create(ferry_steer_own_fn *own, ferry_steer_changed_fn *changed, void *ctx)
 {
 	struct ferry_steer *s = calloc(1, sizeof(*s));
 
 	if (s == NULL)
 		return NULL;
 	s->own = own;
+	s->changed = changed;
 	s->ctx = ctx;
 	memset(s->owner, 0xff, sizeof(s->owner));
 	return s;
@@ -181,6 +183,9 @@ attempt(struct ferry_steer *s, struct rule *r, const struct ferry_steer_vm *vm,
 			  ferry_steer_method_names[st->method],
 			  st->queue == FERRY_STEER_NO_QUEUE ? -1 : st->queue,
 			  st->reason[0] ? ": " : "", st->reason);
+	if (s->changed != NULL && (old.method != st->method || old.queue != st->queue ||
+				   strcmp(old.reason, st->reason)))
+		s->changed(s->ctx, r->vm_slot, r->up_slot, st);
 }
 
 void
@@ -195,8 +200,11 @@ ferry_steer_sync(struct ferry_steer *s, const struct ferry_steer_vm *vms, unsign
 	for (unsigned v = 0; v < n_vm; v++) {
 		for (unsigned u = 0; u < n_up; u++) {
 			struct rule *r = find(s, vms[v].slot, ups[u].slot);
-			if (ferry_steer_decide(vms[v].conf, &ups[u], &k, &st) == 0)
-				continue;   /* no device call: the rule (if any) goes below */
+			if (ferry_steer_decide(vms[v].conf, &ups[u], &k, &st) == 0) {
+				if (r != NULL && s->changed != NULL)   /* it goes below */
+					s->changed(s->ctx, r->vm_slot, r->up_slot, &st);
+				continue;
+			}
 			if (r == NULL && (r = add(s, vms[v].slot, ups[u].slot)) == NULL)
 				continue;
 			r->keep = true;

@@ -466,8 +466,8 @@ ferry_switch_port_add(struct ferry_switch *sw, const struct ferry_port_conf *pc,
 	sw_assign_rxqs(sw, p, 0, p->n_rxq);
 	if (p->conf.type == FERRY_PORT_VHOST)   /* a VM's own queues find it (again) */
 		sw_rebuild_polls(sw, sw_vm_pmds(sw, p));
-	sw_steer_sync(sw);                /* a VM's rules in the uplinks, an uplink's for the VMs */
 	sw_emit(sw, "port.added", json_pack("{s:s}", "name", p->conf.name));
+	sw_steer_sync(sw);                /* a VM's rules in the uplinks, an uplink's for the VMs */
 	return 0;
 }
 
@@ -509,8 +509,8 @@ ferry_switch_port_del(struct ferry_switch *sw, const char *name, char *err, size
 	}
 	json_t *ev = json_pack("{s:s}", "name", name);
 	port_remove(sw, p);
-	sw_steer_sync(sw);                /* a queue it freed may steer another VM */
 	sw_emit(sw, "port.deleted", ev);
+	sw_steer_sync(sw);                /* a queue it freed may steer another VM */
 	return 0;
 }
 

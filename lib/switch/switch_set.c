@@ -134,14 +134,14 @@ ferry_switch_port_set(struct ferry_switch *sw, const char *name, json_t *changes
 		/* a mac_limit lowered below what the port has learned: it learns again, within it */
 		ferry_fdb_flush(sw->dp.fdb, p->idx, false);
 	}
-	if (vm_changed || vlan_or_mac)
-		sw_steer_sync(sw);   /* only changed pairs are redone; a vm port is no uplink */
 	if (vm_changed) {   /* its queues become the VM's (or shared again); a vm port learns nothing */
 		sw_rebuild_polls(sw, sw_pmds_of(sw, p));
 		if (p->conf.vm[0] != '\0')
 			ferry_fdb_flush(sw->dp.fdb, p->idx, false);
 	}
 	sw_emit(sw, "port.changed", json_pack("{s:s}", "name", name));
+	if (vm_changed || vlan_or_mac)
+		sw_steer_sync(sw);   /* only changed pairs are redone; a vm port is no uplink */
 	return 0;
 }
 

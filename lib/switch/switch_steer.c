@@ -19,10 +19,25 @@ steer_own(void *ctx, uint16_t up_slot, uint16_t q, uint16_t vm_slot)
 			  vm_slot);
 }
 
+/* Event port.steering: {"name": vm, "uplink", "method", "queue", "reason"}. */
+static void
+steer_changed(void *ctx, uint16_t vm_slot, uint16_t up_slot, const struct ferry_steer_state *st)
+{
+	struct ferry_switch *sw = ctx;
+
+	if (sw->ctl[vm_slot] == NULL || sw->ctl[up_slot] == NULL)
+		return;
+	sw_emit(sw, "port.steering", json_pack("{s:s, s:s, s:s, s:o, s:s}",
+		"name", sw->ctl[vm_slot]->conf.name, "uplink", sw->ctl[up_slot]->conf.name,
+		"method", ferry_steer_method_names[st->method],
+		"queue", st->queue == FERRY_STEER_NO_QUEUE ? json_null() : json_integer(st->queue),
+		"reason", st->reason));
+}
+
 int
 sw_steer_create(struct ferry_switch *sw)
 {
-	sw->steer = ferry_steer_create(steer_own, sw);
+	sw->steer = ferry_steer_create(steer_own, steer_changed, sw);
 	return sw->steer == NULL ? -1 : 0;
 }
 

@@ -8,13 +8,14 @@ With vm_queues (a daemon of their own): the uplink has rxq + vm_queues rx queues
 by a PMD, RSS kept on the rxq ones (net_null's RETA) or said not to be (net_tap has none); each
 VM's rule is tried on the real device and its refusal reported (net_null has no rte_flow; net_tap
 validates the rule but cannot keep RSS off the queue, so it is not created); the attempts follow
-port.set mac / vlan, VM and uplink del / add, and no reserved queue is ever left taken; a device
+port.set mac / vlan, VM and uplink del / add (each change an event port.steering, none for
+the VMs it does not concern), and no reserved queue is ever left taken; a device
 with fewer rx queues than rxq + vm_queues is refused with its max named. No NIC here accepts a
 rule (net_tap's rte_flow_create refusal: unit/steer/net_tap_refuses)."""
 
 import os
 
-from ferrytest import EINVAL, Daemon, check, main, write_pcap
+from ferrytest import EINVAL, Daemon, TestFailure, check, main, write_pcap
 
 MAC1, MAC2 = "52:54:00:00:18:01", "52:54:00:00:18:02"
 
@@ -175,10 +176,30 @@ def attempts(d, vm):
     return sum(1 for line in d.log().splitlines() if "steer: %s on uplink" % vm in line)
 
 
+def steer_events(sub, quiet=1.0):
+    """The port.steering events on sub until none came for quiet seconds."""
+    evs = [m["params"] for m in sub.notes if m.get("method") == "event"]
+    sub.notes.clear()
+    while True:
+        try:
+            m = sub.recv(quiet)
+        except TestFailure:
+            break
+        if m.get("method") == "event":
+            evs.append(m["params"])
+    return [e for e in evs if e["event"] == "port.steering"]
+
+
 def t_lifecycle(d):
     vm2_before = attempts(d, "vm2")
+    sub = d.client()
+    sub.result("events.subscribe")
     with d.client() as c:
         c.result("port.set", {"name": "vm1", "vlan": {"mode": "access", "tag": 30}})
+    evs = steer_events(sub)   # reported: vm1 on null0 only (tap0 carries VLAN 30 too: same reason)
+    check(evs == [{"event": "port.steering", "name": "vm1", "uplink": "null0",
+                   "method": "software", "queue": None,
+                   "reason": "uplink null0 does not carry VLAN 30"}], "events %r" % evs)
     s = steering(d, "vm1")["uplinks"]
     check(s["null0"]["reason"] == "uplink null0 does not carry VLAN 30" and
           s["tap0"]["reason"] == TAP_RSS, "vm1 on VLAN 30 %r" % s)   # tap0: a trunk of all
@@ -186,11 +207,16 @@ def t_lifecycle(d):
         c.result("port.set", {"name": "vm1", "vlan": {"mode": "access", "tag": 10}})
         c.result("port.set", {"name": "vm1", "mac": "52:54:00:00:18:09"})
     check(steering(d, "vm1")["uplinks"]["null0"]["reason"] == NO_FLOW, "vm1 back on VLAN 10")
+    evs = steer_events(sub)
+    check({"name": "vm1", "uplink": "null0", "reason": NO_FLOW} in
+          [{k: e[k] for k in ("name", "uplink", "reason")} for e in evs] and
+          all(e["name"] == "vm1" for e in evs), "events back on VLAN 10 %r" % evs)
     with d.client() as c:
         c.result("port.set", {"name": "vm1", "mac": None})
     check(steering(d, "vm1")["reason"] == "vm1 has no mac", "vm1 without mac")
     check(attempts(d, "vm2") == vm2_before, "vm2's state changed on vm1's port.set: " +
           d.log_tail(6))
+    sub.close()
     with d.client() as c:   # an uplink's VLAN change: only its pairs are redone
         c.result("port.set", {"name": "null0", "vlan": {"mode": "access", "tag": 20}})
     s = steering(d, "vm2")["uplinks"]

@@ -194,7 +194,7 @@ own_cb(void *ctx, uint16_t up_slot, uint16_t q, uint16_t vm_slot)
 static void
 net_null_refuses(void)
 {
-	struct ferry_steer *s = ferry_steer_create(own_cb, NULL);
+	struct ferry_steer *s = ferry_steer_create(own_cb, NULL, NULL);
 	int port = vdev_up("net_null_steer0,no-rx=1", "net_null_steer0", 3);
 	struct ferry_steer_state st;
 
