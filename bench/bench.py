@@ -21,8 +21,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import capture_idle  # noqa: E402
 import isolation  # noqa: E402
 import topology  # noqa: E402
+import v2v_tcp  # noqa: E402
 from measure import cleanup_runtime, measure  # noqa: E402
-from peers import OVS_VSWITCHD, SWITCHES, ZC_VARIANTS, is_ferry  # noqa: E402
+from peers import OL_OFF, OVS_VSWITCHD, SWITCHES, ZC_VARIANTS, is_ferry  # noqa: E402
 from report import (SEPARATE, log_zc_pair, run_quality, summarize, summarize_zc,  # noqa: E402
                     write_chart, write_markdown, write_zc_chart, zc_min_auto, zc_smoke_check)
 from topology import VM2NIC_GUEST, Case, build_case  # noqa: E402
@@ -71,7 +72,8 @@ def main():
                     help="topologies or cases: pvp,p2p,v2v,scale,vm2nic,pvp-64,vm2nic-1518..")
     ap.add_argument("--switches", default=None,
                     help="ferry,testpmd,ovs (default). In vm2nic, ferry = ferry-off,ferry-on,"
-                    "ferry-auto (or name those), and OVS runs only when named")
+                    "ferry-auto (or name those), and OVS runs only when named; in v2v-tcp, "
+                    "ferry = ferry and ferry-offloads-off (or name that one)")
     ap.add_argument("--retry", type=int, default=0,
                     help="measure a run again (up to N times) while it is not clean")
     ap.add_argument("--quiet-wait", type=float, default=0, metavar="S",
@@ -116,6 +118,9 @@ def main():
         cap = [r for r in d["runs"] if r["topo"] in capture_idle.TOPOS]
         if cap:
             d["capture_idle"] = capture_idle.summarize(cap)
+        tcp = [r for r in d["runs"] if r["topo"] in v2v_tcp.TOPOS]
+        if tcp:
+            d["v2v_tcp"] = v2v_tcp.summarize(tcp)
         if zc_cs:
             d["zc_summary"] = summarize_zc([r for r in d["runs"] if r["topo"] == "vm2nic"],
                                            zc_cs, zsws)
@@ -139,8 +144,9 @@ def main():
         args.ab_pairs = 2 if args.smoke else 5
     named = [s for s in (args.switches or ",".join(SWITCHES)).split(",") if s]
     for s in named:
-        if s not in SWITCHES + ZC_VARIANTS:
-            ap.error("unknown switch %s (%s)" % (s, " ".join(SWITCHES + ZC_VARIANTS)))
+        if s not in SWITCHES + ZC_VARIANTS + (OL_OFF,):
+            ap.error("unknown switch %s (%s)" % (s, " ".join(SWITCHES + ZC_VARIANTS +
+                                                             (OL_OFF,))))
     switches = [s for s in named if s in SWITCHES]
     # vm2nic runs ferry once per zero_copy mode, testpmd as the reference; OVS only when named
     # (it adds minutes and says nothing about ferry's copy vs zero-copy); smoke: the off/on pair
@@ -165,7 +171,12 @@ def main():
         if not pick:
             ap.error("--only %s matches no case (topologies: pvp p2p v2v scale; cases: %s)" % (
                 args.only, " ".join("%s-%s" % c for c in every)))
-    pick = [(t, l) for t, l in pick if (zc_switches if t == "vm2nic" else switches)]
+    # v2v-tcp: its variants (ferry with offloads off too) among the named switches
+    ol_switches = [s for s in named if s in SWITCHES or s == OL_OFF]
+    if "ferry" in ol_switches and OL_OFF not in ol_switches:
+        ol_switches.insert(ol_switches.index("ferry") + 1, OL_OFF)
+    pick = [(t, l) for t, l in pick if (zc_switches if t == "vm2nic" else ol_switches
+                                        if t in v2v_tcp.TOPOS else switches)]
     if not pick:
         ap.error("no case left for switches %s" % ",".join(named))
     if not os.access(args.ferryd, os.X_OK) and any(is_ferry(s) for s in switches + zc_switches):
@@ -203,7 +214,8 @@ def main():
     interrupted = False
     try:
         cases = [build_case(t, l, work, args.smoke) for t, l in pick]
-        case_sw = lambda c: zc_switches if c.topo == "vm2nic" else switches  # noqa: E731
+        case_sw = lambda c: zc_switches if c.topo == "vm2nic" else (  # noqa: E731
+            [v for v in c.variants if v in ol_switches] if c.variants else switches)
         total = sum(len(case_sw(c)) for c in cases) * args.repeat
         k = 0
         for rep in range(1, args.repeat + 1):
@@ -241,6 +253,8 @@ def main():
                 if c.topo == "vm2nic":
                     log_zc_pair(c, line)
                     continue
+                if c.topo in v2v_tcp.TOPOS:   # its hooks logged Gbit/s (Mpps says little)
+                    continue
                 fr = next((r for r in line if r["switch"] == "ferry" and r.get("ok")), None)
                 if fr:
                     rat = ["ferry/%s %.2f" % (r["switch"], fr["mpps"] / r["mpps"])
@@ -270,6 +284,9 @@ def main():
         res["isolation"] = isolation.summarize(iso_recs)
     if cap_recs:
         res["capture_idle"] = capture_idle.summarize(cap_recs)
+    tcp_recs = [r for r in records_all if r["topo"] in v2v_tcp.TOPOS]
+    if tcp_recs:
+        res["v2v_tcp"] = v2v_tcp.summarize(tcp_recs)
     if zsum is not None:
         res["zc_summary"] = zsum
     with open(os.path.join(out, "results.json"), "w") as f:

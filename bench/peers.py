@@ -18,6 +18,8 @@ from util import BenchError, NotApplicable, Proc, log, read, rpc_call, tail, wai
 SWITCHES = ("ferry", "testpmd", "ovs")
 # vm2nic: ferry once per zero_copy mode ("ferry-off" = rte_vhost's copying dequeue)
 ZC_VARIANTS = ("ferry-off", "ferry-on", "ferry-auto")
+# v2v-tcp: ferry with "offloads": false on its vhost ports (issue #19's baseline)
+OL_OFF = "ferry-offloads-off"
 TESTPMD = shutil.which("dpdk-testpmd") or "/usr/bin/dpdk-testpmd"
 OVS_VSWITCHD = "/usr/lib/openvswitch-switch-dpdk/ovs-vswitchd-dpdk"
 OVS_SCHEMA = "/usr/share/openvswitch/vswitch.ovsschema"
@@ -45,20 +47,24 @@ class Guest:
             argv += ["--vdev", "net_pcap0,rx_pcap=%s%s" % (
                 spec["replay"], ",infinite_rx=1" if spec.get("replay_infinite", True) else "")]
             self.first = 1
+        qs = spec.get("queue_size", QUEUE_SIZE)
         for i, p in enumerate(ports, self.first):
             argv += ["--vdev", "net_virtio_user%d,path=%s,server=1,queue_size=%d,mac=%s%s" % (
-                i, p["sock"], QUEUE_SIZE, p["mac"], ring)]
+                i, p["sock"], qs, p["mac"], ring)]
             macs.append(p["mac"])
-        mbufs = self.n * (2 * QUEUE_SIZE + 32 * TX_FIRST_BURSTS + 512) + 8192
+        mbufs = spec.get("mbufs") or self.n * (2 * qs + 32 * TX_FIRST_BURSTS + 512) + 8192
         big = spec.get("replay_frames", 0)   # infinite_rx holds the whole capture in mbufs
         mbufs += big
         argv += ["--", "-i", "--forward-mode=" + spec["mode"], "--nb-cores=1", "--burst=32",
-                 "--rxd=%d" % QUEUE_SIZE, "--txd=%d" % QUEUE_SIZE,
+                 "--rxd=%d" % qs, "--txd=%d" % qs,
                  "--total-num-mbufs=%d" % mbufs, "--disable-link-check"]
-        if case.size > 2048:   # one frame = one mbuf (testpmd's default data room is 2048 B);
+        if spec.get("mbuf_size"):   # v2v-tcp's sender: 64 KB frames in one mbuf
+            argv.append("--mbuf-size=%d" % spec["mbuf_size"])
+        elif case.size > 2048:   # one frame = one mbuf (testpmd's default data room is 2048 B);
             # before --txpkts, which testpmd checks against the mbuf size as it parses it
             argv.append("--mbuf-size=%d" % (128 + ((case.size + 1023) // 1024) * 1024))
-        argv += ["--txpkts=%d" % case.size, "--txonly-multi-flow"]
+        argv += ["--txpkts=%d" % spec.get("txpkts", case.size), "--txonly-multi-flow"]
+        argv += spec.get("args", [])
         if spec.get("replay") and not spec.get("replay_infinite", True):
             argv.append("--no-flush-rx")   # testpmd's start would drain a finite replay
         argv += os.environ.get("BENCH_GUEST_ARGS", "").split()   # e.g. --record-burst-stats
@@ -160,10 +166,12 @@ class Switch:
 class Ferry(Switch):
     name = "ferry"
 
-    def __init__(self, case, run, args, zc=None):
+    def __init__(self, case, run, args, zc=None, offloads=True):
         self.case, self.run, self.zc = case, run, zc
         if zc is not None:
             self.name = "ferry-" + zc
+        if not offloads:
+            self.name = OL_OFF
         self.prefix = run.prefix + "-sw"
         self.tel = None
         ports = []
@@ -188,6 +196,8 @@ class Ferry(Switch):
                               "mode": "client", "mac": [p["mac"]], "vlan": access})
                 if zc is not None:
                     ports[-1]["zero_copy"] = zc
+                if not offloads:
+                    ports[-1]["offloads"] = False
                 if p.get("learn"):   # mac-flood: learned (the guest's MAC not pinned)
                     del ports[-1]["mac"]
             if "vlan_tag" in p:      # isolation cases: their own VLANs, and controls
@@ -261,7 +271,8 @@ class Ferry(Switch):
         return snap
 
     def window_start(self):
-        self.w0 = self.prev = self._snap() if self.case.topo == "vm2nic" else None
+        self.w0 = self.prev = self._snap() if self.case.topo == "vm2nic" or \
+            getattr(self.case, "window_cycles", False) else None
 
     def sample(self):
         """vm2nic: the PMD's cycles per packet over the last second."""
@@ -423,7 +434,8 @@ class TestpmdSwitch(GuestDropWindow):
             if p["kind"] in ("pcap", "null"):
                 dev = dev_devargs(i, p)
             else:
-                dev = "net_vhost%d,iface=%s,client=1,queues=1" % (i, p["sock"])
+                dev = "net_vhost%d,iface=%s,client=1,queues=1%s" % (
+                    i, p["sock"], getattr(case, "testpmd_vhost_args", ""))
             argv += ["--vdev", dev]
             self.devs.append(dev.split(",")[0])
         argv += ["--", "--forward-mode=io", "--auto-start", "--nb-cores=1", "--burst=32",
@@ -458,9 +470,12 @@ class TestpmdSwitch(GuestDropWindow):
             self.tel = None
             return False
 
-    def port_tx(self, name):
+    def port_tx(self, name, what="opackets"):
         i = [p["name"] for p in self.case.ports].index(name)
-        return int(self._tel().stats(self.ids[self.devs[i]])["opackets"])
+        return int(self._tel().stats(self.ids[self.devs[i]])[what])
+
+    def port_rx(self, name):
+        return self.port_tx(name, "ipackets")
 
     def _guest_tx(self):
         """(sent, dropped) towards the guests. io forwarding sends what port i^1 received on
@@ -518,7 +533,7 @@ class Ovs(GuestDropWindow):
                    "other_config:dpdk-socket-mem=%d" % args.ovs_socket_mem,
                    "other_config:dpdk-socket-limit=%d" % max(args.ovs_socket_mem, 2048),
                    "other_config:dpdk-extra=--in-memory --file-prefix=%s-ovs --no-pci" %
-                   run.prefix)
+                   run.prefix, *getattr(case, "ovs_other_config", []))
         self.sh(["taskset", "-c", "0", OVS_VSWITCHD, self.db,
                  "--pidfile=" + os.path.join(self.rundir, "ovs-vswitchd.pid"),
                  "--unixctl=" + self.ctl, "--detach", "--no-chdir", "--log-file=" + self.log])
@@ -720,9 +735,11 @@ ADAPTERS = {"ferry": Ferry, "testpmd": TestpmdSwitch, "ovs": Ovs}
 def adapter(switch, case, run, args):
     if switch in ZC_VARIANTS:
         return Ferry(case, run, args, zc=switch.split("-", 1)[1])
+    if switch == OL_OFF:
+        return Ferry(case, run, args, offloads=False)
     return ADAPTERS[switch](case, run, args)
 
 
 def is_ferry(switch):
-    return switch == "ferry" or switch in ZC_VARIANTS
+    return switch in ("ferry", OL_OFF) or switch in ZC_VARIANTS
 

@@ -7,11 +7,14 @@ import shutil
 import subprocess
 
 import capture_idle
+import fdb_scale
 import isolation
+import v2v_tcp
 from peers import ZC_VARIANTS
 from util import ROOT, cell, fmt, log, read, stats_of
 
-SEPARATE = isolation.TOPOS + capture_idle.TOPOS   # cases with their own tables (not the main one)
+# cases with their own tables (not the main one)
+SEPARATE = isolation.TOPOS + capture_idle.TOPOS + v2v_tcp.TOPOS
 
 
 # ---------------------------------------------------------------------------------------------
@@ -89,11 +92,13 @@ def write_markdown(path, meta, summary, records, switches, zc=None):
     L = ["# ferry benchmark — %s" % meta["date"], ""]
     if summary:
         L += main_tables(meta, summary, switches)
+        L += fdb_scale.markdown(records, switches)
     else:
         L += ["%s; %d repeat(s); warm-up %ss, window %ss; PMD on lcore 1, guests on lcore 0." % (
             meta["mode"], meta["repeats"], meta["warmup_s"], meta["window_s"]), ""]
     if zc is not None and zc[0]["rows"]:
         L += zc_markdown(zc[0], zc[1], meta)
+    L += v2v_tcp.markdown(records, meta)
     iso = [r for r in records if r["topo"] in isolation.TOPOS]
     if iso:
         L += isolation.markdown(iso, switches, meta)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # run.sh — ferry vs dpdk-testpmd (io forwarding) vs Open vSwitch with DPDK, side by side, in one run.
 #   bench/run.sh [--smoke] [--repeat N] [--only TOPO[,TOPO..]] [more bench.py options]
-# TOPO: pvp p2p v2v scale vm2nic, or one case (pvp-64 pvp-512 pvp-1518 p2p-1 p2p-1k p2p-100k v2v-64
+# TOPO: pvp p2p v2v scale vm2nic v2v-tcp, or one case (pvp-64 pvp-512 pvp-1518 p2p-1 p2p-1k
+# p2p-100k p2p-1m v2v-64 v2v-tcp-64k
 # scale-2 scale-16 scale-64 scale-4 vm2nic-64 .. vm2nic-9000). Other options: --switches
 # ferry,testpmd,ovs (vm2nic: ferry = ferry-off,ferry-on,ferry-auto, copy vs zero-copy) --warmup S
 # --window S --out DIR --perf (perf record the PMD core during ferry's windows) --ferryd PATH.

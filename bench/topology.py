@@ -1,7 +1,8 @@
 """topology.py — the bench's cases: which switch ports (NIC = pcap replay or net_null, vhost-user),
 which guests, where the rate is counted. The classic topologies (pvp, p2p, v2v, scale, vm2nic) are
 here; the isolation cases (issue #17) in isolation.py, the capture-on-an-idle-port A/B (issue #16)
-in capture_idle.py. Python standard library only."""
+in capture_idle.py, V2V TCP with TSO guests (issue #19) in v2v_tcp.py. Python standard library
+only."""
 import argparse
 import os
 
@@ -39,6 +40,8 @@ class Case:
         # a case's own steps around the measurement (see measure() in bench.py): an object with
         # any of start_guests(ctx), after_window(ctx, rec)
         self.hooks = None
+        self.variants = None   # the switches it runs, when not the named ones (v2v-tcp: + ferry
+        # with offloads off); filtered by --switches
 
     def n_vhost(self):
         return sum(1 for p in self.ports if p["kind"] == "vhost")
@@ -58,7 +61,7 @@ def build_case(topo, label, work, smoke):
         c.sink = ("port", "nic0")
         return c
     if topo == "p2p":
-        n = {"1": 1, "1k": 1000, "100k": 100000}[label]
+        n = {"1": 1, "1k": 1000, "100k": 100000, "1m": 1000000}[label]
         c = Case("p2p", label, 64, stations=n)
         pcap = os.path.join(work, "p2p-%d.pcap" % n)
         learn = os.path.join(work, "learn-%d.pcap" % n)
@@ -73,10 +76,21 @@ def build_case(topo, label, work, smoke):
                    {"name": "nic1", "kind": "pcap", "pcap": learn, "infinite": False}]
         c.sink = ("port", "nic1")
         c.mbufs = max(32768, 1 << (frames + 24576).bit_length())
+        if n >= 1000000:   # nic0's replay holds 1 M mbufs: no power of two (2 M = 5 GB)
+            c.mbufs = frames + 32768
         # OVS installs 100k megaflows through upcalls and its revalidators: it converges over
         # seconds; measure closer to its steady state (per-second rates show the ramp)
         c.warmup_min = 10.0 if n >= 100000 else 0.0
-        c.fdb = max(65536, 1 << (2 * n).bit_length())
+        c.fdb = max(65536, 1 << (2 * n).bit_length())   # fdb.size: 2x headroom at least
+        if n >= 1000000:   # issue #20's case: the stations learned before the warm-up
+            import fdb_scale
+            c.hooks = fdb_scale.LearnFirst(n)
+            c.connect_extra_s = 40   # each switch loads the 80 MB capture into mbufs at start
+            c.window_cycles = True   # ferry's cycles/packet over the window, not learning's
+            c.switches = ["ferry", "testpmd"]
+            c.na_why = ("OVS-DPDK's mbuf pool holds at most 262 144 mbufs (netdev-dpdk "
+                        "MAX_NB_MBUF) and net_pcap's infinite_rx needs one per frame of the "
+                        "1 000 000-frame replay: eth_rx_queue_setup refuses nic0")
         return c
     if topo in ("v2v", "scale"):
         n = 2 if topo == "v2v" else int(label)
@@ -114,6 +128,9 @@ def build_case(topo, label, work, smoke):
         return c
     import capture_idle
     import isolation
+    import v2v_tcp
+    if topo in v2v_tcp.TOPOS:
+        return v2v_tcp.build_case(topo, label, work, smoke)
     if topo in isolation.TOPOS:
         return isolation.build_case(topo, label, work, smoke)
     if topo in capture_idle.TOPOS:
@@ -138,7 +155,7 @@ def dev_name(i, p):
 
 
 FULL_CASES = [("pvp", "64"), ("pvp", "512"), ("pvp", "1518"),
-              ("p2p", "1"), ("p2p", "1k"), ("p2p", "100k"),
+              ("p2p", "1"), ("p2p", "1k"), ("p2p", "100k"), ("p2p", "1m"),
               ("v2v", "64"),
               ("scale", "2"), ("scale", "16"), ("scale", "64")]
 FULL_CASES += [("vm2nic", str(s)) for s in VM2NIC_SIZES]
@@ -149,5 +166,6 @@ def all_cases():
     """(full, smoke) case lists, the isolation and capture cases included."""
     import capture_idle
     import isolation
-    return (FULL_CASES + isolation.FULL_CASES + capture_idle.FULL_CASES,
-            SMOKE_CASES + isolation.SMOKE_CASES + capture_idle.SMOKE_CASES)
+    import v2v_tcp
+    return (FULL_CASES + v2v_tcp.FULL_CASES + isolation.FULL_CASES + capture_idle.FULL_CASES,
+            SMOKE_CASES + v2v_tcp.SMOKE_CASES + isolation.SMOKE_CASES + capture_idle.SMOKE_CASES)
