@@ -49,13 +49,12 @@ void ferry_pipeline_run(struct ferry_fwd *fw, struct ferry_port *in, uint16_t q,
  * vm_absent. */
 #define FERRY_RXQ_VM_ABSENT 0xfffe
 /* n frames received on in's rx queue q, which belongs to the VM at port slot owner (or
- * FERRY_RXQ_VM_ABSENT). Policer, rx stages, parse, source checks and ingress stages as usual;
- * then a frame for the VM (destination one of its MACs, in a VLAN it carries) goes straight to
- * its tx: no FDB lookup, no learning, the VM's egress VLAN rules. strict (a dpdk port declared
- * "vm"): the frames are classified by the VM's VLANs (untagged: its access or native VLAN),
- * broadcast and multicast go to the VM alone, the others are dropped (vm_dst, vm_vlan,
- * vm_absent); nothing is learned. lenient (a queue the NIC steers the VM's frames to): frames
- * not for the VM take the normal path. */
+ * FERRY_RXQ_VM_ABSENT). strict (a dpdk port declared "vm"): policer, rx stages, parse, source
+ * checks and ingress stages as usual, the frames classified by the VM's VLANs (untagged: its
+ * access or native VLAN); then a frame for the VM (one of its MACs, or broadcast / multicast) goes
+ * straight to its tx: no FDB lookup, nothing learned, the VM's egress VLAN rules; the others are
+ * dropped (vm_dst, vm_vlan, vm_absent). lenient (a queue the NIC steers the VM's frames to): the
+ * normal pipeline, which learns the frames' sources (pipeline_owned.c says why). */
 void ferry_pipeline_run_owned(struct ferry_fwd *fw, struct ferry_port *in, uint16_t q,
 			      uint16_t owner, uint8_t strict, struct rte_mbuf **pkts, uint16_t n);
 /* Send every tx buffer filled since the last call (the end of a loop iteration, and exit). */

@@ -13,8 +13,8 @@
 /* Stage 4: bulk lookup of the whole burst, as the FDB was when it began; stage_learn corrects
  * the destinations that the burst's own learning changes. A source pinned (static) to another port
  * is a spoof: the frame is marked with a NULL mbuf. */
-/* always inline: burst_forward has two callers (the normal path and pl_forward), and an
- * out-of-line lookup and learn cost the normal path 2 instructions per frame (callgrind p2p-1) */
+/* always inline: an out-of-line lookup and learn cost the normal path 2 instructions per frame
+ * (callgrind p2p-1) */
 static inline __attribute__((always_inline)) void
 stage_lookup(struct ferry_fwd *fw, struct burst *b, struct ferry_port *in)
 {
@@ -231,15 +231,6 @@ burst_forward(struct ferry_fwd *fw, struct burst *b, struct ferry_port *in,
 		else
 			forward_flood(fw, b, in, i);
 	}
-}
-
-/* The owned path's frames that take the normal path (a lenient queue's other frames). */
-void
-pl_forward(struct ferry_fwd *fw, struct burst *b, struct ferry_port *in,
-	   struct ferry_port_policy *pol)
-{
-	if (b->n != 0)
-		burst_forward(fw, b, in, pol);
 }
 
 static inline __attribute__((always_inline)) void

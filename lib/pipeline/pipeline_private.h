@@ -259,9 +259,4 @@ burst_free_drops(struct burst *b, struct ferry_qstats *qs)
 	}
 }
 
-/* pipeline.c: the normal path's lookup, learning and forwarding of b's frames (its drops are
- * the caller's to free). */
-void pl_forward(struct ferry_fwd *fw, struct burst *b, struct ferry_port *in,
-		struct ferry_port_policy *pol);
-
 #endif

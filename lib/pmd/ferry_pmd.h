@@ -34,8 +34,8 @@
  * An rx queue may belong to one VM (issue #18): owner is the slot of that vhostuser port,
  * FERRY_PORT_NONE for a shared queue (the normal pipeline), FERRY_RXQ_VM_ABSENT for a strict
  * queue whose VM does not exist. strict: a dpdk port declared "vm" (every frame is that VM's or
- * dropped); lenient: a queue the NIC steers a VM's frames to (ferry_port.rxq_vm: frames that
- * match go straight to the VM, the others take the normal path). See ferry_pipeline_run_owned. */
+ * dropped); lenient: a queue the NIC steers a VM's frames to (ferry_port.rxq_vm: the normal
+ * pipeline today, the owner kept for receive zero-copy). See ferry_pipeline_run_owned. */
 struct ferry_rxq_ref {
 	struct ferry_port *port;
 	uint16_t q;

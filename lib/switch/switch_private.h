@@ -81,9 +81,9 @@ int sw_vm_check(struct ferry_switch *sw, const struct ferry_port_conf *pc, bool 
 		char *err, size_t errlen);
 /* Steering's call (lib/steer through the switch): rx queue q of dpdk port uplink carries the
  * frames the NIC steers to the vhostuser port in slot vm_slot (FERRY_PORT_NONE: shared again);
- * the PMD polling q gets a new poll list (RCU) before it returns, so from then on its matching
- * frames go straight to the VM (ferry_pipeline_run_owned, lenient). A strict "vm" port ignores
- * it. Set it once the rule steers (or before: frames of others on q still take the normal path);
+ * the PMD polling q gets a new poll list (RCU) before it returns, naming the queue's owner
+ * (ferry_pipeline_run_owned, lenient: the normal pipeline today; receive zero-copy will need the
+ * owner). A strict "vm" port ignores it. Set it once the rule steers (or before);
  * clearing it needs no order. The VM's port.del clears it. 0 or FERRY_EINVAL (not a dpdk port,
  * q >= FERRY_MAX_QUEUES, vm_slot not a vhostuser port). Control thread. */
 int ferry_switch_rxq_own(struct ferry_switch *sw, struct ferry_port *uplink, uint16_t q,
