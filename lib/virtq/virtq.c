@@ -206,10 +206,11 @@ ferry_vq_chain_pull(struct ferry_vchain *c, uint32_t len)
 	return FERRY_VQ_OK;
 }
 
-uint32_t
-ferry_vq_chain_write(const struct ferry_vchain *c, uint32_t off, const void *src, uint32_t len)
+/* Copy len bytes between buf and the chain from offset off on (into the chain if to_chain);
+ * returns the bytes the chain held. */
+static uint32_t
+chain_copy(const struct ferry_vchain *c, uint32_t off, uint8_t *buf, uint32_t len, bool to_chain)
 {
-	const uint8_t *in = src;
 	uint32_t done = 0;
 
 	for (uint16_t i = 0; i < c->n && len != 0; i++) {
@@ -219,8 +220,10 @@ ferry_vq_chain_write(const struct ferry_vchain *c, uint32_t off, const void *src
 			continue;
 		}
 		uint32_t k = s->len - off < len ? s->len - off : len;
-		memcpy(s->va + off, in, k);
-		in += k;
+		if (to_chain)
+			memcpy(s->va + off, buf + done, k);
+		else
+			memcpy(buf + done, s->va + off, k);
 		len -= k;
 		done += k;
 		off = 0;
@@ -228,21 +231,14 @@ ferry_vq_chain_write(const struct ferry_vchain *c, uint32_t off, const void *src
 	return done;
 }
 
+uint32_t
+ferry_vq_chain_write(const struct ferry_vchain *c, uint32_t off, const void *src, uint32_t len)
+{
+	return chain_copy(c, off, (uint8_t *)(uintptr_t)src, len, true);
+}
+
 void
 ferry_vq_chain_read(const struct ferry_vchain *c, uint32_t off, uint32_t len, void *dst)
 {
-	uint8_t *out = dst;
-
-	for (uint16_t i = 0; i < c->n && len != 0; i++) {
-		const struct ferry_vseg *s = &c->seg[i];
-		if (off >= s->len) {
-			off -= s->len;
-			continue;
-		}
-		uint32_t k = s->len - off < len ? s->len - off : len;
-		memcpy(out, s->va + off, k);
-		out += k;
-		len -= k;
-		off = 0;
-	}
+	chain_copy(c, off, dst, len, false);
 }
