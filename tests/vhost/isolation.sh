@@ -124,6 +124,13 @@ g_stop() {
 	ferryd_wait_link g down 10
 }
 rx_of() { ferryd_port_stat "$1" .rx_packets; }
+senders_alive() {   # before a window (which runs in a subshell, where t_fail cannot stop the test)
+	local p
+	for p in a3 b3; do
+		kill -0 "${PEER_PID[$p]}" 2>/dev/null ||
+			t_fail "peer $p exited before the window: $(tail -2 "$T_DIR/$p.log" 2>/dev/null)"
+	done
+}
 window() {   # window NAME1 NAME2: rx_packets rates (pps) of two ports over 2 s
 	local t0 t1 a0 a1 g0 g1
 	t0=$(date +%s%N); a0=$(rx_of "$1"); g0=$(rx_of "$2")
@@ -134,18 +141,22 @@ window() {   # window NAME1 NAME2: rx_packets rates (pps) of two ports over 2 s
 
 # 3b first half: a alone at its maximum (g connected with all its queues, not sending)
 g_start rxonly
-peer_start b3 "$T_DIR/b.sock" 1 client --mac $MB --count 0 --duration 30
+# a3 and b3 run until signalled: g's restarts in between can take 25 s on a loaded machine, and a
+# sender whose --duration ran out mid-window once read as "a starved: 0 pps"
+peer_start b3 "$T_DIR/b.sock" 1 client --mac $MB --count 0 --duration 0
 peer_wait_link b3 10
-peer_start a3 "$T_DIR/a.sock" 1 client --mac $MA --peer $MB --count 100000000 --rate 5000000 \
-	--duration 30
+peer_start a3 "$T_DIR/a.sock" 1 client --mac $MA --peer $MB --count 1000000000 --rate 5000000 \
+	--duration 0
 peer_wait_link a3 10
 sleep 1
+senders_alive
 read -r a_solo g_idle < <(window a g)
 t_log "a alone at its maximum: $a_solo pps forwarded (g idle: $g_idle pps)"
 g_stop
 # 3b second half: g floods on all its queues
 g_start txonly
 sleep 1
+senders_alive
 read -r a_cont g_cont < <(window a g)
 pmd=$(ferryd_rpc pmd.list | jq -c '[.[0].rxqs[]? | select(.port == "a" or .port == "g") | {port, queue, busy_share}] | group_by(.port) | map({port: .[0].port, queues: length, busy_share: (map(.busy_share // 0) | add)})' 2>/dev/null)
 t_log "g flooding ($GQ queues): a $a_cont pps, g $g_cont pps forwarded; PMD busy shares $pmd"
