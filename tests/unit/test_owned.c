@@ -5,7 +5,6 @@
  * queue): the normal path for every frame, the VM's own ones included, so their sources are
  * learned (learned, flooded, unicast by the FDB). Ports are allocated, never opened. */
 #include <string.h>
-#include <rte_malloc.h>
 #include "unit.h"
 #include "ferry_pipeline.h"
 #include "ferry_pkt.h"
@@ -21,7 +20,7 @@ static struct ferry_dp dp;
 static struct ferry_fwd fwd, *fw = &fwd;
 static unsigned n_ports;
 
-static const char *port_json[] = {
+static const char *const port_json[] = {
 	"{\"name\":\"vf\",\"type\":\"dpdk\",\"devargs\":\"x0\"}",
 	"{\"name\":\"up\",\"type\":\"dpdk\",\"devargs\":\"x1\"}",
 	"{\"name\":\"vm1\",\"type\":\"vhostuser\",\"path\":\"/tmp/x1\",\"mac\":\"" VM1_MAC "\","
@@ -37,40 +36,15 @@ static const uint16_t tag10[] = { 0x8100, 10 }, tag20[] = { 0x8100, 20 }, tag30[
 static void
 setup(void)
 {
-	static struct rte_rcu_qsbr *v;
-
-	memset(&dp, 0, sizeof(dp));
-	v = rte_zmalloc(NULL, rte_rcu_qsbr_get_memsize(1), RTE_CACHE_LINE_SIZE);
-	rte_rcu_qsbr_init(v, 1);
-	dp.qsv = v;
-	dp.n_pmds = 1;
-	dp.burst = FERRY_BURST;
-	dp.pools[0] = unit_pool;
-	dp.fdb = ferry_fdb_create("t_owned_fdb", 1024, 0, v);
-	for (n_ports = 0; n_ports < RTE_DIM(port_json); n_ports++) {
-		struct ferry_port_conf pc;
-		char err[256];
-		json_t *j = json_loads(port_json[n_ports], 0, NULL);
-		if (ferry_port_conf_parse(j, "t", &pc, err, sizeof(err)) != 0)
-			fprintf(stderr, "  setup: %s\n", err);
-		dp.ports[n_ports] = ferry_port_alloc(&pc, (uint16_t)n_ports, 1);
-		ferry_port_conf_clear(&pc);
-		json_decref(j);
-	}
-	dp.n_slots = (uint16_t)n_ports;
+	n_ports = unit_dp_setup(&dp, fw, "t_owned_fdb", port_json, RTE_DIM(port_json));
 	ferry_fdb_add_static(dp.fdb, ferry_fdb_key(unit_mac(VM1_MAC), 10), VM1);
 	ferry_fdb_add_static(dp.fdb, ferry_fdb_key(unit_mac(VM2_MAC), 10), VM2);
-	memset(&fwd, 0, sizeof(fwd));
-	ferry_fwd_init(fw, &dp, 0, unit_pool);
 }
 
 static void
 teardown(void)
 {
-	for (unsigned i = 0; i < n_ports; i++)
-		ferry_port_free(dp.ports[i]);
-	ferry_fdb_free(dp.fdb);
-	rte_free(dp.qsv);
+	unit_dp_teardown(&dp, n_ports);
 }
 
 static unsigned
@@ -82,13 +56,7 @@ queued(unsigned i)
 static void
 reset_tx(void)
 {
-	for (unsigned i = 0; i < n_ports; i++) {
-		for (unsigned k = 0; k < fw->txb[i].n; k++)
-			rte_pktmbuf_free(fw->txb[i].m[k]);
-		fw->txb[i].n = 0;
-		fw->txb[i].listed = 0;
-	}
-	fw->n_dirty = 0;
+	unit_dp_reset_tx(fw, n_ports);
 }
 
 static void

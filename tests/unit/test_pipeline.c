@@ -18,7 +18,7 @@ static struct ferry_dp dp;
 static struct ferry_fwd fwd, *fw = &fwd;   /* one PMD's forwarding state, no PMD */
 static unsigned n_ports;
 
-static const char *port_json[] = {
+static const char *const port_json[] = {
 	"{\"name\":\"p0\",\"type\":\"dpdk\",\"devargs\":\"x0\"}",
 	"{\"name\":\"p1\",\"type\":\"dpdk\",\"devargs\":\"x1\"}",
 	"{\"name\":\"acc10\",\"type\":\"dpdk\",\"devargs\":\"x2\",\"vlan\":{\"mode\":\"access\",\"tag\":10}}",
@@ -34,43 +34,18 @@ enum { P0, P1, ACC10, ACC20, TRUNK, VM, DOWN, P2, NAT };
 static void
 setup(void)
 {
-	static struct rte_rcu_qsbr *v;
-
-	memset(&dp, 0, sizeof(dp));
-	v = rte_zmalloc(NULL, rte_rcu_qsbr_get_memsize(1), RTE_CACHE_LINE_SIZE);
-	rte_rcu_qsbr_init(v, 1);
-	dp.qsv = v;
-	dp.n_pmds = 1;
-	dp.burst = FERRY_BURST;
-	dp.pools[0] = unit_pool;
-	dp.fdb = ferry_fdb_create("t_pipe_fdb", 1024, 0, v);
-	for (n_ports = 0; n_ports < RTE_DIM(port_json); n_ports++) {
-		struct ferry_port_conf pc;
-		char err[256];
-		json_t *j = json_loads(port_json[n_ports], 0, NULL);
-		if (ferry_port_conf_parse(j, "t", &pc, err, sizeof(err)) != 0)
-			fprintf(stderr, "  setup: %s\n", err);
-		dp.ports[n_ports] = ferry_port_alloc(&pc, (uint16_t)n_ports, 1);
-		ferry_port_conf_clear(&pc);
-		json_decref(j);
-	}
-	dp.n_slots = (uint16_t)n_ports;
+	n_ports = unit_dp_setup(&dp, fw, "t_pipe_fdb", port_json, RTE_DIM(port_json));
 	/* the VM's static entry, as the switch adds it */
 	ferry_fdb_add_static(dp.fdb, ferry_fdb_key(unit_mac("52:54:00:00:00:01"), 10), VM);
-	memset(&fwd, 0, sizeof(fwd));
-	ferry_fwd_init(fw, &dp, 0, unit_pool);
 }
 
 static void
 teardown(void)
 {
-	for (unsigned i = 0; i < n_ports; i++)
-		ferry_port_free(dp.ports[i]);
-	ferry_fdb_free(dp.fdb);
-	rte_free(dp.qsv);
+	unit_dp_teardown(&dp, n_ports);
 }
 
-/* Frames queued for port i, then forget them (free our references). */
+/* Frames queued for port i. */
 static unsigned
 queued(unsigned i)
 {
@@ -80,13 +55,7 @@ queued(unsigned i)
 static void
 reset_tx(void)
 {
-	for (unsigned i = 0; i < n_ports; i++) {
-		for (unsigned k = 0; k < fw->txb[i].n; k++)
-			rte_pktmbuf_free(fw->txb[i].m[k]);
-		fw->txb[i].n = 0;
-		fw->txb[i].listed = 0;
-	}
-	fw->n_dirty = 0;
+	unit_dp_reset_tx(fw, n_ports);
 }
 
 static void

@@ -28,6 +28,14 @@ struct rte_mbuf *unit_frame(const char *dst, const char *src, const uint16_t *ta
 struct rte_mbuf *unit_raw(const uint8_t *bytes, uint16_t len);
 uint64_t unit_mac(const char *s);
 
+/* unit_dp.c: a datapath of never-opened ports from JSON, its FDB and one PMD's forwarding state. */
+struct ferry_dp;
+struct ferry_fwd;
+unsigned unit_dp_setup(struct ferry_dp *dp, struct ferry_fwd *fw, const char *fdb_name,
+		       const char *const *port_json, unsigned n);
+void unit_dp_teardown(struct ferry_dp *dp, unsigned n_ports);
+void unit_dp_reset_tx(struct ferry_fwd *fw, unsigned n_ports);
+
 void suite_pkt(void);
 void suite_vlan(void);
 void suite_fdb(void);
