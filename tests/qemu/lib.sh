@@ -267,6 +267,18 @@ vm_start() {
 	vm_boot "$name" "$@"
 }
 
+# vm_start_trio [ARG...]: guests a, b, c at 10.0.10.1-3/24 with MACs $MA $MB $MC, each a client of
+# $Q_DIR/<g>.sock running $Q_DIR/<g>.sh, 100 s at most; ARGs go to every vm_start.
+vm_start_trio() {
+	local g i=1 mac
+	for g in a b c; do
+		mac=M${g^^}
+		vm_start $g ip=10.0.10.$i/24 mac="${!mac}" sock="$Q_DIR/$g.sock" chr=client \
+			script="$Q_DIR/$g.sh" timeout=100 "$@"
+		i=$((i + 1))
+	done
+}
+
 vm_restart() { vm_boot "$1" ${VM_ARGS[$1]}; }
 
 vm_boot() {

@@ -37,13 +37,7 @@ EOF
 
 ferryd_start
 ferryd_wait_ready 20
-for g in a b c; do
-	ip=10.0.10.1; mac=$MA
-	[ $g = b ] && { ip=10.0.10.2; mac=$MB; }
-	[ $g = c ] && { ip=10.0.10.3; mac=$MC; }
-	vm_start $g ip=$ip/24 mac=$mac sock="$Q_DIR/$g.sock" chr=client script="$Q_DIR/$g.sh" \
-		timeout=100 nic=host_mtu=9000
-done
+vm_start_trio nic=host_mtu=9000
 vm_wait_net a 60
 guest_mtu=$(q_ctl --json port show a | jq -r '.guest_mtu // empty')
 [ "$guest_mtu" = 9000 ] || q_fail "port.get a: guest_mtu '$guest_mtu', not 9000 (VIRTIO_NET_F_MTU)"

@@ -36,12 +36,7 @@ EOF
 
 ferryd_start
 ferryd_wait_ready 20
-for g in a b c; do
-	ip=10.0.10.1; mac=$MA
-	[ $g = b ] && { ip=10.0.10.2; mac=$MB; }
-	[ $g = c ] && { ip=10.0.10.3; mac=$MC; }
-	vm_start $g ip=$ip/24 mac=$mac sock="$Q_DIR/$g.sock" chr=client script="$Q_DIR/$g.sh" timeout=100
-done
+vm_start_trio
 vm_result a 120
 vm_result b 60
 vm_result c 60
