@@ -14,6 +14,7 @@ const char *const ferry_port_type_names[FERRY_PORT_NTYPES] = {
 };
 
 const char *const ferry_zc_mode_names[3] = { "auto", "on", "off" };
+const char *const ferry_enq_mode_names[2] = { "rte_vhost", "ferry" };
 
 /* --- name, type --- */
 
@@ -377,6 +378,25 @@ zero_copy_to_json(const struct ferry_port_field *f, const struct ferry_port_conf
 }
 
 static int
+parse_enqueue(const struct ferry_port_field *f, json_t *obj, const char *where,
+	      struct ferry_port_conf *pc, char *err, size_t errlen)
+{
+	unsigned i;
+
+	if (parse_choice(f, obj, where, ferry_enq_mode_names, RTE_DIM(ferry_enq_mode_names), &i,
+			 err, errlen) < 0)
+		return -1;
+	pc->enqueue = (uint8_t)i;
+	return 0;
+}
+
+static json_t *
+enqueue_to_json(const struct ferry_port_field *f, const struct ferry_port_conf *pc)
+{
+	return json_string(ferry_enq_mode_names[pc->enqueue]);
+}
+
+static int
 parse_offloads(const struct ferry_port_field *f, json_t *obj, const char *where,
 	       struct ferry_port_conf *pc, char *err, size_t errlen)
 {
@@ -708,6 +728,11 @@ const struct ferry_port_field ferry_port_fields[] = {
 	{ "zero_copy", "string", VHOST, true, false,
 	  "auto (default), on or off: lend the guest's TX buffers to NICs instead of copying",
 	  parse_zero_copy, zero_copy_to_json },
+	{ "enqueue", "string", VHOST, false, false,
+	  "rte_vhost (default) or ferry: who writes the guest's receive rings; ferry where the guest "
+	  "allows it (split ring, no IN_ORDER or IOMMU_PLATFORM, IOVA as VA), with DATA_VALID for "
+	  "frames a NIC checksum-verified; taken when the guest connects",
+	  parse_enqueue, enqueue_to_json },
 	{ "offloads", "boolean", VHOST, false, false,
 	  "true (default) or false: offer the guest checksum and TCP segmentation offloads (CSUM, "
 	  "GUEST_CSUM, HOST_TSO4/6, GUEST_TSO4/6); negotiated when it connects",

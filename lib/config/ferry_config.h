@@ -17,6 +17,9 @@
 /* vhostuser "zero_copy": transmit guest frames to NICs from guest memory (lib/zc). */
 enum ferry_zc_mode { FERRY_ZC_AUTO, FERRY_ZC_ON, FERRY_ZC_OFF };
 extern const char *const ferry_zc_mode_names[3];
+/* vhostuser "enqueue": who writes the guest's receive rings (doc/rx-path.md) */
+enum ferry_enq_mode { FERRY_ENQ_RTE_VHOST, FERRY_ENQ_FERRY };
+extern const char *const ferry_enq_mode_names[2];
 
 #define FERRY_MAX_VFS 64
 
@@ -88,6 +91,7 @@ struct ferry_port_conf {
 	char path[FERRY_PATH_MAX];
 	bool client;                /* "mode": "client" = ferryd connects to QEMU's socket */
 	uint8_t zero_copy;          /* enum ferry_zc_mode */
+	uint8_t enqueue;            /* enum ferry_enq_mode */
 	bool offloads_off;          /* "offloads": false: no checksum/segmentation offloads (lib/offload) */
 	/* every port */
 	uint16_t n_macs;

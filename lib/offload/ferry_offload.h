@@ -84,6 +84,11 @@ unsigned ferry_ol_egress(struct rte_mbuf *m, unsigned caps, uint32_t max_len,
 			 struct rte_mempool *mp, struct rte_mbuf **out, unsigned max_out,
 			 struct ferry_ol_seg_state *state, bool *more, enum ferry_drop *why);
 
+/* The virtio-net header of m toward a guest with these features (ferry's own enqueue): the TX
+ * flags as DPDK's virtio_enqueue_offload maps them (an IPv4 header checksum computed in m), and
+ * VIRTIO_NET_HDR_F_DATA_VALID from RTE_MBUF_F_RX_L4_CKSUM_GOOD with GUEST_CSUM. true: DATA_VALID. */
+bool ferry_ol_to_vnet(struct rte_mbuf *m, uint64_t features, struct virtio_net_hdr *h);
+
 /* The negotiated virtio-net offload features by name, for port.get */
 struct json_t;
 void ferry_ol_features_json(uint64_t features, struct json_t *arr);

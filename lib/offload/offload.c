@@ -7,6 +7,7 @@
 #include <rte_ip.h>
 #include <rte_mbuf_dyn.h>
 #include <rte_net.h>
+#include <rte_sctp.h>
 #include <rte_tcp.h>
 #include <rte_udp.h>
 #include "ferry_offload.h"
@@ -467,4 +468,54 @@ ferry_ol_features_json(uint64_t f, json_t *arr)
 	for (unsigned i = 0; i < RTE_DIM(names); i++)
 		if (f & (1ULL << names[i].bit))
 			json_array_append_new(arr, json_string(names[i].name));
+}
+
+/* The header toward a guest (ferry's own enqueue, lib/zc zc_enq.c): DPDK 22.11's
+ * virtio_enqueue_offload for the TX flags — TSO: gso_type by IP version, gso_size, hdr_len
+ * (l2 + l3 + l4); a partial TCP/UDP/SCTP checksum (TSO implies TCP's): NEEDS_CSUM at l2 + l3 and
+ * the checksum field's offset; an IPv4 header checksum to compute is computed here, in the frame
+ * (a guest cannot be told to) — plus DATA_VALID for a complete frame whose L4 checksum a NIC
+ * verified (RTE_MBUF_F_RX_L4_CKSUM_GOOD), when the guest negotiated GUEST_CSUM (virtio 1.1
+ * 5.1.6.4.1: the device may set it only then). Returns true when DATA_VALID was set. */
+bool
+ferry_ol_to_vnet(struct rte_mbuf *m, uint64_t features, struct virtio_net_hdr *h)
+{
+	uint64_t ol = m->ol_flags, l4 = ol & RTE_MBUF_F_TX_L4_MASK;
+
+	memset(h, 0, sizeof(*h));
+	if (likely(!(ol & (FERRY_OL_TX_FLAGS | RTE_MBUF_F_RX_L4_CKSUM_MASK))))
+		return false;
+	if (ol & RTE_MBUF_F_TX_TCP_SEG)
+		l4 |= RTE_MBUF_F_TX_TCP_CKSUM;
+	if (l4 != 0) {
+		h->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+		h->csum_start = (uint16_t)(m->l2_len + m->l3_len);
+		if (l4 == RTE_MBUF_F_TX_TCP_CKSUM)
+			h->csum_offset = offsetof(struct rte_tcp_hdr, cksum);
+		else if (l4 == RTE_MBUF_F_TX_UDP_CKSUM)
+			h->csum_offset = offsetof(struct rte_udp_hdr, dgram_cksum);
+		else if (l4 == RTE_MBUF_F_TX_SCTP_CKSUM)
+			h->csum_offset = offsetof(struct rte_sctp_hdr, cksum);
+	}
+	if ((ol & RTE_MBUF_F_TX_IP_CKSUM) && m->l2_len + sizeof(struct rte_ipv4_hdr) <= m->data_len) {
+		struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, m->l2_len);
+		ip->hdr_checksum = 0;
+		ip->hdr_checksum = rte_ipv4_cksum(ip);
+	}
+	if (ol & RTE_MBUF_F_TX_TCP_SEG) {
+		h->gso_type = (ol & RTE_MBUF_F_TX_IPV4) ? VIRTIO_NET_HDR_GSO_TCPV4 :
+			      VIRTIO_NET_HDR_GSO_TCPV6;
+		h->gso_size = m->tso_segsz;
+		h->hdr_len = (uint16_t)(m->l2_len + m->l3_len + m->l4_len);
+	} else if (ol & RTE_MBUF_F_TX_UDP_SEG) {
+		h->gso_type = VIRTIO_NET_HDR_GSO_UDP;
+		h->gso_size = m->tso_segsz;
+		h->hdr_len = (uint16_t)(m->l2_len + m->l3_len + m->l4_len);
+	}
+	if (l4 == 0 && (ol & RTE_MBUF_F_RX_L4_CKSUM_MASK) == RTE_MBUF_F_RX_L4_CKSUM_GOOD &&
+	    (features & (1ULL << VIRTIO_NET_F_GUEST_CSUM))) {
+		h->flags = VIRTIO_NET_HDR_F_DATA_VALID;
+		return true;
+	}
+	return false;
 }

@@ -156,6 +156,7 @@ struct ferry_port {
 	struct ferry_port_policy *policy; /* RCU-replaced */
 	struct ferry_stage_list *stages[FERRY_STAGE_HOOKS];   /* RCU-replaced; NULL: none attached */
 	struct ferry_zcq *zcq[FERRY_MAX_QUEUES];   /* vhost: ferry's own dequeue of guest TX ring q */
+	struct ferry_rxq *rxq[FERRY_MAX_QUEUES];   /* vhost: ferry's own enqueue into guest RX ring q */
 	struct rte_mempool *pool;         /* vhost dequeue */
 	struct ferry_port_pmd_stats *stats;     /* [n_pmds] */
 	struct ferry_qstats *txq_stats;         /* [n_pmds * FERRY_MAX_QUEUES] */
@@ -166,6 +167,7 @@ struct ferry_port {
 	struct ferry_zc_mem *zc_mem;      /* the running guest's memory, as ferry maps it */
 	uint8_t zc_state;                 /* enum ferry_zc_state of the running (or last) guest */
 	bool zc_held;                     /* its queues held while rte_vhost changes the dirty log */
+	uint8_t rx_state;                 /* enum ferry_zc_state of its receive rings ("enqueue") */
 
 	/* --- control thread only --- */
 	const struct ferry_port_host *host;   /* set before open; the type's callbacks use it too */
@@ -173,6 +175,8 @@ struct ferry_port {
 	bool zc_noseg;                    /* cannot send chained external buffers (ferry_zc_env) */
 	struct ferry_zc_stats zc_total;   /* vhost: counters of stopped queues */
 	struct ferry_zc_stats zc_base;    /* vhost: stats.clear baseline */
+	struct ferry_rxq_stats rx_total;  /* vhost: counters of stopped receive queues */
+	struct ferry_rxq_stats rx_base;   /* vhost: their stats.clear baseline */
 	struct ferry_port_conf conf;
 	char mirror_output[FERRY_NAME_MAX];   /* the mirror it is the output of, "" = none */
 	struct ferry_sock_id sock_id;     /* vhost server: the socket file bound (removed only if so) */

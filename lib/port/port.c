@@ -89,6 +89,7 @@ ferry_port_alloc(const struct ferry_port_conf *pc, uint16_t idx, unsigned n_pmds
 	p->idx = idx;
 	p->vid = -1;
 	p->zc_state = FERRY_ZC_NO_GUEST;
+	p->rx_state = FERRY_ZC_NO_GUEST;
 	p->n_pmds = n_pmds;
 	p->socket = SOCKET_ID_ANY;
 	p->created_tsc = rte_get_tsc_cycles();

@@ -18,7 +18,7 @@
 
 /* Guest offloads (lib/offload): a port with "offloads" offers FERRY_OL_FEATURES (checksums and
  * TCP segmentation, both directions); ECN and UFO are never offered. */
-/* ferry's own dequeue (lib/zc) reads split rings and completes out of order. */
+/* ferry's own dequeue and enqueue (lib/zc) read split rings and complete out of order. */
 #define ZC_UNSUPPORTED_FEATURES ((1ULL << 34 /* VIRTIO_F_RING_PACKED */) | \
 	(1ULL << 35 /* VIRTIO_F_IN_ORDER */))
 
@@ -122,7 +122,8 @@ register_socket(struct ferry_port *p, char *err, size_t errlen)
 		return FERRY_EPROBE;
 	}
 	uint64_t off = FERRY_OL_NEVER | (p->conf.offloads_off ? FERRY_OL_FEATURES : 0) |
-		(p->conf.zero_copy != FERRY_ZC_OFF ? ZC_UNSUPPORTED_FEATURES : 0);
+		(p->conf.zero_copy != FERRY_ZC_OFF || p->conf.enqueue == FERRY_ENQ_FERRY ?
+	 ZC_UNSUPPORTED_FEATURES : 0);
 
 	if (rte_vhost_driver_disable_features(path, off) != 0 ||
 	    rte_vhost_driver_callback_register(path, &ferry_vhost_device_ops) != 0 ||
@@ -220,13 +221,31 @@ vhost_rings(const struct ferry_port_txctx *t, uint32_t on, uint16_t *rings)
 	return n;
 }
 
+/* Guest RX ring q written by ferry (lib/zc ferry_rxq_tx): frames more than the guest's buffers
+ * hold are drops.mtu, the rest of a burst a full ring stopped (and a malformed chain's frame)
+ * tx_full. len is compacted to the frames sent. */
+static uint16_t
+enqueue_ferry(struct ferry_port *p, const struct ferry_port_txctx *t, struct ferry_rxq *rq,
+	      uint16_t q, struct rte_mbuf **m, uint32_t *len, uint16_t n)
+{
+	uint16_t big, sent = ferry_rxq_tx(rq, m, len, n, &big);
+
+	if (unlikely(big != 0))
+		ferry_port_count_drop(p, t->pmd, FERRY_DROP_MTU, big);
+	ferry_port_tx_done(p, t, q, len, (uint16_t)(n - big), sent);
+	return sent;
+}
+
 /* m[i]'s length is len[i] (taken by ferry_port_tx_fit before the burst, as for a NIC). */
 static uint16_t
 enqueue_guest(struct ferry_port *p, const struct ferry_port_txctx *t, int vid, uint16_t q,
-	      struct rte_mbuf **m, const uint32_t *len, uint16_t n)
+	      struct rte_mbuf **m, uint32_t *len, uint16_t n)
 {
+	struct ferry_rxq *rq = __atomic_load_n(&p->rxq[q], __ATOMIC_ACQUIRE);
 	uint16_t sent = 0, k;
 
+	if (rq != NULL)
+		return enqueue_ferry(p, t, rq, q, m, len, n);
 	/* rte_vhost takes at most 32 per call */
 	while (sent < n) {
 		uint16_t chunk = RTE_MIN(n - sent, 32);

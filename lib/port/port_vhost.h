@@ -29,6 +29,7 @@ struct ferry_vhost_conn {
 	uint32_t mapped_seq;
 	bool map_failed;                      /* table mapped_seq could not be mapped */
 	uint32_t deferred;                    /* guest TX rings enabled meanwhile (bit = queue) */
+	uint32_t deferred_rx;                 /* ... and guest RX rings (ferry's own enqueue) */
 };
 
 /* port_vhost_conn.c */
@@ -62,6 +63,13 @@ void ferry_vhost_zc_device_down(struct ferry_port *p);
 void ferry_vhost_zc_forget(uint16_t idx);
 void ferry_vhost_zc_queue_up(struct ferry_port *p, int vid, uint16_t vring);
 void ferry_vhost_zc_hold(struct ferry_port *p, bool on);
+
+/* Does ferry map this guest's memory: its own dequeue or its own enqueue reads its rings. */
+static inline bool
+ferry_vhost_maps(const struct ferry_port *p)
+{
+	return p->zc_state == FERRY_ZC_ACTIVE || p->rx_state == FERRY_ZC_ACTIVE;
+}
 
 /* port_vhost_remap.c: a new memory table, mapped off rte_vhost's locks (ferry_vhost_zc_lock) */
 static inline bool

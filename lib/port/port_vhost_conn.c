@@ -164,7 +164,9 @@ vring_state_changed(int vid, uint16_t vring, int enable)
 		return 0;
 	}
 	mask = (vring & 1) ? &p->vq_rx_on : &p->vq_tx_on;   /* odd: guest TX = our rx */
-	if ((vring & 1) && __atomic_load_n(&p->vid, __ATOMIC_ACQUIRE) == vid) {
+	/* a guest TX ring ferry may read, or a guest RX ring ferry may write */
+	if (((vring & 1) || p->rx_state == FERRY_ZC_ACTIVE) &&
+	    __atomic_load_n(&p->vid, __ATOMIC_ACQUIRE) == vid) {
 		if (!enable)
 			ferry_vhost_zc_ring_down(p, vring);
 		else if (!ferry_vhost_zc_ring_up(p, vid, vring))

@@ -52,6 +52,7 @@ ferry_vhost_remap_cancel(struct ferry_vhost_conn *vc)
 		ferry_zc_mem_put(vc->mapped);
 	vc->mapped = NULL;
 	vc->deferred = 0;
+	vc->deferred_rx = 0;
 	vc->in_msg = false;
 	__atomic_store_n(&vc->mem_seq, vc->mem_seq + 1, __ATOMIC_RELEASE);
 	vc->mapped_seq = vc->mem_seq;
@@ -82,7 +83,11 @@ remap_apply(struct ferry_port *p, struct ferry_vhost_conn *vc)
 	vc->mapped = NULL;
 	__atomic_store_n(&vc->mem_done, vc->mapped_seq, __ATOMIC_RELEASE);
 	if (m == NULL && p->zc_mem == NULL) {
-		p->zc_state = FERRY_ZC_NO_MEM;   /* rte_vhost's dequeue reads the rings */
+		/* rte_vhost's dequeue and enqueue read the rings */
+		if (p->zc_state == FERRY_ZC_ACTIVE)
+			p->zc_state = FERRY_ZC_NO_MEM;
+		if (p->rx_state == FERRY_ZC_ACTIVE)
+			p->rx_state = FERRY_ZC_NO_MEM;
 		FERRY_LOG(WARNING, "port %s: zero-copy off: guest memory cannot be mapped", p->conf.name);
 	} else if (m == NULL) {
 		FERRY_LOG(ERR, "port %s: guest memory changed and cannot be mapped: its queues keep "
@@ -94,6 +99,10 @@ remap_apply(struct ferry_port *p, struct ferry_vhost_conn *vc)
 		for (uint16_t q = 0; q < FERRY_MAX_QUEUES; q++)
 			if (p->zcq[q] != NULL && ferry_zcq_remap(p->zcq[q], m) != 0)
 				FERRY_LOG(ERR, "port %s: queue %u: ring not in the new guest memory",
+					  p->conf.name, q);
+		for (uint16_t q = 0; q < FERRY_MAX_QUEUES; q++)
+			if (p->rxq[q] != NULL && ferry_rxq_remap(p->rxq[q], m) != 0)
+				FERRY_LOG(ERR, "port %s: guest RX ring %u: not in the new guest memory",
 					  p->conf.name, q);
 		ferry_zc_mem_put(p->zc_mem);
 		p->zc_mem = m;
@@ -108,6 +117,14 @@ remap_apply(struct ferry_port *p, struct ferry_vhost_conn *vc)
 		ferry_vhost_post(p, FERRY_PORT_EV_QUEUE, q, 1 | 2);
 	}
 	vc->deferred = 0;
+	for (uint16_t q = 0; q < FERRY_MAX_QUEUES; q++) {
+		if (!(vc->deferred_rx & (UINT32_C(1) << q)))
+			continue;
+		ferry_vhost_zc_queue_up(p, vid, (uint16_t)(2 * q));
+		__atomic_or_fetch(&p->vq_tx_on, UINT32_C(1) << q, __ATOMIC_RELEASE);
+		ferry_vhost_post(p, FERRY_PORT_EV_QUEUE, q, 1);
+	}
+	vc->deferred_rx = 0;
 }
 
 /* Control thread: map slot idx's newest table (no lock held: mmap, IOMMU), apply it if the device
@@ -141,7 +158,7 @@ remap_one(uint16_t idx)
 	}
 	if (p != NULL && ferry_vhost_remap_pending(vc) && vc->mapped_seq == vc->mem_seq &&
 	    !vc->in_msg &&
-	    __atomic_load_n(&p->vid, __ATOMIC_ACQUIRE) >= 0 && p->zc_state == FERRY_ZC_ACTIVE)
+	    __atomic_load_n(&p->vid, __ATOMIC_ACQUIRE) >= 0 && ferry_vhost_maps(p))
 		remap_apply(p, vc);
 	pthread_mutex_unlock(&ferry_vhost_zc_lock);
 	if (m != NULL)

@@ -40,7 +40,31 @@
 
 pthread_mutex_t ferry_vhost_zc_lock = PTHREAD_MUTEX_INITIALIZER;
 
-/* Own the guest TX ring `vring` if the device is lending and the ring is set up. zc_lock. */
+/* Own the guest RX ring `vring` (even) if ferry enqueues and the ring is set up. zc_lock. */
+static void
+rx_queue_up(struct ferry_port *p, int vid, uint16_t vring)
+{
+	uint16_t q = vring / 2;
+	uint64_t features;
+	struct ferry_rxq *rq;
+
+	if (q >= FERRY_MAX_QUEUES)
+		return;
+	if (p->rxq[q] != NULL) {
+		ferry_rxq_refresh(p->rxq[q]);   /* re-enabled: still the ring it was? */
+		return;
+	}
+	if (p->zc_mem == NULL || p->rx_state != FERRY_ZC_ACTIVE ||
+	    rte_vhost_get_negotiated_features(vid, &features) != 0)
+		return;
+	rq = ferry_rxq_create(vid, vring, p->zc_mem, features, p->socket);
+	if (rq == NULL)
+		return;   /* ring not set up yet: retried when the guest enables it */
+	__atomic_store_n(&p->rxq[q], rq, __ATOMIC_RELEASE);
+}
+
+/* Own the guest ring `vring` if ferry reads it (TX: the device is lending) or writes it (RX:
+ * "enqueue": "ferry") and the ring is set up. zc_lock. */
 void
 ferry_vhost_zc_queue_up(struct ferry_port *p, int vid, uint16_t vring)
 {
@@ -48,11 +72,15 @@ ferry_vhost_zc_queue_up(struct ferry_port *p, int vid, uint16_t vring)
 	uint64_t features;
 	struct ferry_zcq *zq;
 
-	if ((vring & 1) && q < FERRY_MAX_QUEUES && p->zcq[q] != NULL) {
+	if (!(vring & 1)) {
+		rx_queue_up(p, vid, vring);
+		return;
+	}
+	if (q < FERRY_MAX_QUEUES && p->zcq[q] != NULL) {
 		ferry_zcq_refresh(p->zcq[q]);   /* re-enabled: still the ring it was? (issue #21) */
 		return;
 	}
-	if (p->zc_mem == NULL || !(vring & 1) || q >= FERRY_MAX_QUEUES ||
+	if (p->zc_mem == NULL || p->zc_state != FERRY_ZC_ACTIVE || q >= FERRY_MAX_QUEUES ||
 	    rte_vhost_get_negotiated_features(vid, &features) != 0)
 		return;
 	zq = ferry_zcq_create(vid, vring, p->zc_mem, features, p->conf.zero_copy, p->socket);
@@ -71,12 +99,18 @@ ferry_vhost_zc_hold(struct ferry_port *p, bool on)
 	if (!on)
 		rte_vhost_get_negotiated_features(p->vid, &features);
 	for (uint16_t q = 0; q < FERRY_MAX_QUEUES; q++) {
-		if (p->zcq[q] == NULL)
-			continue;
-		if (on)
-			ferry_zcq_hold(p->zcq[q]);
-		else
-			ferry_zcq_release(p->zcq[q], features & (1ULL << VHOST_F_LOG_ALL));
+		if (p->zcq[q] != NULL) {
+			if (on)
+				ferry_zcq_hold(p->zcq[q]);
+			else
+				ferry_zcq_release(p->zcq[q], features & (1ULL << VHOST_F_LOG_ALL));
+		}
+		if (p->rxq[q] != NULL) {
+			if (on)
+				ferry_rxq_hold(p->rxq[q]);
+			else
+				ferry_rxq_release(p->rxq[q], features & (1ULL << VHOST_F_LOG_ALL));
+		}
 	}
 	p->zc_held = on;
 }
@@ -91,27 +125,36 @@ ferry_vhost_zc_device_up(struct ferry_port *p, int vid, uint16_t nr)
 {
 	struct ferry_vhost_conn *vc = &ferry_vhost_conns[p->idx];
 	uint64_t features = 0;
-	uint8_t state;
+	uint8_t state, rx_state;
 
 	rte_vhost_get_negotiated_features(vid, &features);
 	state = ferry_zc_eligible(p->conf.zero_copy, features);
-	FERRY_LOG(INFO, "port %s: guest TX rings read by %s (zero_copy %s: %s)", p->conf.name,
-		  state == FERRY_ZC_ACTIVE ? "ferry" : "rte_vhost",
-		  ferry_zc_mode_names[p->conf.zero_copy], ferry_zc_state_names[state]);
+	/* ferry's own enqueue: the dequeue's conditions, "enqueue" its switch */
+	rx_state = ferry_zc_eligible(p->conf.enqueue == FERRY_ENQ_FERRY ? FERRY_ZC_AUTO : FERRY_ZC_OFF,
+				     features);
+	FERRY_LOG(INFO, "port %s: guest TX rings read by %s (zero_copy %s: %s), RX rings written by "
+		  "%s (enqueue %s: %s)", p->conf.name, state == FERRY_ZC_ACTIVE ? "ferry" : "rte_vhost",
+		  ferry_zc_mode_names[p->conf.zero_copy], ferry_zc_state_names[state],
+		  rx_state == FERRY_ZC_ACTIVE ? "ferry" : "rte_vhost",
+		  ferry_enq_mode_names[p->conf.enqueue], ferry_zc_state_names[rx_state]);
 	pthread_mutex_lock(&ferry_vhost_zc_lock);
 	ferry_vhost_remap_cancel(vc);
 	p->zc_state = state;
+	p->rx_state = rx_state;
 	p->zc_mem = NULL;
-	if (state == FERRY_ZC_ACTIVE) {
+	if (ferry_vhost_maps(p)) {
 		ferry_vhost_remap_request(p, vid);
 		/* rings enabled so far: brought up (and announced again) once the memory is mapped */
 		vc->deferred = __atomic_exchange_n(&p->vq_rx_on, 0, __ATOMIC_ACQ_REL);
+		if (rx_state == FERRY_ZC_ACTIVE)
+			vc->deferred_rx = __atomic_exchange_n(&p->vq_tx_on, 0, __ATOMIC_ACQ_REL);
 		ferry_vhost_post(p, FERRY_PORT_EV_WAKE, 0, 0);
 	}
 	pthread_mutex_unlock(&ferry_vhost_zc_lock);
 }
 
-/* vring_state_changed(enable) of guest TX ring `vring` (ring locks held). */
+/* vring_state_changed(enable) of guest ring `vring` (ring locks held): a TX ring, or an RX ring
+ * ferry writes. */
 bool
 ferry_vhost_zc_ring_up(struct ferry_port *p, int vid, uint16_t vring)
 {
@@ -127,7 +170,11 @@ ferry_vhost_zc_ring_up(struct ferry_port *p, int vid, uint16_t vring)
 		ferry_vhost_post(p, FERRY_PORT_EV_WAKE, 0, 0);
 	}
 	if (ferry_vhost_remap_pending(vc) && q < FERRY_MAX_QUEUES) {
-		vc->deferred |= UINT32_C(1) << q;   /* neither dequeue reads it before the table is in */
+		/* neither dequeue (enqueue) uses it before the table is in */
+		if (vring & 1)
+			vc->deferred |= UINT32_C(1) << q;
+		else
+			vc->deferred_rx |= UINT32_C(1) << q;
 		now = false;
 	} else {
 		ferry_vhost_zc_queue_up(p, vid, vring);
@@ -140,7 +187,10 @@ void
 ferry_vhost_zc_ring_down(struct ferry_port *p, uint16_t vring)
 {
 	pthread_mutex_lock(&ferry_vhost_zc_lock);
-	ferry_vhost_conns[p->idx].deferred &= ~(UINT32_C(1) << (vring / 2 % 32));
+	if (vring & 1)
+		ferry_vhost_conns[p->idx].deferred &= ~(UINT32_C(1) << (vring / 2 % 32));
+	else
+		ferry_vhost_conns[p->idx].deferred_rx &= ~(UINT32_C(1) << (vring / 2 % 32));
 	pthread_mutex_unlock(&ferry_vhost_zc_lock);
 }
 
@@ -150,8 +200,9 @@ void
 ferry_vhost_zc_device_down(struct ferry_port *p)
 {
 	struct ferry_zcq *zq[FERRY_MAX_QUEUES];
+	struct ferry_rxq *rq[FERRY_MAX_QUEUES];
 	struct ferry_zc_mem *m;
-	uint16_t n = 0;
+	uint16_t n = 0, nr = 0;
 	uint64_t hz = rte_get_timer_hz(), deadline;
 
 	pthread_mutex_lock(&ferry_vhost_zc_lock);
@@ -161,12 +212,25 @@ ferry_vhost_zc_device_down(struct ferry_port *p)
 		zq[n++] = p->zcq[q];
 		__atomic_store_n(&p->zcq[q], NULL, __ATOMIC_RELEASE);
 	}
+	for (uint16_t q = 0; q < FERRY_MAX_QUEUES; q++) {
+		if (p->rxq[q] == NULL)
+			continue;
+		rq[nr++] = p->rxq[q];
+		__atomic_store_n(&p->rxq[q], NULL, __ATOMIC_RELEASE);
+	}
 	m = p->zc_mem;
 	p->zc_mem = NULL;
 	p->zc_held = false;
 	p->zc_state = FERRY_ZC_NO_GUEST;
+	p->rx_state = FERRY_ZC_NO_GUEST;
 	ferry_vhost_remap_cancel(&ferry_vhost_conns[p->idx]);
 	pthread_mutex_unlock(&ferry_vhost_zc_lock);
+	/* receive rings: nothing lent, only rte_vhost's indexes to sync (GET_VRING_BASE) */
+	for (uint16_t i = 0; i < nr; i++) {
+		ferry_rxq_stop(rq[i]);
+		ferry_rxq_stats_add(&p->rx_total, &rq[i]->st);
+		ferry_rxq_retire(rq[i]);
+	}
 	/* every queue's lent buffers come back from the NICs at the same time: one deadline */
 	deadline = rte_get_timer_cycles() + hz * ZC_STOP_WAIT_MS / 1000;
 	for (uint16_t i = 0; i < n; i++) {
@@ -221,6 +285,13 @@ zc_ring_msg_ok(struct ferry_port *p, int vid, uint32_t req, const void *msg)
 
 	if (req != VHU_SET_VRING_NUM && req != VHU_SET_VRING_BASE)
 		return true;
+	if (p != NULL && !(st[0] & 1) && q < FERRY_MAX_QUEUES && p->rxq[q] != NULL &&
+	    (req == VHU_SET_VRING_BASE || st[1] != p->rxq[q]->nslots)) {
+		FERRY_LOG(ERR, "vhost device %d: %s %u for vring %u while ferry writes it: refused",
+			  vid, req == VHU_SET_VRING_NUM ? "SET_VRING_NUM" : "SET_VRING_BASE", st[1],
+			  st[0]);
+		return false;
+	}
 	return ferry_zc_ring_msg_ok(vid, p != NULL && (st[0] & 1) && q < FERRY_MAX_QUEUES ?
 				    p->zcq[q] : NULL, st[0], req == VHU_SET_VRING_NUM, st[1]);
 }
@@ -304,7 +375,7 @@ zc_post_msg(int vid, void *msg)
 	}
 	vc = &ferry_vhost_conns[p->idx];
 	vc->in_msg = false;
-	if (req == VHU_SET_MEM_TABLE && p->zc_state == FERRY_ZC_ACTIVE &&
+	if (req == VHU_SET_MEM_TABLE && ferry_vhost_maps(p) &&
 	    (ferry_vhost_remap_pending(vc) || p->zc_mem == NULL ||
 	     !ferry_zc_mem_current(p->zc_mem, vid)))
 		ferry_vhost_remap_request(p, vid);

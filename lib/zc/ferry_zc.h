@@ -274,4 +274,60 @@ ferry_zc_batch_flush(void)
 /* Collect completions on this lcore from now on (on) or no longer (off: flushes first). */
 void ferry_zc_batch_enable(bool on);
 
+/* --- ferry's own enqueue (copy) into a guest's receive ring (zc_enq.c; doc/rx-path.md) ---
+ * A receive ring ferry writes instead of rte_vhost_enqueue_burst: the same eligibility as the
+ * dequeue (ferry_zc_eligible), the same guest memory (ferry_zc_mem) and the same life cycle
+ * (created when the ring is enabled and the memory mapped, held around dirty-log and ring
+ * changes, remapped on a new memory table, stopped with rte_vhost's indexes synced when the
+ * device goes). A struct of its own, not a ferry_zcq with a direction: a receive ring lends
+ * nothing (no slots, completions, bound or announce), and the TX queue's code stays as tested.
+ * Several PMDs may send to one guest ring: lock serialises them (uncontended with one PMD per
+ * ring, as rte_vhost's access lock was). */
+struct ferry_rxq_stats {
+	uint64_t frames, bytes;
+	uint64_t noroom;         /* bursts stopped by a ring without room */
+	uint64_t too_big;        /* frames more than the guest's buffers hold (counted drops.mtu) */
+	uint64_t data_valid;     /* frames given VIRTIO_NET_HDR_F_DATA_VALID (a NIC's checksum-good) */
+	uint64_t calls;          /* guest interrupts raised */
+	uint64_t bad_ring;       /* ring changes refused */
+	uint64_t readdressed;    /* ring moves followed */
+	uint64_t bad[FERRY_VQ_ERR_MAX];   /* malformed receive chains, by reason (frame dropped) */
+};
+void ferry_rxq_stats_add(struct ferry_rxq_stats *t, const struct ferry_rxq_stats *s);
+
+struct ferry_rxq {
+	rte_spinlock_t lock;
+	struct ferry_vring vr;
+	struct ferry_zc_mem *mem;
+	int vid;
+	uint16_t vring;          /* rte_vhost ring index (guest RX: even) */
+	uint16_t nslots;         /* ring size at creation: never changes */
+	uint16_t hdr_len;        /* 10, or 12 with VERSION_1 / MRG_RXBUF */
+	bool mrg;                /* MRG_RXBUF negotiated */
+	uint8_t log;             /* VHOST_F_LOG_ALL: dirty-log every guest write */
+	uint8_t hold;            /* FERRY_ZCQ_HELD | FERRY_ZCQ_BROKEN */
+	uint8_t call_pending;
+	uint64_t features;
+	uint64_t ring_gpa[3];
+	struct ferry_rxq_stats st;
+	struct ferry_rxq *next_dead;
+	struct ferry_vq_rxplan plan;   /* one frame's scratch (under lock) */
+} __rte_cache_aligned;
+
+struct ferry_rxq *ferry_rxq_create(int vid, uint16_t vring, struct ferry_zc_mem *mem,
+				   uint64_t features, int socket);
+void ferry_rxq_stop(struct ferry_rxq *q);      /* rte_vhost's indexes synced; out for good */
+void ferry_rxq_retire(struct ferry_rxq *q);    /* freed by ferry_zc_reap (control thread) */
+int ferry_rxq_remap(struct ferry_rxq *q, struct ferry_zc_mem *mem);
+bool ferry_rxq_refresh(struct ferry_rxq *q);
+void ferry_rxq_hold(struct ferry_rxq *q);
+void ferry_rxq_release(struct ferry_rxq *q, bool log);
+/* Copy m[0, n) into the guest's ring (they stay the caller's to free): returns how many went;
+ * len[] (each frame's length) is compacted to the frames sent, in order; *too_big counts the
+ * frames more than the guest's buffers can hold (skipped); the burst stops at the first frame
+ * the ring has no room for (the rest, and malformed chains' frames, are the caller's tx_full). */
+uint16_t ferry_rxq_tx(struct ferry_rxq *q, struct rte_mbuf **m, uint32_t *len, uint16_t n,
+		      uint16_t *too_big);
+void ferry_rxq_reap(void);   /* (ferry_zc_reap's part) */
+
 #endif

@@ -420,6 +420,7 @@ ferry_zc_reap(void)
 		rte_free(q);
 	}
 	pthread_mutex_unlock(&dead_lock);
+	ferry_rxq_reap();   /* receive queues hold their table until here */
 	ferry_zc_mem_reap();
 	ferry_zc_guard_report();
 	return waiting;

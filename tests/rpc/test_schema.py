@@ -14,7 +14,7 @@ from ferrytest import Daemon, FERRYCTL, ROOT, EINVAL, check, main, ferryctl
 # today's port object; a field added to the table must be added here (and to SET_VALUES if
 # settable), so a new field is a conscious change of the RPC interface
 FIELDS = ["name", "type", "devargs", "rxq", "vm_queues", "txq", "rxd", "txd", "mtu", "hw_mac",
-          "sriov", "vm", "path", "mode", "zero_copy", "offloads", "mac", "vlan", "admin",
+          "sriov", "vm", "path", "mode", "zero_copy", "enqueue", "offloads", "mac", "vlan", "admin",
           "external_ids", "filters",
           "policer", "storm", "mac_limit"]
 JSON_TYPES = {"string": str, "integer": int, "boolean": bool, "array": list, "object": dict}

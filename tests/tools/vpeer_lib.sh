@@ -122,9 +122,10 @@ t_pass() {
 # ---- ferryd ----
 
 # t_port NAME MODE MAC VLAN: one vhostuser port object (socket $T_DIR/NAME.sock, access VLAN).
-t_port() {   # t_port NAME MODE MAC VLAN (T_ZC: the ports' zero_copy, default auto)
-	printf '{"name":"%s","type":"vhostuser","path":"%s/%s.sock","mode":"%s","mac":["%s"],"vlan":{"mode":"access","tag":%s},"zero_copy":"%s"}' \
-		"$1" "$T_DIR" "$1" "$2" "$3" "$4" "${T_ZC:-auto}"
+t_port() {   # t_port NAME MODE MAC VLAN (T_ZC: the ports' zero_copy, default auto; T_ENQ: their
+	     # enqueue, rte_vhost or ferry, default: the field's own default)
+	printf '{"name":"%s","type":"vhostuser","path":"%s/%s.sock","mode":"%s","mac":["%s"],"vlan":{"mode":"access","tag":%s},"zero_copy":"%s"%s}' \
+		"$1" "$T_DIR" "$1" "$2" "$3" "$4" "${T_ZC:-auto}" "${T_ENQ:+,\"enqueue\":\"$T_ENQ\"}"
 }
 
 # t_dpdk_port NAME DEVARGS VLAN [MORE_JSON]: one dpdk port object, access VLAN; MORE_JSON adds

@@ -21,7 +21,7 @@ static const char *const samples[FERRY_PORT_NTYPES] = {
 		" \"mac_limit\": 0, \"vm\": \"v\"}",
 	[FERRY_PORT_VHOST] =
 		"{\"name\": \"v\", \"type\": \"vhostuser\", \"path\": \"/r/v.sock\", \"mode\": \"client\","
-		" \"zero_copy\": \"off\", \"offloads\": false, \"mtu\": 9000,"
+		" \"zero_copy\": \"off\", \"enqueue\": \"ferry\", \"offloads\": false, \"mtu\": 9000,"
 		" \"mac\": [\"52:54:00:00:00:01\", \"52:54:00:00:00:02\"],"
 		" \"vlan\": {\"mode\": \"access\", \"tag\": 10}, \"admin\": \"down\","
 		" \"external_ids\": {\"vm\": \"abc\"},"

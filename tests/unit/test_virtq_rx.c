@@ -11,6 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include "unit.h"
+#include <linux/virtio_net.h>
+#include <rte_ether.h>
+#include <rte_ip.h>
+#include "ferry_offload.h"
 #include "ferry_virtq.h"
 
 #define A_GPA  0x100000ull
@@ -345,6 +349,102 @@ write_bounds(void)
 	CHECK(ferry_vq_chain_write(&c, 9, "q", 1) == 0);
 }
 
+/* One mbuf into the ring with the header ferry's own enqueue builds from its flags (lib/offload
+ * ferry_ol_to_vnet, as lib/zc zc_enq.c does): the header the guest reads back. */
+static struct virtio_net_hdr_mrg_rxbuf
+enqueue_mbuf(struct rte_mbuf *m, uint64_t features, bool *dv)
+{
+	struct virtio_net_hdr_mrg_rxbuf h = { .num_buffers = 1 }, back;
+	struct ferry_vseg seg = { .va = rte_pktmbuf_mtod(m, uint8_t *), .len = m->data_len };
+	struct ferry_vq_rxframe f = { &h, 12, &seg, 1, m->pkt_len };
+	enum ferry_vq_err err;
+	uint16_t u = vr.last_used;
+
+	*dv = ferry_ol_to_vnet(m, features, &h.hdr);
+	post_bufs(u % RING, 1, 2048);
+	CHECK(ferry_vq_rx_frame(&vr, &gm, true, &f, &plan, &err) == FERRY_VQ_RX_OK);
+	ferry_vring_used_publish(&vr);
+	CHECK(used()->ring[u % RING].len == 12 + m->pkt_len);
+	memcpy(&back, gva(BUF + used()->ring[u % RING].id * 0x1000ull), sizeof(back));
+	CHECK(memcmp(gva(BUF + used()->ring[u % RING].id * 0x1000ull) + 12,
+		     rte_pktmbuf_mtod(m, uint8_t *), m->pkt_len) == 0);
+	return back;
+}
+
+/* Issue #19, NIC -> guest: the virtio-net header of ferry's own enqueue as a guest reads it from
+ * its ring — DPDK's virtio_enqueue_offload mapping for the TX flags (TSO: gso_type/size,
+ * hdr_len; partial checksums: NEEDS_CSUM csum_start/offset; an IPv4 header checksum computed in
+ * the frame) and DATA_VALID for a NIC's RX_L4_CKSUM_GOOD, only with GUEST_CSUM and only on a
+ * complete frame (never with NEEDS_CSUM). */
+static void
+offload_header(void)
+{
+	const uint64_t csum = 1ULL << VIRTIO_NET_F_GUEST_CSUM;
+	struct virtio_net_hdr_mrg_rxbuf h;
+	struct rte_mbuf *m;
+	bool dv;
+
+	reset();
+	m = unit_frame("52:54:00:00:00:01", "52:54:00:00:00:02", NULL, 0, RTE_ETHER_TYPE_IPV4, 200);
+	m->ol_flags = RTE_MBUF_F_RX_L4_CKSUM_GOOD | RTE_MBUF_F_RX_IP_CKSUM_GOOD;
+	h = enqueue_mbuf(m, csum, &dv);
+	CHECK(dv && h.hdr.flags == VIRTIO_NET_HDR_F_DATA_VALID && h.num_buffers == 1);
+	CHECK(h.hdr.gso_type == 0 && h.hdr.gso_size == 0 && h.hdr.csum_start == 0 &&
+	      h.hdr.csum_offset == 0 && h.hdr.hdr_len == 0);
+	h = enqueue_mbuf(m, 0, &dv);   /* the guest did not negotiate GUEST_CSUM */
+	CHECK(!dv && h.hdr.flags == 0);
+	m->ol_flags = RTE_MBUF_F_RX_L4_CKSUM_BAD;   /* the guest checks (and drops) it itself */
+	h = enqueue_mbuf(m, csum, &dv);
+	CHECK(!dv && h.hdr.flags == 0);
+	m->ol_flags = RTE_MBUF_F_RX_L4_CKSUM_UNKNOWN;
+	h = enqueue_mbuf(m, csum, &dv);
+	CHECK(!dv && h.hdr.flags == 0);
+	m->ol_flags = 0;
+	h = enqueue_mbuf(m, csum, &dv);
+	CHECK(!dv && h.hdr.flags == 0 && h.hdr.gso_type == 0);
+
+	/* a TCP/IPv4 segment from a guest that sent it with TSO */
+	m->ol_flags = RTE_MBUF_F_TX_TCP_SEG | RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_RX_L4_CKSUM_GOOD;
+	m->l2_len = 14;
+	m->l3_len = 20;
+	m->l4_len = 32;
+	m->tso_segsz = 1448;
+	h = enqueue_mbuf(m, csum | (1ULL << VIRTIO_NET_F_GUEST_TSO4), &dv);
+	CHECK(!dv && h.hdr.flags == VIRTIO_NET_HDR_F_NEEDS_CSUM);
+	CHECK(h.hdr.gso_type == VIRTIO_NET_HDR_GSO_TCPV4 && h.hdr.gso_size == 1448);
+	CHECK(h.hdr.hdr_len == 66 && h.hdr.csum_start == 34 && h.hdr.csum_offset == 16);
+	m->ol_flags = RTE_MBUF_F_TX_TCP_SEG | RTE_MBUF_F_TX_IPV6;
+	m->l3_len = 40;
+	h = enqueue_mbuf(m, csum | (1ULL << VIRTIO_NET_F_GUEST_TSO6), &dv);
+	CHECK(h.hdr.gso_type == VIRTIO_NET_HDR_GSO_TCPV6 && h.hdr.hdr_len == 86 &&
+	      h.hdr.csum_start == 54 && h.hdr.csum_offset == 16);
+	/* partial checksums, no segmentation */
+	m->ol_flags = RTE_MBUF_F_TX_UDP_CKSUM | RTE_MBUF_F_TX_IPV6 | RTE_MBUF_F_RX_L4_CKSUM_GOOD;
+	h = enqueue_mbuf(m, csum, &dv);
+	CHECK(!dv && h.hdr.flags == VIRTIO_NET_HDR_F_NEEDS_CSUM && h.hdr.gso_type == 0 &&
+	      h.hdr.csum_start == 54 && h.hdr.csum_offset == 6 && h.hdr.hdr_len == 0);
+	m->ol_flags = RTE_MBUF_F_TX_TCP_CKSUM | RTE_MBUF_F_TX_IPV4;
+	m->l3_len = 20;
+	h = enqueue_mbuf(m, csum, &dv);
+	CHECK(h.hdr.flags == VIRTIO_NET_HDR_F_NEEDS_CSUM && h.hdr.csum_start == 34 &&
+	      h.hdr.csum_offset == 16);
+	/* an IPv4 header checksum left to do: computed in the frame the guest gets */
+	struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, 14);
+	memset(ip, 0, sizeof(*ip));
+	ip->version_ihl = 0x45;
+	ip->total_length = rte_cpu_to_be_16(200);
+	ip->time_to_live = 64;
+	ip->next_proto_id = 17;
+	ip->hdr_checksum = 0x1234;
+	m->ol_flags = RTE_MBUF_F_TX_IP_CKSUM | RTE_MBUF_F_TX_IPV4;
+	h = enqueue_mbuf(m, csum, &dv);
+	CHECK(h.hdr.flags == 0);
+	uint16_t got = ip->hdr_checksum;
+	ip->hdr_checksum = 0;
+	CHECK(got == rte_ipv4_cksum(ip) && got != 0x1234);
+	rte_pktmbuf_free(m);
+}
+
 void
 suite_virtq_rx(void)
 {
@@ -368,6 +468,7 @@ suite_virtq_rx(void)
 	RUN("virtq_rx", header_of_ten);
 	RUN("virtq_rx", indexes_wrap);
 	RUN("virtq_rx", write_bounds);
+	RUN("virtq_rx", offload_header);
 
 	for (unsigned i = 0; i < 3; i++)
 		free(reg[i].va);
