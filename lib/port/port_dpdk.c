@@ -68,6 +68,18 @@ conf_rss(struct rte_eth_conf *ec, const struct rte_eth_dev_info *di, uint16_t nr
 		ec->rxmode.offloads |= RTE_ETH_RX_OFFLOAD_RSS_HASH;
 }
 
+/* The device's L4 checksum verification where it has one (issue #19, NIC -> guest): its
+ * RTE_MBUF_F_RX_L4_CKSUM_GOOD becomes VIRTIO_NET_HDR_F_DATA_VALID toward a guest that ferry's
+ * own enqueue writes to (lib/offload ferry_ol_to_vnet), so the guest does not verify it again.
+ * Hardware does it for free; net_tap computes it in software (its only use here is tests). */
+static void
+conf_rx_csum(struct rte_eth_conf *ec, const struct rte_eth_dev_info *di)
+{
+	uint64_t l4 = RTE_ETH_RX_OFFLOAD_TCP_CKSUM | RTE_ETH_RX_OFFLOAD_UDP_CKSUM;
+
+	ec->rxmode.offloads |= di->rx_offload_capa & l4;
+}
+
 static uint16_t
 clamp_queues(uint16_t want, unsigned n_pmds, uint16_t max)
 {
@@ -208,6 +220,7 @@ configure(struct ferry_port *p, struct rte_mempool *const *pools, unsigned n_pmd
 	p->n_txq = clamp_queues(p->conf.txq, n_pmds, di.max_tx_queues);
 	p->txq_shared = p->n_txq < n_pmds;
 	conf_rss(&ec, &di, p->n_rxq);
+	conf_rx_csum(&ec, &di);
 	if (di.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS)
 		ec.txmode.offloads |= RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
 	zc_caps(p, &di);

@@ -10,7 +10,9 @@
  *            IPv4 frame), too_long (an IP packet of more than 65535 bytes);
  *            --no-tso: frames of P payload bytes with a partial TCP checksum only (TX_TCP_CKSUM)
  *   receive: --rx-offloads 0|1 (negotiate GUEST_CSUM/GUEST_TSO4/6: rx TCP_LRO), --duration S,
- *            --pcap FILE (every frame received), --report FILE (JSON: rx, lro, max_len, segsz)
+ *            --pcap FILE (every frame received), --report FILE (JSON: rx, lro, max_len, segsz,
+ *            csum_good / csum_other: unicast frames the virtio PMD marked RX_L4_CKSUM_GOOD, i.e.
+ *            whose header had DATA_VALID, and the other unicast ones)
  * EAL arguments first, then --, then these. */
 #include <getopt.h>
 #include <inttypes.h>
@@ -209,7 +211,7 @@ main(int argc, char **argv)
 		dump = pcap_dump_open(pd, O.pcap);
 	}
 	unsigned sent = 0;
-	uint64_t rx = 0, lro = 0, max_len = 0, segsz = 0;
+	uint64_t rx = 0, lro = 0, max_len = 0, segsz = 0, good = 0, other = 0;
 	uint64_t end = rte_get_tsc_cycles() + (uint64_t)(O.duration * rte_get_tsc_hz());
 	static uint8_t lin[262144];
 	while (!stop && rte_get_tsc_cycles() < end) {
@@ -231,6 +233,13 @@ main(int argc, char **argv)
 				segsz = r[i]->tso_segsz;
 			}
 			max_len = RTE_MAX(max_len, (uint64_t)r[i]->pkt_len);
+			if (!(rte_pktmbuf_mtod(r[i], const uint8_t *)[0] & 1)) {   /* unicast */
+				if ((r[i]->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK) ==
+				    RTE_MBUF_F_RX_L4_CKSUM_GOOD)
+					good++;
+				else
+					other++;
+			}
 			if (dump && r[i]->pkt_len <= sizeof(lin)) {
 				const uint8_t *p = rte_pktmbuf_read(r[i], 0, r[i]->pkt_len, lin);
 				struct pcap_pkthdr ph = { .caplen = r[i]->pkt_len, .len = r[i]->pkt_len };
@@ -243,9 +252,10 @@ main(int argc, char **argv)
 	}
 	if (dump)
 		pcap_dump_close(dump);
-	char js[256];
+	char js[320];
 	snprintf(js, sizeof(js), "{\"sent\": %u, \"rx\": %" PRIu64 ", \"lro\": %" PRIu64
-		 ", \"max_len\": %" PRIu64 ", \"segsz\": %" PRIu64 "}\n", sent, rx, lro, max_len, segsz);
+		 ", \"max_len\": %" PRIu64 ", \"segsz\": %" PRIu64 ", \"csum_good\": %" PRIu64
+		 ", \"csum_other\": %" PRIu64 "}\n", sent, rx, lro, max_len, segsz, good, other);
 	fputs(js, stdout);
 	if (O.report) {
 		FILE *f = fopen(O.report, "w");

@@ -49,9 +49,9 @@ olpeer_wait_link() {
 olpeer_wait() {
 	wait "${PEER_PID[$1]}" || t_fail "olpeer $1 failed: $(tail -3 "$T_DIR/$1.log")"
 }
-port() {   # port NAME MAC OFFLOADS
-	printf '{"name":"%s","type":"vhostuser","path":"%s/%s.sock","mode":"server","mac":["%s"],"vlan":{"mode":"access","tag":10},"zero_copy":"%s","offloads":%s}' \
-		"$1" "$T_DIR" "$1" "$2" "$ZC" "$3"
+port() {   # port NAME MAC OFFLOADS (T_ENQ: the ports' enqueue)
+	printf '{"name":"%s","type":"vhostuser","path":"%s/%s.sock","mode":"server","mac":["%s"],"vlan":{"mode":"access","tag":10},"zero_copy":"%s","offloads":%s%s}' \
+		"$1" "$T_DIR" "$1" "$2" "$ZC" "$3" "${T_ENQ:+,\"enqueue\":\"$T_ENQ\"}"
 }
 
 verify_segments() {   # verify_segments PCAP WHAT: MSS frames, checksums, payload reassembled
