@@ -6,7 +6,8 @@
 # and net_null set none). Frames are written into the tap's kernel interface (AF_PACKET), so the
 # PMD receives them as from a wire. Guests are ferry-olpeer (DPDK's virtio PMD with rx checksum
 # offload: it turns DATA_VALID into RX_L4_CKSUM_GOOD, and counts those per unicast frame).
-# Run once per enqueue, same frames:
+# b has mergeable receive buffers (MRG_RXBUF), c not (mrg_rxbuf=0). Run once per enqueue, same
+# frames:
 #   - ferry: b (GUEST_CSUM negotiated) gets N good UDP frames marked DATA_VALID and M frames with a
 #     broken UDP checksum (the tap says BAD) unmarked; c ("offloads": false, no GUEST_CSUM) gets
 #     its N unmarked; b's port.stats enqueue says state active, ring 0 "ferry", data_valid N;
@@ -27,11 +28,11 @@ MB=52:54:00:00:1c:0b MC=52:54:00:00:1c:0c SRC=02:00:00:00:1c:01
 TAP=fcs$$
 export T_EAL='"--iova-mode=va"'
 
-olpeer() {   # olpeer NAME SOCK ARGS...: starts ferry-olpeer as client of SOCK
+olpeer() {   # olpeer NAME SOCK ARGS...: starts ferry-olpeer as client of SOCK (VDEV_MORE: devargs)
 	local name=$1 sock=$2
 	shift 2
 	"$OLPEER" -l 0 -m "$PEER_MEM" --no-pci --no-telemetry --in-memory --single-file-segments \
-		--file-prefix "csum-$name-$$" --vdev "net_virtio_user0,path=$sock,queues=1,queue_size=256" \
+		--file-prefix "csum-$name-$$" --vdev "net_virtio_user0,path=$sock,queues=1,queue_size=256${VDEV_MORE:-}" \
 		-- --report "$T_DIR/$name.json" "$@" > "$T_DIR/$name.log" 2>&1 &
 	PEER_PID[$name]=$!
 	T_PIDS+=("$!")
@@ -124,11 +125,15 @@ run() {   # run ENQ
 	for p in b c; do wait_socket "$T_DIR/$p.sock" 5; done
 	ip link set "$TAP" up 2> /dev/null
 	olpeer b "$T_DIR/b.sock" --mac $MB --dst ff:ff:ff:ff:ff:ff --rx-offloads 1 --duration 8 --pcap "$T_DIR/b.pcap"
-	olpeer c "$T_DIR/c.sock" --mac $MC --dst ff:ff:ff:ff:ff:ff --rx-offloads 0 --duration 8 --pcap "$T_DIR/c.pcap"
+	VDEV_MORE=,mrg_rxbuf=0 olpeer c "$T_DIR/c.sock" --mac $MC --dst ff:ff:ff:ff:ff:ff --rx-offloads 0 --duration 8 --pcap "$T_DIR/c.pcap"
 	olpeer_wait_link b
 	olpeer_wait_link c
 	ferryd_wait_link b up 10
 	ferryd_wait_link c up 10
+	negb=$(ferryd_rpc port.get '{"name":"b"}' | jq -c .offloads_negotiated)
+	negc=$(ferryd_rpc port.get '{"name":"c"}' | jq -c .offloads_negotiated)
+	[[ "$negb" == *MRG_RXBUF* && "$negb" == *GUEST_CSUM* ]] || t_fail "b negotiated $negb"
+	[[ "$negc" != *MRG_RXBUF* && "$negc" != *GUEST_CSUM* ]] || t_fail "c negotiated $negc"
 	sleep 0.5
 	inject "$T_DIR/sent.pcap"
 	ferryd_wait_stat tap ".rx_packets >= $((2 * N + M))" 10
@@ -161,4 +166,4 @@ run() {   # run ENQ
 ENQ=ferry
 run ferry
 run rte_vhost
-t_pass "net_tap's checksum-good flags: $N UDP frames reach a GUEST_CSUM guest marked DATA_VALID through ferry's enqueue (none through rte_vhost's), $M with a bad checksum and a guest without GUEST_CSUM unmarked; every frame byte for byte"
+t_pass "net_tap's checksum-good flags: $N UDP frames reach a GUEST_CSUM guest marked DATA_VALID through ferry's enqueue (none through rte_vhost's), $M with a bad checksum and a non-mergeable guest without GUEST_CSUM unmarked; every frame byte for byte"
