@@ -158,6 +158,7 @@ struct ferry_port {
 	struct ferry_zcq *zcq[FERRY_MAX_QUEUES];   /* vhost: ferry's own dequeue of guest TX ring q */
 	struct ferry_rxq *rxq[FERRY_MAX_QUEUES];   /* vhost: ferry's own enqueue into guest RX ring q */
 	struct rte_mempool *pool;         /* vhost dequeue */
+	struct rte_mempool *pool_big;     /* vhost dequeue of a TSO guest: one mbuf a 64 KB frame */
 	struct ferry_port_pmd_stats *stats;     /* [n_pmds] */
 	struct ferry_qstats *txq_stats;         /* [n_pmds * FERRY_MAX_QUEUES] */
 	struct ferry_qstats rxq_stats[FERRY_MAX_QUEUES];  /* one writer: the PMD polling q */

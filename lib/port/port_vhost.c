@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <linux/virtio_net.h>
+#include <rte_ring.h>
 #include "ferry_pkt.h"
 #include "port_vhost.h"
 
@@ -23,6 +24,53 @@
 	(1ULL << 35 /* VIRTIO_F_IN_ORDER */))
 
 static void vhost_set_limit(struct ferry_port *p, uint16_t mtu);
+
+/* Frames of a guest that negotiated HOST_TSO4/6 are up to 64 KB. rte_vhost's dequeue copies a
+ * frame into mbufs of the pool it is given, chained when one is too small: 33 x 2 KB for 64 KB,
+ * each segment allocated, walked and freed again, and a 2 KB pool that large cycles through far
+ * more memory than the caches hold. From such a guest ferry dequeues into a pool of mbufs of
+ * 65 535 bytes instead (OVS-DPDK gets one linear buffer per frame from rte_malloc,
+ * RTE_VHOST_USER_EXTBUF_SUPPORT; this pool is the bounded form of that: a fixed number of
+ * buffers, allocated at start, nothing per frame). A frame longer than one (only a malformed
+ * one: > 65 407 bytes) chains two. When the pool is empty (its buffers held by NICs' tx rings)
+ * the port's ordinary pool is used, as before. FERRY_VHOST_BIG_MBUFS x 66 KB per NUMA node,
+ * made when the first port with offloads opens. */
+#define FERRY_VHOST_BIG_MBUFS 1024
+#define FERRY_VHOST_BIG_CACHE 64
+#define FERRY_VHOST_BIG_ROOM UINT16_MAX
+#define TSO_FEATURES ((1ULL << VIRTIO_NET_F_HOST_TSO4) | (1ULL << VIRTIO_NET_F_HOST_TSO6))
+
+static struct rte_mempool *big_pools[RTE_MAX_NUMA_NODES];
+
+struct rte_mempool *
+ferry_vhost_big_pool(int socket)
+{
+	return socket >= 0 && socket < RTE_MAX_NUMA_NODES ? big_pools[socket] : NULL;
+}
+
+/* Control thread (port open): each NUMA node's pool, once; without one, ports copy as before. */
+static void
+big_pools_make(void)
+{
+	for (unsigned i = 0; i < rte_socket_count(); i++) {
+		int s = rte_socket_id_by_idx(i);
+		char name[RTE_MEMPOOL_NAMESIZE];
+
+		if (s < 0 || s >= RTE_MAX_NUMA_NODES || big_pools[s] != NULL)
+			continue;
+		snprintf(name, sizeof(name), "ferry_big_%d", s);
+		big_pools[s] = rte_mempool_lookup(name);
+		if (big_pools[s] == NULL)
+			big_pools[s] = rte_pktmbuf_pool_create_by_ops(name, FERRY_VHOST_BIG_MBUFS,
+								      FERRY_VHOST_BIG_CACHE, 0,
+								      FERRY_VHOST_BIG_ROOM, s,
+								      "ring_mp_mc");
+		if (big_pools[s] == NULL)
+			FERRY_LOG(WARNING, "no pool of 64 KB mbufs on node %d (%s): frames of TSO "
+				  "guests are copied into chains of 2 KB mbufs",
+				  s, rte_strerror(rte_errno));
+	}
+}
 
 /* The socket's directory, one level (config-file ports are trusted; ports added over RPC had
  * their path checked, and missing levels made inside vhost.socket_dirs, by lib/rpc first). */
@@ -147,6 +195,9 @@ vhost_open(struct ferry_port *p, char *err, size_t errlen)
 
 	p->socket = 0;
 	p->pool = p->host->pools[0];
+	if (!p->conf.offloads_off)
+		big_pools_make();
+	p->pool_big = ferry_vhost_big_pool(0);
 	if (ferry_ol_init() != 0) {
 		snprintf(err, errlen, "port %s: no dynamic mbuf flag left for offloads", p->conf.name);
 		return FERRY_EPROBE;
@@ -186,6 +237,29 @@ vhost_rx_offloads(uint64_t features, struct rte_mbuf **pkts, uint16_t n)
 	}
 }
 
+/* Fewer than n mbufs left in the pool of 64 KB mbufs for this lcore: its cache and the pool's
+ * ring (made with the ring ops: pool_data is the ring), two loads. The other lcores' caches are
+ * not counted, so it may say so early, never late. */
+static inline bool
+pool_short(struct rte_mempool *mp, uint16_t n)
+{
+	const struct rte_mempool_cache *c = rte_mempool_default_cache(mp, rte_lcore_id());
+
+	return (c != NULL ? c->len : 0) + rte_ring_count((const struct rte_ring *)mp->pool_data) < n;
+}
+
+/* A TSO guest's frames into the pool of 64 KB mbufs; when that has too few left for the burst
+ * (rte_vhost would take nothing then), into the port's pool. An empty ring costs one call. */
+static inline uint16_t
+dequeue_big(struct ferry_port *p, int vid, uint16_t vring, struct rte_mbuf **pkts, uint16_t n)
+{
+	uint16_t k = rte_vhost_dequeue_burst(vid, vring, p->pool_big, pkts, n);
+
+	if (unlikely(k == 0) && pool_short(p->pool_big, n))
+		k = rte_vhost_dequeue_burst(vid, vring, p->pool, pkts, n);
+	return k;
+}
+
 /* Guest TX ring q (vring 2q + 1): ferry's own dequeue when it reads the ring, else rte_vhost's. */
 static uint16_t
 vhost_rx(struct ferry_port *p, uint16_t q, struct rte_mbuf **pkts, uint16_t n)
@@ -197,8 +271,11 @@ vhost_rx(struct ferry_port *p, uint16_t q, struct rte_mbuf **pkts, uint16_t n)
 	struct ferry_zcq *zq = __atomic_load_n(&p->zcq[q], __ATOMIC_ACQUIRE);
 	if (zq != NULL)
 		return ferry_zcq_rx(zq, p->pool, pkts, n);
-	n = rte_vhost_dequeue_burst(vid, 2 * q + 1, p->pool, pkts, n);
 	uint64_t f = __atomic_load_n(&p->vnet_features, __ATOMIC_RELAXED);
+	if ((f & TSO_FEATURES) && p->pool_big != NULL)
+		n = dequeue_big(p, vid, 2 * q + 1, pkts, n);
+	else
+		n = rte_vhost_dequeue_burst(vid, 2 * q + 1, p->pool, pkts, n);
 	if ((f & ((1ULL << VIRTIO_NET_F_CSUM) | (1ULL << VIRTIO_NET_F_HOST_TSO4) |
 		  (1ULL << VIRTIO_NET_F_HOST_TSO6))) && n != 0)
 		vhost_rx_offloads(f, pkts, n);

@@ -43,6 +43,8 @@ void ferry_vhost_forget(struct ferry_port *p);   /* the port is leaving: they no
 struct ferry_port *ferry_vhost_port_of_vid(int vid);   /* the port a vid's callbacks act on */
 /* port_vhost.c: a guest's VHOST_USER_NET_SET_MTU, false: refused (above the port's mtu) */
 bool ferry_vhost_mtu_msg_ok(int vid, uint64_t mtu);
+/* NUMA node's pool of 64 KB mbufs for rte_vhost's dequeue from TSO guests (NULL: none). */
+struct rte_mempool *ferry_vhost_big_pool(int socket);
 uint32_t ferry_vhost_refused_since_clear(const struct ferry_port *p);
 void ferry_vhost_refused_clear(struct ferry_port *p);
 

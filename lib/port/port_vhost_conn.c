@@ -113,6 +113,7 @@ new_device(int vid)
 	if (p != NULL) {
 		p->socket = node < 0 || node >= RTE_MAX_NUMA_NODES ? 0 : node;
 		p->pool = p->host->pools[p->socket];
+		p->pool_big = ferry_vhost_big_pool(p->socket);
 		/* PMDs poll: tell the guest it need not kick us */
 		for (uint16_t i = 0; i < nr; i++)
 			rte_vhost_enable_guest_notification(vid, i, 0);
