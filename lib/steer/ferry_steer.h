@@ -45,7 +45,7 @@ struct ferry_steer_uplink {
 	uint16_t rss_queues;        /* rx queues 0..rss_queues-1: shared, RSS spreads over them */
 	uint16_t vm_queues;         /* rx queues rss_queues.. reserved for VMs */
 	const char *rss_note;       /* "": RSS never reaches the reserved queues; else why it may */
-	uint16_t vmdq_pools;        /* dev_info max_vmdq_pools (VMDq is not programmed: said so) */
+	uint16_t vmdq_pools;        /* dev_info max_vmdq_pools (ferry_steer_vmdq_note says why unused) */
 	const struct ferry_vlan_conf *vlan;   /* its VLAN mode (NULL: trunk of every VLAN) */
 };
 
@@ -67,6 +67,14 @@ int ferry_steer_on_uplink(struct ferry_steer_key *k, const struct ferry_steer_up
  * with st set to software and its reason (no mac, trunk, VLAN not carried, no vm_queues). */
 int ferry_steer_decide(const struct ferry_port_conf *vm, const struct ferry_steer_uplink *u,
 		       struct ferry_steer_key *k, struct ferry_steer_state *st);
+
+/* Why VMDq does not steer for u either, once rte_flow did not: appended to reason ("; ..."), or
+ * nothing for a device without pools (net_tap, net_null, net_pcap: the software reason stands).
+ * A MAC-to-pool filter (rte_eth_dev_mac_addr_add with a pool) needs vm_queues + 1 pools (one per
+ * VM queue, the default pool for the shared traffic) and a PMD whose VMDq pools are chosen by
+ * destination MAC: DPDK 22.11's net_e1000_igb chooses them by VLAN tag only. Returns 1 when
+ * VMDq could do it but ferry does not program it (the reason says "vmdq not tried"), else 0. */
+int ferry_steer_vmdq_note(const struct ferry_steer_uplink *u, char *reason, size_t len);
 
 /* The rule for k -> rx queue q: ETH dst (full mask) [/ VLAN vid (mask 0x0fff) when k->tagged]
  * -> QUEUE q, ingress. Its items and actions point into the struct itself. */

@@ -173,11 +173,8 @@ attempt(struct ferry_steer *s, struct rule *r, const struct ferry_steer_vm *vm,
 		s->owner[u->slot][q] = vm->slot;
 		s->own(s->ctx, u->slot, (uint16_t)q, vm->slot);
 	}
-	if (st->method == FERRY_STEER_SOFTWARE && u->vmdq_pools > 0) {
-		size_t l = strlen(st->reason);
-		snprintf(st->reason + l, sizeof(st->reason) - l, "; vmdq not tried (%u pools): ferry "
-			 "does not program VMDq pools yet", u->vmdq_pools);
-	}
+	if (st->method == FERRY_STEER_SOFTWARE)
+		ferry_steer_vmdq_note(u, st->reason, sizeof(st->reason));
 	if (old.method != st->method || old.queue != st->queue || strcmp(old.reason, st->reason))
 		FERRY_LOG(INFO, "steer: %s on uplink %s: %s, queue %d%s%s", vm->conf->name, u->name,
 			  ferry_steer_method_names[st->method],

@@ -189,6 +189,41 @@ own_cb(void *ctx, uint16_t up_slot, uint16_t q, uint16_t vm_slot)
 	owned++;
 }
 
+/* Why VMDq does not steer either: nothing said for a device without pools (the software reason
+ * stands), igb's VLAN-only pool selection, too few pools, else "not tried". */
+static void
+vmdq_note(void)
+{
+	struct ferry_steer_uplink u = { .name = "nic0", .driver = "net_null", .rss_queues = 1,
+					.vm_queues = 2, .rss_note = "" };
+	char r[FERRY_STEER_REASON_MAX];
+
+	snprintf(r, sizeof(r), "uplink nic0: net_tap has no rte_flow");
+	CHECK(ferry_steer_vmdq_note(&u, r, sizeof(r)) == 0);
+	CHECK(strcmp(r, "uplink nic0: net_tap has no rte_flow") == 0);
+	u.driver = "net_e1000_igb";
+	u.vmdq_pools = 8;
+	snprintf(r, sizeof(r), "uplink nic0: rte_flow_validate refused: Not supported action.");
+	CHECK(ferry_steer_vmdq_note(&u, r, sizeof(r)) == 0);
+	CHECK(strcmp(r, "uplink nic0: rte_flow_validate refused: Not supported action.; vmdq not "
+		     "usable (8 pools): net_e1000_igb's VMDq picks pools by VLAN tag only "
+		     "(VT_CTL.IGNORE_MAC), no MAC-to-pool filter") == 0);
+	u.driver = "net_ixgbe";
+	u.vmdq_pools = 2;   /* 2 vm_queues + the default pool: 3 needed */
+	snprintf(r, sizeof(r), "x");
+	CHECK(ferry_steer_vmdq_note(&u, r, sizeof(r)) == 0);
+	CHECK(strcmp(r, "x; vmdq not usable: 2 pools, 3 needed (vm_queues 2 + the default "
+		     "pool)") == 0);
+	u.vmdq_pools = 64;
+	snprintf(r, sizeof(r), "x");
+	CHECK(ferry_steer_vmdq_note(&u, r, sizeof(r)) == 1);
+	CHECK(strcmp(r, "x; vmdq not tried (64 pools): ferry does not reconfigure an uplink into "
+		     "VMDq pools yet") == 0);
+	memset(r, 'y', sizeof(r) - 1);   /* a full reason stays as it is, terminated */
+	r[sizeof(r) - 1] = '\0';
+	CHECK(ferry_steer_vmdq_note(&u, r, sizeof(r)) == 0 && strlen(r) == sizeof(r) - 1);
+}
+
 /* A net_null vdev with 1 + 2 rx queues: rte_flow_validate answers ENOSYS; no queue is taken,
  * nothing told to the datapath; a MAC change retries, port_gone forgets the pair. */
 static void
@@ -266,6 +301,7 @@ suite_steer(void)
 	RUN("steer", rule_spec);
 	RUN("steer", queue_pick);
 	RUN("steer", json_shape);
+	RUN("steer", vmdq_note);
 	RUN("steer", net_null_refuses);
 	RUN("steer", net_tap_refuses);
 }

@@ -389,8 +389,8 @@ hotplug() {
 # steer: issue #18's per-VM rule on a real NIC. pf0 = igb nic0 with rxq 1 + vm_queues 1; vm1 has a
 # mac and access VLAN 10 (pf0 is a trunk of every VLAN: the rule is ETH dst + VLAN 10 -> QUEUE 1).
 # The igb has a RETA: RSS must be confined to queue 0 (no rss_note); its rte_flow must answer the
-# rule (a rule, or a refusal in the PMD's own words, never "has no rte_flow"), and its VMDq pools
-# must be named as not tried. No traffic: the verdict carries what the device said.
+# rule (a rule, or a refusal in the PMD's own words, never "has no rte_flow"), and its 8 VMDq
+# pools must be named as unusable for a MAC filter (DPDK's igb VMDq picks pools by VLAN only). No traffic: the verdict carries what the device said.
 steer() {
 	s_begin steer
 	bind_vfio $NIC0 || { s_fail "cannot bind NIC0 to vfio-pci"; return; }
@@ -417,8 +417,8 @@ if s["method"] == "rte_flow":
 elif not (s["reason"].startswith("uplink pf0: rte_flow_validate refused: ") or
           s["reason"].startswith("uplink pf0: rte_flow_create refused: ")):
     bad.append("reason %r is not the device's refusal" % s["reason"])
-elif "vmdq not tried" not in s["reason"]:
-    bad.append("reason %r does not say VMDq was not tried" % s["reason"])
+elif "vmdq not usable (8 pools): net_e1000_igb's VMDq picks pools by VLAN tag only" not in s["reason"]:
+    bad.append("reason %r does not say why igb's VMDq pools cannot steer by MAC" % s["reason"])
 print(("FAIL " if bad else "OK ") + ("; ".join(bad) if bad else
       "%s queue %s: %s" % (s["method"], s["queue"], s["reason"] or "rule created")))
 PY
