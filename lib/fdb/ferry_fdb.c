@@ -93,23 +93,30 @@ ferry_fdb_lookup_cached(const struct ferry_fdb *fdb, struct ferry_fdb_cache *c,
 {
 	uint64_t mkeys[RTE_HASH_LOOKUP_BULK_MAX];
 	int32_t mpos[RTE_HASH_LOOKUP_BULK_MAX];
-	uint8_t midx[RTE_HASH_LOOKUP_BULK_MAX];
 	unsigned nm = 0;
+	uint64_t prev;
+	int32_t ppos = -1;
 
+	if (n == 0)
+		return;
+	prev = ~keys[0];   /* not a key of this batch's first run */
 	for (unsigned i = 0; i < n; i++) {
-		const typeof(c->slot[0]) *s = &c->slot[cache_slot(keys[i])];
-		if (s->key == keys[i] && s->pos >= 0 &&
-		    __atomic_load_n(&fdb->e[s->pos].key, __ATOMIC_ACQUIRE) == keys[i]) {
-			pos[i] = s->pos;
-			continue;
+		/* a run of one key (a burst of one flow): one probe for the whole run; a missed
+		 * key's pos is -2 - its index in mkeys until rte_hash has answered */
+		uint64_t k = keys[i];
+		if (k != prev) {
+			const typeof(c->slot[0]) *s = &c->slot[cache_slot(k)];
+			int32_t sp = s->pos;
+			prev = k;
+			if (s->key == k && sp >= 0 &&
+			    __atomic_load_n(&fdb->e[sp].key, __ATOMIC_ACQUIRE) == k) {
+				ppos = sp;
+			} else {
+				ppos = -2 - (int32_t)nm;
+				mkeys[nm++] = k;
+			}
 		}
-		/* the same key earlier in this batch already missed: look it up once */
-		if (nm > 0 && mkeys[nm - 1] == keys[i]) {
-			pos[i] = -2 - (int32_t)(nm - 1);
-			continue;
-		}
-		mkeys[nm] = keys[i];
-		midx[nm++] = (uint8_t)i;
+		pos[i] = ppos;
 	}
 	c->hits += n - nm;
 	c->misses += nm;
@@ -117,14 +124,13 @@ ferry_fdb_lookup_cached(const struct ferry_fdb *fdb, struct ferry_fdb_cache *c,
 		return;
 	ferry_fdb_lookup_bulk(fdb, mkeys, nm, mpos);
 	for (unsigned k = 0; k < nm; k++) {
-		pos[midx[k]] = mpos[k];
 		if (mpos[k] >= 0) {
 			typeof(c->slot[0]) *s = &c->slot[cache_slot(mkeys[k])];
 			s->key = mkeys[k];
 			s->pos = mpos[k];
 		}
 	}
-	for (unsigned i = 0; i < n; i++)   /* repeats of a missed key take its answer */
+	for (unsigned i = 0; i < n; i++)   /* the missed keys (and their runs) take their answers */
 		if (pos[i] <= -2)
 			pos[i] = mpos[-2 - pos[i]];
 }

@@ -169,8 +169,9 @@ forward_unicast(struct ferry_fwd *fw, struct burst *b, struct ferry_port *in, ui
 		drop(fw, b, in, m, FERRY_DROP_NO_DEST);
 		return;
 	}
-	int rc = ferry_pkt_vlan_edit(m, b->pk[i].tagged,
-				     ferry_vlan_egress_tagged(&pol->vlan, b->vlan[i]), b->vlan[i]);
+	bool tag_out = ferry_vlan_egress_tagged(&pol->vlan, b->vlan[i]);
+	int rc = tag_out && ferry_pkt_tag_is(&b->pk[i], b->vlan[i]) ? 0 :
+		 ferry_pkt_vlan_edit(m, b->pk[i].tagged, tag_out, b->vlan[i]);
 	if (unlikely(rc != 0)) {   /* no headroom for the tag, or popping it would expose another */
 		drop(fw, b, in, m,
 		     rc == FERRY_PKT_EDIT_HOP ? FERRY_DROP_VLAN_HOP : FERRY_DROP_NO_MBUF);

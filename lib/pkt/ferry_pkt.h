@@ -22,7 +22,8 @@ struct ferry_pkt {
 	uint16_t tci;        /* outer tag, host order; valid if tagged */
 	uint16_t inner_type; /* the ethertype after the outer tag, big-endian; 0 if untagged */
 	uint8_t tagged;      /* the frame data has an outer tag (TPID 0x8100, 0x88a8 or 0x9100) */
-	uint8_t pad[3];
+	uint8_t dot1q;       /* ... and its TPID is 0x8100 */
+	uint8_t pad[2];
 };
 
 static inline bool
@@ -77,12 +78,22 @@ ferry_pkt_parse(struct rte_mbuf *m, struct ferry_pkt *p)
 		p->tci = rte_be_to_cpu_16(tci);
 		p->inner_type = next;
 		p->tagged = 1;
+		p->dot1q = type == RTE_BE16(RTE_ETHER_TYPE_VLAN);
 	} else {
 		p->tci = 0;
 		p->inner_type = 0;
 		p->tagged = 0;
+		p->dot1q = 0;
 	}
 	return 0;
+}
+
+/* The frame's outer tag is already the 802.1Q tag of vlan: leaving tagged in vlan, it goes as it
+ * is (ferry_pkt_vlan_edit would change nothing; trunk to trunk, the usual case, skips it). */
+static inline bool
+ferry_pkt_tag_is(const struct ferry_pkt *p, uint16_t vlan)
+{
+	return p->dot1q && (p->tci & 0xfff) == vlan;
 }
 
 /* The frame has an inner tag: a tag TPID right after its outer tag (never for untagged frames). */

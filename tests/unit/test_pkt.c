@@ -89,6 +89,9 @@ tag_tpids_and_inner_tag(void)
 				memset(&pk, 0xff, sizeof(pk));
 				CHECK(ferry_pkt_parse(m, &pk) == 0 && pk.tagged && pk.tci == 0x2000);
 				CHECK(ferry_pkt_inner_tag(&pk) == is_tag);
+				/* only an 802.1Q outer tag leaves as it is (trunk to trunk, same VID) */
+				CHECK(ferry_pkt_tag_is(&pk, 0) == (tag[i] == 0x8100));
+				CHECK(!ferry_pkt_tag_is(&pk, 1));
 				rte_pktmbuf_free(m);
 			}
 		}
@@ -100,6 +103,7 @@ tag_tpids_and_inner_tag(void)
 		struct rte_mbuf *m = unit_raw(b, 14);
 		memset(&pk, 0xff, sizeof(pk));
 		CHECK(ferry_pkt_parse(m, &pk) == 0 && !pk.tagged && !ferry_pkt_inner_tag(&pk) && pk.tci == 0);
+		CHECK(!ferry_pkt_tag_is(&pk, 0));
 		rte_pktmbuf_free(m);
 	}
 }
