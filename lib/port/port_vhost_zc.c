@@ -86,6 +86,8 @@ ferry_vhost_zc_queue_up(struct ferry_port *p, int vid, uint16_t vring)
 	zq = ferry_zcq_create(vid, vring, p->zc_mem, features, p->conf.zero_copy, p->socket);
 	if (zq == NULL)
 		return;   /* ring not set up yet: retried when the guest enables it */
+	if (features & ((1ULL << VIRTIO_NET_F_HOST_TSO4) | (1ULL << VIRTIO_NET_F_HOST_TSO6)))
+		zq->big = p->pool_big;   /* its frames copied are up to 64 KB */
 	__atomic_store_n(&p->zcq[q], zq, __ATOMIC_RELEASE);
 }
 

@@ -136,6 +136,8 @@ struct ferry_zcq {
 	uint16_t vring;          /* rte_vhost ring index (guest TX: odd) */
 	uint16_t hdr_len;        /* virtio-net header: 10 or 12 */
 	uint64_t features;       /* negotiated: which header fields it may use (lib/offload) */
+	struct rte_mempool *big; /* a copy longer than one mbuf of the burst's pool goes into one
+				  * of these (64 KB, a TSO guest's: lib/port), NULL: chained */
 	uint16_t bound;          /* buffers lent at most */
 	uint16_t nslots;         /* ring size the arrays were built for: never changes */
 	uint64_t ring_gpa[3];    /* desc, avail, used as mapped (guest physical) */

@@ -170,14 +170,35 @@ ferry_zcq_used_flush(struct ferry_zcq *q, uint16_t old)
 		call_guest(q);
 }
 
-/* Copy the frame into ordinary mbufs (chained when longer than one). */
+/* A frame longer than one mbuf of the burst's pool into one large mbuf of q->big (a TSO
+ * guest's 64 KB segment: one copy, one buffer to free, not 33 chained); NULL: none free, or no
+ * such pool, or longer than one of those too. */
+static inline struct rte_mbuf *
+copy_big(struct rte_mempool *big, const struct ferry_vchain *c)
+{
+	struct rte_mbuf *m;
+
+	if (big == NULL ||
+	    c->len > (uint32_t)rte_pktmbuf_data_room_size(big) - RTE_PKTMBUF_HEADROOM ||
+	    (m = rte_pktmbuf_alloc(big)) == NULL)
+		return NULL;
+	ferry_vq_chain_read(c, 0, c->len, rte_pktmbuf_mtod(m, void *));
+	m->data_len = (uint16_t)c->len;
+	m->pkt_len = c->len;
+	return m;
+}
+
+/* Copy the frame into ordinary mbufs (chained when longer than one, unless a large one of
+ * big is free). */
 static struct rte_mbuf *
-copy_frame(struct rte_mempool *mp, const struct ferry_vchain *c)
+copy_frame(struct rte_mempool *mp, struct rte_mempool *big, const struct ferry_vchain *c)
 {
 	uint32_t room = rte_pktmbuf_data_room_size(mp) - RTE_PKTMBUF_HEADROOM;
 	uint32_t nseg = c->len == 0 ? 1 : (c->len + room - 1) / room, off = 0;
 	struct rte_mbuf *ms[FERRY_VQ_MAX_GSO_FRAME / 512 + 2];
 
+	if (nseg > 1 && (ms[0] = copy_big(big, c)) != NULL)
+		return ms[0];
 	if (nseg > RTE_DIM(ms) || rte_pktmbuf_alloc_bulk(mp, ms, nseg) != 0)
 		return NULL;
 	if (nseg == 1 && c->n == 1) {   /* the common case: one buffer into one mbuf */
@@ -331,7 +352,7 @@ take_one(struct ferry_zcq *q, struct rte_mempool *mp, uint8_t mode, uint16_t hea
 		(*lent)++;
 		return vnet_hdr(q, m, &vh);
 	}
-	m = copy_frame(mp, &c);
+	m = copy_frame(mp, q->big, &c);
 	ferry_vring_used_put(&q->vr, head, 0);
 	if (unlikely(m == NULL)) {
 		q->st.no_mbuf++;

@@ -9,6 +9,7 @@
  *            hdr_len (beyond the frame), csum (csum_start beyond the frame), gso_type (TCPV6 on an
  *            IPv4 frame), too_long (an IP packet of more than 65535 bytes);
  *            --no-tso: frames of P payload bytes with a partial TCP checksum only (TX_TCP_CKSUM)
+ *            --wait S: start sending S seconds after the link is up
  *   receive: --rx-offloads 0|1 (negotiate GUEST_CSUM/GUEST_TSO4/6: rx TCP_LRO), --duration S,
  *            --pcap FILE (every frame received), --report FILE (JSON: rx, lro, max_len, segsz,
  *            csum_good / csum_other: unicast frames the virtio PMD marked RX_L4_CKSUM_GOOD, i.e.
@@ -34,6 +35,7 @@
 static struct {
 	unsigned send, payload, mss, rx_ol, no_tso;
 	double duration;
+	double wait;
 	const char *bad, *pcap, *report;
 	struct rte_ether_addr src, dst;
 } O = { .payload = 64000, .mss = 1448, .duration = 3 };
@@ -150,7 +152,8 @@ main(int argc, char **argv)
 		{ "send", 1, 0, 's' }, { "payload", 1, 0, 'P' }, { "mss", 1, 0, 'M' },
 		{ "bad", 1, 0, 'b' }, { "rx-offloads", 1, 0, 'o' }, { "duration", 1, 0, 'd' },
 		{ "pcap", 1, 0, 'c' }, { "report", 1, 0, 'r' }, { "mac", 1, 0, 'm' },
-		{ "dst", 1, 0, 'D' }, { "no-tso", 0, 0, 'T' }, { 0, 0, 0, 0 } };
+		{ "dst", 1, 0, 'D' }, { "no-tso", 0, 0, 'T' }, { "wait", 1, 0, 'w' },
+		{ 0, 0, 0, 0 } };
 	int c;
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (c) {
@@ -165,6 +168,7 @@ main(int argc, char **argv)
 		case 'm': rte_ether_unformat_addr(optarg, &O.src); break;
 		case 'D': rte_ether_unformat_addr(optarg, &O.dst); break;
 		case 'T': O.no_tso = 1; break;
+		case 'w': O.wait = atof(optarg); break;
 		default: fprintf(stderr, "olpeer: bad option\n"); return 2;
 		}
 	}
@@ -210,6 +214,8 @@ main(int argc, char **argv)
 		pd = pcap_open_dead(DLT_EN10MB, 262144);
 		dump = pcap_dump_open(pd, O.pcap);
 	}
+	if (O.wait > 0)
+		usleep((useconds_t)(O.wait * 1e6));
 	unsigned sent = 0;
 	uint64_t rx = 0, lro = 0, max_len = 0, segsz = 0, good = 0, other = 0;
 	uint64_t end = rte_get_tsc_cycles() + (uint64_t)(O.duration * rte_get_tsc_hz());

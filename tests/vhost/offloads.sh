@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # offloads.sh — checksum and TCP segmentation offloads (issue #19), with real virtio-net drivers
 # (DPDK's virtio PMD in ferry-olpeer writes the headers from TX_TCP_SEG / TX_TCP_CKSUM, as a guest
-# driver does). Run once per dequeue: zero_copy "on" (ferry's own, lib/zc, reads the header) and
-# "off" (rte_vhost's, compliant flags turned into TX flags).
+# driver does). Run once per dequeue: zero_copy "on" (ferry's own, lib/zc, reads the header),
+# "off" (rte_vhost's, compliant flags turned into TX flags; a TSO guest's frames into one 64 KB
+# mbuf each) and "copy" (ferry's own dequeue set to copy after a connected: port.set zero_copy off;
+# every frame copied, each 64 KB one into one large mbuf, none lent).
 #   - guest a sends N 64000-byte TCP/IPv4 segments (tso_segsz 1448) to b's MAC;
 #     b negotiated GUEST_CSUM/GUEST_TSO4/6 ("offloads": true): each arrives as one frame with a
 #     GSO header (RX_LRO, tso_segsz 1448), nothing segmented;
@@ -91,6 +93,8 @@ verify_segments() {   # verify_segments PCAP WHAT: MSS frames, checksums, payloa
 run_mode() {
 	ZC=$1
 	rm -f "$T_DIR"/*.pcap
+	local zc=$ZC wait=()
+	[ "$ZC" = copy ] && ZC=on wait=(--wait 1.5)
 	t_config "$(port a $MA true)" "$(port b $MB true)" "$(port c $MC false)" \
 		"$(t_dpdk_port cap "net_pcap0,tx_pcap=$T_DIR/cap.pcap" 10)"
 	ferryd_start
@@ -109,7 +113,11 @@ run_mode() {
 	featc=$(ferryd_rpc port.get '{"name":"c"}' | jq -cr '.offloads_negotiated')
 	[ "$(jq -r 'map(select(test("CSUM|TSO"))) | length' <<< "$featc")" = 0 ] || t_fail "c (offloads false) negotiated $featc"
 	# a floods (b and c unknown yet -> to b, c and cap): every segment reaches every port
-	olpeer a "$T_DIR/a.sock" --mac $MA --dst ff:ff:ff:ff:ff:ff --send $N --payload $PAYLOAD --mss 1448 --duration 4 $NOTSO
+	olpeer a "$T_DIR/a.sock" --mac $MA --dst ff:ff:ff:ff:ff:ff --send $N --payload $PAYLOAD --mss 1448 --duration $((4 + ${#wait[@]})) $NOTSO "${wait[@]}"
+	if [ "$zc" = copy ]; then   # a's ring read by ferry, set to copy before a sends
+		olpeer_wait_link a
+		ferryd_rpc port.set '{"name":"a","zero_copy":"off"}' > /dev/null
+	fi
 	olpeer_wait a
 	olpeer_wait b
 	olpeer_wait c
@@ -131,6 +139,11 @@ run_mode() {
 	check_eq "c.pcap segments" "$nc" $segs
 	check_eq "cap tx_packets" "$(ferryd_port_stat cap .tx_packets)" $segs
 	check_eq "a drops" "$(ferryd_port_stat a .drops_total)" 0
+	if [ "$zc" = copy ]; then
+		check_eq "a: frames copied" "$(ferryd_port_stat a .zero_copy.copied)" $N
+		check_eq "a: frames lent" "$(ferryd_port_stat a .zero_copy.lent)" 0
+	fi
+	ZC=$zc
 	ferryd_stop TERM 10
 	[ "$FERRYD_RC" = 0 ] || t_fail "ferryd exited with status $FERRYD_RC"
 	np=$(verify_segments "$T_DIR/cap.pcap" "cap.pcap")
@@ -142,6 +155,7 @@ RESULT=""
 NOTSO=
 run_mode on
 run_mode off
+run_mode copy
 NOTSO=--no-tso PAYLOAD=1400
 run_mode on
 PAYLOAD=64000 NOTSO=
