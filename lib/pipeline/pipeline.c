@@ -219,13 +219,15 @@ static inline __attribute__((always_inline)) void
 burst_forward(struct ferry_fwd *fw, struct burst *b, struct ferry_port *in,
 	      struct ferry_port_policy *pol)
 {
+	struct egress eg = EGRESS_INIT;
+
 	stage_lookup(fw, b, in);
 	stage_learn(fw, b, in, pol);
 	for (uint16_t i = 0; i < b->n; i++) {
 		if (b->m[i] == NULL)
 			continue;
 		if (b->dport[i] != FERRY_PORT_NONE)
-			forward_unicast(fw, b, in, i);
+			forward_unicast(fw, b, in, i, &eg);
 		else if (unlikely(pol->controls & FERRY_CTL_STORM) && !storm_pass(pol, &b->pk[i]))
 			drop(fw, b, in, b->m[i], FERRY_DROP_STORM);
 		else

@@ -31,11 +31,13 @@ static void
 owned_split(struct ferry_fwd *fw, struct burst *b, struct ferry_port *in, struct ferry_port *vm,
 	    const struct ferry_port_policy *vpol)
 {
+	struct egress eg = EGRESS_INIT;
+
 	for (uint16_t i = 0; i < b->n; i++) {
 		enum ferry_drop why = owner_match(vpol, b, i);
 		if (why == FERRY_DROP_MAX) {
 			b->dport[i] = vm->idx;
-			forward_unicast(fw, b, in, i);
+			forward_unicast(fw, b, in, i, &eg);
 		} else {
 			drop(fw, b, in, b->m[i], why);
 		}

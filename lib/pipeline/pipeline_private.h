@@ -158,26 +158,43 @@ egress_policy(const struct ferry_port *p, uint16_t vlan)
 	return pol;
 }
 
-static inline void
-forward_unicast(struct ferry_fwd *fw, struct burst *b, struct ferry_port *in, uint16_t i)
-{
-	struct ferry_port *out = __atomic_load_n(&fw->dp->ports[b->dport[i]], __ATOMIC_ACQUIRE);
-	struct rte_mbuf *m = b->m[i];
+/* The destination port of the burst's last unicast frame: its slot, the port there and its
+ * policy (NULL: no port, or the ingress port), looked up again only when the slot changes — once
+ * per burst for a burst to one port, as the ingress port's policy is. */
+struct egress {
+	uint16_t dport;   /* FERRY_PORT_NONE: none yet */
 	const struct ferry_port_policy *pol;
+};
+#define EGRESS_INIT { .dport = FERRY_PORT_NONE, .pol = NULL }
 
-	if (out == NULL || out == in || (pol = egress_policy(out, b->vlan[i])) == NULL) {
+static inline void
+forward_unicast(struct ferry_fwd *fw, struct burst *b, struct ferry_port *in, uint16_t i,
+		struct egress *eg)
+{
+	struct rte_mbuf *m = b->m[i];
+	uint16_t vlan = b->vlan[i];
+
+	if (b->dport[i] != eg->dport) {
+		struct ferry_port *out = __atomic_load_n(&fw->dp->ports[b->dport[i]],
+							 __ATOMIC_ACQUIRE);
+		eg->dport = b->dport[i];
+		eg->pol = out == NULL || out == in ? NULL :
+			  __atomic_load_n(&out->policy, __ATOMIC_ACQUIRE);
+	}
+	const struct ferry_port_policy *pol = eg->pol;
+	if (pol == NULL || pol->off || !ferry_vlan_member(&pol->vlan, vlan)) {
 		drop(fw, b, in, m, FERRY_DROP_NO_DEST);
 		return;
 	}
-	bool tag_out = ferry_vlan_egress_tagged(&pol->vlan, b->vlan[i]);
-	int rc = tag_out && ferry_pkt_tag_is(&b->pk[i], b->vlan[i]) ? 0 :
-		 ferry_pkt_vlan_edit(m, b->pk[i].tagged, tag_out, b->vlan[i]);
+	bool tag_out = ferry_vlan_egress_tagged(&pol->vlan, vlan);
+	int rc = tag_out && ferry_pkt_tag_is(&b->pk[i], vlan) ? 0 :
+		 ferry_pkt_vlan_edit(m, b->pk[i].tagged, tag_out, vlan);
 	if (unlikely(rc != 0)) {   /* no headroom for the tag, or popping it would expose another */
 		drop(fw, b, in, m,
 		     rc == FERRY_PKT_EDIT_HOP ? FERRY_DROP_VLAN_HOP : FERRY_DROP_NO_MBUF);
 		return;
 	}
-	queue_tx(fw, out->idx, m);
+	queue_tx(fw, eg->dport, m);   /* the port's slot is its idx */
 }
 
 /* Stage 0, only on a port with a "policer": the frames over its rate (a suffix of the burst,
