@@ -71,9 +71,9 @@ int ferry_steer_decide(const struct ferry_port_conf *vm, const struct ferry_stee
 /* Why VMDq does not steer for u either, once rte_flow did not: appended to reason ("; ..."), or
  * nothing for a device without pools (net_tap, net_null, net_pcap: the software reason stands).
  * A MAC-to-pool filter (rte_eth_dev_mac_addr_add with a pool) needs vm_queues + 1 pools (one per
- * VM queue, the default pool for the shared traffic) and a PMD whose VMDq pools are chosen by
- * destination MAC: DPDK 22.11's net_e1000_igb chooses them by VLAN tag only. Returns 1 when
- * VMDq could do it but ferry does not program it (the reason says "vmdq not tried"), else 0. */
+ * VM queue, the default pool for the shared traffic; lab/vmdq shows the igb's pools do select
+ * by MAC). Returns 1 when the pools would do but ferry does not program them yet (the reason
+ * says "vmdq not tried"), else 0. */
 int ferry_steer_vmdq_note(const struct ferry_steer_uplink *u, char *reason, size_t len);
 
 /* The rule for k -> rx queue q: ETH dst (full mask) [/ VLAN vid (mask 0x0fff) when k->tagged]

@@ -83,13 +83,6 @@ ferry_steer_decide(const struct ferry_port_conf *vm, const struct ferry_steer_up
 	return 1;
 }
 
-/* PMDs whose RTE_ETH_MQ_RX_VMDQ_ONLY mode picks a pool by VLAN tag and never by MAC. DPDK 22.11
- * drivers/net/e1000/igb_rxtx.c igb_vmdq_rx_hw_configure sets VT_CTL.IGNORE_MAC ("pool selection
- * according to VLAN tag", VLVF from pool_map) and gives RAR 0 to every pool: the pool bits
- * rte_eth_dev_mac_addr_add writes into RAH are ignored by the NIC (82576 datasheet 7.10.3.3;
- * QEMU's igb model does the same: igb_rx_filter_ignore_mac). */
-static const char *const vmdq_by_vlan_only[] = { "net_e1000_igb", NULL };
-
 int
 ferry_steer_vmdq_note(const struct ferry_steer_uplink *u, char *reason, size_t len)
 {
@@ -100,13 +93,6 @@ ferry_steer_vmdq_note(const struct ferry_steer_uplink *u, char *reason, size_t l
 		return 0;
 	reason += l;
 	len -= l;
-	for (unsigned i = 0; vmdq_by_vlan_only[i] != NULL; i++)
-		if (u->driver != NULL && strcmp(u->driver, vmdq_by_vlan_only[i]) == 0) {
-			snprintf(reason, len, "; vmdq not usable (%u pools): %s's VMDq picks pools "
-				 "by VLAN tag only (VT_CTL.IGNORE_MAC), no MAC-to-pool filter",
-				 u->vmdq_pools, u->driver);
-			return 0;
-		}
 	if (u->vmdq_pools < need) {
 		snprintf(reason, len, "; vmdq not usable: %u pools, %u needed (vm_queues %u + the "
 			 "default pool)", u->vmdq_pools, need, u->vm_queues);

@@ -7,7 +7,7 @@
 # and "N passed, N failed"; exit status non-zero on any failure.
 #
 #   tests/lab/run.sh [scenario...]     scenarios: pf-pair iommu e1000e zc zc_withheld sriov-enotsup sriov
-#                                      steer hotplug dmar-fault
+#                                      steer vmdq hotplug dmar-fault
 #
 # Environment: FERRYD (default build/app/ferryd/ferryd), BUILD (default build; the peer is
 # $BUILD/tests/tools/ferry-vpeer), FERRY_LAB_CACHE (setup.sh's cache, /var/cache/ferry-lab),
@@ -22,13 +22,14 @@
 set -uo pipefail
 LAB=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$LAB/../.." && pwd)
-ALL=(pf-pair iommu e1000e zc zc_withheld sriov-enotsup sriov steer hotplug dmar-fault)
+ALL=(pf-pair iommu e1000e zc zc_withheld sriov-enotsup sriov steer vmdq hotplug dmar-fault)
 CACHE=${FERRY_LAB_CACHE:-/var/cache/ferry-lab}
 OUT=${FERRY_LAB_OUT:-${FERRY_TEST_OUT:-/tmp/ferry-tests}/lab}
 abs() { case $1 in /*) echo "$1" ;; *) if [ -e "$1" ]; then echo "$PWD/$1"; else echo "$ROOT/$1"; fi ;; esac; }
 FERRYD=$(abs "${FERRYD:-build/app/ferryd/ferryd}")
 BUILD=$(abs "${BUILD:-build}")
 VPEER=$BUILD/tests/tools/ferry-vpeer
+PROBE=$BUILD/tests/tools/ferry-vmdq-probe
 LIMIT=${FERRY_LAB_LIMIT:-600}
 MEM=${FERRY_LAB_MEM:-2048}
 HP=${FERRY_LAB_HUGEPAGES:-448}
@@ -47,7 +48,7 @@ say() { echo "[lab $(( $(date +%s) - T0 )) s] $*"; }
 T0=$(date +%s)
 
 [ "$(id -u)" -eq 0 ] || fail_all "needs root"
-for x in "$FERRYD" "$VPEER"; do [ -x "$x" ] || fail_all "$x is not built (scripts/build.sh)"; done
+for x in "$FERRYD" "$VPEER" "$PROBE"; do [ -x "$x" ] || fail_all "$x is not built (scripts/build.sh)"; done
 "$LAB/setup.sh" > /tmp/ferry-lab-setup.$$.log 2>&1 || { cat /tmp/ferry-lab-setup.$$.log; rm -f /tmp/ferry-lab-setup.$$.log; fail_all "tests/lab/setup.sh failed"; }
 rm -f /tmp/ferry-lab-setup.$$.log
 # shellcheck disable=SC1091
@@ -62,7 +63,8 @@ flock -n 8 || fail_all "another lab run is using $OUT"
 rm -rf "$OUT"
 mkdir -p "$OUT/bin" "$OUT/req" || fail_all "cannot create $OUT"
 # a snapshot of the binaries under test: others may rebuild build/ while the lab runs
-cp "$FERRYD" "$OUT/bin/ferryd" && cp "$VPEER" "$OUT/bin/ferry-vpeer" || fail_all "cannot copy the binaries"
+cp "$FERRYD" "$OUT/bin/ferryd" && cp "$VPEER" "$OUT/bin/ferry-vpeer" &&
+	cp "$BUILD/tests/tools/ferry-vmdq-probe" "$OUT/bin/ferry-vmdq-probe" || fail_all "cannot copy the binaries"
 # the guest sees the host's root read-only but has its own /tmp (and the checkout may live there):
 # its scripts travel in the shared run directory, mounted at /tmp/ferry-lab inside
 rm -rf "$OUT/guest" && cp -r "$LAB/guest" "$OUT/guest" || fail_all "cannot copy the guest scripts"

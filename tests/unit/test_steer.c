@@ -190,7 +190,7 @@ own_cb(void *ctx, uint16_t up_slot, uint16_t q, uint16_t vm_slot)
 }
 
 /* Why VMDq does not steer either: nothing said for a device without pools (the software reason
- * stands), igb's VLAN-only pool selection, too few pools, else "not tried". */
+ * stands), too few pools, else "not tried". */
 static void
 vmdq_note(void)
 {
@@ -201,13 +201,6 @@ vmdq_note(void)
 	snprintf(r, sizeof(r), "uplink nic0: net_tap has no rte_flow");
 	CHECK(ferry_steer_vmdq_note(&u, r, sizeof(r)) == 0);
 	CHECK(strcmp(r, "uplink nic0: net_tap has no rte_flow") == 0);
-	u.driver = "net_e1000_igb";
-	u.vmdq_pools = 8;
-	snprintf(r, sizeof(r), "uplink nic0: rte_flow_validate refused: Not supported action.");
-	CHECK(ferry_steer_vmdq_note(&u, r, sizeof(r)) == 0);
-	CHECK(strcmp(r, "uplink nic0: rte_flow_validate refused: Not supported action.; vmdq not "
-		     "usable (8 pools): net_e1000_igb's VMDq picks pools by VLAN tag only "
-		     "(VT_CTL.IGNORE_MAC), no MAC-to-pool filter") == 0);
 	u.driver = "net_ixgbe";
 	u.vmdq_pools = 2;   /* 2 vm_queues + the default pool: 3 needed */
 	snprintf(r, sizeof(r), "x");
