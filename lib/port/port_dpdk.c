@@ -373,10 +373,10 @@ static uint16_t
 dpdk_tx(struct ferry_port *p, const struct ferry_port_txctx *t, struct rte_mbuf **m, uint16_t n)
 {
 	uint16_t q = t->pmd % p->n_txq, sent;
-	uint32_t len[FERRY_PORT_TX_MAX];
+	uint64_t bytes;
 
-	n = ferry_port_tx_fit(p, t, m, n, __atomic_load_n(&p->tx_max_len, __ATOMIC_RELAXED),
-			      p->tx_max_segs, len);
+	n = ferry_port_tx_fit_sum(p, t, m, n, __atomic_load_n(&p->tx_max_len, __ATOMIC_RELAXED),
+				  p->tx_max_segs, &bytes);
 	if (n == 0)
 		return 0;
 	if (p->txq_shared)
@@ -386,7 +386,7 @@ dpdk_tx(struct ferry_port *p, const struct ferry_port_txctx *t, struct rte_mbuf 
 		sent += rte_eth_tx_burst(p->eth_port, q, m + sent, n - sent);
 	if (p->txq_shared)
 		rte_spinlock_unlock(&p->txq_lock[q]);
-	ferry_port_tx_done(p, t, q, len, n, sent);
+	ferry_port_tx_done_sum(p, t, q, m, n, sent, bytes);
 	if (sent < n)
 		rte_pktmbuf_free_bulk(m + sent, n - sent);
 	return sent;

@@ -15,6 +15,14 @@ uint16_t ferry_port_tx_fit(struct ferry_port *p, const struct ferry_port_txctx *
 void ferry_port_tx_done(struct ferry_port *p, const struct ferry_port_txctx *t, uint16_t q,
 			const uint32_t *len, uint16_t n, uint16_t sent);
 
+/* The same for a tx op that needs no per-frame lengths: *bytes, the kept frames' length in all;
+ * ferry_port_tx_done_sum counts them (m[sent, n), not sent, still the caller's). */
+uint16_t ferry_port_tx_fit_sum(struct ferry_port *p, const struct ferry_port_txctx *t,
+			       struct rte_mbuf **m, uint16_t n, uint32_t max_len, uint16_t max_segs,
+			       uint64_t *bytes);
+void ferry_port_tx_done_sum(struct ferry_port *p, const struct ferry_port_txctx *t, uint16_t q,
+			    struct rte_mbuf *const *m, uint16_t n, uint16_t sent, uint64_t bytes);
+
 /* port_dpdk_events.c: hot-unplug callbacks find the port (open) or no longer do (close). */
 void ferry_port_dpdk_watch(struct ferry_port *p);
 void ferry_port_dpdk_unwatch(struct ferry_port *p);

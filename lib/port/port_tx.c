@@ -123,16 +123,47 @@ ferry_port_tx_fit(struct ferry_port *p, const struct ferry_port_txctx *t, struct
 	return k;
 }
 
-void
-ferry_port_tx_done(struct ferry_port *p, const struct ferry_port_txctx *t, uint16_t q,
-		   const uint32_t *len, uint16_t n, uint16_t sent)
+static inline bool
+tx_fits(const struct rte_mbuf *x, uint32_t max_len, uint16_t max_segs)
+{
+	return !((x->pkt_len > max_len) | (x->nb_segs > max_segs)) &&
+	       (x->ol_flags & FERRY_OL_TX_FLAGS) == 0;
+}
+
+/* Usually every frame fits: one pass summing lengths, nothing stored per frame. Else the
+ * general ferry_port_tx_fit over the burst (the frames before the first misfit fit again). */
+uint16_t
+ferry_port_tx_fit_sum(struct ferry_port *p, const struct ferry_port_txctx *t,
+		      struct rte_mbuf **m, uint16_t n, uint32_t max_len, uint16_t max_segs,
+		      uint64_t *bytes)
+{
+	uint32_t len[FERRY_PORT_TX_MAX];
+	uint64_t b = 0;
+	uint16_t i, k;
+
+	for (i = 0; i < n; i++) {
+		if (unlikely(!tx_fits(m[i], max_len, max_segs)))
+			break;
+		b += m[i]->pkt_len;
+	}
+	if (likely(i == n)) {
+		*bytes = b;
+		return n;
+	}
+	k = ferry_port_tx_fit(p, t, m, n, max_len, max_segs, len);
+	for (b = 0, i = 0; i < k; i++)
+		b += len[i];
+	*bytes = b;
+	return k;
+}
+
+static void
+tx_count(struct ferry_port *p, const struct ferry_port_txctx *t, uint16_t q, uint64_t bytes,
+	 uint16_t n, uint16_t sent)
 {
 	struct ferry_port_pmd_stats *st = &p->stats[t->pmd];
 	struct ferry_qstats *qs = &p->txq_stats[t->pmd * FERRY_MAX_QUEUES + q];
-	uint64_t bytes = 0;
 
-	for (uint16_t i = 0; i < sent; i++)
-		bytes += len[i];
 	rte_seqcount_write_begin(&st->seq);
 	st->tx_pkts += sent;
 	st->tx_bytes += bytes;
@@ -143,4 +174,24 @@ ferry_port_tx_done(struct ferry_port *p, const struct ferry_port_txctx *t, uint1
 		qs->drops += n - sent;
 	}
 	rte_seqcount_write_end(&st->seq);
+}
+
+void
+ferry_port_tx_done(struct ferry_port *p, const struct ferry_port_txctx *t, uint16_t q,
+		   const uint32_t *len, uint16_t n, uint16_t sent)
+{
+	uint64_t bytes = 0;
+
+	for (uint16_t i = 0; i < sent; i++)
+		bytes += len[i];
+	tx_count(p, t, q, bytes, n, sent);
+}
+
+void
+ferry_port_tx_done_sum(struct ferry_port *p, const struct ferry_port_txctx *t, uint16_t q,
+		       struct rte_mbuf *const *m, uint16_t n, uint16_t sent, uint64_t bytes)
+{
+	for (uint16_t i = sent; i < n; i++)   /* not sent: still the caller's */
+		bytes -= m[i]->pkt_len;
+	tx_count(p, t, q, bytes, n, sent);
 }
