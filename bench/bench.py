@@ -23,7 +23,7 @@ import isolation  # noqa: E402
 import topology  # noqa: E402
 import v2v_tcp  # noqa: E402
 from measure import cleanup_runtime, measure  # noqa: E402
-from peers import OL_OFF, OVS_VSWITCHD, SWITCHES, ZC_VARIANTS, is_ferry  # noqa: E402
+from peers import ENQ, OL_OFF, OVS_VSWITCHD, SWITCHES, ZC_VARIANTS, is_ferry  # noqa: E402
 from report import (SEPARATE, log_zc_pair, run_quality, summarize, summarize_zc,  # noqa: E402
                     write_chart, write_markdown, write_zc_chart, zc_min_auto, zc_smoke_check)
 from topology import VM2NIC_GUEST, Case, build_case  # noqa: E402
@@ -144,10 +144,10 @@ def main():
         args.ab_pairs = 2 if args.smoke else 5
     named = [s for s in (args.switches or ",".join(SWITCHES)).split(",") if s]
     for s in named:
-        if s not in SWITCHES + ZC_VARIANTS + (OL_OFF,):
+        if s not in SWITCHES + ZC_VARIANTS + (OL_OFF, ENQ):
             ap.error("unknown switch %s (%s)" % (s, " ".join(SWITCHES + ZC_VARIANTS +
-                                                             (OL_OFF,))))
-    switches = [s for s in named if s in SWITCHES]
+                                                             (OL_OFF, ENQ))))
+    switches = [s for s in named if s in SWITCHES + (ENQ,)]
     # vm2nic runs ferry once per zero_copy mode, testpmd as the reference; OVS only when named
     # (it adds minutes and says nothing about ferry's copy vs zero-copy); smoke: the off/on pair
     zc_switches = [s for s in named if s in ZC_VARIANTS]
@@ -215,7 +215,8 @@ def main():
     try:
         cases = [build_case(t, l, work, args.smoke) for t, l in pick]
         case_sw = lambda c: zc_switches if c.topo == "vm2nic" else (  # noqa: E731
-            [v for v in c.variants if v in ol_switches] if c.variants else switches)
+            [v for v in c.variants if v in ol_switches] if c.variants else
+            [s for s in switches if s != ENQ or c.n_vhost() > 0])   # ferry-enq: guests only
         total = sum(len(case_sw(c)) for c in cases) * args.repeat
         k = 0
         for rep in range(1, args.repeat + 1):

@@ -20,6 +20,10 @@ SWITCHES = ("ferry", "testpmd", "ovs")
 ZC_VARIANTS = ("ferry-off", "ferry-on", "ferry-auto")
 # v2v-tcp: ferry with "offloads": false on its vhost ports (issue #19's baseline)
 OL_OFF = "ferry-offloads-off"
+# pvp/v2v, only when named: ferry writing the guests' receive rings itself ("enqueue": "ferry"),
+# dequeue by rte_vhost ("zero_copy": "off"), so that only the enqueue differs from "ferry";
+# IOVA-as-VA, which ferry's own rings need (this host's EAL picks PA)
+ENQ = "ferry-enq"
 TESTPMD = shutil.which("dpdk-testpmd") or "/usr/bin/dpdk-testpmd"
 OVS_VSWITCHD = "/usr/lib/openvswitch-switch-dpdk/ovs-vswitchd-dpdk"
 OVS_SCHEMA = "/usr/share/openvswitch/vswitch.ovsschema"
@@ -166,12 +170,14 @@ class Switch:
 class Ferry(Switch):
     name = "ferry"
 
-    def __init__(self, case, run, args, zc=None, offloads=True):
+    def __init__(self, case, run, args, zc=None, offloads=True, enq=False):
         self.case, self.run, self.zc = case, run, zc
         if zc is not None:
             self.name = "ferry-" + zc
         if not offloads:
             self.name = OL_OFF
+        if enq:
+            self.name = ENQ
         self.prefix = run.prefix + "-sw"
         self.tel = None
         ports = []
@@ -198,6 +204,8 @@ class Ferry(Switch):
                     ports[-1]["zero_copy"] = zc
                 if not offloads:
                     ports[-1]["offloads"] = False
+                if enq:
+                    ports[-1].update({"enqueue": "ferry", "zero_copy": "off"})
                 if p.get("learn"):   # mac-flood: learned (the guest's MAC not pinned)
                     del ports[-1]["mac"]
             if "vlan_tag" in p:      # isolation cases: their own VLANs, and controls
@@ -212,7 +220,7 @@ class Ferry(Switch):
             cfg["rpc"]["filter_dirs"] = [os.path.dirname(os.path.realpath(args.filter))]
         if getattr(case.hooks, "ferry_cfg", None):   # a case's own config (capture_dir)
             case.hooks.ferry_cfg(cfg, run)
-        if zc is not None:
+        if zc is not None or enq:
             # zero-copy needs IOVA-as-VA (this host's EAL picks PA); every variant gets it, so
             # copy and zero-copy run in the same memory setup
             cfg["eal_args"] = ["--iova-mode=va"]
@@ -737,9 +745,11 @@ def adapter(switch, case, run, args):
         return Ferry(case, run, args, zc=switch.split("-", 1)[1])
     if switch == OL_OFF:
         return Ferry(case, run, args, offloads=False)
+    if switch == ENQ:
+        return Ferry(case, run, args, enq=True)
     return ADAPTERS[switch](case, run, args)
 
 
 def is_ferry(switch):
-    return switch in ("ferry", OL_OFF) or switch in ZC_VARIANTS
+    return switch in ("ferry", OL_OFF, ENQ) or switch in ZC_VARIANTS
 

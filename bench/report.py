@@ -55,7 +55,7 @@ def summarize(records, cases, switches):
                 "cycles_per_packet": stats_of([r.get("cycles_per_packet") for r in ok]),
                 "errors": sorted({r["error"] for r in runs if r.get("error")}),
                 "na": any(r.get("na") for r in runs)}
-        for other in ("testpmd", "ovs"):
+        for other in ("testpmd", "ovs", "ferry-enq"):
             if "ferry" in switches and other in switches:
                 ratios, rpc, rclean = [], [], []
                 for rep, fr in by_sw["ferry"].items():
@@ -130,8 +130,8 @@ def main_tables(meta, summary, switches):
     L.append("")
     head = ["topology", "case"] + ["%s Mpps" % s for s in switches] + ["clean runs"]
     if "ferry" in switches:
-        head += ["ferry/%s" % o for o in ("testpmd", "ovs") if o in switches]
-        head += ["ferry cyc/pkt"]
+        head += ["ferry/%s" % o for o in ("testpmd", "ovs", "ferry-enq") if o in switches]
+        head += ["ferry cyc/pkt"] + (["ferry-enq cyc/pkt"] if "ferry-enq" in switches else [])
     if "ovs" in switches:
         head += ["OVS cyc/pkt"]
     L.append("| " + " | ".join(head) + " |")
@@ -141,8 +141,11 @@ def main_tables(meta, summary, switches):
         cells += [swcell(row, s) for s in switches]
         cells += ["/".join(str(row["switch"][s].get("clean_runs", 0)) for s in switches)]
         if "ferry" in switches:
-            cells += [cell(row.get("ferry_vs_" + o)) for o in ("testpmd", "ovs") if o in switches]
+            cells += [cell(row.get("ferry_vs_" + o)) for o in ("testpmd", "ovs", "ferry-enq")
+                      if o in switches]
             cells += [swcell(row, "ferry", "cycles_per_packet", 0)]
+            if "ferry-enq" in switches:
+                cells += [swcell(row, "ferry-enq", "cycles_per_packet", 0)]
         if "ovs" in switches:
             cells += [swcell(row, "ovs", "cycles_per_packet", 0)]
         L.append("| " + " | ".join(cells) + " |")
@@ -275,7 +278,7 @@ def write_chart(out, summary, switches):
         log("gnuplot not found: chart.dat written, no chart.png")
         return None
     png = os.path.join(out, "chart.png")
-    colors = {"ferry": "#1f77b4", "testpmd": "#7f7f7f", "ovs": "#d62728"}
+    colors = {"ferry": "#1f77b4", "testpmd": "#7f7f7f", "ovs": "#d62728", "ferry-enq": "#2ca02c"}
     plots = ", ".join("'%s' using %d:%d:%d%s title '%s' lc rgb '%s'" % (
         dat, 2 + 3 * i, 3 + 3 * i, 4 + 3 * i, ":xtic(1)" if i == 0 else "",
         {"ovs": "OVS-DPDK", "testpmd": "testpmd io"}.get(s, s), colors[s])
